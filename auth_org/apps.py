@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AuthOrgConfig(AppConfig):
+    name = "auth_org"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,379 @@
+"""Organizations (tenants) and their configuration, users and roles, API keys, audit."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+DEFAULT_INVITATION_TEMPLATE = (
+    "You have a payment waiting for you from the {{ organization_name }}. "
+    "Click {{ registration_link }} to register."
+)
+DEFAULT_OTP_TEMPLATE = "{{ otp }} is your {{ organization_name }} verification code."
+
+
+class MessageChannel(models.TextChoices):
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+    WHATSAPP = "WHATSAPP"
+
+
+def default_channel_priority() -> list[str]:
+    return [MessageChannel.SMS, MessageChannel.EMAIL]
+
+
+class Organization(models.Model):
+    """A tenant: one organization paying its receivers, with all its settings."""
+
+    class Status(models.TextChoices):
+        CREATED = "TENANT_CREATED"
+        PROVISIONED = "TENANT_PROVISIONED"
+        ACTIVATED = "TENANT_ACTIVATED"
+        DEACTIVATED = "TENANT_DEACTIVATED"
+
+    class DistributionAccountType(models.TextChoices):
+        STELLAR_ENV = "DISTRIBUTION_ACCOUNT.STELLAR.ENV"
+        STELLAR_DB_VAULT = "DISTRIBUTION_ACCOUNT.STELLAR.DB_VAULT"
+
+    class DistributionAccountStatus(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        PENDING_USER_ACTIVATION = "PENDING_USER_ACTIVATION"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The tenant name: what SDP-Tenant-Name and the host's first label carry.
+    name = models.CharField(
+        max_length=63,
+        validators=[RegexValidator(r"^[a-z-]+$", "lower-case letters and dashes only")],
+    )
+    display_name = models.CharField(max_length=64)
+    base_url = models.URLField(blank=True)
+    sdp_ui_base_url = models.URLField(blank=True)
+    status = models.CharField(max_length=32, choices=Status, default=Status.CREATED)
+    is_default = models.BooleanField(default=False)
+    distribution_account_address = models.CharField(max_length=56, blank=True)
+    distribution_account_type = models.CharField(
+        max_length=64,
+        choices=DistributionAccountType,
+        default=DistributionAccountType.STELLAR_DB_VAULT,
+    )
+    distribution_account_status = models.CharField(
+        max_length=32,
+        choices=DistributionAccountStatus,
+        default=DistributionAccountStatus.ACTIVE,
+    )
+
+    # Organization settings (SDP's organizations table)
+    timezone_utc_offset = models.CharField(max_length=6, default="+00:00")
+    logo = models.BinaryField(null=True, blank=True, editable=False)
+    logo_content_type = models.CharField(max_length=32, blank=True)
+    receiver_registration_message_template = models.CharField(
+        max_length=255, default=DEFAULT_INVITATION_TEMPLATE
+    )
+    otp_message_template = models.CharField(
+        max_length=255, default=DEFAULT_OTP_TEMPLATE
+    )
+    is_approval_required = models.BooleanField(default=False)
+    receiver_invitation_resend_interval_days = models.PositiveIntegerField(
+        null=True, blank=True
+    )
+    payment_cancellation_period_days = models.PositiveIntegerField(
+        null=True, blank=True
+    )
+    privacy_policy_link = models.URLField(blank=True)
+    message_channel_priority = ArrayField(
+        models.CharField(max_length=16, choices=MessageChannel),
+        default=default_channel_priority,
+    )
+    is_link_shortener_enabled = models.BooleanField(default=True)
+    is_memo_tracing_enabled = models.BooleanField(default=True)
+    # When set, these override the environment's DISABLE_MFA / DISABLE_RECAPTCHA.
+    mfa_disabled = models.BooleanField(null=True, blank=True)
+    captcha_disabled = models.BooleanField(null=True, blank=True)
+    receiver_invitations_disabled = models.BooleanField(null=True, blank=True)
+    # Cost control beyond SDP: SMS/WhatsApp messages a day; null means no cap.
+    sms_daily_cap = models.PositiveIntegerField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organization_name_uniq"),
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="organization_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner"
+    FINANCIAL_CONTROLLER = "financial_controller"
+    DEVELOPER = "developer"
+    BUSINESS = "business"
+    INITIATOR = "initiator"
+    APPROVER = "approver"
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(
+        self, email: str, password: str | None = None, **fields
+    ) -> User:
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser):
+    """A dashboard user of one organization, or (organization unset) a platform
+    operator who uses only the Django admin."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    # Unique per organization (case-insensitive), not globally: the same person may
+    # work for two tenants, as in SDP's schema-per-tenant layout.
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=128, blank=True)
+    last_name = models.CharField(max_length=128, blank=True)
+    roles = ArrayField(
+        models.CharField(max_length=32, choices=Role), default=list, blank=True
+    )
+    is_owner = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    # Django admin access for platform operators.
+    is_staff = models.BooleanField(default=False)
+    is_superuser = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("email"), name="user_org_email_uniq"
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=models.Q(organization__isnull=True),
+                name="user_operator_email_uniq",
+            ),
+            models.CheckConstraint(
+                condition=~(
+                    models.Q(roles__contains=[Role.INITIATOR])
+                    & models.Q(roles__contains=[Role.APPROVER])
+                ),
+                name="user_initiator_approver_exclusive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_active and self.is_superuser
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_active and self.is_superuser
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Asset(models.Model):
+    """A Stellar asset an organization pays in."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="assets"
+    )
+    code = models.CharField(max_length=12)
+    issuer = models.CharField(max_length=56, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "code", "issuer"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="asset_org_code_issuer_uniq",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(code="XLM") & models.Q(issuer=""))
+                | (~models.Q(code="XLM") & models.Q(issuer__regex=r"^G[A-Z2-7]{55}$")),
+                name="asset_issuer_matches_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code if self.is_native else f"{self.code}:{self.issuer[:6]}…"
+
+    @property
+    def is_native(self) -> bool:
+        return self.code == "XLM" and not self.issuer
+
+
+class Wallet(models.Model):
+    """A wallet provider receivers can register with."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="wallets"
+    )
+    name = models.CharField(max_length=30)
+    homepage = models.URLField()
+    deep_link_schema = models.CharField(max_length=255)
+    sep_10_client_domain = models.CharField(max_length=255)
+    enabled = models.BooleanField(default=True)
+    user_managed = models.BooleanField(default=False)
+    embedded = models.BooleanField(default=False)
+    assets = models.ManyToManyField(Asset, blank=True, related_name="wallets")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="wallet_org_name_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "homepage"], name="wallet_org_homepage_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "deep_link_schema"],
+                name="wallet_org_deep_link_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(user_managed=True),
+                name="wallet_one_user_managed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class APIKey(models.Model):
+    """An API key: ``SDP_<id>.<secret>``; only a salted hash of the secret is kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=128)
+    key_hash = models.CharField(max_length=64)
+    salt = models.CharField(max_length=32)
+    permissions = ArrayField(models.CharField(max_length=32), default=list)
+    allowed_ips = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PasswordResetToken(models.Model):
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="reset_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    is_valid = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_valid=True),
+                name="reset_token_one_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reset token of {self.user_id}"
+
+
+class MFACode(models.Model):
+    """The email code for one user on one device, and how long the device is trusted."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mfa_codes")
+    device_id = models.CharField(max_length=64)
+    code_hash = models.CharField(max_length=128, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    device_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "device_id"], name="mfa_user_device_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"MFA {self.user_id} / {self.device_id}"
+
+
+class AuditEntry(models.Model):
+    """A security-relevant action: who, in which tenant, from where, what changed."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        )

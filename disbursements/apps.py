@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DisbursementsConfig(AppConfig):
+    name = "disbursements"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,191 @@
+"""Disbursements and their payments."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+
+from receivers.models import VerificationField
+from sdp.fields import amount_field
+from sdp.fsm import StatusChange, StatusModel
+
+
+class RegistrationContactType(models.TextChoices):
+    EMAIL = "EMAIL"
+    EMAIL_AND_WALLET_ADDRESS = "EMAIL_AND_WALLET_ADDRESS"
+    PHONE_NUMBER = "PHONE_NUMBER"
+    PHONE_NUMBER_AND_WALLET_ADDRESS = "PHONE_NUMBER_AND_WALLET_ADDRESS"
+
+
+class Disbursement(StatusModel):
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT"
+        READY = "READY"
+        STARTED = "STARTED"
+        PAUSED = "PAUSED"
+        COMPLETED = "COMPLETED"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.DRAFT: frozenset({Status.READY}),
+        # READY -> READY: instructions uploaded again.
+        Status.READY: frozenset({Status.READY, Status.STARTED}),
+        Status.STARTED: frozenset({Status.PAUSED, Status.COMPLETED}),
+        Status.PAUSED: frozenset({Status.STARTED}),
+        Status.COMPLETED: frozenset(),
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "auth_org.Organization", on_delete=models.PROTECT, related_name="disbursements"
+    )
+    name = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    asset = models.ForeignKey(
+        "auth_org.Asset", on_delete=models.PROTECT, related_name="+"
+    )
+    wallet = models.ForeignKey(
+        "auth_org.Wallet", on_delete=models.PROTECT, related_name="+"
+    )
+    verification_field = models.CharField(
+        max_length=32, choices=VerificationField, blank=True
+    )
+    registration_contact_type = models.CharField(
+        max_length=40, choices=RegistrationContactType
+    )
+    receiver_registration_message_template = models.TextField(blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_content = models.BinaryField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="disbursement_org_name_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class DisbursementStatusChange(StatusChange):
+    disbursement = models.ForeignKey(
+        Disbursement, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta(StatusChange.Meta):
+        pass
+
+
+class Payment(StatusModel):
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT"
+        READY = "READY"
+        PENDING = "PENDING"
+        PAUSED = "PAUSED"
+        SUCCESS = "SUCCESS"
+        FAILED = "FAILED"
+        CANCELED = "CANCELED"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.DRAFT: frozenset({Status.READY}),
+        Status.READY: frozenset(
+            {Status.PENDING, Status.PAUSED, Status.CANCELED, Status.FAILED}
+        ),
+        Status.PAUSED: frozenset({Status.READY}),
+        Status.PENDING: frozenset({Status.SUCCESS, Status.FAILED}),
+        # FAILED -> READY is the dashboard's retry; FAILED -> PENDING is SDP's
+        # direct resubmission.
+        Status.FAILED: frozenset({Status.READY, Status.PENDING}),
+        Status.SUCCESS: frozenset(),
+        Status.CANCELED: frozenset(),
+    }
+
+    class Type(models.TextChoices):
+        DISBURSEMENT = "DISBURSEMENT"
+        DIRECT = "DIRECT"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "auth_org.Organization", on_delete=models.PROTECT, related_name="payments"
+    )
+    disbursement = models.ForeignKey(
+        Disbursement,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="payments",
+    )
+    receiver = models.ForeignKey(
+        "receivers.Receiver", on_delete=models.PROTECT, related_name="payments"
+    )
+    receiver_wallet = models.ForeignKey(
+        "receivers.ReceiverWallet", on_delete=models.PROTECT, related_name="payments"
+    )
+    asset = models.ForeignKey(
+        "auth_org.Asset", on_delete=models.PROTECT, related_name="+"
+    )
+    amount = amount_field()
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    type = models.CharField(max_length=16, choices=Type, default=Type.DISBURSEMENT)
+    stellar_transaction_id = models.CharField(max_length=64, blank=True)
+    stellar_operation_id = models.CharField(max_length=32, blank=True)
+    external_payment_id = models.CharField(max_length=64, blank=True)
+    sender_address = models.CharField(max_length=69, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(type="DISBURSEMENT") & models.Q(disbursement__isnull=False)
+                )
+                | (models.Q(type="DIRECT") & models.Q(disbursement__isnull=True)),
+                name="payment_type_matches_disbursement",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "created_at"]),
+            models.Index(fields=["disbursement", "status"]),
+            models.Index(fields=["receiver_wallet", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.receiver_id} ({self.status})"
+
+
+class PaymentStatusChange(StatusChange):
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta(StatusChange.Meta):
+        pass

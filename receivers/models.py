@@ -1,0 +1,223 @@
+"""Receivers, how they prove who they are, and the wallets they are paid in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from sdp.fsm import StatusChange, StatusModel
+
+
+class VerificationField(models.TextChoices):
+    DATE_OF_BIRTH = "DATE_OF_BIRTH"
+    YEAR_MONTH = "YEAR_MONTH"
+    PIN = "PIN"
+    NATIONAL_ID_NUMBER = "NATIONAL_ID_NUMBER"
+
+
+class Receiver(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "auth_org.Organization", on_delete=models.PROTECT, related_name="receivers"
+    )
+    # The CSV's ``id`` column: the payer's own reference for this person.
+    external_id = models.CharField(max_length=64)
+    phone_number = models.CharField(max_length=32, null=True, blank=True)
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(phone_number__isnull=False)
+                | models.Q(email__isnull=False),
+                name="receiver_has_contact",
+            ),
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=models.Q(email__isnull=False),
+                name="receiver_org_email_uniq",
+            ),
+            models.UniqueConstraint(
+                "organization",
+                Lower("phone_number"),
+                condition=models.Q(phone_number__isnull=False),
+                name="receiver_org_phone_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "external_id"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ReceiverVerification(models.Model):
+    """A fact the payer uploaded about the receiver, stored hashed."""
+
+    class ConfirmedBy(models.TextChoices):
+        RECEIVER = "RECEIVER"
+        USER = "USER"
+
+    MAX_ATTEMPTS: ClassVar[int] = 15
+
+    receiver = models.ForeignKey(
+        Receiver, on_delete=models.CASCADE, related_name="verifications"
+    )
+    verification_field = models.CharField(max_length=32, choices=VerificationField)
+    hashed_value = models.CharField(max_length=256)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    verification_channel = models.CharField(max_length=16, blank=True)
+    confirmed_by_type = models.CharField(max_length=16, choices=ConfirmedBy, blank=True)
+    confirmed_by_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["receiver", "verification_field"],
+                name="receiver_verification_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verification_field} of {self.receiver_id}"
+
+
+class ReceiverWallet(StatusModel):
+    """A receiver at one wallet provider: invited, then registered with an address."""
+
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT"
+        READY = "READY"
+        REGISTERED = "REGISTERED"
+        FLAGGED = "FLAGGED"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.DRAFT: frozenset({Status.READY}),
+        Status.READY: frozenset({Status.REGISTERED, Status.FLAGGED}),
+        # REGISTERED -> READY is "unregister", which SDP does outside its state
+        # machine; here it is an ordinary, recorded move.
+        Status.REGISTERED: frozenset({Status.FLAGGED, Status.READY}),
+        Status.FLAGGED: frozenset({Status.READY, Status.REGISTERED}),
+    }
+
+    class MemoType(models.TextChoices):
+        TEXT = "text"
+        ID = "id"
+        HASH = "hash"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "auth_org.Organization",
+        on_delete=models.PROTECT,
+        related_name="receiver_wallets",
+    )
+    receiver = models.ForeignKey(
+        Receiver, on_delete=models.CASCADE, related_name="wallets"
+    )
+    wallet = models.ForeignKey(
+        "auth_org.Wallet", on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    stellar_address = models.CharField(max_length=56, null=True, blank=True)
+    stellar_memo = models.CharField(max_length=128, blank=True)
+    stellar_memo_type = models.CharField(max_length=8, choices=MemoType, blank=True)
+    otp_hash = models.CharField(max_length=128, blank=True)
+    otp_created_at = models.DateTimeField(null=True, blank=True)
+    otp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    otp_confirmed_with = models.CharField(max_length=254, blank=True)
+    otp_attempts = models.PositiveSmallIntegerField(default=0)
+    sep24_transaction_id = models.CharField(max_length=64, blank=True, db_index=True)
+    invitation_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["receiver", "wallet"], name="receiver_wallet_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.receiver_id} @ {self.wallet_id} ({self.status})"
+
+
+class ReceiverWalletStatusChange(StatusChange):
+    receiver_wallet = models.ForeignKey(
+        ReceiverWallet, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta(StatusChange.Meta):
+        pass
+
+
+class ReceiverStellarAddress(models.Model):
+    """One Stellar address belongs to one receiver: the database enforces it here,
+    where SDP uses a trigger."""
+
+    organization = models.ForeignKey("auth_org.Organization", on_delete=models.CASCADE)
+    stellar_address = models.CharField(max_length=56)
+    receiver = models.ForeignKey(Receiver, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "stellar_address"],
+                name="receiver_address_owner_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stellar_address
+
+
+class ReceiverRegistrationAttempt(models.Model):
+    """A code request whose contact matched no receiver, kept for support."""
+
+    organization = models.ForeignKey("auth_org.Organization", on_delete=models.CASCADE)
+    phone_number = models.CharField(max_length=32, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    client_domain = models.CharField(max_length=255, blank=True)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    wallet_address = models.CharField(max_length=56, blank=True)
+    wallet_memo = models.CharField(max_length=128, blank=True)
+    attempt_ts = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"attempt at {self.attempt_ts:%Y-%m-%d %H:%M:%S}"
+
+
+class SepNonce(models.Model):
+    """A SEP-10 challenge's nonce, usable once, until it expires."""
+
+    nonce = models.CharField(max_length=128, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class ShortURL(models.Model):
+    code = models.CharField(max_length=10, primary_key=True)
+    original_url = models.TextField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.code

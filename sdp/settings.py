@@ -1,0 +1,310 @@
+"""Settings: one module, everything from the environment (django-environ).
+
+Names follow SDP's where the concept is the same. Outside production, a missing
+DATABASE_URL or REDIS_URL starts the embedded PostgreSQL or Redis, and missing
+secrets are generated once per checkout (sdp/devservices.py). In production a
+missing required secret stops the start with a message naming it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")  # local convenience only; never committed
+
+ENVIRONMENT = env.str("ENVIRONMENT", default="development")
+PRODUCTION = ENVIRONMENT == "production"
+
+REQUIRED_SECRETS = (
+    "SECRET_KEY",
+    "EC256_PRIVATE_KEY",
+    "SEP10_SIGNING_PUBLIC_KEY",
+    "SEP10_SIGNING_PRIVATE_KEY",
+    "SEP24_JWT_SECRET",
+    "DISTRIBUTION_PUBLIC_KEY",
+    "DISTRIBUTION_SEED",
+    "DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE",
+    "CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE",
+    "ADMIN_ACCOUNT",
+    "ADMIN_API_KEY",
+)
+
+if PRODUCTION:
+    _missing = [
+        name
+        for name in (*REQUIRED_SECRETS, "DATABASE_URL", "REDIS_URL")
+        if not env.str(name, default="")
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "ENVIRONMENT=production needs these environment variables: "
+            + ", ".join(_missing)
+        )
+    _dev_secrets: dict[str, str] = {}
+else:
+    from sdp import devservices
+
+    _dev_secrets = devservices.dev_secrets()
+
+
+def _secret(name: str) -> str:
+    return env.str(name, default="") or _dev_secrets[name]
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if not PRODUCTION else [])
+INSTANCE_NAME = env.str("INSTANCE_NAME", default="SDP")
+VERSION = "0.1.0"
+
+# Where the dashboard, the registration pages and links in messages point.
+BASE_URL = env.str("BASE_URL", default="http://localhost:8000")
+SDP_UI_BASE_URL = env.str("SDP_UI_BASE_URL", default="http://localhost:3000")
+
+# --- Stellar network -------------------------------------------------------
+# Network passphrases are public identifiers, not secrets.
+TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"  # noqa: S105
+PUBNET_PASSPHRASE = "Public Global Stellar Network ; September 2015"  # noqa: S105
+LOCALNET_PASSPHRASE = "Standalone Network ; February 2017"  # noqa: S105
+NETWORK_PASSPHRASE = env.str("NETWORK_PASSPHRASE", default=LOCALNET_PASSPHRASE)
+HORIZON_URL = env.str("HORIZON_URL", default="http://127.0.0.1:8001")
+IS_PUBNET = NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
+
+EC256_PRIVATE_KEY = _secret("EC256_PRIVATE_KEY")
+SEP10_SIGNING_PUBLIC_KEY = _secret("SEP10_SIGNING_PUBLIC_KEY")
+SEP10_SIGNING_PRIVATE_KEY = _secret("SEP10_SIGNING_PRIVATE_KEY")
+SEP10_CLIENT_ATTRIBUTION_REQUIRED = env.bool(
+    "SEP10_CLIENT_ATTRIBUTION_REQUIRED", default=True
+)
+SEP24_JWT_SECRET = _secret("SEP24_JWT_SECRET")
+DISTRIBUTION_PUBLIC_KEY = _secret("DISTRIBUTION_PUBLIC_KEY")
+DISTRIBUTION_SEED = _secret("DISTRIBUTION_SEED")
+DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(
+    "DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE"
+)
+CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret("CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE")
+MAX_BASE_FEE = env.int("MAX_BASE_FEE", default=10_000)
+NUM_CHANNEL_ACCOUNTS = env.int("NUM_CHANNEL_ACCOUNTS", default=2)
+TENANT_XLM_BOOTSTRAP_AMOUNT = Decimal(
+    env.str("TENANT_XLM_BOOTSTRAP_AMOUNT", default="5")
+)
+
+# --- Tenancy, auth ---------------------------------------------------------
+SINGLE_TENANT_MODE = env.bool("SINGLE_TENANT_MODE", default=False)
+DISABLE_MFA = env.bool("DISABLE_MFA", default=False)
+DISABLE_RECAPTCHA = env.bool("DISABLE_RECAPTCHA", default=False)
+if IS_PUBNET and DISABLE_MFA:
+    raise ImproperlyConfigured("DISABLE_MFA cannot be set on pubnet")
+RECAPTCHA_SITE_KEY = env.str("RECAPTCHA_SITE_KEY", default="")
+RECAPTCHA_SITE_SECRET_KEY = env.str("RECAPTCHA_SITE_SECRET_KEY", default="")
+CAPTCHA_TYPE = env.str("CAPTCHA_TYPE", default="GOOGLE_RECAPTCHA_V2")
+RECAPTCHA_V3_MIN_SCORE = env.float("RECAPTCHA_V3_MIN_SCORE", default=0.5)
+ADMIN_ACCOUNT = _secret("ADMIN_ACCOUNT")
+ADMIN_API_KEY = _secret("ADMIN_API_KEY")
+JWT_LIFETIME = timedelta(minutes=15)
+
+# --- Messaging -------------------------------------------------------------
+SMS_SENDER_TYPE = env.str("SMS_SENDER_TYPE", default="DRY_RUN")
+EMAIL_SENDER_TYPE = env.str("EMAIL_SENDER_TYPE", default="DRY_RUN")
+MAX_INVITATION_RESEND_ATTEMPTS = env.int("MAX_INVITATION_RESEND_ATTEMPTS", default=3)
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_SERVICE_SID = env.str("TWILIO_SERVICE_SID", default="")
+TWILIO_WHATSAPP_FROM_NUMBER = env.str("TWILIO_WHATSAPP_FROM_NUMBER", default="")
+TWILIO_WHATSAPP_RECEIVER_INVITATION_TEMPLATE_SID = env.str(
+    "TWILIO_WHATSAPP_RECEIVER_INVITATION_TEMPLATE_SID", default=""
+)
+TWILIO_WHATSAPP_RECEIVER_OTP_TEMPLATE_SID = env.str(
+    "TWILIO_WHATSAPP_RECEIVER_OTP_TEMPLATE_SID", default=""
+)
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_SNS_SENDER_ID = env.str("AWS_SNS_SENDER_ID", default="")
+AWS_SES_SENDER_ID = env.str("AWS_SES_SENDER_ID", default="")
+DEFAULT_FROM_EMAIL = AWS_SES_SENDER_ID or "no-reply@localhost"
+
+# --- Uploads ---------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+CSV_MAX_BYTES = env.int("CSV_MAX_BYTES", default=5 * 1024 * 1024)
+CSV_MAX_ROWS = env.int("CSV_MAX_ROWS", default=10_000)
+
+# --- Django ----------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "corsheaders",
+    "drf_spectacular",
+    # ours, bottom layer first
+    "messaging",
+    "tss",
+    "auth_org",
+    "receivers",
+    "disbursements",
+    "localnet",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "sdp.tenancy.TenantMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "sdp.urls"
+WSGI_APPLICATION = "sdp.wsgi.application"
+AUTH_USER_MODEL = "auth_org.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    DATABASES = {"default": devservices.postgres_database()}
+# A test's Celery worker is pointed at the test database by name.
+if env.str("DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+REDIS_URL = env.str("REDIS_URL", default="") or devservices.redis_url()
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="sdp"),
+    }
+}
+
+_VALIDATORS = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {
+        "NAME": f"{_VALIDATORS}.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[SDP_UI_BASE_URL])
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "sdp-tenant-name",
+    "device-id",
+    "idempotency-key",
+]
+CORS_EXPOSE_HEADERS = ["Content-Disposition"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["auth_org.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["auth_org.permissions.HasRole"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+        "sdp.api.AnyJSONParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "sdp.api.PageNumberPagination",
+    "EXCEPTION_HANDLER": "sdp.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+# Routes answer with and without a trailing slash, never by redirect.
+APPEND_SLASH = False
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stellar Disbursement Platform API",
+    "VERSION": VERSION,
+}
+
+# --- Celery ----------------------------------------------------------------
+# kombu names a unix-socket Redis "redis+socket://", redis-py "unix://".
+CELERY_BROKER_URL = (
+    "redis+socket://" + REDIS_URL.removeprefix("unix://")
+    if REDIS_URL.startswith("unix://")
+    else REDIS_URL
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "tss.tasks.*": {"queue": "tss"},
+    "messaging.tasks.*": {"queue": "messages"},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queue names get a prefix so several checkouts can share one Redis.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="")
+}
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Logging ---------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+AUTHENTICATION_BACKENDS = ["auth_org.backends.OperatorBackend"]
+# Emails are unique per organization; OperatorBackend handles that (auth.W004).
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from sdp.health import health
+
+handler404 = "sdp.api.handler404"
+handler500 = "sdp.api.handler500"
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+]

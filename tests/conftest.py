@@ -1,0 +1,102 @@
+"""Shared fixtures: organizations and users, an API client, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import OrganizationFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each test session gets its own Celery key prefix, so that test workers of two
+# checkouts sharing one Redis never take each other's tasks.
+CELERY_PREFIX = f"test-{uuid.uuid4().hex[:8]}:"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_PREFIX}
+    from sdp.celery import app
+
+    app.conf.broker_transport_options = {"global_keyprefix": CELERY_PREFIX}
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def user(organization):
+    return UserFactory(organization=organization)
+
+
+@pytest.fixture
+def operator(db):
+    """A platform operator who uses the Django admin."""
+    return UserFactory(
+        organization=None, roles=[], is_owner=False, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker, in its own process, on the test database.
+
+    Tests that use it need ``transactional_db`` (the worker sees only committed rows).
+    """
+    env = dict(os.environ)
+    env["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    env["CELERY_KEY_PREFIX"] = CELERY_PREFIX
+    log = open(ROOT / ".sdp" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sdp",
+            "worker",
+            "-Q",
+            "tss,messages,default",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    _wait_for_worker(process, log.name)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def _wait_for_worker(process: subprocess.Popen, log_path: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited; see {log_path}")
+        if "ready." in Path(log_path).read_text():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"Celery worker did not start; see {log_path}")

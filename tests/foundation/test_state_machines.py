@@ -1,0 +1,169 @@
+"""Every (from, to) pair of every status machine, and a race between two
+connections on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from disbursements.models import Disbursement, Payment
+from messaging.models import Message
+from receivers.models import ReceiverWallet
+from sdp.fsm import InvalidTransition, transition, transition_many
+from tests.factories import (
+    DisbursementFactory,
+    MessageFactory,
+    PaymentFactory,
+    ReceiverWalletFactory,
+    SubmitterTransactionFactory,
+)
+from tss.models import SubmitterTransaction
+
+MACHINES = {
+    Disbursement: DisbursementFactory,
+    Payment: PaymentFactory,
+    ReceiverWallet: ReceiverWalletFactory,
+    Message: MessageFactory,
+    SubmitterTransaction: SubmitterTransactionFactory,
+}
+
+# SDP's transitions (reference §3), written out again here on purpose: the test
+# must fail if a model's table drifts from them.
+EXPECTED = {
+    Disbursement: {
+        ("DRAFT", "READY"),
+        ("READY", "READY"),
+        ("READY", "STARTED"),
+        ("STARTED", "PAUSED"),
+        ("PAUSED", "STARTED"),
+        ("STARTED", "COMPLETED"),
+    },
+    Payment: {
+        ("DRAFT", "READY"),
+        ("READY", "PENDING"),
+        ("READY", "PAUSED"),
+        ("PAUSED", "READY"),
+        ("READY", "CANCELED"),
+        ("READY", "FAILED"),
+        ("PENDING", "FAILED"),
+        ("PENDING", "SUCCESS"),
+        ("FAILED", "PENDING"),
+        ("FAILED", "READY"),
+    },
+    ReceiverWallet: {
+        ("DRAFT", "READY"),
+        ("READY", "REGISTERED"),
+        ("READY", "FLAGGED"),
+        ("FLAGGED", "READY"),
+        ("REGISTERED", "FLAGGED"),
+        ("FLAGGED", "REGISTERED"),
+        ("REGISTERED", "READY"),
+    },
+    Message: {("PENDING", "SUCCESS"), ("PENDING", "FAILURE"), ("FAILURE", "PENDING")},
+    SubmitterTransaction: {
+        ("PENDING", "PROCESSING"),
+        ("PROCESSING", "SUCCESS"),
+        ("PROCESSING", "ERROR"),
+    },
+}
+
+CASES = [
+    (model, from_status, to_status)
+    for model in MACHINES
+    for from_status in model.Status.values
+    for to_status in model.Status.values
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "from_status", "to_status"),
+    CASES,
+    ids=[f"{m.__name__}-{f}-{t}" for m, f, t in CASES],
+)
+@pytest.mark.django_db
+def test_transition_table_is_enforced(model, from_status, to_status):
+    obj = MACHINES[model](status=from_status)
+    allowed = (from_status, to_status) in EXPECTED[model]
+    assert obj.can_transition_to(to_status) is allowed
+    if allowed:
+        transition(obj, to=to_status, note="because")
+        obj.refresh_from_db()
+        assert obj.status == to_status
+        entry = getattr(obj, model.STATUS_HISTORY).get()
+        assert (entry.from_status, entry.to_status, entry.note) == (
+            from_status,
+            to_status,
+            "because",
+        )
+    else:
+        with pytest.raises(InvalidTransition):
+            transition(obj, to=to_status)
+        obj.refresh_from_db()
+        assert obj.status == from_status
+        assert not getattr(obj, model.STATUS_HISTORY).exists()
+
+
+@pytest.mark.django_db
+def test_stale_instance_cannot_move_a_row_that_moved():
+    payment = PaymentFactory(status=Payment.Status.READY)
+    stale = Payment.objects.get(pk=payment.pk)
+    transition(payment, to=Payment.Status.CANCELED)
+    with pytest.raises(InvalidTransition, match="concurrently"):
+        transition(stale, to=Payment.Status.PENDING)
+    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.CANCELED
+
+
+@pytest.mark.django_db
+def test_transition_many_moves_only_rows_in_the_source_status():
+    disbursement = DisbursementFactory()
+    drafts = PaymentFactory.create_batch(3, disbursement=disbursement)
+    canceled = PaymentFactory(disbursement=disbursement, status=Payment.Status.CANCELED)
+    moved = transition_many(
+        Payment.objects.filter(disbursement=disbursement),
+        from_status=Payment.Status.DRAFT,
+        to=Payment.Status.READY,
+        note="started",
+    )
+    assert sorted(moved) == sorted(p.pk for p in drafts)
+    assert Payment.objects.filter(status=Payment.Status.READY).count() == 3
+    canceled.refresh_from_db()
+    assert canceled.status == Payment.Status.CANCELED
+    assert Payment.history_model().objects.filter(note="started").count() == 3
+
+
+@pytest.mark.django_db
+def test_transition_many_refuses_a_move_outside_the_table():
+    with pytest.raises(InvalidTransition):
+        transition_many(Payment.objects.all(), from_status="SUCCESS", to="READY")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("model", list(MACHINES), ids=lambda m: m.__name__)
+def test_two_connections_moving_one_row_exactly_one_wins(model):
+    from_status, to_status = sorted(EXPECTED[model])[0]
+    obj = MACHINES[model](status=from_status)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move() -> None:
+        try:
+            mine = model.objects.get(pk=obj.pk)  # both read the old status
+            barrier.wait(timeout=10)
+            transition(mine, to=to_status)
+            outcomes.append("won")
+        except InvalidTransition:
+            outcomes.append("lost")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["lost", "won"]
+    obj.refresh_from_db()
+    assert obj.status == to_status
+    assert getattr(obj, model.STATUS_HISTORY).count() == 1
