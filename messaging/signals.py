@@ -1,4 +1,4 @@
-"""News from messaging to the layers above (they listen; messaging imports none of them).
+"""News from messaging to the layers above (they listen; messaging imports none).
 
 message_delivered(message): the provider accepted the message.
 message_failed(message): the message failed for good (no more retries).

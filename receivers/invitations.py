@@ -39,7 +39,7 @@ def queue_invitations(
     organization: Organization,
     receiver_wallets: Iterable[ReceiverWallet],
     *,
-    disbursement_id=None,  # noqa: ANN001
+    disbursement_id=None,
     template: str = "",
 ) -> int:
     """Write one invitation message per receiver wallet, in the caller's
