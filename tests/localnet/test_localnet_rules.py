@@ -3,7 +3,13 @@
 import time
 
 import pytest
-from stellar_sdk import Asset, Keypair, TransactionBuilder, TrustLineFlags
+from stellar_sdk import (
+    Asset,
+    AuthorizationFlag,
+    Keypair,
+    TransactionBuilder,
+    TrustLineFlags,
+)
 from stellar_sdk import xdr as X
 
 from localnet.testing import builder, result_codes, submit
@@ -179,7 +185,7 @@ def _issue(net, issuer, holder, code="USDC", amount="100", limit=None, auth_requ
     asset = Asset(code, issuer.public_key)
     if auth_required:
         tx = builder(net, issuer.public_key).append_set_options_op(
-            set_flags=1 | 2).build()
+            set_flags=AuthorizationFlag.AUTHORIZATION_REQUIRED | AuthorizationFlag.AUTHORIZATION_REVOCABLE).build()
         tx.sign(issuer)
         assert submit(net, tx)[0] == 200
     tx = builder(net, holder.public_key).append_change_trust_op(asset, limit=limit).build()
