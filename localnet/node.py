@@ -279,7 +279,7 @@ class Node:
                     replaced = same_source
                 else:
                     return SubmitOutcome(TRY_AGAIN_LATER, env)
-            close_time = max(int(time.time()), self.latest.closed_at + 1)
+            close_time = max(int(time.time()), self.latest.closed_at)
             queued = self.queued_fees.get(env.fee_payer, 0)
             if replaced is not None and replaced.env.fee_payer == env.fee_payer:
                 queued -= replaced.env.fee_bid
@@ -332,7 +332,10 @@ class Node:
             started = time.perf_counter()
             ledger = self.ledger
             seq = self.latest.seq + 1
-            close_time = max(int(time.time()), self.latest.closed_at + 1)
+            # Close times follow the wall clock in whole seconds; with sub-second
+            # ledgers two ledgers may share one (stellar-core would need them to
+            # increase, but a clock running ahead of real time breaks time bounds).
+            close_time = max(int(time.time()), self.latest.closed_at)
             ledger.ledger_seq = seq
             applied: list[tuple[Pending | None, Envelope, TxResult]] = []
             self._apply_friendbot(seq, close_time, applied)

@@ -47,6 +47,7 @@ class Localnet:
         self.passphrase = passphrase
         self.workdir = workdir
         self.log_path = log_path
+        self._server = None
 
     # ---- HTTP ---------------------------------------------------------------
 
@@ -73,10 +74,13 @@ class Localnet:
     # ---- helpers --------------------------------------------------------------
 
     def server(self):
-        """A stellar_sdk.Server pointed at this network."""
-        from stellar_sdk import Server
+        """A stellar_sdk.Server pointed at this network (one, reused: a new
+        one pays for a new HTTP session on its first request)."""
+        if self._server is None:
+            from stellar_sdk import Server
 
-        return Server(self.url)
+            self._server = Server(self.url)
+        return self._server
 
     def friendbot(self, address: str) -> dict:
         """Create `address` with 10,000 XLM (waits for the ledger)."""
