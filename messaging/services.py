@@ -397,13 +397,11 @@ def _announce(signal, message: Message) -> None:
 # --- Sweeper, retry ------------------------------------------------------------
 
 
-def sweep_pending_messages(
-    *, older_than: timedelta = SWEEP_AFTER, limit: int = 5000
-) -> int:
-    """Queue again the due PENDING messages that no worker has touched for
-    ``older_than`` and whose lease (if any) expired. Returns how many."""
+def messages_to_sweep(*, older_than: timedelta = SWEEP_AFTER, limit: int = 5000):
+    """Due PENDING messages that no worker has touched for ``older_than`` and
+    whose lease (if any) expired: their task was lost."""
     now = timezone.now()
-    ids = list(
+    return list(
         Message.objects.filter(
             status=Message.Status.PENDING, updated_at__lt=now - older_than
         )
@@ -415,6 +413,13 @@ def sweep_pending_messages(
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def sweep_pending_messages(
+    *, older_than: timedelta = SWEEP_AFTER, limit: int = 5000
+) -> int:
+    """Queue again the messages that lost their task. Returns how many."""
+    ids = messages_to_sweep(older_than=older_than, limit=limit)
     if ids:
         _enqueue(ids)
         logger.info("re-queued %d pending message(s)", len(ids))

@@ -101,8 +101,11 @@ class FakeTwilio:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except BrokenPipeError:
+                    pass  # the client (a killed worker) is gone
 
             def do_GET(self):
                 parts = urlsplit(self.path)
