@@ -9,5 +9,6 @@ handler500 = "sdp.api.handler500"
 urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
+    path("", include("receivers.shortlink_urls")),
     path("", include("django_prometheus.urls")),
 ]
