@@ -27,16 +27,17 @@ import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
-from stellar_sdk import Asset, Keypair, TransactionBuilder
 from stellar_sdk import Account as SdkAccount
+from stellar_sdk import Asset, Keypair, TransactionBuilder
 
 from localnet.testing import start_localnet
 
 
 def _post(conn: http.client.HTTPConnection, path: str, body: dict) -> tuple[int, dict]:
     data = urlencode(body)
-    conn.request("POST", path, data,
-                 {"Content-Type": "application/x-www-form-urlencoded"})
+    conn.request(
+        "POST", path, data, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     response = conn.getresponse()
     return response.status, json.loads(response.read())
 
@@ -58,8 +59,9 @@ def _setup(net, count: int):
     distribution = Keypair.random()
     receivers = [Keypair.random() for _ in range(10)]
     creators = [Keypair.random() for _ in range((count + 99) // 100)]
-    b = TransactionBuilder(server.load_account(root.public_key), net.passphrase,
-                           base_fee=100).set_timeout(600)
+    b = TransactionBuilder(
+        server.load_account(root.public_key), net.passphrase, base_fee=100
+    ).set_timeout(600)
     b.append_create_account_op(distribution.public_key, "1000000")
     for keypair in receivers:
         b.append_create_account_op(keypair.public_key, "10")
@@ -69,9 +71,10 @@ def _setup(net, count: int):
     channels = [Keypair.random() for _ in range(count)]
     txs = []
     for index, creator in enumerate(creators):
-        cb = TransactionBuilder(server.load_account(creator.public_key), net.passphrase,
-                                base_fee=100).set_timeout(600)
-        for channel in channels[index * 100:(index + 1) * 100]:
+        cb = TransactionBuilder(
+            server.load_account(creator.public_key), net.passphrase, base_fee=100
+        ).set_timeout(600)
+        for channel in channels[index * 100 : (index + 1) * 100]:
             cb.append_create_account_op(channel.public_key, "2")
         tx = cb.build()
         tx.sign(creator)
@@ -79,8 +82,10 @@ def _setup(net, count: int):
     for tx in txs:
         assert server.submit_transaction_async(tx)["tx_status"] == "PENDING"
     net.close_ledger()
-    sequences = {c.public_key: int(server.accounts().account_id(c.public_key).call()[
-        "sequence"]) for c in channels[:1]}
+    sequences = {
+        c.public_key: int(server.accounts().account_id(c.public_key).call()["sequence"])
+        for c in channels[:1]
+    }
     start_sequence = next(iter(sequences.values()))  # all created in one ledger
     return distribution, receivers, channels, start_sequence
 
@@ -89,11 +94,15 @@ def _payments(net, distribution, receivers, channels, sequence, max_ledger):
     envelopes = []
     for index, channel in enumerate(channels):
         inner = (
-            TransactionBuilder(SdkAccount(channel.public_key, sequence), net.passphrase,
-                               base_fee=100)
-            .append_payment_op(receivers[index % len(receivers)].public_key,
-                               Asset.native(), "0.0100000",
-                               source=distribution.public_key)
+            TransactionBuilder(
+                SdkAccount(channel.public_key, sequence), net.passphrase, base_fee=100
+            )
+            .append_payment_op(
+                receivers[index % len(receivers)].public_key,
+                Asset.native(),
+                "0.0100000",
+                source=distribution.public_key,
+            )
             .add_text_memo(f"payment {index}")
             .set_timeout(600)
             .set_ledger_bounds(0, max_ledger)
@@ -102,7 +111,8 @@ def _payments(net, distribution, receivers, channels, sequence, max_ledger):
         inner.sign(channel)
         inner.sign(distribution)
         fee_bump = TransactionBuilder.build_fee_bump_transaction(
-            distribution.public_key, 1000, inner, net.passphrase)
+            distribution.public_key, 1000, inner, net.passphrase
+        )
         fee_bump.sign(distribution)
         envelopes.append(fee_bump.to_xdr())
     return envelopes
@@ -141,8 +151,12 @@ def _peak_rss_mb(pid: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.localnet")
-    parser.add_argument("--txs", type=int, default=3000,
-                        help="transactions per round (= channel accounts)")
+    parser.add_argument(
+        "--txs",
+        type=int,
+        default=3000,
+        help="transactions per round (= channel accounts)",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="client threads")
     options = parser.parse_args(argv)
@@ -154,8 +168,14 @@ def main(argv=None) -> int:
         submit_seconds = apply_seconds = 0.0
         accepted = applied = 0
         for round_ in range(1, options.rounds + 1):
-            envelopes = _payments(net, distribution, receivers, channels, sequence,
-                                  net.latest_ledger() + 100)
+            envelopes = _payments(
+                net,
+                distribution,
+                receivers,
+                channels,
+                sequence,
+                net.latest_ledger() + 100,
+            )
             sequence += 1  # the builder used sequence + 1
             seconds, count = _submit_all(net.url, envelopes, options.threads)
             before = net.stats()
@@ -163,29 +183,40 @@ def main(argv=None) -> int:
             after = net.stats()
             round_applied = after["applied"] - before["applied"]
             round_apply = after["apply_seconds"] - before["apply_seconds"]
-            print(f"round {round_}: {count} accepted in {seconds:.2f} s "
-                  f"({count / seconds:.0f}/s); {round_applied} applied in "
-                  f"{round_apply:.3f} s ({round_applied / round_apply:.0f}/s)")
+            print(
+                f"round {round_}: {count} accepted in {seconds:.2f} s "
+                f"({count / seconds:.0f}/s); {round_applied} applied in "
+                f"{round_apply:.3f} s ({round_applied / round_apply:.0f}/s)"
+            )
             submit_seconds += seconds
             apply_seconds += round_apply
             accepted += count
             applied += round_applied
         stats = net.stats()
         assert stats["total_native"] + stats["fee_pool"] == stats["total_coins"]
-        failed = net.server().ledgers().order(desc=True).limit(1).call()[
-            "_embedded"]["records"][0]["failed_transaction_count"]
+        failed = (
+            net.server()
+            .ledgers()
+            .order(desc=True)
+            .limit(1)
+            .call()["_embedded"]["records"][0]["failed_transaction_count"]
+        )
         peak = _peak_rss_mb(net.process.pid)
     finally:
         net.stop()
     accepted_tps = accepted / submit_seconds
     applied_tps = applied / apply_seconds
-    print(f"accepted {accepted} transactions at {accepted_tps:.0f}/s, applied "
-          f"{applied} at {applied_tps:.0f}/s (failed in last ledger: {failed}); "
-          f"server peak memory {peak:.0f} MiB")
-    print(f"accepted_tps={accepted_tps:.0f} applied_tps={applied_tps:.0f} "
-          f"transactions={applied} failed_last_ledger={failed} "
-          f"peak_rss_mib={peak:.0f} target_applied_tps=1000 "
-          f"meets_target={'yes' if applied_tps >= 1000 else 'no'}")
+    print(
+        f"accepted {accepted} transactions at {accepted_tps:.0f}/s, applied "
+        f"{applied} at {applied_tps:.0f}/s (failed in last ledger: {failed}); "
+        f"server peak memory {peak:.0f} MiB"
+    )
+    print(
+        f"accepted_tps={accepted_tps:.0f} applied_tps={applied_tps:.0f} "
+        f"transactions={applied} failed_last_ledger={failed} "
+        f"peak_rss_mib={peak:.0f} target_applied_tps=1000 "
+        f"meets_target={'yes' if applied_tps >= 1000 else 'no'}"
+    )
     return 0
 
 

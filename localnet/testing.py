@@ -39,8 +39,14 @@ class LocalnetError(RuntimeError):
 class Localnet:
     """A running localnet subprocess and helpers to drive it."""
 
-    def __init__(self, process: subprocess.Popen, url: str, passphrase: str,
-                 workdir: Path, log_path: Path):
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        url: str,
+        passphrase: str,
+        workdir: Path,
+        log_path: Path,
+    ):
         self.process = process
         self.url = url
         self.horizon_url = url
@@ -51,21 +57,25 @@ class Localnet:
 
     # ---- HTTP ---------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                timeout: float = 30.0) -> tuple[int, dict]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, timeout: float = 30.0
+    ) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
-            self.url + path, data=data, method=method,
+            self.url + path,
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"} if data else {},
         )
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return resp.status, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def _ok(self, method: str, path: str, body: dict | None = None,
-            timeout: float = 30.0) -> dict:
+    def _ok(
+        self, method: str, path: str, body: dict | None = None, timeout: float = 30.0
+    ) -> dict:
         status, data = self.request(method, path, body, timeout)
         if status >= 400:
             raise LocalnetError(f"{method} {path} answered {status}: {data}")
@@ -117,8 +127,13 @@ class Localnet:
         return self._ok("POST", "/_localnet/faults", faults)
 
     def clear_faults(self) -> dict:
-        return self.set_faults(timeout_after_accept=0, timeout_drop=0, rate_limit=0,
-                               unavailable=0, ingestion_lag=0)
+        return self.set_faults(
+            timeout_after_accept=0,
+            timeout_drop=0,
+            rate_limit=0,
+            unavailable=0,
+            ingestion_lag=0,
+        )
 
     @contextlib.contextmanager
     def injected_faults(self, **faults):
@@ -129,8 +144,9 @@ class Localnet:
         finally:
             self.clear_faults()
 
-    def configure(self, ledger_close: float | None = None,
-                  max_ops_per_ledger: int | None = None) -> dict:
+    def configure(
+        self, ledger_close: float | None = None, max_ops_per_ledger: int | None = None
+    ) -> dict:
         body = {}
         if ledger_close is not None:
             body["ledger_close"] = ledger_close
@@ -188,23 +204,39 @@ class Localnet:
         self.stop()
 
 
-def start_localnet(ledger_close: float = 0.3, max_ops_per_ledger: int = 1000,
-                   passphrase: str = DEFAULT_PASSPHRASE, state: str | None = None,
-                   faults: dict | None = None, submit_timeout: float = 30.0,
-                   extra_args: tuple[str, ...] = (),
-                   startup_timeout: float = STARTUP_TIMEOUT) -> Localnet:
+def start_localnet(
+    ledger_close: float = 0.3,
+    max_ops_per_ledger: int = 1000,
+    passphrase: str = DEFAULT_PASSPHRASE,
+    state: str | None = None,
+    faults: dict | None = None,
+    submit_timeout: float = 30.0,
+    extra_args: tuple[str, ...] = (),
+    startup_timeout: float = STARTUP_TIMEOUT,
+) -> Localnet:
     """Start `python -m localnet` on a free port of 127.0.0.1 and wait until
     `GET /` answers."""
     workdir = Path(tempfile.mkdtemp(prefix="localnet-"))
     port_file = workdir / "port"
     log_path = workdir / "localnet.log"
     args = [
-        sys.executable, "-m", "localnet",
-        "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-        "--ledger-close", str(ledger_close),
-        "--max-ops-per-ledger", str(max_ops_per_ledger),
-        "--passphrase", passphrase,
-        "--submit-timeout", str(submit_timeout),
+        sys.executable,
+        "-m",
+        "localnet",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--ledger-close",
+        str(ledger_close),
+        "--max-ops-per-ledger",
+        str(max_ops_per_ledger),
+        "--passphrase",
+        passphrase,
+        "--submit-timeout",
+        str(submit_timeout),
         *extra_args,
     ]
     if state:
@@ -218,8 +250,12 @@ def start_localnet(ledger_close: float = 0.3, max_ops_per_ledger: int = 1000,
     )
     log_file = open(log_path, "wb")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(  # noqa: S603
-        args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=project_root, env=env,
+        args,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=project_root,
+        env=env,
     )
     log_file.close()
     deadline = time.monotonic() + startup_timeout
@@ -236,7 +272,7 @@ def start_localnet(ledger_close: float = 0.3, max_ops_per_ledger: int = 1000,
     net = Localnet(process, url, passphrase, workdir, log_path)
     while True:
         try:
-            with urllib.request.urlopen(url + "/", timeout=5) as resp:  # noqa: S310
+            with urllib.request.urlopen(url + "/", timeout=5) as resp:
                 if resp.status == 200:
                     return net
         except OSError:
