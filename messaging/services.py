@@ -21,6 +21,7 @@ restarted, worker killed).
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -103,29 +104,74 @@ def queue_message(
     return message
 
 
-def queue_messages(drafts: list[MessageDraft]) -> list[Message]:
-    """Write many PENDING messages with bulk INSERTs in the caller's transaction;
-    deliver them after commit, ``BULK_TASK_SIZE`` to a task."""
+_COPY_COLUMNS = (
+    "id",
+    "tenant_id",
+    "kind",
+    "channel",
+    "sender",
+    "recipient",
+    "title",
+    "body",
+    "status",
+    "receiver_id",
+    "receiver_wallet_id",
+    "user_id",
+    "disbursement_id",
+    "provider_message_id",
+    "error",
+    "attempts",
+    "hold_reason",
+    "daily_cap",
+    "template_variables",
+    "created_at",
+    "updated_at",
+)
+
+
+def queue_messages(drafts: list[MessageDraft]) -> list[uuid.UUID]:
+    """Write many PENDING messages in the caller's transaction with one
+    PostgreSQL COPY (10,000 rows in a fraction of a second, where building model
+    instances for bulk_create takes seconds); deliver them after commit,
+    ``BULK_TASK_SIZE`` to a task. Returns the new message ids."""
+    if not drafts:
+        return []
     now = timezone.now()
-    messages = Message.objects.bulk_create(
-        [
-            Message(
-                id=uuid.uuid4(),
-                created_at=now,
-                updated_at=now,
-                **{
-                    name: getattr(draft, name)
-                    for name in MessageDraft.__dataclass_fields__
-                },
+    ids = [uuid.uuid4() for _ in drafts]
+    table = Message._meta.db_table
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for pk, draft in zip(ids, drafts, strict=True):
+            copy.write_row(
+                (
+                    pk,
+                    draft.tenant_id,
+                    draft.kind,
+                    draft.channel,
+                    "",
+                    draft.recipient,
+                    draft.title,
+                    draft.body,
+                    Message.Status.PENDING.value,
+                    draft.receiver_id,
+                    draft.receiver_wallet_id,
+                    draft.user_id,
+                    draft.disbursement_id,
+                    "",
+                    "",
+                    0,
+                    "",
+                    draft.daily_cap,
+                    json.dumps(draft.template_variables),
+                    now,
+                    now,
+                )
             )
-            for draft in drafts
-        ],
-        batch_size=2000,
-    )
-    ids = [message.pk for message in messages]
-    if ids:
-        transaction.on_commit(lambda: _enqueue(ids))
-    return messages
+    transaction.on_commit(lambda: _enqueue(ids))
+    return ids
 
 
 def _enqueue(message_ids: list[uuid.UUID], countdown: float | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Template, TemplateSyntaxError
@@ -43,6 +44,7 @@ _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
 _DANGEROUS = re.compile(r"javascript\s*:|expression\s*\(", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16)
 def default_template(kind: str) -> str:
     """The default text of an SMS-able type, as a template source."""
     from django.template.loader import get_template
@@ -73,9 +75,14 @@ def validate_template_override(text: str, *, field: str = "template") -> str:
     return text
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    return Template(source)
+
+
 def _render_sms(source: str, context: dict) -> str:
     # SMS text is plain: no HTML escaping of names or links.
-    return Template(source).render(Context(context, autoescape=False)).strip()
+    return _compiled(source).render(Context(context, autoescape=False)).strip()
 
 
 def render_receiver_invitation(

@@ -21,6 +21,7 @@ Public API (stable; the registration pages verify with it):
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -63,13 +64,19 @@ def _canonical_without_signature(url: str) -> tuple[str, str]:
     return _with_query(parts, kept), signature
 
 
+@lru_cache(maxsize=8)
+def _keypair(seed: str) -> Keypair:
+    # Decoding a seed costs more than signing; invitations sign thousands.
+    return Keypair.from_secret(seed)
+
+
 def sign_url(url: str, *, signing_seed: str | None = None) -> str:
     """Return ``url`` with ``&signature=<hex ed25519 signature>`` added.
 
     Any signature already present is replaced. ``signing_seed`` defaults to
     ``SEP10_SIGNING_PRIVATE_KEY``.
     """
-    keypair = Keypair.from_secret(signing_seed or settings.SEP10_SIGNING_PRIVATE_KEY)
+    keypair = _keypair(signing_seed or settings.SEP10_SIGNING_PRIVATE_KEY)
     canonical, _ = _canonical_without_signature(url)
     signature = keypair.sign(canonical.encode()).hex()
     parts, params = _split(canonical)
