@@ -43,3 +43,20 @@ def queue_payments(orders: list[PaymentOrder]) -> list[SubmitterTransaction]:
         ],
         batch_size=2000,
     )
+
+
+def amount_in_flight(tenant_id, asset_code: str, asset_issuer: str) -> Decimal:
+    """What the tenant has handed to the TSS and not yet seen final: the sum of
+    its PENDING and PROCESSING submitter transactions in the asset."""
+    from django.db.models import Sum
+
+    total = SubmitterTransaction.objects.filter(
+        tenant_id=tenant_id,
+        asset_code=asset_code,
+        asset_issuer=asset_issuer,
+        status__in=[
+            SubmitterTransaction.Status.PENDING,
+            SubmitterTransaction.Status.PROCESSING,
+        ],
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0")
