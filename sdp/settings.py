@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "receivers",
     "disbursements",
     "localnet",
+    "sdp",
 ]
 
 MIDDLEWARE = [
