@@ -231,7 +231,7 @@ def rotate_distribution_account(tenant_id) -> str:
     try:
         run_transaction(old, ops, signers=[new])
     except TransactionFailed:
-        # Refused or failed on the ledger: nothing moved: the old key stays the live one.
+        # Refused or failed on the ledger: nothing moved; the old key stays live.
         with transaction.atomic():
             DistributionAccount.objects.filter(pk=new.public_key).delete()
             DistributionAccount.objects.filter(pk=old_row.pk).update(retired_at=None)

@@ -53,9 +53,7 @@ def decrypt(token: str, *, passphrase: str, associated_data: str) -> str:
         raw = base64.urlsafe_b64decode(payload)
         key = _key(passphrase, base64.urlsafe_b64decode(salt))
         return (
-            AESGCM(key)
-            .decrypt(raw[:12], raw[12:], associated_data.encode())
-            .decode()
+            AESGCM(key).decrypt(raw[:12], raw[12:], associated_data.encode()).decode()
         )
     except (ValueError, InvalidTag) as exc:
         raise DecryptionError(

@@ -41,6 +41,9 @@ bad_seq = Counter("tss_bad_seq_count", "tx_bad_seq answers (sequence reloaded)")
 class DatabaseCollector:
     """Gauges read from the database when /metrics is scraped."""
 
+    def describe(self):
+        return []  # no query at registration time
+
     def collect(self):
         from django.db import DatabaseError
         from django.db.models import Count, Min, Q

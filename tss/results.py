@@ -59,7 +59,10 @@ _OP_PREFIXES = (
     "REVOKE_SPONSORSHIP_",
     "SET_TRUST_LINE_FLAGS_",
 )
-_OP_RENAMES = {"op_already_exist": "op_already_exists", "op_no_account": "op_no_source_account"}
+_OP_RENAMES = {
+    "op_already_exist": "op_already_exists",
+    "op_no_account": "op_no_source_account",
+}
 
 
 def _op_code(result: xdr.OperationResult) -> str:
@@ -130,5 +133,5 @@ def describe_result_xdr(result_xdr: str) -> str:
         return "the network refused the transaction"
     try:
         return parse_result_xdr(result_xdr).reason()
-    except Exception:  # noqa: BLE001 - a reason is best effort
+    except Exception:
         return "the network refused the transaction (unreadable result)"
