@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from contextlib import suppress
 
@@ -22,9 +23,19 @@ from sdp.fsm import InvalidTransition, transition, transition_many
 FINAL = (Payment.Status.SUCCESS, Payment.Status.FAILED, Payment.Status.CANCELED)
 
 
+def _is_payment_id(external_id: str) -> bool:
+    try:
+        uuid.UUID(external_id)
+    except ValueError:
+        return False
+    return True
+
+
 def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
-    succeeded = [t for t in submitter_transactions if t.status == "SUCCESS"]
-    failed = [t for t in submitter_transactions if t.status == "ERROR"]
+    # Other TSS users (none yet) would use external ids that are not payments.
+    ours = [t for t in submitter_transactions if _is_payment_id(t.external_id)]
+    succeeded = [t for t in ours if t.status == "SUCCESS"]
+    failed = [t for t in ours if t.status == "ERROR"]
     touched: set = set()
     if succeeded:
         by_pk = {t.external_id: t for t in succeeded}
