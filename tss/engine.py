@@ -38,6 +38,7 @@ from stellar_sdk.operation import Payment
 
 from sdp.fsm import transition_many
 from tss import crashpoints, horizon, keys, metrics, signals
+from tss.errors import HorizonError
 from tss.models import ChannelAccount, SubmitterTransaction
 from tss.results import parse_result_xdr
 
@@ -98,8 +99,11 @@ def ledger_capacity() -> int:
     """Fee-bumped single payments one ledger admits (a fee bump is 2 ops)."""
     now = timezone.now().timestamp()
     if now - _capacity.get("at", 0) > 60:
-        _capacity["ops"] = horizon.max_ops_per_ledger()
-        _capacity["at"] = now
+        try:
+            _capacity["ops"] = horizon.max_ops_per_ledger()
+            _capacity["at"] = now
+        except HorizonError:
+            _capacity.setdefault("ops", 100)  # unknown yet: start small
     return max(1, int(_capacity["ops"]) // 2)
 
 
@@ -165,11 +169,15 @@ def confirm(state: horizon.LedgerState, result: RoundResult) -> None:
         _send(resend, state, result)
 
 
-def _lookup(tx_hash: str):
+def _safe(call, *args):
     try:
-        return horizon.transaction(tx_hash)
-    except Exception as exc:
+        return call(*args)
+    except Exception as exc:  # a failed call is retried next round
         return exc
+
+
+def _lookup(tx_hash: str):
+    return _safe(horizon.transaction, tx_hash)
 
 
 def _finish_found(found: list, result: RoundResult) -> None:
@@ -454,9 +462,9 @@ def _load_missing_sequences(pairs: list[tuple]) -> None:
     missing = [channel for _, channel in pairs if channel.sequence is None]
     if not missing:
         return
-    records = list(_pool.map(lambda c: horizon.account(c.public_key), missing))
+    records = list(_pool.map(lambda c: _safe(horizon.account, c.public_key), missing))
     for channel, record in zip(missing, records, strict=True):
-        if record is not None:
+        if record is not None and not isinstance(record, Exception):
             channel.sequence = int(record["sequence"])
             ChannelAccount.objects.filter(pk=channel.pk, sequence__isnull=True).update(
                 sequence=channel.sequence
@@ -640,10 +648,14 @@ def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
         else:
             final.append((row, reason))
     if bad_seq_channels:
-        records = list(_pool.map(horizon.account, bad_seq_channels))
+        records = list(
+            _pool.map(lambda key: _safe(horizon.account, key), bad_seq_channels)
+        )
         for key, record in zip(bad_seq_channels, records, strict=True):
+            # Unknown (Horizon failed): None makes the next lease load it.
+            ok = isinstance(record, dict)
             ChannelAccount.objects.filter(pk=key).update(
-                sequence=int(record["sequence"]) if record else None
+                sequence=int(record["sequence"]) if ok else None
             )
     if rebuild:
         SubmitterTransaction.objects.filter(pk__in=[r.pk for r in rebuild]).update(
@@ -663,7 +675,13 @@ def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
 def pump_round() -> RoundResult:
     """Move every live submitter transaction one step; safe to run in parallel."""
     result = RoundResult()
-    state = horizon.ledger_state()
+    try:
+        state = horizon.ledger_state()
+    except HorizonError:
+        throttle.hit()
+        result.throttled = True
+        result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+        return result
     confirm(state, result)
     budget = _budget(state)
     pairs = lease(state, budget)
