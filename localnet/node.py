@@ -279,7 +279,9 @@ class Node:
                     replaced = same_source
                 else:
                     return SubmitOutcome(TRY_AGAIN_LATER, env)
-            close_time = max(int(time.time()), self.latest.closed_at + 1)
+            # Non-decreasing, not +1 s a ledger: sub-second ledgers would run the
+            # clock ahead of the wall and time bounds would fail (tx_too_late).
+            close_time = max(int(time.time()), self.latest.closed_at)
             queued = self.queued_fees.get(env.fee_payer, 0)
             if replaced is not None and replaced.env.fee_payer == env.fee_payer:
                 queued -= replaced.env.fee_bid
@@ -332,7 +334,9 @@ class Node:
             started = time.perf_counter()
             ledger = self.ledger
             seq = self.latest.seq + 1
-            close_time = max(int(time.time()), self.latest.closed_at + 1)
+            # Non-decreasing, not +1 s a ledger: sub-second ledgers would run the
+            # clock ahead of the wall and time bounds would fail (tx_too_late).
+            close_time = max(int(time.time()), self.latest.closed_at)
             ledger.ledger_seq = seq
             applied: list[tuple[Pending | None, Envelope, TxResult]] = []
             self._apply_friendbot(seq, close_time, applied)
