@@ -16,6 +16,8 @@ from tests.factories import OrganizationFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["localnet.testing"]
+
 # Each test session gets its own Celery key prefix, so that test workers of two
 # checkouts sharing one Redis never take each other's tasks.
 CELERY_PREFIX = f"test-{uuid.uuid4().hex[:8]}:"
