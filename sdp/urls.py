@@ -10,4 +10,5 @@ urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
+    path("", include("receivers.registration_urls")),
 ]
