@@ -213,7 +213,7 @@ def test_template_rules():
         "&lt;script&gt;",
         "javascript:alert(1)",
         "x" * 256,
-        "{% if",
+        "{% if x %}",
     ]:
         with pytest.raises(ValidationError):
             validate_template_override(bad, field="otp_message_template")
