@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from auth_org.models import Organization
-from receivers import captcha, registration
+from receivers import captcha, links, registration
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
 from receivers.sep.tokens import InvalidToken, read_sep24_token
@@ -120,6 +120,8 @@ def start(request: HttpRequest) -> HttpResponse:
     """The SEP-24 interactive URL: the token must be valid and made for this
     transaction before anything about the organization is shown."""
     token = request.GET.get("token", "")
+    if not token and "signature" in request.GET:
+        return _invitation(request)
     transaction_id = request.GET.get("transaction_id", "")
     try:
         grant = read_sep24_token(token, transaction_id=transaction_id)
@@ -154,6 +156,23 @@ def start(request: HttpRequest) -> HttpResponse:
         "expires_at": time.time() + SESSION_LIFETIME.total_seconds(),
     }
     return redirect("receivers-registration:contact")
+
+
+def _invitation(request: HttpRequest) -> HttpResponse:
+    """A signed invitation link opened in a browser: checked with the SEP-10 key
+    before anything is shown, then the receiver is sent to their wallet app."""
+    candidates = [request.build_absolute_uri()]
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and tenant.base_url:
+        # Behind a proxy the request's scheme or host may differ from the link's.
+        candidates.append(tenant.base_url.rstrip("/") + request.get_full_path())
+    if not any(links.verify_signed_url(url) for url in candidates):
+        return _error_page(request, _("This invitation link is not valid."), 403)
+    return render(
+        request,
+        f"{TEMPLATES}/invitation.html",
+        {"organization_name": request.GET.get("name", "")},
+    )
 
 
 @never_cache
