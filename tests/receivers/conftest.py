@@ -145,22 +145,27 @@ def horizon(_horizon_server, settings):
     _horizon_server.accounts.clear()
 
 
-@pytest.fixture
-def tenant(db, wallet_domain, horizon, settings):
+def make_tenant(wallet_domain: FakeWalletDomain, settings):
     settings.DISABLE_RECAPTCHA = True
     organization = OrganizationFactory(
         display_name="Aid Org", distribution_account_address=Keypair.random().public_key
     )
     asset = AssetFactory(organization=organization, code="USDC")
-    AssetFactory(organization=organization, code="XLM", issuer="")
+    native = AssetFactory(organization=organization, code="XLM", issuer="")
     wallet = WalletFactory(
         organization=organization, sep_10_client_domain=wallet_domain.domain
     )
-    wallet.assets.add(asset)
+    wallet.assets.add(asset, native)
     organization.test_asset = asset
+    organization.test_native = native
     organization.test_wallet = wallet
     organization.host = f"{organization.name}.sdp.test"
     return organization
+
+
+@pytest.fixture
+def tenant(db, wallet_domain, horizon, settings):
+    return make_tenant(wallet_domain, settings)
 
 
 def make_ready_receiver(
