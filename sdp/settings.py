@@ -85,6 +85,14 @@ SEP10_CLIENT_ATTRIBUTION_REQUIRED = env.bool(
     "SEP10_CLIENT_ATTRIBUTION_REQUIRED", default=True
 )
 SEP24_JWT_SECRET = _secret("SEP24_JWT_SECRET")
+# Where a wallet's client domain publishes its SIGNING_KEY; tests point it at a
+# local fake ({domain} is the client domain).
+SEP10_CLIENT_DOMAIN_TOML_URL = env.str(
+    "SEP10_CLIENT_DOMAIN_TOML_URL", default="https://{domain}/.well-known/stellar.toml"
+)
+# Demo shortcut: on the local network only (never testnet or pubnet, never in
+# production) this code passes the receiver's one-time-code check. Empty = off.
+REGISTRATION_DEMO_OTP = env.str("REGISTRATION_DEMO_OTP", default="000000")
 DISTRIBUTION_PUBLIC_KEY = _secret("DISTRIBUTION_PUBLIC_KEY")
 DISTRIBUTION_SEED = _secret("DISTRIBUTION_SEED")
 DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(
@@ -107,6 +115,9 @@ RECAPTCHA_SITE_KEY = env.str("RECAPTCHA_SITE_KEY", default="")
 RECAPTCHA_SITE_SECRET_KEY = env.str("RECAPTCHA_SITE_SECRET_KEY", default="")
 CAPTCHA_TYPE = env.str("CAPTCHA_TYPE", default="GOOGLE_RECAPTCHA_V2")
 RECAPTCHA_V3_MIN_SCORE = env.float("RECAPTCHA_V3_MIN_SCORE", default=0.5)
+RECAPTCHA_VERIFY_URL = env.str(
+    "RECAPTCHA_VERIFY_URL", default="https://www.google.com/recaptcha/api/siteverify"
+)
 ADMIN_ACCOUNT = _secret("ADMIN_ACCOUNT")
 ADMIN_API_KEY = _secret("ADMIN_API_KEY")
 JWT_LIFETIME = timedelta(minutes=15)
@@ -305,6 +316,10 @@ CELERY_BEAT_SCHEDULE["messaging-sweep-pending"] = {
 CELERY_BEAT_SCHEDULE["receivers-resend-invitations"] = {
     "task": "receivers.tasks.resend_receiver_invitations_task",
     "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["receivers-delete-expired-sep-nonces"] = {
+    "task": "receivers.tasks.delete_expired_sep_nonces_task",
+    "schedule": 600.0,
 }
 
 # --- Logging ---------------------------------------------------------------

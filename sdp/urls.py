@@ -11,4 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("receivers.shortlink_urls")),
     path("", include("django_prometheus.urls")),
+    path("", include("receivers.registration_urls")),
 ]
