@@ -128,7 +128,8 @@ class Worker:
 
 
 def producer(prefix):
-    app = Celery("kill-test", broker=settings.CELERY_BROKER_URL)
+    # Not the current app: shared tasks queued by later tests must keep using sdp.
+    app = Celery("kill-test", broker=settings.CELERY_BROKER_URL, set_as_current=False)
     app.conf.broker_transport_options = {"global_keyprefix": prefix}
     return app
 
