@@ -98,6 +98,9 @@ def test_distribution_account_command_creates_and_shows(network, organization):
     call_command("distribution_account", "create", "--tenant", organization.name)
     row = DistributionAccount.objects.get(tenant_id=organization.id)
     assert accounts.distribution_account_for(organization.id) == row.public_key
+    organization.refresh_from_db()
+    assert organization.distribution_account_address == row.public_key
+    assert network.server().load_account(row.public_key)
 
 
 @pytest.mark.django_db

@@ -1,8 +1,13 @@
-"""manage.py distribution_account (create | show | rotate) --tenant NAME"""
+"""manage.py distribution_account (create | show | rotate) --tenant NAME
 
-from django.apps import apps
+Lives in auth_org, not tss: it resolves a tenant by name and keeps the
+organization's recorded address in step with the TSS's key.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
+from auth_org.models import Organization
+from auth_org.provisioning import provision_distribution_account
 from tss import accounts
 from tss.errors import TSSError
 
@@ -15,17 +20,19 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="the tenant's name")
 
     def handle(self, *args, action, tenant, **options):
-        # The TSS knows tenants by id only; the name is resolved through the app
-        # registry so that the tss package imports no app above it.
-        organization_model = apps.get_model("auth_org", "Organization")
-        organization = organization_model.objects.filter(name=tenant).first()
+        organization = Organization.objects.filter(
+            name__iexact=tenant, deleted_at__isnull=True
+        ).first()
         if organization is None:
             raise CommandError(f"no tenant named {tenant!r}")
         try:
             if action == "create":
-                key = accounts.create_distribution_account(organization.id)
+                key = provision_distribution_account(organization)
             elif action == "rotate":
                 key = accounts.rotate_distribution_account(organization.id)
+                Organization.objects.filter(pk=organization.pk).update(
+                    distribution_account_address=key
+                )
             else:
                 key = accounts.distribution_account_for(organization.id)
         except TSSError as exc:
