@@ -6,11 +6,15 @@ methods. API keys (issue 5) check ``permissions`` the same way.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import permissions
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from auth_org.models import Role
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.views import APIView
 
 ALL = frozenset(Role.values)
 BIZ = ALL - {Role.DEVELOPER}

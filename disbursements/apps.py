@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class DisbursementsConfig(AppConfig):
     name = "disbursements"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # receivers shows payment figures without importing this layer above it.
+        from disbursements.selectors import PaymentReader
+        from receivers import selectors as receiver_selectors
+
+        receiver_selectors.PAYMENT_READS = PaymentReader()
