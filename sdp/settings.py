@@ -292,6 +292,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="")
 }
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["cancel-expired-ready-payments"] = {"task": "disbursements.tasks.cancel_expired_ready_payments_task", "schedule": 300}  # noqa: E501
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -16,9 +16,9 @@ EMAIL_RE = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
     r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
 )
-AMOUNT_RE = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-YEAR_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+AMOUNT_RE = re.compile(r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+YEAR_MONTH_RE = re.compile(r"^[0-9]{4}-[0-9]{2}$")
 HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 # Stellar amounts are int64 stroops.
 MAX_AMOUNT = Decimal("922337203685.4775807")
