@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "receivers",
     "disbursements",
     "localnet",
+    "sdp",
 ]
 
 MIDDLEWARE = [
@@ -309,3 +310,12 @@ LOGGING = {
 AUTHENTICATION_BACKENDS = ["auth_org.backends.OperatorBackend"]
 # Emails are unique per organization; OperatorBackend handles that (auth.W004).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- TSS -------------------------------------------------------------------
+TSS_LEASE_LEDGERS = env.int("TSS_LEASE_LEDGERS", default=10)
+TSS_BATCH_SIZE = env.int("TSS_BATCH_SIZE", default=500)
+CELERY_BEAT_SCHEDULE["tss-sweeper"] = {"task": "tss.tasks.sweep", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
+    "task": "tss.tasks.reconcile_leases",
+    "schedule": 30.0,
+}

@@ -16,12 +16,16 @@ from tests.factories import OrganizationFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["localnet.testing"]
+
 # Each test session gets its own Celery key prefix, so that test workers of two
 # checkouts sharing one Redis never take each other's tasks.
 CELERY_PREFIX = f"test-{uuid.uuid4().hex[:8]}:"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Production hashes passwords slowly on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_PREFIX}
     from sdp.celery import app
 
