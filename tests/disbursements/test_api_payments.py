@@ -91,9 +91,9 @@ def test_list_filters(api, disbursement, organization):
     by_receiver = api.get(f"/payments/?receiver_id={ready.receiver_id}").json()
     assert [p["id"] for p in by_receiver["data"]] == [str(ready.pk)]
     assert api.get("/payments/?q=ext-7").json()["pagination"]["total"] == 1
-    assert api.get(f"/payments/?q={disbursement.name}").json()["pagination"][
-        "total"
-    ] == 2
+    assert (
+        api.get(f"/payments/?q={disbursement.name}").json()["pagination"]["total"] == 2
+    )
     assert api.get("/payments/?type=DIRECT").json()["pagination"]["total"] == 0
     assert api.get("/payments/?type=disbursement").json()["pagination"]["total"] == 2
     assert api.get("/payments/?status=NOPE").status_code == 400
@@ -110,7 +110,9 @@ def test_details_and_isolation(api, disbursement):
 
 def test_cancel_ready_payment(api, disbursement):
     p = payment(disbursement)
-    response = api.patch(f"/payments/{p.pk}/status", {"status": "CANCELED"}, format="json")
+    response = api.patch(
+        f"/payments/{p.pk}/status", {"status": "CANCELED"}, format="json"
+    )
     assert response.json() == {"message": "Payment canceled"}
     p.refresh_from_db()
     assert p.status == "CANCELED"
@@ -119,7 +121,9 @@ def test_cancel_ready_payment(api, disbursement):
 @pytest.mark.parametrize("status", ["PENDING", "SUCCESS", "FAILED", "DRAFT"])
 def test_cancel_only_ready(api, disbursement, status):
     p = payment(disbursement, status=status)
-    response = api.patch(f"/payments/{p.pk}/status", {"status": "CANCELED"}, format="json")
+    response = api.patch(
+        f"/payments/{p.pk}/status", {"status": "CANCELED"}, format="json"
+    )
     assert response.status_code == 400
     p.refresh_from_db()
     assert p.status == status
@@ -127,7 +131,9 @@ def test_cancel_only_ready(api, disbursement, status):
 
 def test_cancel_accepts_only_canceled(api, disbursement):
     p = payment(disbursement)
-    response = api.patch(f"/payments/{p.pk}/status", {"status": "SUCCESS"}, format="json")
+    response = api.patch(
+        f"/payments/{p.pk}/status", {"status": "SUCCESS"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["extras"] == {"status": "only CANCELED is accepted"}
 
@@ -164,7 +170,9 @@ def test_retry_refuses_non_failed_and_moves_nothing(api, disbursement):
     failed = payment(disbursement, status="FAILED")
     ready = payment(disbursement)
     response = api.patch(
-        "/payments/retry", {"payment_ids": [str(failed.pk), str(ready.pk)]}, format="json"
+        "/payments/retry",
+        {"payment_ids": [str(failed.pk), str(ready.pk)]},
+        format="json",
     )
     assert response.status_code == 400
     failed.refresh_from_db()
@@ -172,7 +180,8 @@ def test_retry_refuses_non_failed_and_moves_nothing(api, disbursement):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"payment_ids": "x"}, {"payment_ids": ["not-a-uuid"]}, {"payment_ids": []}]
+    "body",
+    [{}, {"payment_ids": "x"}, {"payment_ids": ["not-a-uuid"]}, {"payment_ids": []}],
 )
 def test_retry_bad_bodies(api, body):
     assert api.patch("/payments/retry", body, format="json").status_code == 400
@@ -202,9 +211,7 @@ def test_direct_payment_to_registered_wallet(api, organization, registered, usdc
     )
 
 
-@pytest.mark.parametrize(
-    "receiver_key", ["email", "phone_number", "wallet_address"]
-)
+@pytest.mark.parametrize("receiver_key", ["email", "phone_number", "wallet_address"])
 def test_direct_payment_receiver_forms(api, registered, usdc, receiver_key):
     receiver = registered.receiver
     receiver.email = "ann@example.org"
@@ -231,7 +238,11 @@ def test_direct_payment_insufficient_balance(api, registered, usdc, ledger):
     ledger.balances[("USDC", usdc.issuer)] = Decimal("1")
     response = api.post(
         "/payments",
-        {"amount": "2", "asset": {"id": str(usdc.pk)}, "receiver": {"id": str(registered.receiver_id)}},
+        {
+            "amount": "2",
+            "asset": {"id": str(usdc.pk)},
+            "receiver": {"id": str(registered.receiver_id)},
+        },
         format="json",
     )
     assert response.status_code == 409
@@ -242,18 +253,50 @@ def test_direct_payment_insufficient_balance(api, registered, usdc, ledger):
     ("body", "status", "extras"),
     [
         ({"amount": "0"}, 400, {"amount": "invalid amount: must be greater than zero"}),
-        ({"amount": "-1"}, 400, {"amount": "invalid amount: must be greater than zero"}),
+        (
+            {"amount": "-1"},
+            400,
+            {"amount": "invalid amount: must be greater than zero"},
+        ),
         ({"amount": "1e3"}, 400, {"amount": "invalid amount: not a valid number"}),
-        ({"amount": "1.00000001"}, 400, {"amount": "invalid amount: exceeds the maximum supported precision of 7 decimal places"}),
+        (
+            {"amount": "1.00000001"},
+            400,
+            {
+                "amount": "invalid amount: exceeds the maximum supported precision of 7 decimal places"
+            },
+        ),
         ({"amount": "abc"}, 400, {"amount": "invalid amount: not a valid number"}),
-        ({"asset": {"type": "contract", "contract_id": "C"}}, 400, {"asset.type": "contract assets are not supported"}),
-        ({"asset": {"type": "fiat", "code": "USD"}}, 400, {"asset.type": "fiat assets are not supported"}),
+        (
+            {"asset": {"type": "contract", "contract_id": "C"}},
+            400,
+            {"asset.type": "contract assets are not supported"},
+        ),
+        (
+            {"asset": {"type": "fiat", "code": "USD"}},
+            400,
+            {"asset.type": "fiat assets are not supported"},
+        ),
         ({"asset": {}}, 400, {"asset": "asset id or type is required"}),
-        ({"receiver": {}}, 400, {"receiver": "exactly one of id, email, phone_number or wallet_address"}),
-        ({"receiver": {"email": "a@b.org", "phone_number": "+14155550101"}}, 400, {"receiver": "exactly one of id, email, phone_number or wallet_address"}),
+        (
+            {"receiver": {}},
+            400,
+            {"receiver": "exactly one of id, email, phone_number or wallet_address"},
+        ),
+        (
+            {"receiver": {"email": "a@b.org", "phone_number": "+14155550101"}},
+            400,
+            {"receiver": "exactly one of id, email, phone_number or wallet_address"},
+        ),
         ({"receiver": {"email": "nobody@example.org"}}, 404, None),
         ({"asset": {"id": "00000000-0000-0000-0000-000000000000"}}, 404, None),
-        ({"external_payment_id": "x" * 65}, 400, {"external_payment_id": "Ensure this field has no more than 64 characters."}),
+        (
+            {"external_payment_id": "x" * 65},
+            400,
+            {
+                "external_payment_id": "Ensure this field has no more than 64 characters."
+            },
+        ),
     ],
 )
 def test_direct_payment_hostile_bodies(api, registered, usdc, body, status, extras):
@@ -303,7 +346,11 @@ def test_auto_cancel_job(organization, disbursement):
     old.refresh_from_db()
     fresh.refresh_from_db()
     pending.refresh_from_db()
-    assert (old.status, fresh.status, pending.status) == ("CANCELED", "READY", "PENDING")
+    assert (old.status, fresh.status, pending.status) == (
+        "CANCELED",
+        "READY",
+        "PENDING",
+    )
     assert "3 days" in old.status_changes.last().note
 
 
