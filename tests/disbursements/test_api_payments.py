@@ -263,7 +263,8 @@ def test_direct_payment_insufficient_balance(api, registered, usdc, ledger):
             {"amount": "1.00000001"},
             400,
             {
-                "amount": "invalid amount: exceeds the maximum supported precision of 7 decimal places"
+                "amount": "invalid amount: exceeds the maximum supported precision "
+                "of 7 decimal places"
             },
         ),
         ({"amount": "abc"}, 400, {"amount": "invalid amount: not a valid number"}),
@@ -294,7 +295,8 @@ def test_direct_payment_insufficient_balance(api, registered, usdc, ledger):
             {"external_payment_id": "x" * 65},
             400,
             {
-                "external_payment_id": "Ensure this field has no more than 64 characters."
+                "external_payment_id": "Ensure this field has no more than 64 "
+                "characters."
             },
         ),
     ],

@@ -1,3 +1,4 @@
+# ruff: noqa: E501, RUF001 - a table of literal hostile inputs reads best one per line
 """Hostile CSV uploads: each case asserts its exact error and that nothing was
 written (no receiver, wallet, verification or payment; the draft stays DRAFT)."""
 
