@@ -10,4 +10,6 @@ urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
+    path("", include("sdp.openapi")),
+    path("", include("auth_org.urls")),
 ]
