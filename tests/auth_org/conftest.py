@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sdp.middleware import get_redis, redis_key
+from tests.auth_org.helpers import DEVICE_ID
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +21,9 @@ def _clean_throttles():
         keys = list(client.scan_iter(match=redis_key(pattern)))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture
+def tenant_headers(organization):
+    """The headers the dashboard sends on a login-page call."""
+    return {"SDP-Tenant-Name": organization.name, "Device-ID": DEVICE_ID}
