@@ -174,6 +174,7 @@ INSTALLED_APPS = [
     "receivers",
     "disbursements",
     "localnet",
+    "sdp",
 ]
 
 MIDDLEWARE = [

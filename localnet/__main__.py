@@ -1,0 +1,5 @@
+import sys
+
+from localnet.server import main
+
+sys.exit(main())
