@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -26,6 +27,9 @@ from auth_org.models import (
 from sdp.api import APIError
 from sdp.middleware import client_ip
 
+# Django 6 makes https the default scheme of a typed URL; take it now.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -41,6 +45,9 @@ class TenantProvisioningForm(forms.ModelForm):
     owner_email = forms.EmailField()
     owner_first_name = forms.CharField(max_length=128)
     owner_last_name = forms.CharField(max_length=128)
+
+    base_url = forms.URLField(required=False, assume_scheme="https")
+    sdp_ui_base_url = forms.URLField(required=False, assume_scheme="https")
 
     class Meta:
         model = Organization
@@ -73,6 +80,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     ]
     exclude = ["logo"]
     ordering = ["name"]
+    formfield_overrides = URL_FIELDS
     actions = ["activate", "deactivate"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -285,3 +293,4 @@ class WalletAdmin(admin.ModelAdmin):
     search_fields = ["name", "homepage", "sep_10_client_domain", "organization__name"]
     list_select_related = ["organization"]
     filter_horizontal = ["assets"]
+    formfield_overrides = URL_FIELDS

@@ -6,7 +6,6 @@ is ``auth_org.provisioning.provision_tenant``.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from django.apps import apps
@@ -16,9 +15,9 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from auth_org import audit
+from auth_org import audit, sessions
 from auth_org.audit import Action
-from auth_org.models import Organization
+from auth_org.models import Organization, User
 from sdp.api import APIError, Forbidden
 
 Status = Organization.Status
@@ -43,41 +42,42 @@ def create_tenant(
     distribution_account_type: str = "",
     ip: str | None = None,
 ) -> Organization:
-    """Provision a tenant (one transaction) and record who asked for it."""
+    """Provision a tenant and invite its owner, in one transaction.
+
+    Raises APIError (400) for a bad or taken name, or bad owner details.
+    """
     from auth_org.provisioning import provision_tenant
 
-    # provision_tenant is written in parallel; pass the optional settings it
-    # accepts and apply the admin-only ones here, in the same transaction.
-    accepted = inspect.signature(provision_tenant).parameters
-    optional = {
-        "base_url": base_url,
-        "sdp_ui_base_url": sdp_ui_base_url,
-        "organization_name": organization_name,
-        "distribution_account_type": distribution_account_type,
-    }
-    kwargs = {
-        key: value for key, value in optional.items() if key in accepted and value
-    }
-    with transaction.atomic():
-        organization = provision_tenant(
-            name, owner_email, owner_first_name, owner_last_name, **kwargs
-        )
-        extra = {}
-        if organization_name and organization.display_name != organization_name:
-            extra["display_name"] = organization_name
-        if sdp_ui_base_url and not organization.sdp_ui_base_url:
-            extra["sdp_ui_base_url"] = sdp_ui_base_url
-        if extra:
-            for key, value in extra.items():
-                setattr(organization, key, value)
-            organization.save(update_fields=[*extra, "updated_at"])
-        audit.record(
-            Action.TENANT_CREATED,
-            organization=organization,
-            ip_address=ip,
-            target=organization,
-            changes={"name": organization.name},
-        )
+    try:
+        with transaction.atomic():
+            organization = provision_tenant(
+                name,
+                owner_email=owner_email,
+                owner_first_name=owner_first_name,
+                owner_last_name=owner_last_name,
+                display_name=organization_name,
+                base_url=base_url,
+                sdp_ui_base_url=sdp_ui_base_url,
+            )
+            if distribution_account_type:
+                organization.distribution_account_type = distribution_account_type
+                organization.save(update_fields=["distribution_account_type"])
+            owner = User.objects.get(organization=organization, is_owner=True)
+            sessions.send_invitation(owner, actor=None, ip=ip)
+            audit.record(
+                Action.TENANT_CREATED,
+                organization=organization,
+                ip_address=ip,
+                target=organization,
+                changes={"name": organization.name},
+            )
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {}
+        if "already exists" in str(errors.get("name", "")):
+            raise APIError("Tenant name already exists") from exc
+        raise APIError(
+            extras={key: " ".join(value) for key, value in errors.items()}
+        ) from exc
     return organization
 
 
