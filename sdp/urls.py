@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("receivers.urls")),
     path("", include("auth_org.catalog_urls")),
     path("", include("django_prometheus.urls")),
+    path("", include("sdp.openapi")),
+    path("", include("auth_org.urls")),
 ]
