@@ -74,6 +74,7 @@ class AssetInput(serializers.Serializer):
 
 class AssetsView(APIView):
     roles = {"GET": ALL, "POST": ASSET_WRITE}
+    api_key_permissions = {"GET": "read:all", "POST": "write:all"}
 
     def get(self, request: Request) -> Response:
         organization = request.tenant
@@ -113,6 +114,7 @@ class AssetsView(APIView):
 
 class AssetView(APIView):
     roles = {"DELETE": ASSET_WRITE}
+    api_key_permissions = {"DELETE": "write:all"}
 
     def delete(self, request: Request, pk) -> Response:
         asset = catalog.assets_of(request.tenant).filter(pk=pk).first()
@@ -160,6 +162,7 @@ class WalletPatch(WalletInput):
 
 class WalletsView(APIView):
     roles = {"GET": ALL, "POST": WALLET_WRITE}
+    api_key_permissions = {"GET": "read:wallets", "POST": "write:wallets"}
 
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -197,6 +200,11 @@ class WalletsView(APIView):
 
 class WalletView(APIView):
     roles = {"GET": ALL, "PATCH": WALLET_WRITE, "DELETE": WALLET_WRITE}
+    api_key_permissions = {
+        "GET": "read:wallets",
+        "PATCH": "write:wallets",
+        "DELETE": "write:wallets",
+    }
 
     def _wallet(self, request: Request, pk) -> Wallet:
         wallet = catalog.wallets_of(request.tenant).filter(pk=pk).first()

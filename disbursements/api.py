@@ -141,6 +141,7 @@ def uploaded_file(request: Request) -> tuple[str, bytes] | None:
 
 class DisbursementsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
+    api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
     def get(self, request: Request) -> Response:
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
@@ -189,6 +190,7 @@ class DisbursementsView(APIView):
 
 class DisbursementView(APIView):
     roles = {"GET": BIZ, "DELETE": DISBURSEMENT_WRITE}
+    api_key_permissions = {"GET": "read:disbursements", "DELETE": "write:disbursements"}
 
     def get(self, request: Request, pk) -> Response:
         return Response(render_disbursements([get_disbursement(request, pk)])[0])
@@ -202,6 +204,7 @@ class DisbursementView(APIView):
 
 class InstructionsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
+    api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
     def get(self, request: Request, pk) -> HttpResponse:
         disbursement = get_disbursement(request, pk)
@@ -229,6 +232,7 @@ class InstructionsView(APIView):
 
 class DisbursementStatusView(APIView):
     roles = {"PATCH": DISBURSEMENT_START}
+    api_key_permissions = {"PATCH": "write:disbursements"}
 
     @idempotent
     def patch(self, request: Request, pk) -> Response:
@@ -242,6 +246,7 @@ class DisbursementStatusView(APIView):
 
 class DisbursementReceiversView(APIView):
     roles = {"GET": BIZ}
+    api_key_permissions = {"GET": "read:disbursements"}
 
     def get(self, request: Request, pk) -> Response:
         disbursement = get_disbursement(request, pk)
@@ -370,6 +375,7 @@ class DirectPaymentInput(serializers.Serializer):
 
 class PaymentsView(APIView):
     roles = {"GET": BIZ, "POST": PAYMENT_WRITE}
+    api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
     def get(self, request: Request) -> Response:
         queryset = selectors.payments_for(request.tenant, request.query_params)
@@ -393,6 +399,7 @@ class PaymentsView(APIView):
 
 class PaymentView(APIView):
     roles = {"GET": BIZ}
+    api_key_permissions = {"GET": "read:payments"}
 
     def get(self, request: Request, pk) -> Response:
         return Response(payment_json(get_payment(request, pk)))
@@ -400,6 +407,7 @@ class PaymentView(APIView):
 
 class PaymentsRetryView(APIView):
     roles = {"PATCH": PAYMENT_WRITE}
+    api_key_permissions = {"PATCH": "write:payments"}
 
     @idempotent
     def patch(self, request: Request) -> Response:
@@ -412,6 +420,7 @@ class PaymentsRetryView(APIView):
 
 class PaymentStatusView(APIView):
     roles = {"PATCH": OWNER_FC}
+    api_key_permissions = {"PATCH": "write:payments"}
 
     @idempotent
     def patch(self, request: Request, pk) -> Response:
@@ -427,6 +436,7 @@ class PaymentStatusView(APIView):
 
 class StatisticsView(APIView):
     roles = {"GET": ALL}
+    api_key_permissions = {"GET": "read:statistics"}
 
     def get(self, request: Request, pk=None) -> Response:
         disbursement = None

@@ -21,6 +21,7 @@ def _ip(request: Request) -> str:
 
 class ExportDisbursementsView(APIView):
     roles = {"GET": EXPORT_ROLES}
+    api_key_permissions = {"GET": "read:exports"}
 
     def get(self, request: Request):
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
@@ -69,6 +70,7 @@ def _disbursement_rows(batch):
 
 class ExportPaymentsView(APIView):
     roles = {"GET": EXPORT_ROLES}
+    api_key_permissions = {"GET": "read:exports"}
 
     def get(self, request: Request):
         queryset = selectors.payments_for(request.tenant, request.query_params)
@@ -113,6 +115,7 @@ class ExportPaymentsView(APIView):
 
 class ExportReceiversView(APIView):
     roles = {"GET": EXPORT_ROLES}
+    api_key_permissions = {"GET": "read:exports"}
 
     def get(self, request: Request):
         queryset = receivers_for(request.tenant, request.query_params)

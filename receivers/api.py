@@ -162,6 +162,7 @@ class ReceiverInput(serializers.Serializer):
 
 class ReceiversView(APIView):
     roles = {"GET": BIZ, "POST": RECEIVER_WRITE}
+    api_key_permissions = {"GET": "read:receivers", "POST": "write:receivers"}
 
     def get(self, request: Request) -> Response:
         queryset = selectors.receivers_for(request.tenant, request.query_params)
@@ -193,6 +194,7 @@ PATCH_KEYS = {
 
 class ReceiverView(APIView):
     roles = {"GET": BIZ, "PATCH": RECEIVER_WRITE}
+    api_key_permissions = {"GET": "read:receivers", "PATCH": "write:receivers"}
 
     def get(self, request: Request, pk) -> Response:
         return Response(render_receivers([get_receiver(request, pk)])[0])
@@ -225,6 +227,7 @@ class WalletAddressInput(serializers.Serializer):
 
 class ReceiverWalletAddressView(APIView):
     roles = {"PATCH": RECEIVER_WRITE}
+    api_key_permissions = {"PATCH": "write:receivers"}
 
     @idempotent
     def patch(self, request: Request, receiver_id, pk) -> Response:
@@ -244,6 +247,7 @@ class ReceiverWalletAddressView(APIView):
 
 class RetryInvitationView(APIView):
     roles = {"PATCH": RECEIVER_WRITE}
+    api_key_permissions = {"PATCH": "write:receivers"}
 
     @idempotent
     def patch(self, request: Request, pk) -> Response:
@@ -262,6 +266,7 @@ class RetryInvitationView(APIView):
 
 class ReceiverWalletStatusView(APIView):
     roles = {"PATCH": RECEIVER_WRITE}
+    api_key_permissions = {"PATCH": "write:receivers"}
 
     @idempotent
     def patch(self, request: Request, pk) -> Response:
@@ -274,6 +279,7 @@ class ReceiverWalletStatusView(APIView):
 
 class VerificationTypesView(APIView):
     roles = {"GET": ALL}
+    api_key_permissions = {"GET": "read:receivers"}
 
     def get(self, request: Request) -> Response:
         from receivers.models import VerificationField
@@ -283,6 +289,7 @@ class VerificationTypesView(APIView):
 
 class RegistrationContactTypesView(APIView):
     roles = {"GET": ALL}
+    api_key_permissions = {"GET": "read:all"}
 
     def get(self, request: Request) -> Response:
         return Response(
