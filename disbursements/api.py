@@ -26,8 +26,9 @@ from disbursements.models import (
     Payment,
     PaymentStatusChange,
 )
-from sdp.api import APIError, NotFound, PageNumberPagination
+from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
+from sdp.paging import CachedCountPagination
 
 DISBURSEMENT_WRITE = OWNER_FC | {Role.INITIATOR}
 DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
@@ -145,7 +146,7 @@ class DisbursementsView(APIView):
 
     def get(self, request: Request) -> Response:
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
-        paginator = PageNumberPagination()
+        paginator = CachedCountPagination()
         page = paginator.paginate_queryset(_with_history(queryset), request, self)
         return paginator.get_paginated_response(render_disbursements(page))
 
@@ -255,7 +256,7 @@ class DisbursementReceiversView(APIView):
             .select_related("receiver", "receiver_wallet__wallet", "asset")
             .order_by("created_at", "pk")
         )
-        paginator = PageNumberPagination()
+        paginator = CachedCountPagination()
         page = paginator.paginate_queryset(payments, request, self)
         data = []
         for payment in page:
@@ -379,7 +380,7 @@ class PaymentsView(APIView):
 
     def get(self, request: Request) -> Response:
         queryset = selectors.payments_for(request.tenant, request.query_params)
-        paginator = PageNumberPagination()
+        paginator = CachedCountPagination()
         page = paginator.paginate_queryset(
             _payments_with_relations(queryset), request, self
         )
@@ -446,4 +447,4 @@ class StatisticsView(APIView):
             ).first()
             if disbursement is None:
                 raise NotFound("disbursement not found")
-        return Response(selectors.statistics(request.tenant, disbursement))
+        return Response(selectors.cached_statistics(request.tenant, disbursement))

@@ -169,6 +169,31 @@ class Payment(StatusModel):
             models.Index(fields=["organization", "status", "created_at"]),
             models.Index(fields=["disbursement", "status"]),
             models.Index(fields=["receiver_wallet", "status"]),
+            # The dashboard's lists: newest first, by update (default) or creation.
+            models.Index(
+                fields=["organization", "-updated_at", "-id"],
+                name="payment_org_updated",
+            ),
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="payment_org_created",
+            ),
+            # Statistics and disbursement counters read only the index.
+            models.Index(
+                fields=["organization", "status", "asset"],
+                include=["amount"],
+                name="payment_org_status_asset_amt",
+            ),
+            models.Index(
+                fields=["disbursement", "status"],
+                include=["amount"],
+                name="payment_disb_status_amt",
+            ),
+            models.Index(
+                fields=["receiver", "status"],
+                include=["amount", "asset", "receiver_wallet"],
+                name="payment_receiver_status",
+            ),
         ]
 
     def __str__(self) -> str:

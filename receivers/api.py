@@ -15,8 +15,9 @@ from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from receivers import selectors, services
 from receivers.models import Receiver, ReceiverVerification, ReceiverWallet
-from sdp.api import APIError, NotFound, PageNumberPagination
+from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
+from sdp.paging import CachedCountPagination
 
 RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 
@@ -166,7 +167,7 @@ class ReceiversView(APIView):
 
     def get(self, request: Request) -> Response:
         queryset = selectors.receivers_for(request.tenant, request.query_params)
-        paginator = PageNumberPagination()
+        paginator = CachedCountPagination()
         page = paginator.paginate_queryset(_with_relations(queryset), request, self)
         return paginator.get_paginated_response(render_receivers(page))
 
