@@ -180,8 +180,10 @@ UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def wrk(url: str, token: str, *, duration: int, connections: int) -> dict:
     output = subprocess.run(
         [
-            "wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s",
-            "--latency", "-H", f"Authorization: Bearer {token}", url,
+            "wrk", "-t", str(min(2, connections)), "-c", str(connections),
+            "-d", f"{duration}s",
+            "--latency", "--timeout", "10s",
+            "-H", f"Authorization: Bearer {token}", url,
         ],
         capture_output=True,
         text=True,
@@ -234,6 +236,9 @@ def main() -> None:
     server = start_server(port, args.workers)
     results = {}
     try:
+        # Warm every worker (imports, connections, caches) before measuring.
+        for path in endpoints.values():
+            wrk(f"http://127.0.0.1:{port}{path}", token, duration=1, connections=8)
         for name, path in endpoints.items():
             result = wrk(
                 f"http://127.0.0.1:{port}{path}",

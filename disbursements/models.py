@@ -167,7 +167,6 @@ class Payment(StatusModel):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "created_at"]),
-            models.Index(fields=["disbursement", "status"]),
             models.Index(fields=["receiver_wallet", "status"]),
             # The dashboard's lists: newest first, by update (default) or creation.
             models.Index(
@@ -188,11 +187,6 @@ class Payment(StatusModel):
                 fields=["disbursement", "status"],
                 include=["amount"],
                 name="payment_disb_status_amt",
-            ),
-            models.Index(
-                fields=["receiver", "status"],
-                include=["amount", "asset", "receiver_wallet"],
-                name="payment_receiver_status",
             ),
         ]
 
