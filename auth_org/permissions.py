@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through its settin
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.views import APIView
 
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.views import APIView
+
 ALL = frozenset(Role.values)
 BIZ = ALL - {Role.DEVELOPER}
 OWNER = frozenset({Role.OWNER})

@@ -221,3 +221,30 @@ def add_user(
         user.set_unusable_password()
     user.save()
     return user
+
+
+def provision_distribution_account(organization: Organization) -> str:
+    """Give the organization its distribution account on the network, funded from
+    the host account, with trustlines for its assets; record it as ACTIVE.
+
+    Network I/O, so never inside a database transaction. Safe to run again after a
+    failure: the TSS reuses the stored key and funds only a missing account.
+    Raises tss.errors.TSSError (or a Horizon error) when the network refuses.
+    """
+    from tss import accounts
+
+    use_host = (
+        organization.distribution_account_type
+        == Organization.DistributionAccountType.STELLAR_ENV
+    )
+    address = accounts.create_distribution_account(organization.id, use_host=use_host)
+    for asset in organization.assets.filter(deleted_at__isnull=True).exclude(
+        code="XLM"
+    ):
+        accounts.ensure_trustline(organization.id, asset.code, asset.issuer)
+    Organization.objects.filter(pk=organization.pk).update(
+        distribution_account_address=address,
+        distribution_account_status=Organization.DistributionAccountStatus.ACTIVE,
+    )
+    organization.distribution_account_address = address
+    return address

@@ -50,8 +50,11 @@ def _memo(payment: Payment) -> tuple[str, str]:
 @transaction.atomic
 def hand_off_payments(payments: QuerySet[Payment]) -> int:
     """Hand every eligible payment of ``payments`` to the TSS; returns how many."""
+    # The eligibility test joins the (nullable) disbursement; PostgreSQL cannot
+    # lock through an outer join, so the payments are locked by primary key.
+    eligible = payments_ready_to_hand_off(payments).values("pk")
     moved = transition_many(
-        payments_ready_to_hand_off(payments),
+        Payment.objects.filter(pk__in=eligible),
         from_status=Payment.Status.READY,
         to=Payment.Status.PENDING,
         note="handed to the transaction submission service",

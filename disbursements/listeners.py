@@ -2,9 +2,10 @@
 
 - the TSS finished submitter transactions: their payments become SUCCESS (with the
   transaction hash and the paying account) or FAILED (with the readable reason in
-  the status history), and a STARTED disbursement whose payments are all final
-  becomes COMPLETED. Runs inside the TSS's transaction, so both commit together;
-  a repeated notice moves nothing (only PENDING payments move).
+  the status history), and a STARTED disbursement whose payments are all done
+  (SUCCESS or CANCELED; a FAILED one may be retried) becomes COMPLETED. Runs
+  inside the TSS's transaction, so both commit together; a repeated notice
+  moves nothing (only PENDING payments move).
 - a receiver wallet became REGISTERED: its READY payments go to the TSS at once.
 """
 
@@ -20,7 +21,9 @@ from disbursements.handoff import hand_off_payments
 from disbursements.models import Disbursement, Payment
 from sdp.fsm import InvalidTransition, transition, transition_many
 
-FINAL = (Payment.Status.SUCCESS, Payment.Status.FAILED, Payment.Status.CANCELED)
+# As SDP: a FAILED payment can still be retried (which needs a STARTED
+# disbursement), so only SUCCESS and CANCELED count as done.
+FINAL = (Payment.Status.SUCCESS, Payment.Status.CANCELED)
 
 
 def _is_payment_id(external_id: str) -> bool:

@@ -85,6 +85,14 @@ SEP10_CLIENT_ATTRIBUTION_REQUIRED = env.bool(
     "SEP10_CLIENT_ATTRIBUTION_REQUIRED", default=True
 )
 SEP24_JWT_SECRET = _secret("SEP24_JWT_SECRET")
+# Where a wallet's client domain publishes its SIGNING_KEY; tests point it at a
+# local fake ({domain} is the client domain).
+SEP10_CLIENT_DOMAIN_TOML_URL = env.str(
+    "SEP10_CLIENT_DOMAIN_TOML_URL", default="https://{domain}/.well-known/stellar.toml"
+)
+# Demo shortcut: on the local network only (never testnet or pubnet, never in
+# production) this code passes the receiver's one-time-code check. Empty = off.
+REGISTRATION_DEMO_OTP = env.str("REGISTRATION_DEMO_OTP", default="000000")
 DISTRIBUTION_PUBLIC_KEY = _secret("DISTRIBUTION_PUBLIC_KEY")
 DISTRIBUTION_SEED = _secret("DISTRIBUTION_SEED")
 DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(
@@ -148,6 +156,11 @@ AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_SNS_SENDER_ID = env.str("AWS_SNS_SENDER_ID", default="")
 AWS_SES_SENDER_ID = env.str("AWS_SES_SENDER_ID", default="")
 DEFAULT_FROM_EMAIL = AWS_SES_SENDER_ID or "no-reply@localhost"
+# Only for local fakes in tests; empty means Twilio's own API hosts.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=5)
+MESSAGE_RETRY_BASE_SECONDS = env.int("MESSAGE_RETRY_BASE_SECONDS", default=30)
+MESSAGE_SEND_LEASE_SECONDS = env.int("MESSAGE_SEND_LEASE_SECONDS", default=120)
 
 # --- Uploads ---------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -318,6 +331,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["cancel-expired-ready-payments"] = {"task": "disbursements.tasks.cancel_expired_ready_payments_task", "schedule": 300}  # noqa: E501  # fmt: skip
+CELERY_BEAT_SCHEDULE["messaging-sweep-pending"] = {
+    "task": "messaging.tasks.sweep_pending_messages_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["receivers-resend-invitations"] = {
+    "task": "receivers.tasks.resend_receiver_invitations_task",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["receivers-delete-expired-sep-nonces"] = {
+    "task": "receivers.tasks.delete_expired_sep_nonces_task",
+    "schedule": 600.0,
+}
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

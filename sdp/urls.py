@@ -12,7 +12,9 @@ urlpatterns = [
     path("", include("disbursements.urls")),
     path("", include("receivers.urls")),
     path("", include("auth_org.catalog_urls")),
+    path("", include("receivers.shortlink_urls")),
     path("", include("django_prometheus.urls")),
+    path("", include("receivers.registration_urls")),
     path("", include("sdp.openapi")),
     path("", include("auth_org.urls")),
 ]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,49 +55,44 @@ def operator(db):
     )
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+@contextmanager
+def running_worker(name: str, *, queues: str, env: dict[str, str] | None = None):
     """A real Celery worker, in its own process, on the test database.
 
-    Tests that use it need ``transactional_db`` (the worker sees only committed rows).
+    Tests that use one need ``transactional_db`` (the worker sees only committed
+    rows). ``queues`` keeps workers of different fixtures from taking each other's
+    tasks when both are alive.
     """
-    env = dict(os.environ)
-    env["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
-    env["CELERY_KEY_PREFIX"] = CELERY_PREFIX
-    log = open(ROOT / ".sdp" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
+    worker_env = dict(os.environ)
+    worker_env["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    worker_env["CELERY_KEY_PREFIX"] = CELERY_PREFIX
+    worker_env.update(env or {})
+    log_path = ROOT / ".sdp" / f"test-{name}-{os.getpid()}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "sdp",
-            "worker",
-            "-Q",
-            "tss,messages,default",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    _wait_for_worker(process, log.name)
-    yield process
-    process.terminate()
+        [sys.executable, "-m", "celery", "-A", "sdp", "worker", "-Q", queues,
+         "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        _wait_for_worker(process, log.name)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A worker for message delivery and default-queue tasks (no Stellar network)."""
+    with running_worker("worker", queues="messages,default") as process:
+        yield process
 
 
 def _wait_for_worker(process: subprocess.Popen, log_path: str) -> None:

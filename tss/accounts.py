@@ -23,7 +23,7 @@ from tss.models import DistributionAccount
 
 logger = logging.getLogger(__name__)
 
-LEDGER_BOUND = 10  # ledgers an operator transaction may take to land
+LEDGER_BOUND = 60  # ledgers an operator transaction may take to land (fast nets)
 
 
 def run_transaction(
@@ -47,7 +47,9 @@ def run_transaction(
         network_passphrase=settings.NETWORK_PASSPHRASE,
         base_fee=settings.MAX_BASE_FEE,
     )
-    builder.set_timeout(300)
+    # The ledger bound is what makes an envelope expire; a time bound would
+    # also depend on the network's clock agreeing with ours.
+    builder.add_time_bounds(0, 0)
     builder.set_ledger_bounds(0, max_ledger)
     for operation in operations:
         builder.append_operation(operation)

@@ -61,9 +61,25 @@ def live_distribution_account(tenant_id) -> DistributionAccount | None:
     ).first()
 
 
+_round_cache: dict = {}
+
+
+def clear_round_cache() -> None:
+    """Forget tenants' keys looked up during the last engine round (a rotation
+    shows from the next round on)."""
+    _round_cache.clear()
+
+
 def distribution_keypair(tenant_id) -> Keypair:
     """The key a tenant pays with: its own (DB vault) or, with none stored, the
     host account (SDP's DISTRIBUTION_ACCOUNT.STELLAR.ENV)."""
+    if tenant_id in _round_cache:
+        return _round_cache[tenant_id]
+    _round_cache[tenant_id] = keypair = _distribution_keypair(tenant_id)
+    return keypair
+
+
+def _distribution_keypair(tenant_id) -> Keypair:
     row = live_distribution_account(tenant_id)
     if row is None:
         if not settings.DISTRIBUTION_SEED:

@@ -47,3 +47,24 @@ def reconcile_leases() -> None:
     freed = services.release_stale_channel_leases()
     if freed:
         logger.info("released %d stale channel-account leases", freed)
+
+
+def _start_worker_metrics(**kwargs) -> None:
+    """Serve this worker's counters on TSS_WORKER_METRICS_PORT, when set (the
+    web process's /metrics shows the database gauges, not a worker's counters)."""
+    import os
+
+    port = os.environ.get("TSS_WORKER_METRICS_PORT")
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(int(port), addr="127.0.0.1")
+
+
+def _connect() -> None:
+    from celery.signals import worker_init
+
+    worker_init.connect(_start_worker_metrics, weak=False)
+
+
+_connect()

@@ -17,6 +17,7 @@ def test_create_tenant_creates_organization_owner_and_seeds():
     out = StringIO()
     call_command(
         "create_tenant",
+        "--no-distribution-account",
         "aid-org",
         "--owner-email",
         "Owner@Example.org",
@@ -46,6 +47,7 @@ def test_create_tenant_refuses_a_bad_name_and_writes_nothing(name):
     with pytest.raises(CommandError, match="lower-case letters and dashes"):
         call_command(
             "create_tenant",
+            "--no-distribution-account",
             name,
             "--owner-email",
             "o@example.org",
@@ -68,6 +70,7 @@ def test_a_taken_tenant_name_is_refused_case_insensitively():
     with pytest.raises(CommandError, match="already exists"):
         call_command(
             "create_tenant",
+            "--no-distribution-account",
             "AID-ORG",
             "--owner-email",
             "p@example.org",
@@ -83,6 +86,7 @@ def test_a_weak_owner_password_rolls_back_the_whole_tenant():
     with pytest.raises(CommandError):
         call_command(
             "create_tenant",
+            "--no-distribution-account",
             "aid-org",
             "--owner-email",
             "o@example.org",
@@ -189,3 +193,20 @@ def test_seeded_issuers_are_valid_stellar_addresses(seed):
         assert seed.issuer == ""
     else:
         assert Keypair.from_public_key(seed.issuer).public_key == seed.issuer
+
+
+def test_create_tenant_reports_a_network_failure_after_creating_the_tenant(settings):
+    settings.HORIZON_URL = "http://127.0.0.1:9"  # nothing listens there
+    with pytest.raises(CommandError, match="distribution_account create --tenant"):
+        call_command(
+            "create_tenant",
+            "offline-org",
+            "--owner-email",
+            "o@example.org",
+            "--owner-first-name",
+            "A",
+            "--owner-last-name",
+            "B",
+            stdout=StringIO(),
+        )
+    assert Organization.objects.filter(name="offline-org").exists()

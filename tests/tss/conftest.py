@@ -4,19 +4,15 @@ create receivers and read the ledger."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from stellar_sdk import CreateAccount, Keypair
 
-from tests.conftest import CELERY_PREFIX, ROOT, _wait_for_worker
+from tests.conftest import running_worker
 from tss import accounts, channels, engine, horizon, keys
 from tss.models import SubmitterTransaction
 
@@ -100,45 +96,7 @@ def run_engine(timeout: float = 60.0) -> None:
 
 @pytest.fixture
 def tss_worker(network, django_db_setup):
-    """A real Celery worker (threads) on the test database and the localnet."""
-    env = dict(os.environ)
-    env["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
-    env["CELERY_KEY_PREFIX"] = CELERY_PREFIX
-    env["HORIZON_URL"] = network.url
-    env["NETWORK_PASSPHRASE"] = network.passphrase
-    log_path = Path(ROOT / ".sdp" / f"test-tss-worker-{os.getpid()}.log")
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "sdp",
-            "worker",
-            "-Q",
-            "tss,messages,default",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    _wait_for_worker(process, log.name)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    """A real Celery worker on the test database and the localnet."""
+    env = {"HORIZON_URL": network.url, "NETWORK_PASSPHRASE": network.passphrase}
+    with running_worker("tss-worker", queues="tss,messages,default", env=env) as worker:
+        yield worker

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from auth_org.provisioning import provision_tenant
+from auth_org.provisioning import provision_distribution_account, provision_tenant
 
 
 class Command(BaseCommand):
@@ -16,6 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default="")
         parser.add_argument("--sdp-ui-base-url", default="")
         parser.add_argument("--default", action="store_true", help="the default tenant")
+        parser.add_argument(
+            "--no-distribution-account",
+            action="store_true",
+            help="skip creating and funding the distribution account on the network",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -32,3 +37,14 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(f"created tenant {organization.name} ({organization.id})")
+        if options["no_distribution_account"]:
+            return
+        try:
+            address = provision_distribution_account(organization)
+        except Exception as exc:
+            raise CommandError(
+                f"tenant created, but its distribution account could not be set up "
+                f"({exc}); run `manage.py distribution_account create --tenant "
+                f"{organization.name}` once the network answers"
+            ) from exc
+        self.stdout.write(f"distribution account {address}")

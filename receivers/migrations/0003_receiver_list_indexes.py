@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth_org', '0002_reset_token_expiry'),
-        ('receivers', '0001_initial'),
+        ('receivers', '0002_sep24_transaction'),
     ]
 
     operations = [
