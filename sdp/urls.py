@@ -9,7 +9,12 @@ handler500 = "sdp.api.handler500"
 urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
+    path("", include("disbursements.urls")),
+    path("", include("receivers.urls")),
+    path("", include("auth_org.catalog_urls")),
     path("", include("receivers.shortlink_urls")),
     path("", include("django_prometheus.urls")),
     path("", include("receivers.registration_urls")),
+    path("", include("sdp.openapi")),
+    path("", include("auth_org.urls")),
 ]
