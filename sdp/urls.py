@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from sdp.health import health
+from sdp.operations import operations_view
 
 handler404 = "sdp.api.handler404"
 handler500 = "sdp.api.handler500"
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("admin/operations/", operations_view, name="operations"),
     path("admin/", admin.site.urls),
     path("", include("disbursements.urls")),
     path("", include("receivers.urls")),
