@@ -431,7 +431,10 @@ class UsersView(APIView):
     api_key_permissions = {"GET": "read:users", "POST": "write:users"}
     sorts = {"email": "email", "is_active": "is_active"}
 
-    @extend_schema(responses=OpenApiResponse(description="array of users"))
+    @extend_schema(
+        operation_id="users_list",
+        responses=OpenApiResponse(description="array of users"),
+    )
     def get(self, request: Request) -> Response:
         sort = request.query_params.get("sort") or "email"
         direction = (request.query_params.get("direction") or "asc").lower()
@@ -561,7 +564,10 @@ class APIKeysView(APIView):
     roles = API_KEY_ROLES
     api_key_permissions = "write:all"
 
-    @extend_schema(responses=OpenApiResponse(description="array of API keys"))
+    @extend_schema(
+        operation_id="api_keys_list",
+        responses=OpenApiResponse(description="array of API keys"),
+    )
     def get(self, request: Request) -> Response:
         # SDP: a user sees only the keys they created.
         keys = APIKey.objects.filter(
