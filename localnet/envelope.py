@@ -83,8 +83,8 @@ INVALID_ASSET = ("", "")
 def _asset_code(raw: bytes, width: int) -> str:
     """The asset code, or "" when it breaks stellar-core's rules.
 
-    Rules: characters [A-Za-z0-9], zero padding only at the end, 1–4
-    characters for alphanum4 and 5–12 for alphanum12.
+    Rules: characters [A-Za-z0-9], zero padding only at the end, 1-4
+    characters for alphanum4 and 5-12 for alphanum12.
     """
     stripped = raw.rstrip(b"\x00")
     if not stripped or b"\x00" in stripped:
@@ -112,15 +112,17 @@ def signer_key_string(key: X.SignerKey) -> str:
         return StrKey.encode_sha256_hash(key.hash_x.uint256)
     payload = key.ed25519_signed_payload
     return StrKey.encode_ed25519_signed_payload(
-        payload.ed25519.uint256 + struct.pack(">I", len(payload.payload))
-        + payload.payload + b"\x00" * (-len(payload.payload) % 4)
+        payload.ed25519.uint256
+        + struct.pack(">I", len(payload.payload))
+        + payload.payload
+        + b"\x00" * (-len(payload.payload) % 4)
     )
 
 
 class Operation:
     """One operation: its type, optional source account, and its fields."""
 
-    __slots__ = ("type", "source", "source_muxed", "fields")
+    __slots__ = ("fields", "source", "source_muxed", "type")
 
     def __init__(self, op_type: int, source: str | None, fields: dict):
         self.type = op_type
@@ -274,26 +276,26 @@ class InnerTransaction:
     """A v1 transaction: source, fee, sequence, preconditions, memo, operations."""
 
     __slots__ = (
-        "source",
-        "source_muxed",
-        "fee",
-        "seq_num",
-        "min_time",
-        "max_time",
-        "min_ledger",
-        "max_ledger",
-        "min_seq_num",
-        "min_seq_age",
-        "min_seq_ledger_gap",
         "extra_signers",
+        "fee",
         "has_ledger_bounds",
         "has_time_bounds",
-        "precondition_type",
+        "hash",
+        "max_ledger",
+        "max_time",
         "memo_type",
         "memo_value",
+        "min_ledger",
+        "min_seq_age",
+        "min_seq_ledger_gap",
+        "min_seq_num",
+        "min_time",
         "operations",
+        "precondition_type",
+        "seq_num",
         "signatures",
-        "hash",
+        "source",
+        "source_muxed",
     )
 
 
@@ -301,17 +303,17 @@ class Envelope:
     """A decoded envelope, ready for validation and apply."""
 
     __slots__ = (
-        "xdr",
-        "hash",
-        "hash_hex",
-        "is_fee_bump",
+        "arrival",
+        "fee_bid",
         "fee_source",
         "fee_source_muxed",
-        "fee_bid",
-        "outer_signatures",
+        "hash",
+        "hash_hex",
         "inner",
+        "is_fee_bump",
         "op_count",
-        "arrival",
+        "outer_signatures",
+        "xdr",
     )
 
     @property
@@ -329,8 +331,10 @@ class Envelope:
 
 def _signatures_length(signatures) -> int:
     # array length + per signature: 4-byte hint, 4-byte length, padded bytes
-    return 4 + sum(8 + len(s.signature.signature) + (-len(s.signature.signature) % 4)
-                   for s in signatures)
+    return 4 + sum(
+        8 + len(s.signature.signature) + (-len(s.signature.signature) % 4)
+        for s in signatures
+    )
 
 
 def _sig_items(signatures) -> list[tuple[bytes, bytes]]:

@@ -35,10 +35,15 @@ def timestamp(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def problem(status: int, kind: str, title: str, detail: str,
-            extras: dict | None = None) -> dict:
-    body = {"type": HORIZON_ERRORS + kind, "title": title, "status": status,
-            "detail": detail}
+def problem(
+    status: int, kind: str, title: str, detail: str, extras: dict | None = None
+) -> dict:
+    body = {
+        "type": HORIZON_ERRORS + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if extras is not None:
         body["extras"] = extras
     return body
@@ -46,7 +51,9 @@ def problem(status: int, kind: str, title: str, detail: str,
 
 def not_found() -> dict:
     return problem(
-        404, "not_found", "Resource Missing",
+        404,
+        "not_found",
+        "Resource Missing",
         "The resource at the url requested was not found.  This usually occurs for "
         "one of two reasons:  The url requested is not valid, or no data in our "
         "database could be found with the parameters provided.",
@@ -55,7 +62,9 @@ def not_found() -> dict:
 
 def bad_request(field: str, reason: str) -> dict:
     return problem(
-        400, "bad_request", "Bad Request",
+        400,
+        "bad_request",
+        "Bad Request",
         "The request you sent was invalid in some way.",
         {"invalid_field": field, "reason": reason},
     )
@@ -83,12 +92,14 @@ def account_json(ledger: Ledger, acc: Account, base: str) -> dict:
         if line.sponsor:
             entry["sponsor"] = line.sponsor
         balances.append(entry)
-    balances.append({
-        "balance": amount(acc.balance),
-        "buying_liabilities": "0.0000000",
-        "selling_liabilities": "0.0000000",
-        "asset_type": "native",
-    })
+    balances.append(
+        {
+            "balance": amount(acc.balance),
+            "buying_liabilities": "0.0000000",
+            "selling_liabilities": "0.0000000",
+            "asset_type": "native",
+        }
+    )
     signers = []
     for key, (weight, sponsor) in acc.signers.items():
         signer = {"weight": weight, "key": key, "type": _signer_type(key)}
@@ -96,16 +107,25 @@ def account_json(ledger: Ledger, acc: Account, base: str) -> dict:
             signer["sponsor"] = sponsor
         signers.append(signer)
     if acc.thresholds[0]:
-        signers.append({"weight": acc.thresholds[0], "key": acc.account_id,
-                        "type": "ed25519_public_key"})
+        signers.append(
+            {
+                "weight": acc.thresholds[0],
+                "key": acc.account_id,
+                "type": "ed25519_public_key",
+            }
+        )
     href = f"{base}/accounts/{acc.account_id}"
     body = {
         "_links": {
             "self": {"href": href},
-            "transactions": {"href": href + "/transactions{?cursor,limit,order}",
-                             "templated": True},
-            "payments": {"href": href + "/payments{?cursor,limit,order}",
-                         "templated": True},
+            "transactions": {
+                "href": href + "/transactions{?cursor,limit,order}",
+                "templated": True,
+            },
+            "payments": {
+                "href": href + "/payments{?cursor,limit,order}",
+                "templated": True,
+            },
         },
         "id": acc.account_id,
         "account_id": acc.account_id,
@@ -193,8 +213,7 @@ def transaction_json(record, base: str, requested_hash: str | None = None) -> di
         "envelope_xdr": env.xdr,
         "result_xdr": record.result_xdr,
         "signatures": [
-            _b64(sig) for _hint, sig in
-            (env.outer_signatures or inner.signatures).items
+            _b64(sig) for _hint, sig in (env.outer_signatures or inner.signatures).items
         ],
     }
     _memo(inner, body)
@@ -255,15 +274,19 @@ def operation_json(record, op_index: int, base: str) -> dict:
     }
     f = op.fields
     if op.type == C.CREATE_ACCOUNT:
-        body.update(starting_balance=amount(f["starting_balance"]), funder=source,
-                    account=f["destination"])
+        body.update(
+            starting_balance=amount(f["starting_balance"]),
+            funder=source,
+            account=f["destination"],
+        )
     elif op.type == C.PAYMENT:
         asset = f["asset"]
         body["asset_type"] = asset_type_name(asset)
         if asset is not None:
             body["asset_code"], body["asset_issuer"] = asset
-        body.update({"from": source, "to": f["destination"],
-                     "amount": amount(f["amount"])})
+        body.update(
+            {"from": source, "to": f["destination"], "amount": amount(f["amount"])}
+        )
     elif op.type == C.ACCOUNT_MERGE:
         body.update(account=source, into=f["destination"])
     return body

@@ -15,7 +15,7 @@ import nacl.signing
 from stellar_sdk import Keypair, StrKey
 
 from localnet import codes as C
-from localnet.envelope import MAX_OPS_PER_TX, INVALID_ASSET, Envelope, InnerTransaction
+from localnet.envelope import INVALID_ASSET, MAX_OPS_PER_TX, Envelope, InnerTransaction
 
 STROOPS_PER_XLM = 10_000_000
 TOTAL_COINS = 100_000_000_000 * STROOPS_PER_XLM
@@ -50,20 +50,20 @@ class Account:
     __slots__ = (
         "account_id",
         "balance",
-        "seq_num",
-        "num_sub_entries",
+        "data",
         "flags",
         "home_domain",
         "inflation_dest",
-        "thresholds",
-        "signers",
+        "last_modified",
         "num_sponsored",
         "num_sponsoring",
-        "sponsor",
-        "data",
-        "last_modified",
+        "num_sub_entries",
         "seq_ledger",
+        "seq_num",
         "seq_time",
+        "signers",
+        "sponsor",
+        "thresholds",
     )
 
     def __init__(self, account_id: str, balance: int, seq_num: int, ledger: int):
@@ -98,10 +98,10 @@ class TrustLine:
         "account_id",
         "asset",
         "balance",
-        "limit",
         "flags",
-        "sponsor",
         "last_modified",
+        "limit",
+        "sponsor",
     )
 
     def __init__(self, account_id, asset, limit, flags, ledger):
@@ -123,7 +123,7 @@ class TrustLine:
 class OpResult:
     """One operation's result: outer code, operation type, inner code."""
 
-    __slots__ = ("outer", "type", "code", "merged_balance")
+    __slots__ = ("code", "merged_balance", "outer", "type")
 
     def __init__(self, op_type: int, code: int = 0, outer: int = C.OP_INNER):
         self.outer = outer
@@ -142,9 +142,11 @@ class OpResult:
 class TxResult:
     """A transaction's result; for a fee bump, `inner` holds the inner one."""
 
-    __slots__ = ("code", "fee_charged", "op_results", "inner", "inner_hash")
+    __slots__ = ("code", "fee_charged", "inner", "inner_hash", "op_results")
 
-    def __init__(self, code, fee_charged=0, op_results=None, inner=None, inner_hash=None):
+    def __init__(
+        self, code, fee_charged=0, op_results=None, inner=None, inner_hash=None
+    ):
         self.code = code
         self.fee_charged = fee_charged
         self.op_results = op_results
@@ -281,7 +283,7 @@ def _valid_string(value: bytes) -> bool:
 
 
 class TxContext:
-    __slots__ = ("ledger_seq", "close_time", "sponsoring")
+    __slots__ = ("close_time", "ledger_seq", "sponsoring")
 
     def __init__(self, ledger_seq: int, close_time: int):
         self.ledger_seq = ledger_seq
@@ -293,8 +295,12 @@ class TxContext:
 class Ledger:
     """Accounts and trustlines, with an undo log for transactional apply."""
 
-    def __init__(self, passphrase: str, base_reserve: int = BASE_RESERVE,
-                 base_fee: int = BASE_FEE):
+    def __init__(
+        self,
+        passphrase: str,
+        base_reserve: int = BASE_RESERVE,
+        base_fee: int = BASE_FEE,
+    ):
         self.passphrase = passphrase
         self.network_id = hashlib.sha256(passphrase.encode()).digest()
         self.base_reserve = base_reserve
@@ -410,8 +416,9 @@ class Ledger:
 
     # ---- sponsorship (CAP-33) ----------------------------------------------
 
-    def _create_with_sponsorship(self, ctx: TxContext, owner: Account, mult: int,
-                                 sub_entry: bool):
+    def _create_with_sponsorship(
+        self, ctx: TxContext, owner: Account, mult: int, sub_entry: bool
+    ):
         """Reserve `mult` base reserves for a new entry owned by `owner`.
 
         Returns (outcome, sponsor id). Outcome is None on success, "low_reserve"
@@ -437,8 +444,9 @@ class Ledger:
             owner.num_sub_entries += mult
         return None, None
 
-    def _remove_with_sponsorship(self, owner: Account | None, sponsor_id: str | None,
-                                 mult: int, sub_entry: bool) -> None:
+    def _remove_with_sponsorship(
+        self, owner: Account | None, sponsor_id: str | None, mult: int, sub_entry: bool
+    ) -> None:
         if sponsor_id is not None:
             sponsor = self.account_mut(sponsor_id)
             if sponsor is not None:
@@ -450,10 +458,18 @@ class Ledger:
 
     # ---- validation -------------------------------------------------------
 
-    def _common_valid(self, tx: InnerTransaction, checker: SignatureChecker,
-                      ledger_seq: int, close_time: int, applying: bool,
-                      charge_fee: bool, fee_bid: int, op_count: int,
-                      queued_fees: int = 0):
+    def _common_valid(
+        self,
+        tx: InnerTransaction,
+        checker: SignatureChecker,
+        ledger_seq: int,
+        close_time: int,
+        applying: bool,
+        charge_fee: bool,
+        fee_bid: int,
+        op_count: int,
+        queued_fees: int = 0,
+    ):
         """stellar-core's commonValid: (code or None, stage)."""
         if not tx.operations:
             return C.TX_MISSING_OPERATION, INVALID
@@ -480,20 +496,27 @@ class Ledger:
             return C.TX_BAD_SEQ, INVALID
         if tx.min_seq_age and close_time - src.seq_time < tx.min_seq_age:
             return C.TX_BAD_MIN_SEQ_AGE_OR_GAP, INVALID
-        if tx.min_seq_ledger_gap and ledger_seq - src.seq_ledger < tx.min_seq_ledger_gap:
+        if (
+            tx.min_seq_ledger_gap
+            and ledger_seq - src.seq_ledger < tx.min_seq_ledger_gap
+        ):
             return C.TX_BAD_MIN_SEQ_AGE_OR_GAP, INVALID
         if not checker.check(signers_of(src), src.thresholds[THRESHOLD_LOW]):
             return C.TX_BAD_AUTH, INVALID_UPDATE_SEQ
         for extra in tx.extra_signers:
             if not checker.check([(extra, 1)], 1):
                 return C.TX_BAD_AUTH, INVALID_UPDATE_SEQ
-        if charge_fee and not applying:
-            if self.available_balance(src) < fee_bid + queued_fees:
-                return C.TX_INSUFFICIENT_BALANCE, INVALID_UPDATE_SEQ
+        if (
+            charge_fee
+            and not applying
+            and self.available_balance(src) < fee_bid + queued_fees
+        ):
+            return C.TX_INSUFFICIENT_BALANCE, INVALID_UPDATE_SEQ
         return None, MAYBE_VALID
 
-    def _check_op_signature(self, op, tx_source: str, checker: SignatureChecker,
-                            for_apply: bool) -> int:
+    def _check_op_signature(
+        self, op, tx_source: str, checker: SignatureChecker, for_apply: bool
+    ) -> int:
         source_id = op.source or tx_source
         acc = self.accounts.get(source_id)
         if acc is not None:
@@ -508,25 +531,48 @@ class Ledger:
             return C.OP_BAD_AUTH
         return C.OP_INNER
 
-    def check_valid(self, env: Envelope, ledger_seq: int, close_time: int,
-                    queued_fees: int = 0) -> TxResult:
+    def check_valid(
+        self, env: Envelope, ledger_seq: int, close_time: int, queued_fees: int = 0
+    ) -> TxResult:
         """Validate an envelope for the queue (stellar-core's checkValid)."""
         if env.is_fee_bump:
             return self._check_valid_fee_bump(env, ledger_seq, close_time, queued_fees)
-        return self._check_valid_inner(env.inner, env.fee_bid, env.op_count,
-                                       ledger_seq, close_time, True, queued_fees)
+        return self._check_valid_inner(
+            env.inner,
+            env.fee_bid,
+            env.op_count,
+            ledger_seq,
+            close_time,
+            True,
+            queued_fees,
+        )
 
-    def _check_valid_inner(self, tx: InnerTransaction, fee_bid: int, op_count: int,
-                           ledger_seq: int, close_time: int, charge_fee: bool,
-                           queued_fees: int) -> TxResult:
+    def _check_valid_inner(
+        self,
+        tx: InnerTransaction,
+        fee_bid: int,
+        op_count: int,
+        ledger_seq: int,
+        close_time: int,
+        charge_fee: bool,
+        queued_fees: int,
+    ) -> TxResult:
         checker = SignatureChecker(tx.signatures)
-        code, _stage = self._common_valid(tx, checker, ledger_seq, close_time,
-                                          False, charge_fee, fee_bid, op_count,
-                                          queued_fees)
+        code, _stage = self._common_valid(
+            tx,
+            checker,
+            ledger_seq,
+            close_time,
+            False,
+            charge_fee,
+            fee_bid,
+            op_count,
+            queued_fees,
+        )
         if code is not None:
             return TxResult(code, fee_bid)
         results = [OpResult(op.type) for op in tx.operations]
-        for op, result in zip(tx.operations, results):
+        for op, result in zip(tx.operations, results, strict=False):
             if op.type not in C.SUPPORTED_OPERATIONS or op.fields.get("unsupported"):
                 result.outer = C.OP_NOT_SUPPORTED
                 return TxResult(C.TX_FAILED, fee_bid, results)
@@ -542,8 +588,9 @@ class Ledger:
             return TxResult(C.TX_BAD_AUTH_EXTRA, fee_bid)
         return TxResult(C.TX_SUCCESS, fee_bid, results)
 
-    def _check_valid_fee_bump(self, env: Envelope, ledger_seq: int, close_time: int,
-                              queued_fees: int) -> TxResult:
+    def _check_valid_fee_bump(
+        self, env: Envelope, ledger_seq: int, close_time: int, queued_fees: int
+    ) -> TxResult:
         inner = env.inner
         inner_ops = len(inner.operations)
         if env.fee_bid < self.base_fee * (inner_ops + 1):
@@ -555,21 +602,32 @@ class Ledger:
         if fee_source is None:
             return TxResult(C.TX_NO_ACCOUNT, env.fee_bid)
         checker = SignatureChecker(env.outer_signatures)
-        if not checker.check(signers_of(fee_source), fee_source.thresholds[THRESHOLD_LOW]):
+        if not checker.check(
+            signers_of(fee_source), fee_source.thresholds[THRESHOLD_LOW]
+        ):
             return TxResult(C.TX_BAD_AUTH, env.fee_bid)
         if self.available_balance(fee_source) < env.fee_bid + queued_fees:
             return TxResult(C.TX_INSUFFICIENT_BALANCE, env.fee_bid)
-        inner_result = self._check_valid_inner(inner, inner.fee, inner_ops, ledger_seq,
-                                               close_time, False, 0)
+        inner_result = self._check_valid_inner(
+            inner, inner.fee, inner_ops, ledger_seq, close_time, False, 0
+        )
         if inner_result.code != C.TX_SUCCESS:
             inner_result.fee_charged = 0
-            return TxResult(C.TX_FEE_BUMP_INNER_FAILED, env.fee_bid,
-                            inner=inner_result, inner_hash=inner.hash)
+            return TxResult(
+                C.TX_FEE_BUMP_INNER_FAILED,
+                env.fee_bid,
+                inner=inner_result,
+                inner_hash=inner.hash,
+            )
         if not checker.all_used():
             return TxResult(C.TX_BAD_AUTH_EXTRA, env.fee_bid)
         inner_result.fee_charged = 0
-        return TxResult(C.TX_FEE_BUMP_INNER_SUCCESS, env.fee_bid,
-                        inner=inner_result, inner_hash=inner.hash)
+        return TxResult(
+            C.TX_FEE_BUMP_INNER_SUCCESS,
+            env.fee_bid,
+            inner=inner_result,
+            inner_hash=inner.hash,
+        )
 
     # ---- fees ---------------------------------------------------------------
 
@@ -590,8 +648,9 @@ class Ledger:
 
     # ---- apply --------------------------------------------------------------
 
-    def apply(self, env: Envelope, ledger_seq: int, close_time: int,
-              fee_charged: int) -> TxResult:
+    def apply(
+        self, env: Envelope, ledger_seq: int, close_time: int, fee_charged: int
+    ) -> TxResult:
         """Apply one envelope whose fee was already charged."""
         self.ledger_seq = ledger_seq
         if not env.is_fee_bump:
@@ -600,15 +659,22 @@ class Ledger:
             return result
         inner_result = self._apply_inner(env.inner, ledger_seq, close_time)
         inner_result.fee_charged = 0
-        code = (C.TX_FEE_BUMP_INNER_SUCCESS if inner_result.code == C.TX_SUCCESS
-                else C.TX_FEE_BUMP_INNER_FAILED)
-        return TxResult(code, fee_charged, inner=inner_result, inner_hash=env.inner.hash)
+        code = (
+            C.TX_FEE_BUMP_INNER_SUCCESS
+            if inner_result.code == C.TX_SUCCESS
+            else C.TX_FEE_BUMP_INNER_FAILED
+        )
+        return TxResult(
+            code, fee_charged, inner=inner_result, inner_hash=env.inner.hash
+        )
 
-    def _apply_inner(self, tx: InnerTransaction, ledger_seq: int,
-                     close_time: int) -> TxResult:
+    def _apply_inner(
+        self, tx: InnerTransaction, ledger_seq: int, close_time: int
+    ) -> TxResult:
         checker = SignatureChecker(tx.signatures)
-        code, stage = self._common_valid(tx, checker, ledger_seq, close_time, True,
-                                         False, 0, 0)
+        code, stage = self._common_valid(
+            tx, checker, ledger_seq, close_time, True, False, 0, 0
+        )
         if stage >= INVALID_UPDATE_SEQ:
             src = self.account_mut(tx.source)
             src.seq_num = tx.seq_num
@@ -619,7 +685,7 @@ class Ledger:
             return TxResult(code)
         results = [OpResult(op.type) for op in tx.operations]
         signatures_ok = True
-        for op, result in zip(tx.operations, results):
+        for op, result in zip(tx.operations, results, strict=False):
             outer = self._check_op_signature(op, tx.source, checker, False)
             if outer != C.OP_INNER:
                 result.outer = outer
@@ -714,7 +780,9 @@ class Ledger:
             kind = f["kind"]
             if kind in ("malformed", "pool_share"):
                 return C.REVOKE_SPONSORSHIP_MALFORMED
-            if kind == "trustline" and (f["asset"] is None or f["asset"] == INVALID_ASSET):
+            if kind == "trustline" and (
+                f["asset"] is None or f["asset"] == INVALID_ASSET
+            ):
                 return C.REVOKE_SPONSORSHIP_MALFORMED
             if kind == "data" and (not f["name"] or not _valid_string(f["name"])):
                 return C.REVOKE_SPONSORSHIP_MALFORMED
@@ -1107,7 +1175,9 @@ def _revoke_sponsorship(ledger: Ledger, op, source_id: str, ctx: TxContext) -> O
     return result
 
 
-def _set_trust_line_flags(ledger: Ledger, op, source_id: str, ctx: TxContext) -> OpResult:
+def _set_trust_line_flags(
+    ledger: Ledger, op, source_id: str, ctx: TxContext
+) -> OpResult:
     f = op.fields
     result = OpResult(C.SET_TRUST_LINE_FLAGS)
     line = ledger.trustline(f["trustor"], f["asset"])

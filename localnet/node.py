@@ -44,17 +44,22 @@ FAULT_DEFAULTS = {
     "unavailable": 0.0,  # 503 on any Horizon request
     "ingestion_lag": 0,  # history lags the ledger by this many ledgers
 }
-PROBABILITY_FAULTS = ("timeout_after_accept", "timeout_drop", "rate_limit",
-                      "unavailable")
+PROBABILITY_FAULTS = (
+    "timeout_after_accept",
+    "timeout_drop",
+    "rate_limit",
+    "unavailable",
+)
 
 
 class TxRecord:
     """A transaction included in a ledger."""
 
-    __slots__ = ("env", "result", "result_xdr", "ledger", "index", "closed_at", "toid")
+    __slots__ = ("closed_at", "env", "index", "ledger", "result", "result_xdr", "toid")
 
-    def __init__(self, env: Envelope, result: TxResult, ledger: int, index: int,
-                 closed_at: int):
+    def __init__(
+        self, env: Envelope, result: TxResult, ledger: int, index: int, closed_at: int
+    ):
         self.env = env
         self.result = result
         self.result_xdr = result_xdr(result)
@@ -65,10 +70,24 @@ class TxRecord:
 
 
 class LedgerRecord:
-    __slots__ = ("seq", "hash", "prev_hash", "closed_at", "successful", "failed",
-                 "operations", "tx_set_operations", "base_fee", "base_reserve",
-                 "max_tx_set_size", "total_coins", "fee_pool", "protocol_version",
-                 "fee_rates", "max_fee_rates")
+    __slots__ = (
+        "base_fee",
+        "base_reserve",
+        "closed_at",
+        "failed",
+        "fee_pool",
+        "fee_rates",
+        "hash",
+        "max_fee_rates",
+        "max_tx_set_size",
+        "operations",
+        "prev_hash",
+        "protocol_version",
+        "seq",
+        "successful",
+        "total_coins",
+        "tx_set_operations",
+    )
 
     def to_json(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -84,7 +103,7 @@ class LedgerRecord:
 class Pending:
     """A queued transaction and the submitters waiting for it."""
 
-    __slots__ = ("env", "age", "event", "outcome", "record")
+    __slots__ = ("age", "env", "event", "outcome", "record")
 
     def __init__(self, env: Envelope):
         self.env = env
@@ -100,7 +119,7 @@ class Pending:
 
 
 class SubmitOutcome:
-    __slots__ = ("status", "env", "pending", "result")
+    __slots__ = ("env", "pending", "result", "status")
 
     def __init__(self, status, env, pending=None, result=None):
         self.status = status
@@ -110,7 +129,7 @@ class SubmitOutcome:
 
 
 class FriendbotRequest:
-    __slots__ = ("address", "event", "record", "error")
+    __slots__ = ("address", "error", "event", "record")
 
     def __init__(self, address: str):
         self.address = address
@@ -122,9 +141,14 @@ class FriendbotRequest:
 class Node:
     """One standalone network: ledger state, queue, history and faults."""
 
-    def __init__(self, passphrase: str, ledger_close: float = 5.0,
-                 max_ops_per_ledger: int = 1000, faults: dict | None = None,
-                 seed: int | None = None):
+    def __init__(
+        self,
+        passphrase: str,
+        ledger_close: float = 5.0,
+        max_ops_per_ledger: int = 1000,
+        faults: dict | None = None,
+        seed: int | None = None,
+    ):
         self.lock = threading.RLock()
         self.passphrase = passphrase
         self.ledger_close = ledger_close
@@ -133,8 +157,14 @@ class Node:
         self.random = random.Random(seed)
         self.on_close = None  # called (under the lock) after each ledger close
         self.closed_event = threading.Condition(self.lock)
-        self.stats = {"accepted": 0, "applied": 0, "ledgers_closed": 0,
-                      "apply_seconds": 0.0, "dropped": 0, "rejected": 0}
+        self.stats = {
+            "accepted": 0,
+            "applied": 0,
+            "ledgers_closed": 0,
+            "apply_seconds": 0.0,
+            "dropped": 0,
+            "rejected": 0,
+        }
         if faults:
             self.set_faults(faults)
         self._genesis()
@@ -147,8 +177,9 @@ class Node:
             hashlib.sha256(self.ledger.network_id + b"friendbot").digest()
         )
         root = self.ledger.accounts[self.ledger.root_keypair.public_key]
-        friendbot = Account(self.friendbot_keypair.public_key, FRIENDBOT_FUNDS,
-                            1 << 32, 1)
+        friendbot = Account(
+            self.friendbot_keypair.public_key, FRIENDBOT_FUNDS, 1 << 32, 1
+        )
         root.balance -= FRIENDBOT_FUNDS
         self.ledger.accounts[friendbot.account_id] = friendbot
         self.queue: dict[str, Pending] = {}
@@ -231,8 +262,9 @@ class Node:
         probability = self.faults[fault]
         return probability > 0 and self.random.random() < probability
 
-    def configure(self, ledger_close: float | None = None,
-                  max_ops_per_ledger: int | None = None) -> dict:
+    def configure(
+        self, ledger_close: float | None = None, max_ops_per_ledger: int | None = None
+    ) -> dict:
         with self.lock:
             if ledger_close is not None:
                 if ledger_close < 0:
@@ -246,8 +278,10 @@ class Node:
             return self.config()
 
     def config(self) -> dict:
-        return {"ledger_close": self.ledger_close,
-                "max_ops_per_ledger": self.max_ops_per_ledger}
+        return {
+            "ledger_close": self.ledger_close,
+            "max_ops_per_ledger": self.max_ops_per_ledger,
+        }
 
     # ---- submission ----------------------------------------------------------------
 
@@ -273,13 +307,14 @@ class Node:
                         minimum = -(-10 * old.fee_bid * env.op_count // old.op_count)
                         self.stats["rejected"] += 1
                         return SubmitOutcome(
-                            ERROR, env,
+                            ERROR,
+                            env,
                             result=TxResult(C.TX_INSUFFICIENT_FEE, minimum),
                         )
                     replaced = same_source
                 else:
                     return SubmitOutcome(TRY_AGAIN_LATER, env)
-            close_time = max(int(time.time()), self.latest.closed_at + 1)
+            close_time = max(int(time.time()), self.latest.closed_at)
             queued = self.queued_fees.get(env.fee_payer, 0)
             if replaced is not None and replaced.env.fee_payer == env.fee_payer:
                 queued -= replaced.env.fee_bid
@@ -332,7 +367,10 @@ class Node:
             started = time.perf_counter()
             ledger = self.ledger
             seq = self.latest.seq + 1
-            close_time = max(int(time.time()), self.latest.closed_at + 1)
+            # Close times follow the wall clock in whole seconds; with sub-second
+            # ledgers two ledgers may share one (stellar-core would need them to
+            # increase, but a clock running ahead of real time breaks time bounds).
+            close_time = max(int(time.time()), self.latest.closed_at)
             ledger.ledger_seq = seq
             applied: list[tuple[Pending | None, Envelope, TxResult]] = []
             self._apply_friendbot(seq, close_time, applied)
@@ -346,8 +384,12 @@ class Node:
                     self.stats["dropped"] += 1
                 elif verdict == "ok":
                     candidates.append(pending)
-            candidates.sort(key=lambda p: (-(p.env.fee_bid * 1_000_000 // p.env.op_count),
-                                           p.env.arrival))
+            candidates.sort(
+                key=lambda p: (
+                    -(p.env.fee_bid * 1_000_000 // p.env.op_count),
+                    p.env.arrival,
+                )
+            )
             selected = []
             ops = 0
             surge = False
@@ -360,11 +402,15 @@ class Node:
             base_rate = ledger.base_fee
             if surge and selected:
                 # surge pricing: everyone pays the lowest included bid per op
-                base_rate = max(ledger.base_fee,
-                                min(p.env.fee_bid // p.env.op_count for p in selected))
-            fees = [ledger.charge_fee(p.env, ledger.fee_to_charge(p.env, base_rate))
-                    for p in selected]
-            for pending, fee in zip(selected, fees):
+                base_rate = max(
+                    ledger.base_fee,
+                    min(p.env.fee_bid // p.env.op_count for p in selected),
+                )
+            fees = [
+                ledger.charge_fee(p.env, ledger.fee_to_charge(p.env, base_rate))
+                for p in selected
+            ]
+            for pending, fee in zip(selected, fees, strict=False):
                 self._unqueue(pending)
                 result = ledger.apply(pending.env, seq, close_time, fee)
                 applied.append((pending, pending.env, result))
@@ -377,7 +423,9 @@ class Node:
                     pending.finish("dropped")
                     self.stats["dropped"] += 1
             if self.banned:
-                self.banned = {h: until for h, until in self.banned.items() if until > seq}
+                self.banned = {
+                    h: until for h, until in self.banned.items() if until > seq
+                }
 
             record = self._record_ledger(seq, close_time, applied, ops, base_rate)
             self.stats["ledgers_closed"] += 1
@@ -413,7 +461,8 @@ class Node:
         for request in requests:
             bot = self.ledger.accounts[self.friendbot_keypair.public_key]
             builder = TransactionBuilder(
-                SdkAccount(bot.account_id, bot.seq_num), self.passphrase,
+                SdkAccount(bot.account_id, bot.seq_num),
+                self.passphrase,
                 base_fee=self.ledger.base_fee,
             ).set_timeout(300)
             try:
@@ -427,7 +476,9 @@ class Node:
             tx = builder.build()
             tx.sign(self.friendbot_keypair)
             env = self.parse(tx.to_xdr())
-            fee = self.ledger.charge_fee(env, self.ledger.fee_to_charge(env, self.ledger.base_fee))
+            fee = self.ledger.charge_fee(
+                env, self.ledger.fee_to_charge(env, self.ledger.base_fee)
+            )
             result = self.ledger.apply(env, seq, close_time, fee)
             applied.append((request, env, result))
 
@@ -458,7 +509,8 @@ class Node:
         ledger_record.seq = seq
         ledger_record.prev_hash = previous.hash
         ledger_record.hash = hashlib.sha256(
-            bytes.fromhex(previous.hash) + seq.to_bytes(8, "big")
+            bytes.fromhex(previous.hash)
+            + seq.to_bytes(8, "big")
             + b"".join(env.hash for _w, env, _r in applied)
         ).hexdigest()
         ledger_record.closed_at = close_time
@@ -526,8 +578,14 @@ class Node:
             return True
 
 
-def paginate(items: list, key, cursor: int | None, order: str, limit: int,
-             visible=lambda item: True) -> list:
+def paginate(
+    items: list,
+    key,
+    cursor: int | None,
+    order: str,
+    limit: int,
+    visible=lambda item: True,
+) -> list:
     """Items (sorted ascending by key) after/before `cursor` in `order`."""
     keys = [key(item) for item in items]
     if order == "desc":

@@ -9,17 +9,29 @@ from localnet.ledger import OpResult, TxResult
 
 # operation type -> (OperationResultTr argument, result class, code enum)
 _ARMS = {
-    C.CREATE_ACCOUNT: ("create_account_result", X.CreateAccountResult,
-                       X.CreateAccountResultCode),
+    C.CREATE_ACCOUNT: (
+        "create_account_result",
+        X.CreateAccountResult,
+        X.CreateAccountResultCode,
+    ),
     C.PAYMENT: ("payment_result", X.PaymentResult, X.PaymentResultCode),
     C.SET_OPTIONS: ("set_options_result", X.SetOptionsResult, X.SetOptionsResultCode),
-    C.CHANGE_TRUST: ("change_trust_result", X.ChangeTrustResult,
-                     X.ChangeTrustResultCode),
-    C.ACCOUNT_MERGE: ("account_merge_result", X.AccountMergeResult,
-                      X.AccountMergeResultCode),
+    C.CHANGE_TRUST: (
+        "change_trust_result",
+        X.ChangeTrustResult,
+        X.ChangeTrustResultCode,
+    ),
+    C.ACCOUNT_MERGE: (
+        "account_merge_result",
+        X.AccountMergeResult,
+        X.AccountMergeResultCode,
+    ),
     C.MANAGE_DATA: ("manage_data_result", X.ManageDataResult, X.ManageDataResultCode),
-    C.BUMP_SEQUENCE: ("bump_seq_result", X.BumpSequenceResult,
-                      X.BumpSequenceResultCode),
+    C.BUMP_SEQUENCE: (
+        "bump_seq_result",
+        X.BumpSequenceResult,
+        X.BumpSequenceResultCode,
+    ),
     C.BEGIN_SPONSORING_FUTURE_RESERVES: (
         "begin_sponsoring_future_reserves_result",
         X.BeginSponsoringFutureReservesResult,
@@ -30,10 +42,16 @@ _ARMS = {
         X.EndSponsoringFutureReservesResult,
         X.EndSponsoringFutureReservesResultCode,
     ),
-    C.REVOKE_SPONSORSHIP: ("revoke_sponsorship_result", X.RevokeSponsorshipResult,
-                           X.RevokeSponsorshipResultCode),
-    C.SET_TRUST_LINE_FLAGS: ("set_trust_line_flags_result", X.SetTrustLineFlagsResult,
-                             X.SetTrustLineFlagsResultCode),
+    C.REVOKE_SPONSORSHIP: (
+        "revoke_sponsorship_result",
+        X.RevokeSponsorshipResult,
+        X.RevokeSponsorshipResultCode,
+    ),
+    C.SET_TRUST_LINE_FLAGS: (
+        "set_trust_line_flags_result",
+        X.SetTrustLineFlagsResult,
+        X.SetTrustLineFlagsResultCode,
+    ),
 }
 
 _TX_CODES_WITH_RESULTS = (C.TX_SUCCESS, C.TX_FAILED)
@@ -44,7 +62,9 @@ def _operation_result(result: OpResult) -> X.OperationResult:
         return X.OperationResult(code=X.OperationResultCode(result.outer))
     arm, cls, code_enum = _ARMS[result.type]
     if result.type == C.ACCOUNT_MERGE and result.code == 0:
-        inner = cls(code=code_enum(0), source_account_balance=X.Int64(result.merged_balance))
+        inner = cls(
+            code=code_enum(0), source_account_balance=X.Int64(result.merged_balance)
+        )
     else:
         inner = cls(code=code_enum(result.code))
     tr = X.OperationResultTr(type=X.OperationType(result.type), **{arm: inner})
@@ -77,7 +97,9 @@ def transaction_result(result: TxResult) -> X.TransactionResult:
     else:
         body = X.TransactionResultResult(code=code, results=_op_results(result))
     return X.TransactionResult(
-        fee_charged=X.Int64(result.fee_charged), result=body, ext=X.TransactionResultExt(0)
+        fee_charged=X.Int64(result.fee_charged),
+        result=body,
+        ext=X.TransactionResultExt(0),
     )
 
 

@@ -43,7 +43,9 @@ class DemoSeed:
 def demo_issuer_keypair(distribution_secret: str, asset_code: str) -> Keypair:
     """The demo issuer: derived, so the same across restarts."""
     seed = hashlib.sha256(
-        b"sdp-localnet-demo-issuer:" + distribution_secret.encode() + asset_code.encode()
+        b"sdp-localnet-demo-issuer:"
+        + distribution_secret.encode()
+        + asset_code.encode()
     ).digest()
     return Keypair.from_raw_ed25519_seed(seed)
 
@@ -56,8 +58,11 @@ def fund_with_friendbot(horizon_url: str, address: str, timeout: float = 60) -> 
         return False
     except NotFoundError:
         pass
-    response = requests.get(f"{horizon_url.rstrip('/')}/friendbot",
-                            params={"addr": address}, timeout=timeout)
+    response = requests.get(
+        f"{horizon_url.rstrip('/')}/friendbot",
+        params={"addr": address},
+        timeout=timeout,
+    )
     if response.status_code != 200:
         raise RuntimeError(f"friendbot failed for {address}: {response.text}")
     return True
@@ -67,17 +72,22 @@ def _balance(account: dict, asset: Asset | None) -> str:
     for line in account["balances"]:
         if asset is None and line["asset_type"] == "native":
             return line["balance"]
-        if asset is not None and line.get("asset_code") == asset.code and (
-            line.get("asset_issuer") == asset.issuer
+        if (
+            asset is not None
+            and line.get("asset_code") == asset.code
+            and (line.get("asset_issuer") == asset.issuer)
         ):
             return line["balance"]
     return "0.0000000"
 
 
-def seed_demo(horizon_url: str, distribution_secret: str,
-              asset_code: str = DEFAULT_ASSET_CODE,
-              amount: Decimal | str = DEFAULT_AMOUNT,
-              issuer_secret: str | None = None) -> DemoSeed:
+def seed_demo(
+    horizon_url: str,
+    distribution_secret: str,
+    asset_code: str = DEFAULT_ASSET_CODE,
+    amount: Decimal | str = DEFAULT_AMOUNT,
+    issuer_secret: str | None = None,
+) -> DemoSeed:
     """Fund the distribution account, create the issuer, trust and issue the asset.
 
     The distribution account receives `amount` of the asset only when it holds
@@ -86,24 +96,34 @@ def seed_demo(horizon_url: str, distribution_secret: str,
     server = Server(horizon_url)
     passphrase = server.root().call()["network_passphrase"]
     distribution = Keypair.from_secret(distribution_secret)
-    issuer = (Keypair.from_secret(issuer_secret) if issuer_secret
-              else demo_issuer_keypair(distribution_secret, asset_code))
+    issuer = (
+        Keypair.from_secret(issuer_secret)
+        if issuer_secret
+        else demo_issuer_keypair(distribution_secret, asset_code)
+    )
     asset = Asset(asset_code, issuer.public_key)
     fund_with_friendbot(horizon_url, distribution.public_key)
     fund_with_friendbot(horizon_url, issuer.public_key)
 
     account = server.accounts().account_id(distribution.public_key).call()
-    has_line = any(line.get("asset_code") == asset_code
-                   and line.get("asset_issuer") == issuer.public_key
-                   for line in account["balances"])
+    has_line = any(
+        line.get("asset_code") == asset_code
+        and line.get("asset_issuer") == issuer.public_key
+        for line in account["balances"]
+    )
     holds = Decimal(_balance(account, asset)) > 0
     if not has_line or not holds:
-        builder = TransactionBuilder(server.load_account(distribution.public_key),
-                                     passphrase, base_fee=100).set_timeout(60)
+        builder = TransactionBuilder(
+            server.load_account(distribution.public_key), passphrase, base_fee=100
+        ).set_timeout(60)
         if not has_line:
             builder.append_change_trust_op(asset)
-        builder.append_payment_op(distribution.public_key, asset, str(Decimal(amount)),
-                                  source=issuer.public_key)
+        builder.append_payment_op(
+            distribution.public_key,
+            asset,
+            str(Decimal(amount)),
+            source=issuer.public_key,
+        )
         tx = builder.build()
         tx.sign(distribution)
         tx.sign(issuer)
@@ -123,16 +143,22 @@ def seed_demo(horizon_url: str, distribution_secret: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localnet.seed",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m localnet.seed", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--horizon-url", default="http://127.0.0.1:8001")
     parser.add_argument("--distribution-secret", required=True)
     parser.add_argument("--asset-code", default=DEFAULT_ASSET_CODE)
     parser.add_argument("--amount", default=str(DEFAULT_AMOUNT))
     parser.add_argument("--issuer-secret", default=None)
     options = parser.parse_args(argv)
-    result = seed_demo(options.horizon_url, options.distribution_secret,
-                       options.asset_code, Decimal(options.amount), options.issuer_secret)
+    result = seed_demo(
+        options.horizon_url,
+        options.distribution_secret,
+        options.asset_code,
+        Decimal(options.amount),
+        options.issuer_secret,
+    )
     json.dump(asdict(result), sys.stdout, indent=2)
     print()
     return 0

@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from localnet import codes as C
 from localnet import horizon as H
 from localnet import state as state_file
 from localnet.envelope import MalformedEnvelopeError
@@ -44,7 +43,9 @@ PRODUCTION_WARNING = (
 )
 VERSION = "localnet-1.0"
 
-_ACCOUNT = re.compile(r"^/accounts/([A-Z0-9]{56})(/payments|/transactions|/operations)?/?$")
+_ACCOUNT = re.compile(
+    r"^/accounts/([A-Z0-9]{56})(/payments|/transactions|/operations)?/?$"
+)
 _TRANSACTION = re.compile(r"^/transactions/([0-9a-fA-F]{64})/?$")
 _LEDGER = re.compile(r"^/ledgers/(\d+)/?$")
 
@@ -69,6 +70,10 @@ class LocalnetServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # One buffered write per response and no Nagle delay: with keep-alive,
+    # headers and body in separate segments cost a 40 ms delayed ACK each.
+    wbufsize = -1
+    disable_nagle_algorithm = True
     server: LocalnetServer
     server_version = "localnet"
     sys_version = ""
@@ -83,7 +88,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.node
 
     def base_url(self) -> str:
-        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
+        host = self.headers.get("Host") or "{}:{}".format(
+            *self.server.server_address[:2]
+        )
         return f"http://{host}"
 
     def send_json(self, status: int, body, content_type="application/hal+json"):
@@ -110,7 +117,9 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 data = json.loads(body or b"{}")
             except json.JSONDecodeError as exc:
-                raise HttpError(400, H.bad_request("body", f"invalid JSON: {exc}")) from exc
+                raise HttpError(
+                    400, H.bad_request("body", f"invalid JSON: {exc}")
+                ) from exc
             if not isinstance(data, dict):
                 raise HttpError(400, H.bad_request("body", "expected a JSON object"))
             return data
@@ -126,25 +135,43 @@ class Handler(BaseHTTPRequestHandler):
                 status, body = self.control(method, path)
             else:
                 if self.node.roll("rate_limit"):
-                    raise HttpError(429, H.problem(
-                        429, "rate_limit_exceeded", "Rate Limit Exceeded",
-                        "The rate limit for the requesting IP address is over its "
-                        "alloted limit.  The allowed limit and requests left per time "
-                        "period are communicated to clients via the http response "
-                        "headers 'X-RateLimit-*' headers."))
+                    raise HttpError(
+                        429,
+                        H.problem(
+                            429,
+                            "rate_limit_exceeded",
+                            "Rate Limit Exceeded",
+                            "The rate limit for the requesting IP address is over its "
+                            "alloted limit.  The allowed limit and requests left per time "
+                            "period are communicated to clients via the http response "
+                            "headers 'X-RateLimit-*' headers.",
+                        ),
+                    )
                 if self.node.roll("unavailable"):
-                    raise HttpError(503, H.problem(
-                        503, "service_unavailable", "Service Unavailable",
-                        "The server is currently unable to handle the request due to a "
-                        "temporary overloading or maintenance of the server."))
+                    raise HttpError(
+                        503,
+                        H.problem(
+                            503,
+                            "service_unavailable",
+                            "Service Unavailable",
+                            "The server is currently unable to handle the request due to a "
+                            "temporary overloading or maintenance of the server.",
+                        ),
+                    )
                 status, body = self.horizon(method, path, query)
         except HttpError as exc:
             status, body = exc.status, exc.body
         except Exception:
             log.exception("internal error on %s %s", method, self.path)
-            status, body = 500, H.problem(
-                500, "server_error", "Internal Server Error",
-                "An error occurred while processing this request.")
+            status, body = (
+                500,
+                H.problem(
+                    500,
+                    "server_error",
+                    "Internal Server Error",
+                    "An error occurred while processing this request.",
+                ),
+            )
         self.send_json(status, body)
 
     def do_GET(self):
@@ -211,21 +238,38 @@ class Handler(BaseHTTPRequestHandler):
         with node.lock:
             history_latest = node.history_latest_ledger
             closed_at = next(
-                (r.closed_at for r in reversed(node.ledgers) if r.seq == history_latest),
+                (
+                    r.closed_at
+                    for r in reversed(node.ledgers)
+                    if r.seq == history_latest
+                ),
                 node.latest.closed_at,
             )
             base = self.base_url()
             return {
                 "_links": {
-                    "account": {"href": base + "/accounts/{account_id}", "templated": True},
+                    "account": {
+                        "href": base + "/accounts/{account_id}",
+                        "templated": True,
+                    },
                     "fee_stats": {"href": base + "/fee_stats"},
-                    "friendbot": {"href": base + "/friendbot{?addr}", "templated": True},
-                    "ledgers": {"href": base + "/ledgers{?cursor,limit,order}",
-                                "templated": True},
+                    "friendbot": {
+                        "href": base + "/friendbot{?addr}",
+                        "templated": True,
+                    },
+                    "ledgers": {
+                        "href": base + "/ledgers{?cursor,limit,order}",
+                        "templated": True,
+                    },
                     "self": {"href": base + "/"},
-                    "transaction": {"href": base + "/transactions/{hash}", "templated": True},
-                    "transactions": {"href": base + "/transactions{?cursor,limit,order}",
-                                     "templated": True},
+                    "transaction": {
+                        "href": base + "/transactions/{hash}",
+                        "templated": True,
+                    },
+                    "transactions": {
+                        "href": base + "/transactions{?cursor,limit,order}",
+                        "templated": True,
+                    },
                 },
                 "horizon_version": VERSION,
                 "core_version": VERSION,
@@ -256,7 +300,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             limit = int(query.get("limit", 10))
         except ValueError as exc:
-            raise HttpError(400, H.bad_request("limit", "limit must be an integer")) from exc
+            raise HttpError(
+                400, H.bad_request("limit", "limit must be an integer")
+            ) from exc
         if not 1 <= limit <= 200:
             raise HttpError(400, H.bad_request("limit", "limit must be in 1..200"))
         cursor = query.get("cursor")
@@ -267,7 +313,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return int(cursor), order, limit
         except ValueError as exc:
-            raise HttpError(400, H.bad_request("cursor", "cursor must be a paging token")) from exc
+            raise HttpError(
+                400, H.bad_request("cursor", "cursor must be a paging token")
+            ) from exc
 
     def _include_failed(self, query: dict) -> bool:
         return query.get("include_failed", "false").lower() == "true"
@@ -284,9 +332,15 @@ class Handler(BaseHTTPRequestHandler):
                 items = node.by_account.get(account_id, [])
             history_latest = node.history_latest_ledger
             chosen = paginate(
-                items, lambda r: r.toid, cursor, order, limit,
-                lambda r: r.ledger <= history_latest
-                and (include_failed or r.result.successful),
+                items,
+                lambda r: r.toid,
+                cursor,
+                order,
+                limit,
+                lambda r: (
+                    r.ledger <= history_latest
+                    and (include_failed or r.result.successful)
+                ),
             )
             records = [H.transaction_json(r, base) for r in chosen]
         return self._page(records, base, path, query, order, limit)
@@ -300,19 +354,28 @@ class Handler(BaseHTTPRequestHandler):
             items = node.payments_by_account.get(account_id, [])
             history_latest = node.history_latest_ledger
             chosen = paginate(
-                items, lambda item: item[0], cursor, order, limit,
-                lambda item: item[1].ledger <= history_latest
-                and (include_failed or item[1].result.successful),
+                items,
+                lambda item: item[0],
+                cursor,
+                order,
+                limit,
+                lambda item: (
+                    item[1].ledger <= history_latest
+                    and (include_failed or item[1].result.successful)
+                ),
             )
-            records = [H.operation_json(record, op_index, base)
-                       for _id, record, op_index in chosen]
+            records = [
+                H.operation_json(record, op_index, base)
+                for _id, record, op_index in chosen
+            ]
         return self._page(records, base, path, query, order, limit)
 
     def _page(self, records, base, path, query, order, limit) -> dict:
         tokens = [r["paging_token"] for r in records]
         cursors = (tokens[0], tokens[-1]) if tokens else (query.get("cursor", ""),) * 2
-        return H.page(records, base, path, {**query, "order": order, "limit": limit},
-                      cursors)
+        return H.page(
+            records, base, path, {**query, "order": order, "limit": limit}, cursors
+        )
 
     def transaction(self, tx_hash: str) -> dict:
         record = self.node.transaction(tx_hash)
@@ -327,8 +390,14 @@ class Handler(BaseHTTPRequestHandler):
         with node.lock:
             history_latest = node.history_latest_ledger
             items = list(node.ledgers)
-            chosen = paginate(items, lambda r: r.seq << 32, cursor, order, limit,
-                              lambda r: r.seq <= history_latest)
+            chosen = paginate(
+                items,
+                lambda r: r.seq << 32,
+                cursor,
+                order,
+                limit,
+                lambda r: r.seq <= history_latest,
+            )
             records = [H.ledger_json(r, base) for r in chosen]
         return self._page(records, base, "/ledgers", query, order, limit)
 
@@ -369,30 +438,51 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return self.node.parse(tx.strip())
         except MalformedEnvelopeError as exc:
-            raise HttpError(400, H.problem(
-                400, "transaction_malformed", "Transaction Malformed",
-                "Horizon could not decode the transaction envelope in this request. "
-                f"A transaction should be an XDR TransactionEnvelope struct encoded "
-                f"using base64.  {exc}",
-                {"envelope_xdr": tx})) from exc
+            raise HttpError(
+                400,
+                H.problem(
+                    400,
+                    "transaction_malformed",
+                    "Transaction Malformed",
+                    "Horizon could not decode the transaction envelope in this request. "
+                    f"A transaction should be an XDR TransactionEnvelope struct encoded "
+                    f"using base64.  {exc}",
+                    {"envelope_xdr": tx},
+                ),
+            ) from exc
 
     def _timeout(self) -> HttpError:
-        return HttpError(504, H.problem(
-            504, "timeout", "Timeout",
-            "Your request timed out before completing.  Please try your request "
-            "again. If you are submitting a transaction make sure you are sending "
-            "exactly the same transaction (with the same sequence number)."))
+        return HttpError(
+            504,
+            H.problem(
+                504,
+                "timeout",
+                "Timeout",
+                "Your request timed out before completing.  Please try your request "
+                "again. If you are submitting a transaction make sure you are sending "
+                "exactly the same transaction (with the same sequence number).",
+            ),
+        )
 
     def _failed(self, env, result, result_xdr_b64: str) -> HttpError:
-        return HttpError(400, H.problem(
-            400, "transaction_failed", "Transaction Failed",
-            "The transaction failed when submitted to the stellar network. The "
-            "`extras.result_codes` field on this response contains further details.  "
-            "Descriptions of each code can be found at: "
-            "https://developers.stellar.org/docs/data/horizon/api-reference/errors/"
-            "result-codes/transactions",
-            {"envelope_xdr": env.xdr, "result_codes": result.result_codes(),
-             "result_xdr": result_xdr_b64}))
+        return HttpError(
+            400,
+            H.problem(
+                400,
+                "transaction_failed",
+                "Transaction Failed",
+                "The transaction failed when submitted to the stellar network. The "
+                "`extras.result_codes` field on this response contains further details.  "
+                "Descriptions of each code can be found at: "
+                "https://developers.stellar.org/docs/data/horizon/api-reference/errors/"
+                "result-codes/transactions",
+                {
+                    "envelope_xdr": env.xdr,
+                    "result_codes": result.result_codes(),
+                    "result_xdr": result_xdr_b64,
+                },
+            ),
+        )
 
     def submit_sync(self):
         node = self.node
@@ -406,10 +496,16 @@ class Handler(BaseHTTPRequestHandler):
         if outcome.status == ERROR:
             raise self._failed(env, outcome.result, result_xdr(outcome.result))
         if outcome.status == TRY_AGAIN_LATER:
-            raise HttpError(503, H.problem(
-                503, "service_unavailable", "Service Unavailable",
-                "stellar-core answered TRY_AGAIN_LATER: another transaction from this "
-                "source account is pending. Submit again after the next ledger."))
+            raise HttpError(
+                503,
+                H.problem(
+                    503,
+                    "service_unavailable",
+                    "Service Unavailable",
+                    "stellar-core answered TRY_AGAIN_LATER: another transaction from this "
+                    "source account is pending. Submit again after the next ledger.",
+                ),
+            )
         if node.roll("timeout_after_accept"):
             raise self._timeout()
         deadline = time.monotonic() + self.server.submit_timeout
@@ -535,9 +631,11 @@ def _percentiles(values: list[int], default: int) -> dict:
         for value in values:
             counts[value] = counts.get(value, 0) + 1
         mode = str(max(counts, key=lambda v: (counts[v], -v)))
-    out = {"max": str(values[-1]) if values else str(default),
-           "min": str(values[0]) if values else str(default),
-           "mode": mode}
+    out = {
+        "max": str(values[-1]) if values else str(default),
+        "min": str(values[0]) if values else str(default),
+        "mode": mode,
+    }
     for p in (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99):
         out[f"p{p}"] = pick(p)
     return out
@@ -548,35 +646,74 @@ def _percentiles(values: list[int], default: int) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `python -m localnet` and `manage.py localnet`."""
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8001,
-                        help="port to listen on; 0 picks a free one (default 8001)")
-    parser.add_argument("--ledger-close", type=float, default=5.0,
-                        help="seconds between ledgers; 0 closes only on "
-                             "POST /_localnet/close (default 5)")
-    parser.add_argument("--max-ops-per-ledger", type=int, default=1000,
-                        help="operations per ledger (default 1000)")
-    parser.add_argument("--state", default=None,
-                        help="JSON file to load at start and save on every ledger close")
-    parser.add_argument("--passphrase", default=DEFAULT_PASSPHRASE,
-                        help=f"network passphrase (default {DEFAULT_PASSPHRASE!r})")
-    parser.add_argument("--faults", default=None,
-                        help='faults to start with, as JSON, e.g. \'{"rate_limit": 0.1}\'')
-    parser.add_argument("--submit-timeout", type=float, default=30.0,
-                        help="seconds POST /transactions waits for inclusion (default 30)")
-    parser.add_argument("--port-file", default=None,
-                        help="write the port to this file once listening")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8001,
+        help="port to listen on; 0 picks a free one (default 8001)",
+    )
+    parser.add_argument(
+        "--ledger-close",
+        type=float,
+        default=5.0,
+        help="seconds between ledgers; 0 closes only on "
+        "POST /_localnet/close (default 5)",
+    )
+    parser.add_argument(
+        "--max-ops-per-ledger",
+        type=int,
+        default=1000,
+        help="operations per ledger (default 1000)",
+    )
+    parser.add_argument(
+        "--state",
+        default=None,
+        help="JSON file to load at start and save on every ledger close",
+    )
+    parser.add_argument(
+        "--passphrase",
+        default=DEFAULT_PASSPHRASE,
+        help=f"network passphrase (default {DEFAULT_PASSPHRASE!r})",
+    )
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help="faults to start with, as JSON, e.g. '{\"rate_limit\": 0.1}'",
+    )
+    parser.add_argument(
+        "--submit-timeout",
+        type=float,
+        default=30.0,
+        help="seconds POST /transactions waits for inclusion (default 30)",
+    )
+    parser.add_argument(
+        "--port-file", default=None, help="write the port to this file once listening"
+    )
     parser.add_argument("--log-level", default="INFO")
 
 
-def serve(host="127.0.0.1", port=8001, ledger_close=5.0, max_ops_per_ledger=1000,
-          state=None, passphrase=DEFAULT_PASSPHRASE, faults=None, submit_timeout=30.0,
-          port_file=None, log_level="INFO", stop_event: threading.Event | None = None,
-          **_ignored) -> int:
+def serve(
+    host="127.0.0.1",
+    port=8001,
+    ledger_close=5.0,
+    max_ops_per_ledger=1000,
+    state=None,
+    passphrase=DEFAULT_PASSPHRASE,
+    faults=None,
+    submit_timeout=30.0,
+    port_file=None,
+    log_level="INFO",
+    stop_event: threading.Event | None = None,
+    **_ignored,
+) -> int:
     """Run the localnet until interrupted (or `stop_event` is set); 0 on a clean exit."""
-    logging.basicConfig(level=getattr(logging, str(log_level).upper(), logging.INFO),
-                        format="%(asctime)s localnet %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, str(log_level).upper(), logging.INFO),
+        format="%(asctime)s localnet %(levelname)s %(message)s",
+    )
     fault_values = json.loads(faults) if isinstance(faults, str) else (faults or {})
     node = Node(passphrase, ledger_close, max_ops_per_ledger, fault_values)
     if state:
@@ -586,23 +723,38 @@ def serve(host="127.0.0.1", port=8001, ledger_close=5.0, max_ops_per_ledger=1000
             except state_file.StateFileError as exc:
                 print(f"localnet: refusing the state file: {exc}", file=sys.stderr)
                 return 2
-            log.info("loaded %s at ledger %d (%d accounts)", state, node.latest.seq,
-                     len(node.ledger.accounts))
+            log.info(
+                "loaded %s at ledger %d (%d accounts)",
+                state,
+                node.latest.seq,
+                len(node.ledger.accounts),
+            )
         node.on_close = _saver(state)
     server = LocalnetServer((host, port), node, submit_timeout)
     actual_port = server.server_address[1]
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: anyone who can reach it can use it", host)
     log.warning(PRODUCTION_WARNING)
-    log.info("listening on http://%s:%d passphrase=%r ledger_close=%ss "
-             "max_ops_per_ledger=%d", host, actual_port, passphrase, ledger_close,
-             max_ops_per_ledger)
+    log.info(
+        "listening on http://%s:%d passphrase=%r ledger_close=%ss "
+        "max_ops_per_ledger=%d",
+        host,
+        actual_port,
+        passphrase,
+        ledger_close,
+        max_ops_per_ledger,
+    )
     stop = stop_event or threading.Event()
-    closer = threading.Thread(target=_close_ledgers, args=(node, stop), daemon=True,
-                              name="ledger-closer")
+    closer = threading.Thread(
+        target=_close_ledgers, args=(node, stop), daemon=True, name="ledger-closer"
+    )
     closer.start()
-    http = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                            daemon=True, name="http")
+    http = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.2},
+        daemon=True,
+        name="http",
+    )
     http.start()
     if port_file:
         tmp = f"{port_file}.tmp"
@@ -631,6 +783,7 @@ def _saver(path: str):
             state_file.save(node, path)
         except OSError:
             log.exception("could not save the state to %s", path)
+
     return save
 
 

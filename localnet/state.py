@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from localnet.ledger import Account, TrustLine, TxResult, OpResult
+from localnet.ledger import Account, OpResult, TrustLine, TxResult
 from localnet.node import LedgerRecord, Node, TxRecord
 
 FORMAT = "sdp-localnet-state"
@@ -36,7 +36,9 @@ def _unb64(text: str) -> bytes:
 def _result_to_json(result: TxResult) -> dict:
     data = {"code": result.code, "fee_charged": result.fee_charged}
     if result.op_results is not None:
-        data["ops"] = [[r.outer, r.type, r.code, r.merged_balance] for r in result.op_results]
+        data["ops"] = [
+            [r.outer, r.type, r.code, r.merged_balance] for r in result.op_results
+        ]
     if result.inner is not None:
         data["inner"] = _result_to_json(result.inner)
         data["inner_hash"] = result.inner_hash.hex()
@@ -61,37 +63,41 @@ def snapshot(node: Node) -> dict:
     ledger = node.ledger
     accounts = []
     for acc in ledger.accounts.values():
-        accounts.append({
-            "id": acc.account_id,
-            "balance": acc.balance,
-            "seq_num": acc.seq_num,
-            "num_sub_entries": acc.num_sub_entries,
-            "flags": acc.flags,
-            "home_domain": _b64(acc.home_domain),
-            "inflation_dest": acc.inflation_dest,
-            "thresholds": list(acc.thresholds),
-            "signers": [[k, w, s] for k, (w, s) in acc.signers.items()],
-            "num_sponsored": acc.num_sponsored,
-            "num_sponsoring": acc.num_sponsoring,
-            "sponsor": acc.sponsor,
-            "data": [[_b64(n), _b64(v), s] for n, (v, s) in acc.data.items()],
-            "last_modified": acc.last_modified,
-            "seq_ledger": acc.seq_ledger,
-            "seq_time": acc.seq_time,
-        })
+        accounts.append(
+            {
+                "id": acc.account_id,
+                "balance": acc.balance,
+                "seq_num": acc.seq_num,
+                "num_sub_entries": acc.num_sub_entries,
+                "flags": acc.flags,
+                "home_domain": _b64(acc.home_domain),
+                "inflation_dest": acc.inflation_dest,
+                "thresholds": list(acc.thresholds),
+                "signers": [[k, w, s] for k, (w, s) in acc.signers.items()],
+                "num_sponsored": acc.num_sponsored,
+                "num_sponsoring": acc.num_sponsoring,
+                "sponsor": acc.sponsor,
+                "data": [[_b64(n), _b64(v), s] for n, (v, s) in acc.data.items()],
+                "last_modified": acc.last_modified,
+                "seq_ledger": acc.seq_ledger,
+                "seq_time": acc.seq_time,
+            }
+        )
     trustlines = []
     for lines in ledger.lines.values():
         for line in lines.values():
-            trustlines.append({
-                "account": line.account_id,
-                "code": line.asset[0],
-                "issuer": line.asset[1],
-                "balance": line.balance,
-                "limit": line.limit,
-                "flags": line.flags,
-                "sponsor": line.sponsor,
-                "last_modified": line.last_modified,
-            })
+            trustlines.append(
+                {
+                    "account": line.account_id,
+                    "code": line.asset[0],
+                    "issuer": line.asset[1],
+                    "balance": line.balance,
+                    "limit": line.limit,
+                    "flags": line.flags,
+                    "sponsor": line.sponsor,
+                    "last_modified": line.last_modified,
+                }
+            )
     transactions = [
         {
             "envelope_xdr": record.env.xdr,
@@ -138,7 +144,9 @@ def load(node: Node, path: str | os.PathLike) -> None:
         with open(path) as handle:
             data = json.load(handle)
     except json.JSONDecodeError as exc:
-        raise StateFileError(f"{path} is not a localnet state file (not JSON: {exc})") from exc
+        raise StateFileError(
+            f"{path} is not a localnet state file (not JSON: {exc})"
+        ) from exc
     except OSError as exc:
         raise StateFileError(f"{path} can't be read: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -168,8 +176,12 @@ def _restore(node: Node, data: dict) -> None:
         ledger.fee_pool = int(data["fee_pool"])
         ledger.total_coins = int(data["total_coins"])
         for item in data["accounts"]:
-            acc = Account(item["id"], int(item["balance"]), int(item["seq_num"]),
-                          int(item["last_modified"]))
+            acc = Account(
+                item["id"],
+                int(item["balance"]),
+                int(item["seq_num"]),
+                int(item["last_modified"]),
+            )
             acc.num_sub_entries = item["num_sub_entries"]
             acc.flags = item["flags"]
             acc.home_domain = _unb64(item["home_domain"])
@@ -185,8 +197,13 @@ def _restore(node: Node, data: dict) -> None:
             ledger.accounts[acc.account_id] = acc
         for item in data["trustlines"]:
             asset = (item["code"], item["issuer"])
-            line = TrustLine(item["account"], asset, int(item["limit"]), item["flags"],
-                             item["last_modified"])
+            line = TrustLine(
+                item["account"],
+                asset,
+                int(item["limit"]),
+                item["flags"],
+                item["last_modified"],
+            )
             line.balance = int(item["balance"])
             line.sponsor = item["sponsor"]
             ledger.lines.setdefault(line.account_id, {})[asset] = line
@@ -202,6 +219,11 @@ def _restore(node: Node, data: dict) -> None:
         ledger.ledger_seq = node.latest.seq
         for item in data["transactions"]:
             env = node.parse(item["envelope_xdr"])
-            record = TxRecord(env, _result_from_json(item["result"]), item["ledger"],
-                              item["index"], item["closed_at"])
+            record = TxRecord(
+                env,
+                _result_from_json(item["result"]),
+                item["ledger"],
+                item["index"],
+                item["closed_at"],
+            )
             node._index(record)

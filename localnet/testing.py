@@ -39,32 +39,43 @@ class LocalnetError(RuntimeError):
 class Localnet:
     """A running localnet subprocess and helpers to drive it."""
 
-    def __init__(self, process: subprocess.Popen, url: str, passphrase: str,
-                 workdir: Path, log_path: Path):
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        url: str,
+        passphrase: str,
+        workdir: Path,
+        log_path: Path,
+    ):
         self.process = process
         self.url = url
         self.horizon_url = url
         self.passphrase = passphrase
         self.workdir = workdir
         self.log_path = log_path
+        self._server = None
 
     # ---- HTTP ---------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                timeout: float = 30.0) -> tuple[int, dict]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, timeout: float = 30.0
+    ) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
-            self.url + path, data=data, method=method,
+            self.url + path,
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"} if data else {},
         )
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return resp.status, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def _ok(self, method: str, path: str, body: dict | None = None,
-            timeout: float = 30.0) -> dict:
+    def _ok(
+        self, method: str, path: str, body: dict | None = None, timeout: float = 30.0
+    ) -> dict:
         status, data = self.request(method, path, body, timeout)
         if status >= 400:
             raise LocalnetError(f"{method} {path} answered {status}: {data}")
@@ -73,10 +84,13 @@ class Localnet:
     # ---- helpers --------------------------------------------------------------
 
     def server(self):
-        """A stellar_sdk.Server pointed at this network."""
-        from stellar_sdk import Server
+        """A stellar_sdk.Server pointed at this network (one, reused: a new
+        one pays for a new HTTP session on its first request)."""
+        if self._server is None:
+            from stellar_sdk import Server
 
-        return Server(self.url)
+            self._server = Server(self.url)
+        return self._server
 
     def friendbot(self, address: str) -> dict:
         """Create `address` with 10,000 XLM (waits for the ledger)."""
@@ -113,8 +127,13 @@ class Localnet:
         return self._ok("POST", "/_localnet/faults", faults)
 
     def clear_faults(self) -> dict:
-        return self.set_faults(timeout_after_accept=0, timeout_drop=0, rate_limit=0,
-                               unavailable=0, ingestion_lag=0)
+        return self.set_faults(
+            timeout_after_accept=0,
+            timeout_drop=0,
+            rate_limit=0,
+            unavailable=0,
+            ingestion_lag=0,
+        )
 
     @contextlib.contextmanager
     def injected_faults(self, **faults):
@@ -125,8 +144,9 @@ class Localnet:
         finally:
             self.clear_faults()
 
-    def configure(self, ledger_close: float | None = None,
-                  max_ops_per_ledger: int | None = None) -> dict:
+    def configure(
+        self, ledger_close: float | None = None, max_ops_per_ledger: int | None = None
+    ) -> dict:
         body = {}
         if ledger_close is not None:
             body["ledger_close"] = ledger_close
@@ -184,23 +204,39 @@ class Localnet:
         self.stop()
 
 
-def start_localnet(ledger_close: float = 0.3, max_ops_per_ledger: int = 1000,
-                   passphrase: str = DEFAULT_PASSPHRASE, state: str | None = None,
-                   faults: dict | None = None, submit_timeout: float = 30.0,
-                   extra_args: tuple[str, ...] = (),
-                   startup_timeout: float = STARTUP_TIMEOUT) -> Localnet:
+def start_localnet(
+    ledger_close: float = 0.3,
+    max_ops_per_ledger: int = 1000,
+    passphrase: str = DEFAULT_PASSPHRASE,
+    state: str | None = None,
+    faults: dict | None = None,
+    submit_timeout: float = 30.0,
+    extra_args: tuple[str, ...] = (),
+    startup_timeout: float = STARTUP_TIMEOUT,
+) -> Localnet:
     """Start `python -m localnet` on a free port of 127.0.0.1 and wait until
     `GET /` answers."""
     workdir = Path(tempfile.mkdtemp(prefix="localnet-"))
     port_file = workdir / "port"
     log_path = workdir / "localnet.log"
     args = [
-        sys.executable, "-m", "localnet",
-        "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-        "--ledger-close", str(ledger_close),
-        "--max-ops-per-ledger", str(max_ops_per_ledger),
-        "--passphrase", passphrase,
-        "--submit-timeout", str(submit_timeout),
+        sys.executable,
+        "-m",
+        "localnet",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--ledger-close",
+        str(ledger_close),
+        "--max-ops-per-ledger",
+        str(max_ops_per_ledger),
+        "--passphrase",
+        passphrase,
+        "--submit-timeout",
+        str(submit_timeout),
         *extra_args,
     ]
     if state:
@@ -214,8 +250,12 @@ def start_localnet(ledger_close: float = 0.3, max_ops_per_ledger: int = 1000,
     )
     log_file = open(log_path, "wb")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(  # noqa: S603
-        args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=project_root, env=env,
+        args,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=project_root,
+        env=env,
     )
     log_file.close()
     deadline = time.monotonic() + startup_timeout
@@ -232,7 +272,7 @@ def start_localnet(ledger_close: float = 0.3, max_ops_per_ledger: int = 1000,
     net = Localnet(process, url, passphrase, workdir, log_path)
     while True:
         try:
-            with urllib.request.urlopen(url + "/", timeout=5) as resp:  # noqa: S310
+            with urllib.request.urlopen(url + "/", timeout=5) as resp:
                 if resp.status == 200:
                     return net
         except OSError:

@@ -66,6 +66,19 @@ class Message(StatusModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     # Not sent before this time: back-off after a transient error, or a daily cap.
     not_before = models.DateTimeField(null=True, blank=True)
+    # Why a PENDING message is waiting (a daily cap, a back-off), for the admin.
+    hold_reason = models.CharField(max_length=255, blank=True)
+    # SMS/WhatsApp messages the tenant may send a day, as the caller passed it.
+    daily_cap = models.PositiveIntegerField(null=True, blank=True)
+    # Variables of a provider-side template (Twilio WhatsApp content templates).
+    template_variables = models.JSONField(default=dict, blank=True)
+    # A worker is talking to the provider since then (a lease; see services).
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    # An earlier attempt may have reached the provider (killed worker, timeout):
+    # the next attempt asks the provider before sending again.
+    unconfirmed_since = models.DateTimeField(null=True, blank=True)
+    # When the provider accepted it; counts towards the daily cap.
+    sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -74,6 +87,9 @@ class Message(StatusModel):
                 fields=["status", "created_at"],
                 name="message_pending_idx",
                 condition=models.Q(status="PENDING"),
+            ),
+            models.Index(
+                fields=["tenant_id", "sent_at"], name="message_tenant_sent_idx"
             ),
         ]
 

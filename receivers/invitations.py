@@ -1,23 +1,41 @@
-"""Which receiver wallets to invite, and the invitation text (receivers' policy;
-messaging only delivers)."""
+"""Which receiver wallets to invite, and when, and the invitation text
+(receivers' policy; messaging only delivers).
+
+- On disbursement start, each READY receiver wallet not yet invited gets one
+  invitation (``queue_invitations``), written with bulk INSERTs in the caller's
+  transaction.
+- ``resend_invitations`` (beat, hourly) invites again those still READY every
+  ``receiver_invitation_resend_interval_days``, at most
+  ``MAX_INVITATION_RESEND_ATTEMPTS`` times, as SDP §7.3 counts them: resends are
+  the invitation messages not failed since ``invitation_sent_at``.
+- ``receiver_invitations_disabled`` stops all of it for an organization.
+- The channel is the first of the organization's ``message_channel_priority``
+  for which the receiver has a contact (SMS and WhatsApp need a phone number,
+  EMAIL an email address).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
-from django.template import Context, Template
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from auth_org.models import Organization
 from messaging.models import Message
-from messaging.services import queue_message
+from messaging.services import MessageDraft, queue_messages
+from messaging.texts import render_receiver_invitation, subject_for
+from receivers import links
 from receivers.models import ReceiverWallet
+from receivers.shortlinks import short_link, shorten_many
 
 
-def registration_link(receiver_wallet: ReceiverWallet) -> str:
-    """Where the receiver starts registering. Signed links come with issue 7/8."""
-    return f"{settings.BASE_URL}/wallet-registration/start?rw={receiver_wallet.pk}"
+def registration_link(receiver_wallet: ReceiverWallet, *, asset=None) -> str:
+    """The signed registration link (see ``receivers.links``)."""
+    return links.registration_link(receiver_wallet, asset=asset)
 
 
 def _channel_and_contact(
@@ -41,40 +59,134 @@ def queue_invitations(
     *,
     disbursement_id=None,
     template: str = "",
+    asset=None,
+    resend: bool = False,
 ) -> int:
-    """Write one invitation message per receiver wallet, in the caller's
-    transaction. Returns how many were written."""
+    """Write one invitation message per READY receiver wallet, in the caller's
+    transaction (bulk INSERTs). Returns how many were written.
+
+    ``template``: the disbursement's text, else the organization's. ``asset``:
+    the asset the link names (the disbursement's); without it, each receiver
+    wallet's latest READY payment's. Wallets already invited are skipped unless
+    ``resend``; ``PATCH /receivers/wallets/{id}`` clears ``invitation_sent_at``
+    then calls this to ask for a new invitation.
+    """
     if organization.receiver_invitations_disabled:
         return 0
-    compiled = Template(template or organization.receiver_registration_message_template)
-    now = timezone.now()
-    count = 0
-    for receiver_wallet in receiver_wallets:
-        target = _channel_and_contact(organization, receiver_wallet)
+    if isinstance(receiver_wallets, QuerySet):
+        receiver_wallets = receiver_wallets.select_related("receiver", "wallet")
+    wallets = [
+        rw
+        for rw in receiver_wallets
+        if rw.status == ReceiverWallet.Status.READY
+        and (resend or rw.invitation_sent_at is None)
+    ]
+    if not wallets:
+        return 0
+    template = template or organization.receiver_registration_message_template
+    subject = subject_for(
+        Message.Kind.RECEIVER_INVITATION, org=organization.display_name
+    )
+    signed = {
+        rw.pk: links.registration_link(rw, organization=organization, asset=asset)
+        for rw in wallets
+    }
+    if organization.is_link_shortener_enabled:
+        codes = shorten_many(list(signed.values()))
+        shown = {
+            pk: short_link(organization.base_url, codes[url])
+            for pk, url in signed.items()
+        }
+    else:
+        shown = signed
+    drafts = []
+    invited = []
+    for rw in wallets:
+        target = _channel_and_contact(organization, rw)
         if target is None:
             continue
         channel, contact = target
-        body = compiled.render(
-            Context(
-                {
-                    "organization_name": organization.display_name,
-                    "registration_link": registration_link(receiver_wallet),
-                }
+        link = shown[rw.pk]
+        drafts.append(
+            MessageDraft(
+                tenant_id=organization.id,
+                kind=Message.Kind.RECEIVER_INVITATION,
+                channel=channel,
+                recipient=contact,
+                body=render_receiver_invitation(
+                    template,
+                    organization_name=organization.display_name,
+                    registration_link=link,
+                ),
+                title=subject,
+                receiver_id=rw.receiver_id,
+                receiver_wallet_id=rw.pk,
+                disbursement_id=disbursement_id,
+                daily_cap=organization.sms_daily_cap,
+                template_variables={"1": organization.display_name, "2": link},
             )
         )
-        queue_message(
-            tenant_id=organization.id,
-            kind=Message.Kind.RECEIVER_INVITATION,
-            channel=channel,
-            recipient=contact,
-            body=body,
-            title=f"You have a payment waiting from {organization.display_name}",
-            receiver_id=receiver_wallet.receiver_id,
-            receiver_wallet_id=receiver_wallet.pk,
-            disbursement_id=disbursement_id,
+        invited.append(rw.pk)
+    with transaction.atomic():
+        queue_messages(drafts)
+        # SDP keeps the first invitation's time; resends are counted from it.
+        ReceiverWallet.objects.filter(
+            pk__in=invited, invitation_sent_at__isnull=True
+        ).update(invitation_sent_at=timezone.now())
+    return len(drafts)
+
+
+def receiver_wallets_due_for_resend(organization: Organization) -> QuerySet:
+    """READY receiver wallets invited before, still unregistered, whose next
+    resend is due: fewer than MAX_INVITATION_RESEND_ATTEMPTS resends so far and
+    invitation_sent_at older than interval * (resends + 1) days."""
+    interval = organization.receiver_invitation_resend_interval_days
+    if not interval or organization.receiver_invitations_disabled:
+        return ReceiverWallet.objects.none()
+    now = timezone.now()
+    candidates = ReceiverWallet.objects.filter(
+        organization=organization,
+        status=ReceiverWallet.Status.READY,
+        invitation_sent_at__isnull=False,
+        invitation_sent_at__lte=now - timedelta(days=interval),
+    ).values_list("pk", "invitation_sent_at")
+    pks = [pk for pk, _ in candidates]
+    sent_at = dict(candidates)
+    counts: dict = {}
+    for receiver_wallet_id, created_at in (
+        Message.objects.filter(
+            kind=Message.Kind.RECEIVER_INVITATION, receiver_wallet_id__in=pks
         )
-        ReceiverWallet.objects.filter(pk=receiver_wallet.pk).update(
-            invitation_sent_at=now
-        )
-        count += 1
-    return count
+        .exclude(status=Message.Status.FAILURE)
+        .values_list("receiver_wallet_id", "created_at")
+    ):
+        # The first invitation is written just before invitation_sent_at is
+        # set; the ones after it are resends.
+        if created_at > sent_at[receiver_wallet_id]:
+            counts[receiver_wallet_id] = counts.get(receiver_wallet_id, 0) + 1
+    due = []
+    for pk in pks:
+        resends = counts.get(pk, 0)
+        if resends >= settings.MAX_INVITATION_RESEND_ATTEMPTS:
+            continue
+        if sent_at[pk] <= now - timedelta(days=interval * (resends + 1)):
+            due.append(pk)
+    return ReceiverWallet.objects.filter(pk__in=due)
+
+
+def resend_invitations() -> int:
+    """The periodic job: resend due invitations for every active organization."""
+    total = 0
+    organizations = Organization.objects.filter(
+        deleted_at__isnull=True,
+        status__in=[Organization.Status.PROVISIONED, Organization.Status.ACTIVATED],
+        receiver_invitation_resend_interval_days__isnull=False,
+    ).exclude(receiver_invitations_disabled=True)
+    for organization in organizations:
+        with transaction.atomic():
+            total += queue_invitations(
+                organization,
+                receiver_wallets_due_for_resend(organization),
+                resend=True,
+            )
+    return total

@@ -148,6 +148,11 @@ AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_SNS_SENDER_ID = env.str("AWS_SNS_SENDER_ID", default="")
 AWS_SES_SENDER_ID = env.str("AWS_SES_SENDER_ID", default="")
 DEFAULT_FROM_EMAIL = AWS_SES_SENDER_ID or "no-reply@localhost"
+# Only for local fakes in tests; empty means Twilio's own API hosts.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=5)
+MESSAGE_RETRY_BASE_SECONDS = env.int("MESSAGE_RETRY_BASE_SECONDS", default=30)
+MESSAGE_SEND_LEASE_SECONDS = env.int("MESSAGE_SEND_LEASE_SECONDS", default=120)
 
 # --- Uploads ---------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -318,6 +323,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="")
 }
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["messaging-sweep-pending"] = {
+    "task": "messaging.tasks.sweep_pending_messages_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["receivers-resend-invitations"] = {
+    "task": "receivers.tasks.resend_receiver_invitations_task",
+    "schedule": 3600.0,
+}
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -9,6 +9,7 @@ handler500 = "sdp.api.handler500"
 urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
+    path("", include("receivers.shortlink_urls")),
     path("", include("django_prometheus.urls")),
     path("", include("sdp.openapi")),
     path("", include("auth_org.urls")),

@@ -15,8 +15,9 @@ def create_accounts(net, count: int, starting_balance: str = "1000", sponsor=Non
 
     root = net.root_keypair()
     keypairs = [Keypair.random() for _ in range(count)]
-    builder = TransactionBuilder(net.server().load_account(root.public_key),
-                                 net.passphrase, base_fee=100).set_timeout(60)
+    builder = TransactionBuilder(
+        net.server().load_account(root.public_key), net.passphrase, base_fee=100
+    ).set_timeout(60)
     for keypair in keypairs:
         builder.append_create_account_op(keypair.public_key, starting_balance)
     tx = builder.build()

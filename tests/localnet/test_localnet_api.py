@@ -21,14 +21,23 @@ def test_friendbot_creates_an_account_with_10000_xlm(localnet):
     localnet.friendbot(keypair.public_key)
     account = localnet.server().accounts().account_id(keypair.public_key).call()
     assert account["id"] == account["account_id"] == keypair.public_key
-    assert account["balances"] == [{
-        "balance": "10000.0000000", "buying_liabilities": "0.0000000",
-        "selling_liabilities": "0.0000000", "asset_type": "native"}]
+    assert account["balances"] == [
+        {
+            "balance": "10000.0000000",
+            "buying_liabilities": "0.0000000",
+            "selling_liabilities": "0.0000000",
+            "asset_type": "native",
+        }
+    ]
     assert isinstance(account["sequence"], str)
-    assert account["thresholds"] == {"low_threshold": 0, "med_threshold": 0,
-                                     "high_threshold": 0}
-    assert account["signers"] == [{"weight": 1, "key": keypair.public_key,
-                                   "type": "ed25519_public_key"}]
+    assert account["thresholds"] == {
+        "low_threshold": 0,
+        "med_threshold": 0,
+        "high_threshold": 0,
+    }
+    assert account["signers"] == [
+        {"weight": 1, "key": keypair.public_key, "type": "ed25519_public_key"}
+    ]
     assert account["num_sponsoring"] == account["num_sponsored"] == 0
     loaded = localnet.server().load_account(keypair.public_key)
     assert loaded.sequence == int(account["sequence"])
@@ -44,7 +53,9 @@ def test_missing_account_is_a_404_problem(localnet):
 def test_base_fee_ledgers_and_fee_stats_parse_with_the_sdk(localnet):
     server = localnet.server()
     assert server.fetch_base_fee() == 100
-    latest = server.ledgers().order(desc=True).limit(1).call()["_embedded"]["records"][0]
+    latest = (
+        server.ledgers().order(desc=True).limit(1).call()["_embedded"]["records"][0]
+    )
     assert latest["max_tx_set_size"] == 1000
     assert latest["base_reserve_in_stroops"] == 5_000_000
     stats = server.fee_stats().call()
@@ -53,21 +64,28 @@ def test_base_fee_ledgers_and_fee_stats_parse_with_the_sdk(localnet):
 
 
 def test_cors_is_open_for_the_dashboard(localnet):
-    with urllib.request.urlopen(localnet.url + "/") as resp:  # noqa: S310
+    with urllib.request.urlopen(localnet.url + "/") as resp:
         assert resp.headers["Access-Control-Allow-Origin"] == "*"
     request = urllib.request.Request(
-        localnet.url + "/accounts/GABC", method="OPTIONS",
-        headers={"Origin": "http://localhost:3000",
-                 "Access-Control-Request-Method": "GET"})
-    with urllib.request.urlopen(request) as resp:  # noqa: S310
+        localnet.url + "/accounts/GABC",
+        method="OPTIONS",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "GET",
+        },
+    )
+    with urllib.request.urlopen(request) as resp:
         assert resp.status == 204
         assert resp.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_sync_submission_answers_with_the_included_transaction(localnet, accounts):
     payer, payee = accounts(2)
-    tx = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1.5").build()
+    tx = (
+        builder(localnet, payer.public_key)
+        .append_payment_op(payee.public_key, Asset.native(), "1.5")
+        .build()
+    )
     tx.sign(payer)
     status, body = submit(localnet, tx)
     assert status == 200
@@ -87,7 +105,8 @@ def test_sync_submission_answers_with_the_included_transaction(localnet, account
 def test_memos_of_every_type_are_kept(localnet, accounts, memo):
     payer, payee = accounts(2)
     b = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1")
+        payee.public_key, Asset.native(), "1"
+    )
     if memo == "text":
         b.add_text_memo("invoice 7")
     elif memo == "id":
@@ -101,9 +120,12 @@ def test_memos_of_every_type_are_kept(localnet, accounts, memo):
     status, body = submit(localnet, tx)
     assert status == 200
     assert body["memo_type"] == memo
-    expected = {"text": "invoice 7", "id": str(2**64 - 1),
-                "hash": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
-                "return": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="}[memo]
+    expected = {
+        "text": "invoice 7",
+        "id": str(2**64 - 1),
+        "hash": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+        "return": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=",
+    }[memo]
     assert body["memo"] == expected
 
 
@@ -111,28 +133,48 @@ def test_payments_and_transactions_of_an_account_page_newest_first(localnet, acc
     payer, payee = accounts(2)
     hashes = []
     for amount in ("1", "2", "3"):
-        tx = builder(localnet, payer.public_key).append_payment_op(
-            payee.public_key, Asset.native(), amount).build()
+        tx = (
+            builder(localnet, payer.public_key)
+            .append_payment_op(payee.public_key, Asset.native(), amount)
+            .build()
+        )
         tx.sign(payer)
         assert submit(localnet, tx)[0] == 200
         hashes.append(tx.hash_hex())
     server = localnet.server()
-    page = server.payments().for_account(payee.public_key).order(desc=True).limit(2).call()
+    page = (
+        server.payments().for_account(payee.public_key).order(desc=True).limit(2).call()
+    )
     records = page["_embedded"]["records"]
     assert [r["amount"] for r in records] == ["3.0000000", "2.0000000"]
     assert records[0]["type"] == "payment"
     assert records[0]["from"] == payer.public_key
     assert records[0]["asset_type"] == "native"
     cursor = records[-1]["paging_token"]
-    rest = server.payments().for_account(payee.public_key).order(desc=True).cursor(
-        cursor).limit(10).call()["_embedded"]["records"]
+    rest = (
+        server.payments()
+        .for_account(payee.public_key)
+        .order(desc=True)
+        .cursor(cursor)
+        .limit(10)
+        .call()["_embedded"]["records"]
+    )
     assert [r["type"] for r in rest] == ["payment", "create_account"]
     assert rest[0]["amount"] == "1.0000000"
-    txs = server.transactions().for_account(payer.public_key).order(desc=True).limit(
-        3).call()["_embedded"]["records"]
+    txs = (
+        server.transactions()
+        .for_account(payer.public_key)
+        .order(desc=True)
+        .limit(3)
+        .call()["_embedded"]["records"]
+    )
     assert [t["hash"] for t in txs] == hashes[::-1]
-    ascending = server.transactions().for_account(payer.public_key).order(
-        desc=False).call()["_embedded"]["records"]
+    ascending = (
+        server.transactions()
+        .for_account(payer.public_key)
+        .order(desc=False)
+        .call()["_embedded"]["records"]
+    )
     assert [t["hash"] for t in ascending][-3:] == hashes
 
 
@@ -144,8 +186,12 @@ def test_unknown_transaction_is_a_404(localnet):
 def test_transaction_builder_from_horizon_account_works(localnet, accounts):
     (payer,) = accounts(1)
     account = localnet.server().load_account(payer.public_key)
-    tx = TransactionBuilder(account, localnet.passphrase, base_fee=100).set_timeout(
-        30).append_manage_data_op("k", b"v").build()
+    tx = (
+        TransactionBuilder(account, localnet.passphrase, base_fee=100)
+        .set_timeout(30)
+        .append_manage_data_op("k", b"v")
+        .build()
+    )
     tx.sign(payer)
     assert submit(localnet, tx)[0] == 200
     data = localnet.server().accounts().account_id(payer.public_key).call()["data"]

@@ -8,7 +8,7 @@ import pytest
 import requests
 from stellar_sdk import Asset, Keypair, TransactionBuilder
 from stellar_sdk import xdr as X
-from stellar_sdk.exceptions import BadResponseError, BadRequestError, NotFoundError
+from stellar_sdk.exceptions import BadRequestError, BadResponseError, NotFoundError
 
 from localnet.testing import LocalnetError, start_localnet
 
@@ -20,9 +20,10 @@ def _funded(net, count, amount="100"):
     server = net.server()
     keypairs = [Keypair.random() for _ in range(count)]
     for start in range(0, count, 3):
-        b = TransactionBuilder(server.load_account(root.public_key), net.passphrase,
-                               base_fee=100).set_timeout(300)
-        for keypair in keypairs[start:start + 3]:
+        b = TransactionBuilder(
+            server.load_account(root.public_key), net.passphrase, base_fee=100
+        ).set_timeout(300)
+        for keypair in keypairs[start : start + 3]:
             b.append_create_account_op(keypair.public_key, amount)
         tx = b.build()
         tx.sign(root)
@@ -33,16 +34,24 @@ def _funded(net, count, amount="100"):
 
 
 def _payment(net, payer, payee, base_fee=100, amount="1"):
-    tx = TransactionBuilder(net.server().load_account(payer.public_key), net.passphrase,
-                            base_fee=base_fee).set_timeout(300).append_payment_op(
-        payee.public_key, Asset.native(), amount).build()
+    tx = (
+        TransactionBuilder(
+            net.server().load_account(payer.public_key),
+            net.passphrase,
+            base_fee=base_fee,
+        )
+        .set_timeout(300)
+        .append_payment_op(payee.public_key, Asset.native(), amount)
+        .build()
+    )
     tx.sign(payer)
     return tx
 
 
 def _async(net, tx):
-    return requests.post(net.url + "/transactions_async", data={"tx": tx.to_xdr()},
-                         timeout=10)
+    return requests.post(
+        net.url + "/transactions_async", data={"tx": tx.to_xdr()}, timeout=10
+    )
 
 
 @pytest.fixture
@@ -77,22 +86,32 @@ def test_ledger_capacity_fee_priority_and_drop_after_three_ledgers(manual):
     (payee,) = _funded(manual, 1)
     blockers = _funded(manual, 12)
     fees = [100, 500, 300, 200, 400, 100]
-    txs = [_payment(manual, payer, payee, base_fee=fee) for payer, fee in zip(payers, fees)]
+    txs = [
+        _payment(manual, payer, payee, base_fee=fee)
+        for payer, fee in zip(payers, fees, strict=True)
+    ]
     for tx in txs:
         assert _async(manual, tx).status_code == 201
     ledger = manual.close_ledger()  # 4 operations fit: bids 500, 400, 300, 200
     server = manual.server()
     included = {tx.hash_hex() for tx in txs if _exists(server, tx)}
     assert included == {txs[i].hash_hex() for i in (1, 2, 3, 4)}
-    charged = {server.transactions().transaction(txs[i].hash_hex()).call()["fee_charged"]
-               for i in (1, 2, 3, 4)}
+    charged = {
+        server.transactions().transaction(txs[i].hash_hex()).call()["fee_charged"]
+        for i in (1, 2, 3, 4)
+    }
     assert charged == {"200"}  # surge pricing: everyone pays the lowest included bid
-    assert server.ledgers().order(desc=True).limit(1).call()["_embedded"]["records"][0][
-        "sequence"] == ledger
+    assert (
+        server.ledgers()
+        .order(desc=True)
+        .limit(1)
+        .call()["_embedded"]["records"][0]["sequence"]
+        == ledger
+    )
     # the two 100-stroop bids wait, are not included (capacity is taken by new
     # higher bids), and are dropped after three ledgers
     for round_ in range(3):
-        for blocker in blockers[round_ * 4:round_ * 4 + 4]:
+        for blocker in blockers[round_ * 4 : round_ * 4 + 4]:
             tx = _payment(manual, blocker, payee, base_fee=1000)
             assert _async(manual, tx).status_code == 201
         manual.close_ledger()
@@ -111,16 +130,21 @@ def _exists(server, tx):
 
 def test_fee_bump_counts_one_extra_operation(manual):
     channel, distribution, payee = _funded(manual, 3)
-    inner = TransactionBuilder(manual.server().load_account(channel.public_key),
-                               manual.passphrase, base_fee=100).set_timeout(300)
+    inner = TransactionBuilder(
+        manual.server().load_account(channel.public_key),
+        manual.passphrase,
+        base_fee=100,
+    ).set_timeout(300)
     for _ in range(3):
-        inner.append_payment_op(payee.public_key, Asset.native(), "1",
-                                source=distribution.public_key)
+        inner.append_payment_op(
+            payee.public_key, Asset.native(), "1", source=distribution.public_key
+        )
     tx = inner.build()
     tx.sign(channel)
     tx.sign(distribution)
     fee_bump = TransactionBuilder.build_fee_bump_transaction(
-        distribution.public_key, 100, tx, manual.passphrase)
+        distribution.public_key, 100, tx, manual.passphrase
+    )
     fee_bump.sign(distribution)
     assert _async(manual, fee_bump).status_code == 201
     manual.close_ledger()
@@ -137,7 +161,9 @@ def test_sync_submission_times_out_with_504_when_no_ledger_closes(manual):
         manual.server().submit_transaction(tx)
     assert raised.value.status == 504
     manual.close_ledger()  # it was queued: it lands
-    assert manual.server().transactions().transaction(tx.hash_hex()).call()["successful"]
+    assert (
+        manual.server().transactions().transaction(tx.hash_hex()).call()["successful"]
+    )
 
 
 def test_sync_submission_waits_for_the_ledger(manual):
@@ -221,14 +247,23 @@ def test_state_survives_a_restart(tmp_path):
         tx = _payment(net, payer, payee, amount="7")
         assert _async(net, tx).status_code == 201
         net.close_ledger()
-        balance = net.server().accounts().account_id(payee.public_key).call()["balances"]
+        balance = (
+            net.server().accounts().account_id(payee.public_key).call()["balances"]
+        )
     finally:
         net.stop()
     again = start_localnet(ledger_close=0, state=str(state))
     try:
-        assert again.server().accounts().account_id(payee.public_key).call()[
-            "balances"] == balance
-        assert again.server().transactions().transaction(tx.hash_hex()).call()["successful"]
+        assert (
+            again.server().accounts().account_id(payee.public_key).call()["balances"]
+            == balance
+        )
+        assert (
+            again.server()
+            .transactions()
+            .transaction(tx.hash_hex())
+            .call()["successful"]
+        )
         payments = again.server().payments().for_account(payee.public_key).call()
         assert payments["_embedded"]["records"][-1]["amount"] == "7.0000000"
         again.close_ledger()
@@ -236,13 +271,23 @@ def test_state_survives_a_restart(tmp_path):
         again.stop()
 
 
-@pytest.mark.parametrize("content,message", [
-    ("{not json", "not a localnet state file"),
-    (json.dumps({"hello": "world"}), "not a localnet state file"),
-    (json.dumps({"format": "sdp-localnet-state", "version": 1,
-                 "network_passphrase": "Test SDF Network ; September 2015"}),
-     "belongs to the network"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not a localnet state file"),
+        (json.dumps({"hello": "world"}), "not a localnet state file"),
+        (
+            json.dumps(
+                {
+                    "format": "sdp-localnet-state",
+                    "version": 1,
+                    "network_passphrase": "Test SDF Network ; September 2015",
+                }
+            ),
+            "belongs to the network",
+        ),
+    ],
+)
 def test_corrupt_or_foreign_state_file_is_refused(tmp_path, content, message):
     state = tmp_path / "state.json"
     state.write_text(content)

@@ -30,8 +30,11 @@ def _sequence(net, account_id):
 
 
 def _pay(net, source, destination, amount="1", asset=None, signers=None, **kw):
-    tx = builder(net, source.public_key, **kw).append_payment_op(
-        destination, asset or Asset.native(), amount).build()
+    tx = (
+        builder(net, source.public_key, **kw)
+        .append_payment_op(destination, asset or Asset.native(), amount)
+        .build()
+    )
     for keypair in signers or [source]:
         tx.sign(keypair)
     return tx
@@ -41,8 +44,12 @@ def test_bad_sequence_is_rejected_without_consuming_it(localnet, accounts):
     payer, payee = accounts(2)
     account = localnet.server().load_account(payer.public_key)
     account.sequence += 5
-    tx = TransactionBuilder(account, localnet.passphrase, base_fee=100).set_timeout(
-        30).append_payment_op(payee.public_key, Asset.native(), "1").build()
+    tx = (
+        TransactionBuilder(account, localnet.passphrase, base_fee=100)
+        .set_timeout(30)
+        .append_payment_op(payee.public_key, Asset.native(), "1")
+        .build()
+    )
     tx.sign(payer)
     before = _sequence(localnet, payer.public_key)
     assert result_codes(localnet, tx) == {"transaction": "tx_bad_seq"}
@@ -53,14 +60,16 @@ def test_time_bounds_too_early_and_too_late(localnet, accounts):
     payer, payee = accounts(2)
     now = int(time.time())
     early = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1")
+        payee.public_key, Asset.native(), "1"
+    )
     early.time_bounds = None
     early.add_time_bounds(now + 3600, now + 7200)
     tx = early.build()
     tx.sign(payer)
     assert result_codes(localnet, tx) == {"transaction": "tx_too_early"}
     late = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1")
+        payee.public_key, Asset.native(), "1"
+    )
     late.time_bounds = None
     late.add_time_bounds(0, now - 10)
     tx = late.build()
@@ -71,16 +80,28 @@ def test_time_bounds_too_early_and_too_late(localnet, accounts):
 def test_ledger_bounds_upper_end_is_exclusive(localnet, accounts):
     payer, payee = accounts(2)
     latest = localnet.latest_ledger()
-    tx = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1").set_ledger_bounds(0, latest).build()
+    tx = (
+        builder(localnet, payer.public_key)
+        .append_payment_op(payee.public_key, Asset.native(), "1")
+        .set_ledger_bounds(0, latest)
+        .build()
+    )
     tx.sign(payer)
     assert result_codes(localnet, tx) == {"transaction": "tx_too_late"}
-    tx = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1").set_ledger_bounds(latest + 50, 0).build()
+    tx = (
+        builder(localnet, payer.public_key)
+        .append_payment_op(payee.public_key, Asset.native(), "1")
+        .set_ledger_bounds(latest + 50, 0)
+        .build()
+    )
     tx.sign(payer)
     assert result_codes(localnet, tx) == {"transaction": "tx_too_early"}
-    tx = builder(localnet, payer.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1").set_ledger_bounds(0, latest + 20).build()
+    tx = (
+        builder(localnet, payer.public_key)
+        .append_payment_op(payee.public_key, Asset.native(), "1")
+        .set_ledger_bounds(0, latest + 20)
+        .build()
+    )
     tx.sign(payer)
     assert result_codes(localnet, tx) == {"transaction": "tx_success"}
 
@@ -95,12 +116,18 @@ def test_fee_below_base_fee_times_operations(localnet, accounts):
 
 def test_fee_bump_needs_one_more_base_fee_than_inner_operations(localnet, accounts):
     channel, distribution, payee = accounts(3)
-    inner = builder(localnet, channel.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1", source=distribution.public_key).build()
+    inner = (
+        builder(localnet, channel.public_key)
+        .append_payment_op(
+            payee.public_key, Asset.native(), "1", source=distribution.public_key
+        )
+        .build()
+    )
     inner.sign(channel)
     inner.sign(distribution)
     low = TransactionBuilder.build_fee_bump_transaction(
-        distribution.public_key, 100, inner, localnet.passphrase)
+        distribution.public_key, 100, inner, localnet.passphrase
+    )
     # build_fee_bump_transaction takes a per-operation base fee; 100 x 2 ops is the
     # minimum, so craft a 199-stroop bid by hand
     low.transaction.fee = 199
@@ -121,9 +148,14 @@ def test_unknown_source_account(localnet, accounts):
     ghost = Keypair.random()
     from stellar_sdk import Account
 
-    tx = TransactionBuilder(Account(ghost.public_key, 1), localnet.passphrase,
-                            base_fee=100).set_timeout(30).append_payment_op(
-        payee.public_key, Asset.native(), "1").build()
+    tx = (
+        TransactionBuilder(
+            Account(ghost.public_key, 1), localnet.passphrase, base_fee=100
+        )
+        .set_timeout(30)
+        .append_payment_op(payee.public_key, Asset.native(), "1")
+        .build()
+    )
     tx.sign(ghost)
     assert result_codes(localnet, tx) == {"transaction": "tx_no_source_account"}
 
@@ -140,8 +172,10 @@ def test_failed_transaction_pays_its_fee_and_consumes_its_sequence(localnet, acc
     tx = _pay(localnet, payer, payee.public_key, amount="100")
     status, body = submit(localnet, tx)
     assert status == 400
-    assert body["extras"]["result_codes"] == {"transaction": "tx_failed",
-                                              "operations": ["op_underfunded"]}
+    assert body["extras"]["result_codes"] == {
+        "transaction": "tx_failed",
+        "operations": ["op_underfunded"],
+    }
     result = X.TransactionResult.from_xdr(body["extras"]["result_xdr"])
     assert result.result.code == X.TransactionResultCode.txFAILED
     assert result.fee_charged.int64 == 100
@@ -167,28 +201,46 @@ def test_create_account_codes(localnet, accounts):
         (new, "5000", "op_underfunded"),
     ]
     for destination, amount, code in cases:
-        tx = builder(localnet, payer.public_key).append_create_account_op(
-            destination, amount).build()
+        tx = (
+            builder(localnet, payer.public_key)
+            .append_create_account_op(destination, amount)
+            .build()
+        )
         tx.sign(payer)
         assert result_codes(localnet, tx)["operations"] == [code]
 
 
 def test_create_account_to_self_is_malformed(localnet, accounts):
     (payer,) = accounts(1)
-    tx = builder(localnet, payer.public_key).append_create_account_op(
-        payer.public_key, "5").build()
+    tx = (
+        builder(localnet, payer.public_key)
+        .append_create_account_op(payer.public_key, "5")
+        .build()
+    )
     tx.sign(payer)
     assert result_codes(localnet, tx)["operations"] == ["op_malformed"]
 
 
-def _issue(net, issuer, holder, code="USDC", amount="100", limit=None, auth_required=False):
+def _issue(
+    net, issuer, holder, code="USDC", amount="100", limit=None, auth_required=False
+):
     asset = Asset(code, issuer.public_key)
     if auth_required:
-        tx = builder(net, issuer.public_key).append_set_options_op(
-            set_flags=AuthorizationFlag.AUTHORIZATION_REQUIRED | AuthorizationFlag.AUTHORIZATION_REVOCABLE).build()
+        tx = (
+            builder(net, issuer.public_key)
+            .append_set_options_op(
+                set_flags=AuthorizationFlag.AUTHORIZATION_REQUIRED
+                | AuthorizationFlag.AUTHORIZATION_REVOCABLE
+            )
+            .build()
+        )
         tx.sign(issuer)
         assert submit(net, tx)[0] == 200
-    tx = builder(net, holder.public_key).append_change_trust_op(asset, limit=limit).build()
+    tx = (
+        builder(net, holder.public_key)
+        .append_change_trust_op(asset, limit=limit)
+        .build()
+    )
     tx.sign(holder)
     assert submit(net, tx)[0] == 200
     if not auth_required and amount:
@@ -201,16 +253,21 @@ def test_credit_payment_codes(localnet, accounts):
     issuer, holder, no_trust, small = accounts(4)
     asset = _issue(localnet, issuer, holder)
     _issue(localnet, issuer, small, limit="10", amount=None)
-    assert result_codes(localnet, _pay(localnet, holder, no_trust.public_key, "1", asset))[
-        "operations"] == ["op_no_trust"]
-    assert result_codes(localnet, _pay(localnet, holder, small.public_key, "11", asset))[
-        "operations"] == ["op_line_full"]
-    assert result_codes(localnet, _pay(localnet, holder, small.public_key, "101", asset))[
-        "operations"] == ["op_line_full"]
-    assert result_codes(localnet, _pay(localnet, no_trust, holder.public_key, "1", asset))[
-        "operations"] == ["op_src_no_trust"]
+    assert result_codes(
+        localnet, _pay(localnet, holder, no_trust.public_key, "1", asset)
+    )["operations"] == ["op_no_trust"]
+    assert result_codes(
+        localnet, _pay(localnet, holder, small.public_key, "11", asset)
+    )["operations"] == ["op_line_full"]
+    assert result_codes(
+        localnet, _pay(localnet, holder, small.public_key, "101", asset)
+    )["operations"] == ["op_line_full"]
+    assert result_codes(
+        localnet, _pay(localnet, no_trust, holder.public_key, "1", asset)
+    )["operations"] == ["op_src_no_trust"]
     assert result_codes(localnet, _pay(localnet, small, holder.public_key, "1", asset))[
-        "operations"] == ["op_underfunded"]
+        "operations"
+    ] == ["op_underfunded"]
     ok = _pay(localnet, holder, small.public_key, "10", asset)
     assert result_codes(localnet, ok) == {"transaction": "tx_success"}
     assert _balance(localnet, small.public_key, asset) == "10.0000000"
@@ -227,16 +284,28 @@ def test_auth_required_issuer_and_set_trust_line_flags(localnet, accounts):
     _issue(localnet, issuer, other, code="EURT", auth_required=False, amount=None)
     tx = _pay(localnet, issuer, holder.public_key, "5", asset)
     assert result_codes(localnet, tx)["operations"] == ["op_not_authorized"]
-    authorize = builder(localnet, issuer.public_key).append_set_trust_line_flags_op(
-        holder.public_key, asset, set_flags=TrustLineFlags.AUTHORIZED_FLAG
-    ).append_set_trust_line_flags_op(
-        other.public_key, asset, set_flags=TrustLineFlags.AUTHORIZED_FLAG).build()
+    authorize = (
+        builder(localnet, issuer.public_key)
+        .append_set_trust_line_flags_op(
+            holder.public_key, asset, set_flags=TrustLineFlags.AUTHORIZED_FLAG
+        )
+        .append_set_trust_line_flags_op(
+            other.public_key, asset, set_flags=TrustLineFlags.AUTHORIZED_FLAG
+        )
+        .build()
+    )
     authorize.sign(issuer)
     assert result_codes(localnet, authorize) == {"transaction": "tx_success"}
-    assert result_codes(localnet, _pay(localnet, issuer, holder.public_key, "5", asset)) == {
-        "transaction": "tx_success"}
-    revoke = builder(localnet, issuer.public_key).append_set_trust_line_flags_op(
-        holder.public_key, asset, clear_flags=TrustLineFlags.AUTHORIZED_FLAG).build()
+    assert result_codes(
+        localnet, _pay(localnet, issuer, holder.public_key, "5", asset)
+    ) == {"transaction": "tx_success"}
+    revoke = (
+        builder(localnet, issuer.public_key)
+        .append_set_trust_line_flags_op(
+            holder.public_key, asset, clear_flags=TrustLineFlags.AUTHORIZED_FLAG
+        )
+        .build()
+    )
     revoke.sign(issuer)
     assert result_codes(localnet, revoke) == {"transaction": "tx_success"}
     tx = _pay(localnet, holder, other.public_key, "1", asset)
@@ -245,47 +314,72 @@ def test_auth_required_issuer_and_set_trust_line_flags(localnet, accounts):
 
 def test_unsupported_operation(localnet, accounts):
     (payer,) = accounts(1)
-    tx = builder(localnet, payer.public_key).append_manage_sell_offer_op(
-        Asset.native(), Asset("USDC", payer.public_key), "1", "1").build()
+    tx = (
+        builder(localnet, payer.public_key)
+        .append_manage_sell_offer_op(
+            Asset.native(), Asset("USDC", payer.public_key), "1", "1"
+        )
+        .build()
+    )
     tx.sign(payer)
     assert result_codes(localnet, tx)["operations"] == ["op_not_supported"]
 
 
 def test_low_reserve_for_a_trustline(localnet, accounts):
     issuer, poor = accounts(2, starting_balance="1.00002")
-    tx = builder(localnet, poor.public_key).append_change_trust_op(
-        Asset("USDC", issuer.public_key)).build()
+    tx = (
+        builder(localnet, poor.public_key)
+        .append_change_trust_op(Asset("USDC", issuer.public_key))
+        .build()
+    )
     tx.sign(poor)
     assert result_codes(localnet, tx)["operations"] == ["op_low_reserve"]
 
 
 def test_operation_source_must_sign(localnet, accounts):
     channel, distribution, payee = accounts(3)
-    tx = builder(localnet, channel.public_key).append_payment_op(
-        payee.public_key, Asset.native(), "1", source=distribution.public_key).build()
+    tx = (
+        builder(localnet, channel.public_key)
+        .append_payment_op(
+            payee.public_key, Asset.native(), "1", source=distribution.public_key
+        )
+        .build()
+    )
     tx.sign(channel)
-    assert result_codes(localnet, tx) == {"transaction": "tx_failed",
-                                          "operations": ["op_bad_auth"]}
+    assert result_codes(localnet, tx) == {
+        "transaction": "tx_failed",
+        "operations": ["op_bad_auth"],
+    }
 
 
 def test_set_options_thresholds_and_multisig(localnet, accounts):
     account, cosigner, payee = accounts(3)
-    tx = builder(localnet, account.public_key).append_ed25519_public_key_signer(
-        cosigner.public_key, 1).append_set_options_op(
-        low_threshold=1, med_threshold=2, high_threshold=2).build()
+    tx = (
+        builder(localnet, account.public_key)
+        .append_ed25519_public_key_signer(cosigner.public_key, 1)
+        .append_set_options_op(low_threshold=1, med_threshold=2, high_threshold=2)
+        .build()
+    )
     tx.sign(account)
     assert result_codes(localnet, tx) == {"transaction": "tx_success"}
     one = _pay(localnet, account, payee.public_key)
-    assert result_codes(localnet, one) == {"transaction": "tx_failed",
-                                           "operations": ["op_bad_auth"]}
+    assert result_codes(localnet, one) == {
+        "transaction": "tx_failed",
+        "operations": ["op_bad_auth"],
+    }
     both = _pay(localnet, account, payee.public_key, signers=[account, cosigner])
     assert result_codes(localnet, both) == {"transaction": "tx_success"}
     state = localnet.server().accounts().account_id(account.public_key).call()
     assert state["subentry_count"] == 1
-    assert {s["key"] for s in state["signers"]} == {account.public_key,
-                                                    cosigner.public_key}
-    bad = builder(localnet, account.public_key).append_set_options_op(
-        master_weight=256).build()
+    assert {s["key"] for s in state["signers"]} == {
+        account.public_key,
+        cosigner.public_key,
+    }
+    bad = (
+        builder(localnet, account.public_key)
+        .append_set_options_op(master_weight=256)
+        .build()
+    )
     bad.sign(account)
     bad.sign(cosigner)
     assert result_codes(localnet, bad)["operations"] == ["op_threshold_out_of_range"]
@@ -293,20 +387,33 @@ def test_set_options_thresholds_and_multisig(localnet, accounts):
 
 def test_manage_data_and_merge(localnet, accounts):
     account, into = accounts(2)
-    tx = builder(localnet, account.public_key).append_manage_data_op(
-        "config.memo_required", b"1").build()
+    tx = (
+        builder(localnet, account.public_key)
+        .append_manage_data_op("config.memo_required", b"1")
+        .build()
+    )
     tx.sign(account)
     assert submit(localnet, tx)[0] == 200
-    merge = builder(localnet, account.public_key).append_account_merge_op(
-        into.public_key).build()
+    merge = (
+        builder(localnet, account.public_key)
+        .append_account_merge_op(into.public_key)
+        .build()
+    )
     merge.sign(account)
     assert result_codes(localnet, merge)["operations"] == ["op_has_sub_entries"]
-    missing = builder(localnet, account.public_key).append_manage_data_op(
-        "nope", None).build()
+    missing = (
+        builder(localnet, account.public_key)
+        .append_manage_data_op("nope", None)
+        .build()
+    )
     missing.sign(account)
     assert result_codes(localnet, missing)["operations"] == ["op_data_name_not_found"]
-    clear = builder(localnet, account.public_key).append_manage_data_op(
-        "config.memo_required", None).append_account_merge_op(into.public_key).build()
+    clear = (
+        builder(localnet, account.public_key)
+        .append_manage_data_op("config.memo_required", None)
+        .append_account_merge_op(into.public_key)
+        .build()
+    )
     clear.sign(account)
     status, body = submit(localnet, clear)
     assert status == 200
@@ -325,8 +432,11 @@ def test_conservation_holds_after_these_tests(localnet):
 @pytest.mark.parametrize("with_end", [True, False])
 def test_begin_without_end_is_bad_sponsorship(localnet, accounts, with_end):
     sponsor, sponsored = accounts(2)
-    b = builder(localnet, sponsor.public_key).append_begin_sponsoring_future_reserves_op(
-        sponsored.public_key).append_manage_data_op("k", b"v", source=sponsored.public_key)
+    b = (
+        builder(localnet, sponsor.public_key)
+        .append_begin_sponsoring_future_reserves_op(sponsored.public_key)
+        .append_manage_data_op("k", b"v", source=sponsored.public_key)
+    )
     if with_end:
         b.append_end_sponsoring_future_reserves_op(source=sponsored.public_key)
     tx = b.build()

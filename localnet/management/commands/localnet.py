@@ -13,8 +13,18 @@ class Command(BaseCommand):
         add_arguments(parser)
 
     def handle(self, *args, **options):
-        keys = ("host", "port", "ledger_close", "max_ops_per_ledger", "state",
-                "passphrase", "faults", "submit_timeout", "port_file", "log_level")
+        keys = (
+            "host",
+            "port",
+            "ledger_close",
+            "max_ops_per_ledger",
+            "state",
+            "passphrase",
+            "faults",
+            "submit_timeout",
+            "port_file",
+            "log_level",
+        )
         code = serve(**{key: options[key] for key in keys})
         if code:
             raise CommandError(f"localnet exited with status {code}")

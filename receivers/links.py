@@ -1,0 +1,142 @@
+"""Registration links, signed with the SEP-10 key as SDP signs them.
+
+An invitation carries the wallet provider's deep link with ``asset``, ``domain``
+and ``name`` query parameters, then ``signature``: the hex ed25519 signature, made
+with ``SEP10_SIGNING_PRIVATE_KEY``, of the URL without its signature. The wallet
+(or our own registration pages) checks it with the SIGNING_KEY of our stellar.toml.
+
+The signed text is the URL with its query parameters sorted by name and encoded
+the way Go's ``url.Values.Encode`` does (SDP's ``utils.SignURL`` re-encodes the
+query that way before signing and before verifying), so a link signed here
+verifies in SDP's code and the other way round, whatever order the parameters
+arrive in.
+
+Public API (stable; the registration pages verify with it):
+
+- ``sign_url(url, *, signing_seed=None) -> str``
+- ``verify_signed_url(signed_url, *, public_key=None) -> bool``
+- ``registration_link(receiver_wallet, *, organization=None, asset=None) -> str``
+- ``asset_param(code, issuer) -> str``
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from stellar_sdk import Keypair
+from stellar_sdk.exceptions import BadSignatureError, Ed25519PublicKeyInvalidError
+
+SIGNATURE_PARAM = "signature"
+
+
+def asset_param(code: str, issuer: str = "") -> str:
+    """SDP's ``asset`` value: ``native`` for XLM, else ``CODE-ISSUER``."""
+    if not issuer and code.upper() in {"XLM", "NATIVE"}:
+        return "native"
+    return f"{code}-{issuer}" if issuer else code
+
+
+def _split(url: str) -> tuple[tuple[str, str, str, str, str], list[tuple[str, str]]]:
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    return (parts.scheme, parts.netloc, parts.path, parts.query, parts.fragment), params
+
+
+def _with_query(parts: tuple[str, str, str, str, str], params) -> str:
+    # Go's url.Values.Encode: sorted by key (stable for repeated keys),
+    # QueryEscape'd (space as "+").
+    query = urlencode(sorted(params, key=lambda kv: kv[0]), quote_via=quote_plus)
+    scheme, netloc, path, _, fragment = parts
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def _canonical_without_signature(url: str) -> tuple[str, str]:
+    parts, params = _split(url)
+    signature = ""
+    kept = []
+    for key, value in params:
+        if key == SIGNATURE_PARAM:
+            signature = value
+        else:
+            kept.append((key, value))
+    return _with_query(parts, kept), signature
+
+
+@lru_cache(maxsize=8)
+def _keypair(seed: str) -> Keypair:
+    # Decoding a seed costs more than signing; invitations sign thousands.
+    return Keypair.from_secret(seed)
+
+
+def sign_url(url: str, *, signing_seed: str | None = None) -> str:
+    """Return ``url`` with ``&signature=<hex ed25519 signature>`` added.
+
+    Any signature already present is replaced. ``signing_seed`` defaults to
+    ``SEP10_SIGNING_PRIVATE_KEY``.
+    """
+    keypair = _keypair(signing_seed or settings.SEP10_SIGNING_PRIVATE_KEY)
+    canonical, _ = _canonical_without_signature(url)
+    signature = keypair.sign(canonical.encode()).hex()
+    parts, params = _split(canonical)
+    return _with_query(parts, [*params, (SIGNATURE_PARAM, signature)])
+
+
+def verify_signed_url(signed_url: str, *, public_key: str | None = None) -> bool:
+    """True when ``signed_url`` carries a valid signature by ``public_key``
+    (default ``SEP10_SIGNING_PUBLIC_KEY``) over the rest of the URL. Never raises
+    on bad input: a missing, malformed or wrong signature is simply False."""
+    canonical, signature = _canonical_without_signature(signed_url)
+    if not signature:
+        return False
+    try:
+        keypair = Keypair.from_public_key(
+            public_key or settings.SEP10_SIGNING_PUBLIC_KEY
+        )
+        keypair.verify(canonical.encode(), bytes.fromhex(signature))
+    except (BadSignatureError, Ed25519PublicKeyInvalidError, ValueError):
+        return False
+    return True
+
+
+def tenant_domain(organization) -> str:
+    """The host (with port, if any) where a wallet finds the tenant's stellar.toml."""
+    base_url = getattr(organization, "base_url", "") or settings.BASE_URL
+    return urlsplit(base_url).netloc
+
+
+def registration_link(receiver_wallet, *, organization=None, asset=None) -> str:
+    """The signed deep link that starts registration at the receiver's wallet.
+
+    ``asset`` is the auth_org Asset the receiver is paid in (the disbursement's);
+    without it, the asset of the receiver wallet's latest READY payment, else the
+    first asset its wallet provider supports.
+    """
+    organization = organization or receiver_wallet.organization
+    wallet = receiver_wallet.wallet
+    asset = asset or _asset_for(receiver_wallet)
+    parts, params = _split(wallet.deep_link_schema)
+    params = [kv for kv in params if kv[0] not in {"asset", "domain", "name"}]
+    if asset is not None:
+        params.append(("asset", asset_param(asset.code, asset.issuer)))
+    params.append(("domain", tenant_domain(organization)))
+    params.append(("name", organization.display_name))
+    return sign_url(_with_query(parts, params))
+
+
+def _asset_for(receiver_wallet):
+    from auth_org.models import Asset
+    from receivers.models import ReceiverWallet
+
+    # Payments point at receiver wallets from a higher layer; the reverse relation
+    # is reached by name only, so receivers imports nothing from disbursements.
+    asset_id = (
+        ReceiverWallet.objects.filter(pk=receiver_wallet.pk, payments__status="READY")
+        .order_by("-payments__created_at")
+        .values_list("payments__asset_id", flat=True)
+        .first()
+    )
+    if asset_id is not None:
+        return Asset.objects.get(pk=asset_id)
+    return receiver_wallet.wallet.assets.order_by("created_at").first()
