@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import struct
 import zlib
-from datetime import UTC
+from datetime import UTC, datetime, time
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -545,6 +545,9 @@ def _expiry(value: Any):
     if value in (None, ""):
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None and isinstance(value, str) and parse_date(value):
+        # A bare date (a date picker): the key works until that day starts, UTC.
+        parsed = datetime.combine(parse_date(value), time.min)
     if parsed is None:
         raise APIError(extras={"expiry_date": "expiry date must be an ISO 8601 time"})
     if timezone.is_naive(parsed):
