@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class DisbursementsConfig(AppConfig):
     name = "disbursements"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from disbursements import listeners
+
+        listeners.connect()

@@ -1,9 +1,17 @@
 """Hand-off: a READY payment whose receiver wallet is REGISTERED (and whose
 disbursement is STARTED, for disbursement payments) becomes PENDING and gets
-exactly one live submitter transaction, in one database transaction."""
+exactly one live submitter transaction, in one database transaction. The TSS
+wakes up when it commits.
+
+Three statements whatever the size: lock and move the payments (with their
+history rows), read what the TSS needs, bulk-insert the submitter transactions.
+"""
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
@@ -22,11 +30,31 @@ def payments_ready_to_hand_off(payments: QuerySet[Payment]) -> QuerySet[Payment]
     )
 
 
+def tracing_memo(base_url: str) -> str:
+    """SDP's organization tracing memo: ``sdp-`` and 12 hex of sha256(base URL)."""
+    return "sdp-" + hashlib.sha256(base_url.encode()).hexdigest()[:12]
+
+
+def _memo(payment: Payment) -> tuple[str, str]:
+    wallet = payment.receiver_wallet
+    if (wallet.stellar_address or "").startswith("C"):
+        return "", ""  # contract destinations take no memo
+    if wallet.stellar_memo:
+        return wallet.stellar_memo, wallet.stellar_memo_type or "id"
+    organization = payment.organization
+    if organization.is_memo_tracing_enabled:
+        return tracing_memo(organization.base_url or settings.BASE_URL), "text"
+    return "", ""
+
+
 @transaction.atomic
 def hand_off_payments(payments: QuerySet[Payment]) -> int:
     """Hand every eligible payment of ``payments`` to the TSS; returns how many."""
+    # The eligibility test joins the (nullable) disbursement; PostgreSQL cannot
+    # lock through an outer join, so the payments are locked by primary key.
+    eligible = payments_ready_to_hand_off(payments).values("pk")
     moved = transition_many(
-        payments_ready_to_hand_off(payments),
+        Payment.objects.filter(pk__in=eligible),
         from_status=Payment.Status.READY,
         to=Payment.Status.PENDING,
         note="handed to the transaction submission service",
@@ -35,22 +63,35 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
         return 0
     rows = (
         Payment.objects.filter(pk__in=moved)
-        .select_related("asset", "receiver_wallet")
+        .select_related("asset", "receiver_wallet", "organization")
+        .only(
+            "id",
+            "amount",
+            "organization_id",
+            "organization__base_url",
+            "organization__is_memo_tracing_enabled",
+            "asset__code",
+            "asset__issuer",
+            "receiver_wallet__stellar_address",
+            "receiver_wallet__stellar_memo",
+            "receiver_wallet__stellar_memo_type",
+        )
         .order_by("pk")
     )
-    queue_payments(
-        [
+    orders = []
+    for payment in rows:
+        memo, memo_type = _memo(payment)
+        orders.append(
             PaymentOrder(
                 tenant_id=payment.organization_id,
                 external_id=str(payment.pk),
                 destination=payment.receiver_wallet.stellar_address,
                 asset_code=payment.asset.code,
-                asset_issuer=payment.asset.issuer,
+                asset_issuer=payment.asset.issuer or "",
                 amount=payment.amount,
-                memo=payment.receiver_wallet.stellar_memo,
-                memo_type=payment.receiver_wallet.stellar_memo_type,
+                memo=memo,
+                memo_type=memo_type,
             )
-            for payment in rows
-        ]
-    )
+        )
+    queue_payments(orders)
     return len(moved)

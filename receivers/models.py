@@ -221,3 +221,40 @@ class ShortURL(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Sep24Transaction(models.Model):
+    """A SEP-24 interactive deposit: the wallet's request to bind its account.
+
+    No funds move through it; it completes when the receiver wallet it led to is
+    REGISTERED. Its SEP-24 status is derived (see receivers.sep.interactive), so
+    there is no status column to keep in step.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "auth_org.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    # The SEP-10 identity that opened it: only that identity may read it.
+    account = models.CharField(max_length=56)
+    memo = models.CharField(max_length=32, blank=True)
+    client_domain = models.CharField(max_length=255, blank=True)
+    home_domain = models.CharField(max_length=255, blank=True)
+    asset_code = models.CharField(max_length=12)
+    asset_issuer = models.CharField(max_length=56, blank=True)
+    lang = models.CharField(max_length=16, blank=True)
+    receiver_wallet = models.ForeignKey(
+        ReceiverWallet,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sep24_transactions",
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "account", "memo"])]
+
+    def __str__(self) -> str:
+        return f"SEP-24 deposit {self.id}"

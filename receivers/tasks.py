@@ -1,8 +1,16 @@
+"""Periodic jobs of receivers (thin wrappers over services)."""
+
 from celery import shared_task
 
 from receivers import invitations
+from receivers.sep.web_auth import delete_expired_nonces
 
 
 @shared_task(ignore_result=True)
 def resend_receiver_invitations_task() -> None:
     invitations.resend_invitations()
+
+
+@shared_task(ignore_result=True)
+def delete_expired_sep_nonces_task() -> int:
+    return delete_expired_nonces()

@@ -85,6 +85,14 @@ SEP10_CLIENT_ATTRIBUTION_REQUIRED = env.bool(
     "SEP10_CLIENT_ATTRIBUTION_REQUIRED", default=True
 )
 SEP24_JWT_SECRET = _secret("SEP24_JWT_SECRET")
+# Where a wallet's client domain publishes its SIGNING_KEY; tests point it at a
+# local fake ({domain} is the client domain).
+SEP10_CLIENT_DOMAIN_TOML_URL = env.str(
+    "SEP10_CLIENT_DOMAIN_TOML_URL", default="https://{domain}/.well-known/stellar.toml"
+)
+# Demo shortcut: on the local network only (never testnet or pubnet, never in
+# production) this code passes the receiver's one-time-code check. Empty = off.
+REGISTRATION_DEMO_OTP = env.str("REGISTRATION_DEMO_OTP", default="000000")
 DISTRIBUTION_PUBLIC_KEY = _secret("DISTRIBUTION_PUBLIC_KEY")
 DISTRIBUTION_SEED = _secret("DISTRIBUTION_SEED")
 DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(
@@ -331,6 +339,10 @@ CELERY_BEAT_SCHEDULE["receivers-resend-invitations"] = {
     "task": "receivers.tasks.resend_receiver_invitations_task",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["receivers-delete-expired-sep-nonces"] = {
+    "task": "receivers.tasks.delete_expired_sep_nonces_task",
+    "schedule": 600.0,
+}
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -360,3 +372,12 @@ LOGGING = {
 AUTHENTICATION_BACKENDS = ["auth_org.backends.OperatorBackend"]
 # Emails are unique per organization; OperatorBackend handles that (auth.W004).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- TSS -------------------------------------------------------------------
+TSS_LEASE_LEDGERS = env.int("TSS_LEASE_LEDGERS", default=10)
+TSS_BATCH_SIZE = env.int("TSS_BATCH_SIZE", default=500)
+CELERY_BEAT_SCHEDULE["tss-sweeper"] = {"task": "tss.tasks.sweep", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
+    "task": "tss.tasks.reconcile_leases",
+    "schedule": 30.0,
+}

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("receivers.shortlink_urls")),
     path("", include("django_prometheus.urls")),
+    path("", include("receivers.registration_urls")),
     path("", include("sdp.openapi")),
     path("", include("auth_org.urls")),
 ]

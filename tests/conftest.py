@@ -16,6 +16,8 @@ from tests.factories import OrganizationFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["localnet.testing"]
+
 # Each test session gets its own Celery key prefix, so that test workers of two
 # checkouts sharing one Redis never take each other's tasks.
 CELERY_PREFIX = f"test-{uuid.uuid4().hex[:8]}:"
@@ -27,8 +29,6 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_PREFIX}
     # Every test client calls from 127.0.0.1; tests of the limit switch it on.
     settings.RATE_LIMIT_ENABLED = False
-    # PBKDF2 takes ~0.5 s a password by design; tests need speed, not strength.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from sdp.celery import app
 
     app.conf.broker_transport_options = {"global_keyprefix": CELERY_PREFIX}

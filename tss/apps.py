@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class TssConfig(AppConfig):
     name = "tss"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from prometheus_client import REGISTRY
+
+        from tss.metrics import DatabaseCollector
+
+        # ready() can run twice in some test set-ups; register once.
+        if not getattr(REGISTRY, "_tss_db_collector", False):
+            REGISTRY.register(DatabaseCollector())
+            REGISTRY._tss_db_collector = True

@@ -62,6 +62,16 @@ class SubmitterTransaction(StatusModel):
     result_xdr = models.TextField(blank=True)
     ledger = models.BigIntegerField(null=True, blank=True)
     attempts_count = models.PositiveIntegerField(default=0)
+    # The stored envelope's channel sequence number and ledger bound: after the
+    # bound has passed (and Horizon ingested past it) the envelope can never land.
+    channel_sequence = models.BigIntegerField(null=True, blank=True)
+    envelope_max_ledger = models.BigIntegerField(null=True, blank=True)
+    # True once any send of the stored envelope may have reached the network; from
+    # then on only the ledger (by hash) and the bound decide its fate.
+    maybe_accepted = models.BooleanField(default=False)
+    last_sent_ledger = models.BigIntegerField(null=True, blank=True)
+    # Back-off after a transient error.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -130,8 +140,19 @@ class DistributionAccount(models.Model):
     public_key = models.CharField(max_length=56, primary_key=True)
     tenant_id = models.UUIDField(null=True, blank=True, db_index=True)
     encrypted_secret = models.TextField()
+    # Set when the key was rotated away; the tenant pays from its one live key.
+    retired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id"],
+                condition=models.Q(retired_at__isnull=True),
+                name="distribution_account_one_live_per_tenant",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.public_key

@@ -6,7 +6,9 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tss.models import SubmitterTransaction
+from django.db import transaction
+
+from tss.models import ChannelAccount, SubmitterTransaction
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,14 @@ class PaymentOrder:
 
 def queue_payments(orders: list[PaymentOrder]) -> list[SubmitterTransaction]:
     """Create one PENDING submitter transaction per order, in the caller's
-    transaction. The partial unique index on external_id (status not ERROR) makes a
-    second live transaction for the same payment impossible: IntegrityError."""
+    transaction, and wake the engine when it commits. The partial unique index on
+    external_id (status not ERROR) makes a second live transaction for the same
+    payment impossible: IntegrityError."""
+    if not orders:
+        return []
+    from tss import tasks
+
+    transaction.on_commit(tasks.pump.delay)
     return SubmitterTransaction.objects.bulk_create(
         [
             SubmitterTransaction(
@@ -42,4 +50,50 @@ def queue_payments(orders: list[PaymentOrder]) -> list[SubmitterTransaction]:
             for order in orders
         ],
         batch_size=2000,
+    )
+
+
+def amount_in_flight(tenant_id, asset_code: str, asset_issuer: str) -> Decimal:
+    """What the tenant has handed to the TSS and not yet seen final: the sum of
+    its PENDING and PROCESSING submitter transactions in the asset."""
+    from django.db.models import Sum
+
+    total = SubmitterTransaction.objects.filter(
+        tenant_id=tenant_id,
+        asset_code=asset_code,
+        asset_issuer=asset_issuer,
+        status__in=[
+            SubmitterTransaction.Status.PENDING,
+            SubmitterTransaction.Status.PROCESSING,
+        ],
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0")
+
+
+def live_count() -> int:
+    return SubmitterTransaction.objects.filter(
+        status__in=[
+            SubmitterTransaction.Status.PENDING,
+            SubmitterTransaction.Status.PROCESSING,
+        ]
+    ).count()
+
+
+def release_stale_channel_leases() -> int:
+    """Free channel accounts whose lease has passed the latest ledger and that no
+    live row holds an envelope on (their sequence number is settled)."""
+    from django.db.models import Exists, OuterRef
+
+    from tss import horizon
+
+    current = horizon.ledger_state().core
+    holding = SubmitterTransaction.objects.filter(
+        channel_account=OuterRef("public_key"),
+        status=SubmitterTransaction.Status.PROCESSING,
+        stellar_transaction_hash__isnull=False,
+    )
+    return (
+        ChannelAccount.objects.filter(locked_until_ledger_number__lt=current)
+        .filter(~Exists(holding))
+        .update(locked_until_ledger_number=None, locked_at=None)
     )

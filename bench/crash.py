@@ -1,0 +1,165 @@
+"""Crash harness: kill the engine with SIGKILL at named points, restart it, and
+reconcile the database against the ledger.
+
+    python -m bench.crash [--runs 200] [--payments 6] [--seed N]
+
+Each run queues a few payments to fresh receiver accounts, starts the engine in
+a child process with ``TSS_CRASH_AT=<point>`` (tss.crashpoints) and maybe
+localnet faults, lets it die, restarts it without the crash point, and checks
+that every payment is on the ledger exactly once and final in the database.
+The last line is key=value counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAULTS = [
+    {},
+    {"timeout_after_accept": 0.7},
+    {"timeout_drop": 0.5},
+    {"rate_limit": 0.5},
+    {"ingestion_lag": 3},
+]
+
+
+def child() -> None:
+    """The engine alone, until nothing is live (or SIGKILL)."""
+    import django
+
+    django.setup()
+    from tss import engine
+
+    deadline = time.monotonic() + float(os.environ.get("TSS_CHILD_TIMEOUT", "60"))
+    while time.monotonic() < deadline:
+        if engine.pump_round().live == 0:
+            return
+        time.sleep(0.05)
+    sys.exit(3)
+
+
+def _run_child(env: dict, timeout: float) -> int:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.crash", "--child"], cwd=ROOT, env=env
+    )
+    try:
+        return process.wait(timeout + 30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return -999
+
+
+def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
+    """One crash run; returns {point, killed, double, lost, unfinished}."""
+    from django.db import transaction
+
+    from tests.tss.conftest import create_receivers, payments_on_ledger
+    from tss import accounts, crashpoints, services
+    from tss.models import SubmitterTransaction
+
+    tenant = uuid.uuid4()
+    accounts.create_distribution_account(tenant)
+    destinations = create_receivers(payments)
+    with transaction.atomic():
+        services.queue_payments(
+            [
+                services.PaymentOrder(
+                    tenant_id=tenant,
+                    external_id=str(uuid.uuid4()),
+                    destination=d,
+                    asset_code="XLM",
+                    asset_issuer="",
+                    amount=Decimal("0.1"),
+                )
+                for d in destinations
+            ]
+        )
+    point = rng.choice(crashpoints.POINTS)
+    faults = rng.choice(FAULTS)
+    env = dict(env_base, TSS_CRASH_AT=point, TSS_CRASH_SKIP=str(rng.randint(0, 2)))
+    net.set_faults(seed=rng.randint(0, 10**6), **faults)
+    code = _run_child(env, 60)
+    net.clear_faults()
+    env = dict(env_base)
+    env.pop("TSS_CRASH_AT", None)
+    final_code = _run_child(env, 120)
+    source = accounts.distribution_account_for(tenant)
+    counts = [len(payments_on_ledger(net, d, source)) for d in destinations]
+    rows = SubmitterTransaction.objects.filter(tenant_id=tenant)
+    success = rows.filter(status="SUCCESS").count()
+    return {
+        "point": point,
+        "faults": ",".join(faults) or "none",
+        "killed": code == -9,
+        "double": sum(1 for c in counts if c > 1),
+        "lost": sum(1 for c in counts if c == 0),
+        "unfinished": payments - success + (final_code != 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--payments", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--child", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdp.settings")
+    if args.child:
+        child()
+        return
+    from localnet.testing import start_localnet
+
+    net = start_localnet(ledger_close=0.2)
+    os.environ["HORIZON_URL"] = net.url
+    os.environ["TSS_LEASE_LEDGERS"] = "5"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from tss import channels, keys
+    from tss.models import ChannelAccount
+
+    try:
+        call_command("migrate", verbosity=0)
+        net.friendbot(keys.host_keypair().public_key)
+        ChannelAccount.objects.all().delete()
+        channels.create(8)
+        totals = summarize(net, args)
+    finally:
+        net.stop()
+    print(" ".join(f"{k}={v}" for k, v in totals.items()))
+
+
+def summarize(net, args) -> dict:
+    from django.conf import settings
+
+    rng = random.Random(args.seed)
+    env_base = dict(os.environ)
+    env_base["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    env_base["HORIZON_URL"] = net.url
+    totals = {"runs": 0, "killed": 0, "double_payments": 0, "lost_payments": 0}
+    totals["unfinished"] = 0
+    for _ in range(args.runs):
+        outcome = one_run(net, rng, args.payments, env_base)
+        print(outcome, file=sys.stderr, flush=True)
+        totals["runs"] += 1
+        totals["killed"] += outcome["killed"]
+        totals["double_payments"] += outcome["double"]
+        totals["lost_payments"] += outcome["lost"]
+        totals["unfinished"] += outcome["unfinished"]
+    return totals
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""Benchmark of the TSS: a disbursement of N payments, end to end, through a
+real Celery worker and a localnet.
+
+    python -m bench.tss [--payments 10000] [--channels C] [--ledger-close S]
+                        [--max-ops-per-ledger N]
+
+Set-up (receiver accounts on the ledger, channel accounts, the tenant) runs on
+fast ledgers and is not timed; then the localnet takes the ledger shape asked
+for, the disbursement's payments are handed off as its start does, and the clock
+runs until every payment is final. The last line is key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--payments", type=int, default=10_000)
+    parser.add_argument("--channels", type=int, default=600)
+    parser.add_argument("--ledger-close", type=float, default=5.0)
+    parser.add_argument("--max-ops-per-ledger", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+    os.environ["CELERY_KEY_PREFIX"] = prefix
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdp.settings")
+
+    from localnet.testing import start_localnet
+
+    net = start_localnet(ledger_close=0.1, max_ops_per_ledger=100_000)
+    os.environ["HORIZON_URL"] = net.url
+    import django
+
+    django.setup()
+    try:
+        run(args, net, prefix)
+    finally:
+        net.stop()
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def setup(args, net):
+    from django.core.management import call_command
+    from stellar_sdk import CreateAccount, Keypair
+
+    from auth_org.models import Asset, Organization, Wallet
+    from disbursements.models import Disbursement, Payment, RegistrationContactType
+    from receivers.models import Receiver, ReceiverWallet
+    from tss import accounts, channels, keys
+    from tss.models import ChannelAccount
+
+    call_command("migrate", verbosity=0)
+    host = keys.host_keypair()
+    net.friendbot(host.public_key)
+    for _ in range(3):  # the host needs lumens for 10,000 receivers
+        funder = Keypair.random()
+        net.friendbot(funder.public_key)
+        from stellar_sdk import AccountMerge
+
+        accounts.run_transaction(
+            funder, [AccountMerge(destination=host.public_key)], signers=[funder]
+        )
+    ChannelAccount.objects.all().delete()  # rows of an earlier localnet
+    t = time.monotonic()
+    channels.create(args.channels)
+    _log(f"{args.channels} channel accounts in {time.monotonic() - t:.1f}s")
+    name = "bench-" + "".join(c for c in uuid.uuid4().hex if c.isalpha())[:8]
+    org = Organization.objects.create(name=name, display_name=name)
+    accounts.create_distribution_account(org.id)
+    distribution = accounts.distribution_account_for(org.id)
+    accounts.run_transaction(
+        host,
+        [
+            __import__("stellar_sdk").Payment(
+                destination=distribution,
+                asset=__import__("stellar_sdk").Asset.native(),
+                amount=str(args.payments + 100),
+            )
+        ],
+    )
+    t = time.monotonic()
+    destinations = [Keypair.random().public_key for _ in range(args.payments)]
+    batches = [destinations[i : i + 100] for i in range(0, len(destinations), 100)]
+    for batch in batches:
+        accounts.run_transaction(
+            host, [CreateAccount(destination=d, starting_balance="1") for d in batch]
+        )
+    _log(f"{args.payments} receiver accounts in {time.monotonic() - t:.1f}s")
+    asset = Asset.objects.create(organization=org, code="XLM", issuer="")
+    wallet = Wallet.objects.create(
+        organization=org,
+        name="Bench wallet",
+        homepage="https://bench.example.org",
+        deep_link_schema="bench://sdp",
+        sep_10_client_domain="bench.example.org",
+    )
+    disbursement = Disbursement.objects.create(
+        organization=org,
+        name="bench",
+        asset=asset,
+        wallet=wallet,
+        status=Disbursement.Status.STARTED,
+        registration_contact_type=(
+            RegistrationContactType.PHONE_NUMBER_AND_WALLET_ADDRESS
+        ),
+    )
+    receivers = Receiver.objects.bulk_create(
+        [
+            Receiver(
+                organization=org, external_id=f"r{i}", phone_number=f"+1555{i:07d}"
+            )
+            for i in range(args.payments)
+        ],
+        batch_size=2000,
+    )
+    wallets = ReceiverWallet.objects.bulk_create(
+        [
+            ReceiverWallet(
+                organization=org,
+                receiver=receiver,
+                wallet=wallet,
+                status=ReceiverWallet.Status.REGISTERED,
+                stellar_address=destination,
+            )
+            for receiver, destination in zip(receivers, destinations, strict=True)
+        ],
+        batch_size=2000,
+    )
+    Payment.objects.bulk_create(
+        [
+            Payment(
+                organization=org,
+                disbursement=disbursement,
+                receiver=receiver_wallet.receiver,
+                receiver_wallet=receiver_wallet,
+                asset=asset,
+                amount=Decimal("0.5"),
+                status=Payment.Status.READY,
+            )
+            for receiver_wallet in wallets
+        ],
+        batch_size=2000,
+    )
+    return org, disbursement, destinations, distribution
+
+
+def start_worker(net, prefix: str, metrics_port: int) -> subprocess.Popen:
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.update(
+        HORIZON_URL=net.url,
+        NETWORK_PASSPHRASE=net.passphrase,
+        CELERY_KEY_PREFIX=prefix,
+        TSS_WORKER_METRICS_PORT=str(metrics_port),
+        DATABASE_NAME=settings.DATABASES["default"]["NAME"],
+        LOG_LEVEL="WARNING",
+    )
+    log = open(ROOT / ".sdp" / "bench-tss-worker.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sdp",
+            "worker",
+            "-Q",
+            "tss",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
+            return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError("worker did not start; see .sdp/bench-tss-worker.log")
+
+
+def _metric(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run(args, net, prefix: str) -> None:
+    import requests
+    from django.db.models import Count
+
+    from disbursements.handoff import hand_off_payments
+    from disbursements.models import Payment
+    from tests.tss.conftest import payments_on_ledger
+    from tss.models import SubmitterTransaction
+
+    org, disbursement, destinations, distribution = setup(args, net)
+    port = 9400 + os.getpid() % 500
+    worker = start_worker(net, prefix, port)
+    try:
+        net.configure(
+            ledger_close=args.ledger_close, max_ops_per_ledger=args.max_ops_per_ledger
+        )
+        time.sleep(args.ledger_close * 2)
+        started = time.monotonic()
+        handed = hand_off_payments(Payment.objects.filter(disbursement=disbursement))
+        _log(f"handed off {handed} in {time.monotonic() - started:.2f}s")
+        deadline = started + args.timeout
+        pending = handed
+        while time.monotonic() < deadline:
+            pending = Payment.objects.filter(
+                disbursement=disbursement, status=Payment.Status.PENDING
+            ).count()
+            if not pending:
+                break
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+        metrics_text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        peak = _peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    rows = SubmitterTransaction.objects.filter(tenant_id=org.id)
+    latencies = sorted(
+        (row.completed_at - row.created_at).total_seconds()
+        for row in rows.filter(status="SUCCESS").only("completed_at", "created_at")
+    )
+    statuses = dict(
+        Payment.objects.filter(disbursement=disbursement)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    with ThreadPoolExecutor(16) as pool:
+        counts = list(
+            pool.map(
+                lambda d: len(payments_on_ledger(net, d, distribution)), destinations
+            )
+        )
+    success = statuses.get("SUCCESS", 0)
+    per_s = success / elapsed if elapsed else 0.0
+    capacity = args.max_ops_per_ledger / 2 / args.ledger_close
+    calls = _metric(metrics_text, "tss_horizon_client_request_count_total")
+    figures = {
+        "payments": args.payments,
+        "succeeded": success,
+        "pending_left": pending,
+        "elapsed_s": round(elapsed, 1),
+        "payments_per_s": round(per_s, 1),
+        "ledger_capacity_ratio": round(per_s / capacity, 3),
+        "p50_confirm_s": round(statistics.median(latencies), 2) if latencies else -1,
+        "p99_confirm_s": round(latencies[int(len(latencies) * 0.99) - 1], 2)
+        if latencies
+        else -1,
+        "horizon_calls_per_payment": round(calls / max(1, args.payments), 2),
+        "bad_seq": int(_metric(metrics_text, "tss_bad_seq_count_total")),
+        "double_payments": sum(1 for c in counts if c > 1),
+        "lost_payments": sum(1 for c in counts if c == 0),
+        "peak_rss_mb": round(peak, 1),
+        "channels": args.channels,
+        "ledger_close": args.ledger_close,
+        "max_ops_per_ledger": args.max_ops_per_ledger,
+    }
+    print(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Forms of the registration pages: shape and field rules only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from receivers.models import VerificationField
+from receivers.registration import RegistrationError, normalize_contact
+from receivers.verification import (
+    InvalidVerificationValue,
+    normalize_verification_value,
+)
+
+
+class AccessibleForm(forms.Form):
+    """Ties each input to its help text and error message for screen readers."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.describe_fields()
+
+    def describe_fields(self) -> None:
+        for name, field in self.fields.items():
+            bound = self[name]
+            ids = []
+            if field.help_text:
+                ids.append(f"{bound.auto_id}_help")
+            if self.is_bound and name in self.errors:
+                ids.append(f"{bound.auto_id}_error")
+                field.widget.attrs["aria-invalid"] = "true"
+            if ids:
+                field.widget.attrs["aria-describedby"] = " ".join(ids)
+
+
+CONTACT_CHOICES = [("phone", _("Phone number")), ("email", _("Email address"))]
+
+
+class ContactForm(AccessibleForm):
+    contact_kind = forms.ChoiceField(
+        label=_("How should we send your code?"),
+        choices=CONTACT_CHOICES,
+        initial="phone",
+        widget=forms.RadioSelect,
+    )
+    phone_number = forms.CharField(
+        label=_("Phone number"),
+        help_text=_("With the country code, for example +14155550100."),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}
+        ),
+    )
+    email = forms.EmailField(
+        label=_("Email address"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.describe_fields()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind = data.get("contact_kind")
+        field = "email" if kind == "email" else "phone_number"
+        value = data.get(field) or ""
+        if not value:
+            self.add_error(field, _("This field is required."))
+            return data
+        try:
+            data["kind"], data["contact"] = normalize_contact(
+                **{field: value}  # the other contact stays empty
+            )
+        except RegistrationError:
+            message = (
+                _("Enter a valid email address.")
+                if field == "email"
+                else _(
+                    "Enter a valid phone number, starting with + and the country code."
+                )
+            )
+            self.add_error(field, message)
+        return data
+
+
+VERIFICATION_LABELS = {
+    VerificationField.DATE_OF_BIRTH: _("Date of birth"),
+    VerificationField.YEAR_MONTH: _("Year and month of birth"),
+    VerificationField.PIN: _("PIN"),
+    VerificationField.NATIONAL_ID_NUMBER: _("National ID number"),
+}
+
+VERIFICATION_HELP = {
+    VerificationField.DATE_OF_BIRTH: _("As YYYY-MM-DD."),
+    VerificationField.YEAR_MONTH: _("As YYYY-MM."),
+    VerificationField.PIN: _("The PIN the organization gave you."),
+    VerificationField.NATIONAL_ID_NUMBER: _("As written on your ID document."),
+}
+
+
+def _verification_widget(field: str) -> forms.Widget:
+    if field == VerificationField.DATE_OF_BIRTH:
+        return forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+    if field == VerificationField.YEAR_MONTH:
+        return forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+    if field == VerificationField.PIN:
+        return forms.PasswordInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off"}
+        )
+    return forms.TextInput(attrs={"autocomplete": "off"})
+
+
+class VerifyForm(AccessibleForm):
+    otp = forms.CharField(
+        label=_("6-digit code"),
+        min_length=6,
+        max_length=6,
+        validators=[RegexValidator(r"^\d{6}$", _("The code has 6 digits."))],
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": r"\d{6}",
+            }
+        ),
+    )
+    verification_value = forms.CharField(max_length=64)
+
+    def __init__(self, *args, verification_field: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.verification_field = verification_field
+        value = self.fields["verification_value"]
+        value.label = VERIFICATION_LABELS.get(verification_field, _("Verification"))
+        value.help_text = VERIFICATION_HELP.get(verification_field, "")
+        value.widget = _verification_widget(verification_field)
+        self.describe_fields()
+
+    def clean_verification_value(self) -> str:
+        value = self.cleaned_data["verification_value"]
+        try:
+            normalize_verification_value(self.verification_field, value)
+        except InvalidVerificationValue as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return value

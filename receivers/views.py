@@ -1,0 +1,271 @@
+"""The registration pages a wallet opens (server-rendered, no JavaScript needed).
+
+start (SEP-24 URL with its token) -> contact (phone or email) -> verify (the code
+and the verification value) -> success. The SEP-24 token is checked before
+anything is shown, then exchanged for a short server-side session so the token
+leaves the address bar and the receiver has time to wait for the code.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from auth_org.models import Organization
+from receivers import captcha, links, registration
+from receivers.forms import ContactForm, VerifyForm
+from receivers.models import Sep24Transaction
+from receivers.sep.tokens import InvalidToken, read_sep24_token
+
+SESSION_KEY = "receiver_registration"
+SESSION_LIFETIME = timedelta(minutes=30)
+TEMPLATES = "receivers/registration"
+
+# Messages for the error codes, as the receiver reads them.
+PAGE_ERRORS = {
+    "400_1": lambda: _("Please confirm you are not a robot and try again."),
+    "400_2": lambda: _(
+        "The information you provided could not be found. Check it and try again."
+    ),
+    "400_3": lambda: _(
+        "Too many wrong answers. Contact the organization that is paying you "
+        "to unlock your registration."
+    ),
+    "400_4": lambda: _("Too many wrong codes. Request a new code."),
+    "400_5": lambda: _("This code has expired. Request a new code."),
+    "400_6": lambda: _("This code is not valid. Check it and try again."),
+}
+
+
+def _error_page(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return render(
+        request, f"{TEMPLATES}/error.html", {"message": message}, status=status
+    )
+
+
+def _activate_language(lang: str) -> None:
+    if lang and translation.check_for_language(lang):
+        translation.activate(lang)
+
+
+def registration_session(view):
+    """Loads the registration state the start page stored, or refuses."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        state = request.session.get(SESSION_KEY)
+        if not state or state.get("expires_at", 0) < time.time():
+            request.session.pop(SESSION_KEY, None)
+            return _error_page(
+                request,
+                _(
+                    "This registration link has expired. "
+                    "Open it again from your wallet."
+                ),
+                403,
+            )
+        sep24_transaction = (
+            Sep24Transaction.objects.select_related("organization")
+            .filter(
+                pk=state["transaction_id"],
+                organization_id=state["tenant_id"],
+                organization__deleted_at__isnull=True,
+            )
+            .first()
+        )
+        if sep24_transaction is None:
+            return _error_page(request, _("This registration link is not valid."), 403)
+        _activate_language(state.get("lang", ""))
+        request.registration_state = state
+        return view(request, sep24_transaction, *args, **kwargs)
+
+    return wrapper
+
+
+def _page(request, template: str, sep24_transaction, **context) -> HttpResponse:
+    organization: Organization = sep24_transaction.organization
+    status = context.pop("status", 200)
+    context.update(
+        organization=organization,
+        captcha_enabled=captcha.captcha_enabled(organization),
+        recaptcha_site_key=settings.RECAPTCHA_SITE_KEY,
+    )
+    return render(request, f"{TEMPLATES}/{template}", context, status=status)
+
+
+def _captcha_ok(request: HttpRequest, organization: Organization) -> bool:
+    try:
+        captcha.verify_captcha(
+            organization,
+            request.POST.get("g-recaptcha-response", ""),
+            request.META.get("REMOTE_ADDR", ""),
+        )
+    except captcha.CaptchaInvalid:
+        return False
+    return True
+
+
+@never_cache
+@require_GET
+def start(request: HttpRequest) -> HttpResponse:
+    """The SEP-24 interactive URL: the token must be valid and made for this
+    transaction before anything about the organization is shown."""
+    token = request.GET.get("token", "")
+    if not token and "signature" in request.GET:
+        return _invitation(request)
+    transaction_id = request.GET.get("transaction_id", "")
+    try:
+        grant = read_sep24_token(token, transaction_id=transaction_id)
+    except InvalidToken:
+        return _error_page(
+            request,
+            _(
+                "This registration link is not valid or has expired. "
+                "Open it again from your wallet."
+            ),
+            403,
+        )
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and str(tenant.id) != grant.identity.tenant_id:
+        return _error_page(request, _("This registration link is not valid."), 403)
+    exists = Sep24Transaction.objects.filter(
+        pk=grant.transaction_id,
+        organization_id=grant.identity.tenant_id,
+        account=grant.identity.account,
+        memo=grant.identity.memo,
+    ).exists()
+    if not exists:
+        return _error_page(request, _("This registration link is not valid."), 403)
+    # A fresh session key: a session id planted before the token was shown
+    # cannot ride along (session fixation).
+    request.session.cycle_key()
+    lang = request.GET.get("lang", "") or grant.lang
+    request.session[SESSION_KEY] = {
+        "tenant_id": grant.identity.tenant_id,
+        "transaction_id": grant.transaction_id,
+        "lang": lang,
+        "expires_at": time.time() + SESSION_LIFETIME.total_seconds(),
+    }
+    return redirect("receivers-registration:contact")
+
+
+def _invitation(request: HttpRequest) -> HttpResponse:
+    """A signed invitation link opened in a browser: checked with the SEP-10 key
+    before anything is shown, then the receiver is sent to their wallet app."""
+    candidates = [request.build_absolute_uri()]
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and tenant.base_url:
+        # Behind a proxy the request's scheme or host may differ from the link's.
+        candidates.append(tenant.base_url.rstrip("/") + request.get_full_path())
+    if not any(links.verify_signed_url(url) for url in candidates):
+        return _error_page(request, _("This invitation link is not valid."), 403)
+    return render(
+        request,
+        f"{TEMPLATES}/invitation.html",
+        {"organization_name": request.GET.get("name", "")},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@registration_session
+def contact(request: HttpRequest, sep24_transaction) -> HttpResponse:
+    if registration.is_already_registered(sep24_transaction):
+        return _page(request, "already_registered.html", sep24_transaction)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not _captcha_ok(request, sep24_transaction.organization):
+            form.add_error(None, PAGE_ERRORS["400_1"]())
+        else:
+            kind, value = form.cleaned_data["kind"], form.cleaned_data["contact"]
+            field = registration.request_otp(
+                sep24_transaction,
+                **{"phone_number" if kind == "phone" else "email": value},
+            )
+            state = request.registration_state
+            state.update(contact_kind=kind, contact=value, verification_field=field)
+            request.session[SESSION_KEY] = state
+            return redirect("receivers-registration:verify")
+    status = 400 if form.errors else 200
+    return _page(request, "contact.html", sep24_transaction, form=form, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@registration_session
+def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
+    state = request.registration_state
+    if not state.get("contact"):
+        return redirect("receivers-registration:contact")
+    form = VerifyForm(
+        request.POST or None, verification_field=state["verification_field"]
+    )
+    if request.method == "POST" and form.is_valid():
+        if not _captcha_ok(request, sep24_transaction.organization):
+            form.add_error(None, PAGE_ERRORS["400_1"]())
+        else:
+            try:
+                registration.verify_and_register(
+                    sep24_transaction,
+                    **{
+                        "phone_number"
+                        if state["contact_kind"] == "phone"
+                        else "email": (state["contact"])
+                    },
+                    otp=form.cleaned_data["otp"],
+                    verification_field=state["verification_field"],
+                    verification_value=form.cleaned_data["verification_value"],
+                )
+            except registration.RegistrationError as exc:
+                message = (
+                    PAGE_ERRORS[exc.code]() if exc.code in PAGE_ERRORS else exc.message
+                )
+                form.add_error(None, message)
+            else:
+                state["registered"] = True
+                request.session[SESSION_KEY] = state
+                return redirect("receivers-registration:success")
+    status = 400 if form.errors else 200
+    return _page(
+        request,
+        "verify.html",
+        sep24_transaction,
+        form=form,
+        contact_kind=state["contact_kind"],
+        status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["POST"])
+@registration_session
+def resend(request: HttpRequest, sep24_transaction) -> HttpResponse:
+    state = request.registration_state
+    if state.get("contact"):
+        registration.request_otp(
+            sep24_transaction,
+            **{
+                "phone_number" if state["contact_kind"] == "phone" else "email": (
+                    state["contact"]
+                )
+            },
+        )
+    return redirect("receivers-registration:verify")
+
+
+@never_cache
+@require_GET
+@registration_session
+def success(request: HttpRequest, sep24_transaction) -> HttpResponse:
+    if not request.registration_state.get("registered"):
+        return redirect("receivers-registration:contact")
+    return _page(request, "success.html", sep24_transaction)

@@ -1,0 +1,134 @@
+"""The recipient journey once in a real browser: headless Chromium (Debian's
+``chromium`` package) driven by Playwright against a live server. The wallet
+side (SEP-1, SEP-10, SEP-24) is stellar-sdk over real HTTP.
+
+CI needs: ``apt-get install -y chromium`` (the test is skipped only when
+/usr/bin/chromium is absent).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.db import connections
+from stellar_sdk import Keypair, TransactionEnvelope
+from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
+
+from receivers.models import ReceiverVerification, ReceiverWallet
+from receivers.signals import receiver_wallet_registered
+from tests.receivers.conftest import DATE_OF_BIRTH, make_ready_receiver, otp_from_outbox
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = "+14155550123"
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent"),
+]
+
+
+def _wallet_opens_deposit(base_url: str, client_domain) -> tuple[Keypair, str]:
+    """What a wallet app does before opening our page: SEP-1, SEP-10, SEP-24."""
+    host = urlsplit(base_url).netloc
+    toml = fetch_stellar_toml(host, use_http=True)
+    account = Keypair.random()
+    challenge = requests.get(
+        toml["WEB_AUTH_ENDPOINT"],
+        params={
+            "account": account.public_key,
+            "home_domain": host,
+            "client_domain": client_domain.domain,
+        },
+        timeout=10,
+    )
+    challenge.raise_for_status()
+    envelope = TransactionEnvelope.from_xdr(
+        challenge.json()["transaction"], toml["NETWORK_PASSPHRASE"]
+    )
+    envelope.sign(account)
+    envelope.sign(client_domain.keypair)
+    token = requests.post(
+        toml["WEB_AUTH_ENDPOINT"], json={"transaction": envelope.to_xdr()}, timeout=10
+    )
+    token.raise_for_status()
+    deposit = requests.post(
+        f"{toml['TRANSFER_SERVER_SEP0024']}/transactions/deposit/interactive",
+        json={"asset_code": "USDC", "lang": "en"},
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+        timeout=10,
+    )
+    deposit.raise_for_status()
+    return account, deposit.json()["url"]
+
+
+def _read_code(phone: str) -> str:
+    """The code from the outbox, read in a plain thread: Playwright's sync API
+    runs its event loop in the test's thread, where the ORM must not be used."""
+
+    def read() -> str:
+        try:
+            return otp_from_outbox(phone)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(read).result()
+
+
+def test_receiver_registers_in_headless_chromium(
+    live_server, tenant, wallet_domain, settings
+):
+    from playwright.sync_api import sync_playwright
+
+    settings.SINGLE_TENANT_MODE = True
+    tenant.is_default = True
+    tenant.save()
+    receiver_wallet = make_ready_receiver(tenant, tenant.test_wallet, phone=PHONE)
+    registered = []
+    receiver_wallet_registered.connect(
+        lambda sender, receiver_wallet, **kw: registered.append(receiver_wallet.pk),
+        dispatch_uid="browser-test",
+        weak=False,
+    )
+    account, url = _wallet_opens_deposit(live_server.url, wallet_domain)
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url)
+            assert page.get_by_role("heading", name="Confirm who you are").is_visible()
+            assert "Aid Org" in page.content()
+            page.get_by_role("textbox", name="Phone number").fill(PHONE)
+            page.get_by_role("button", name="Send me a code").click()
+
+            page.get_by_role("heading", name="Enter your code").wait_for()
+            page.get_by_label("6-digit code").fill(_read_code(PHONE))
+            page.get_by_label("Date of birth").fill(DATE_OF_BIRTH)
+            page.get_by_role("button", name="Confirm and register").click()
+
+            page.get_by_role("heading", name="You are registered").wait_for()
+            assert "Aid Org" in page.content()
+            browser.close()
+    finally:
+        receiver_wallet_registered.disconnect(dispatch_uid="browser-test")
+
+    receiver_wallet.refresh_from_db()
+    assert receiver_wallet.status == ReceiverWallet.Status.REGISTERED
+    assert receiver_wallet.stellar_address == account.public_key
+    assert ReceiverVerification.objects.get().confirmed_at is not None
+    assert registered == [receiver_wallet.pk]

@@ -1,0 +1,34 @@
+"""A small randomized sample of the crash harness (bench/crash.py): the engine,
+in a child process, killed by SIGKILL at a named point, restarted; every
+payment is then on the ledger exactly once and final."""
+
+import os
+import random
+
+import pytest
+from django.conf import settings
+
+from bench.crash import one_run
+from tss import crashpoints
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("point", random.Random().sample(crashpoints.POINTS, 2))
+def test_engine_killed_at_a_named_point_pays_each_payment_once(
+    network, channel_accounts, point
+):
+    channel_accounts(4)
+    env = dict(os.environ)
+    env["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    env["HORIZON_URL"] = network.url
+    env["NETWORK_PASSPHRASE"] = network.passphrase
+    env["TSS_LEASE_LEDGERS"] = "5"
+
+    class OnePoint(random.Random):
+        def choice(self, seq):
+            return point if seq is crashpoints.POINTS else super().choice(seq)
+
+    outcome = one_run(network, OnePoint(), 4, env)
+    assert outcome["double"] == 0, outcome
+    assert outcome["lost"] == 0, outcome
+    assert outcome["unfinished"] == 0, outcome

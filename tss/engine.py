@@ -1,0 +1,705 @@
+"""The submission engine: lease, build, store, send, confirm, finish.
+
+One ``pump_round`` moves every live submitter transaction one step, in batches:
+
+1. confirm: look up by hash each envelope that has had a ledger to land in.
+   Found: the row is final (success, or the failure's reason) and the channel's
+   sequence number is the envelope's. Not found: while the envelope can still
+   land it is re-sent as it is; once Horizon has ingested past its ledger bound
+   (checked before the lookup) it can never land, and only then is it dropped so
+   that a new one gets built.
+2. lease: rows without an envelope and free channel accounts, together, with
+   ``SELECT ... FOR UPDATE SKIP LOCKED``, until ledger ``current + LEASE``;
+3. build and sign (channel account as transaction source, distribution account
+   as payment source and fee-bump payer), then store hash and envelope with a
+   conditional UPDATE (only rows still leased by this round);
+4. send with ``POST /transactions_async`` and record what the answer proves.
+
+No network I/O happens inside a database transaction; no step sleeps. Rounds
+can run in parallel (several workers): every write is conditional on the state
+the round read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from stellar_sdk import Account, Asset, TransactionBuilder
+from stellar_sdk.operation import Payment
+
+from sdp.fsm import transition_many
+from tss import crashpoints, horizon, keys, metrics, signals
+from tss.errors import HorizonError
+from tss.models import ChannelAccount, SubmitterTransaction
+from tss.results import parse_result_xdr
+
+logger = logging.getLogger(__name__)
+
+Status = SubmitterTransaction.Status
+LIVE = (Status.PENDING, Status.PROCESSING)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def lease_ledgers() -> int:
+    return _setting("TSS_LEASE_LEDGERS", 10)
+
+
+def batch_size() -> int:
+    return _setting("TSS_BATCH_SIZE", 500)
+
+
+RESEND_AFTER_LEDGERS = 2  # an accepted envelope not seen after this is re-sent
+STALE_SEND_SECONDS = 5  # stored but never sent (the sender died): send it
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="tss-http")
+
+
+@dataclass
+class RoundResult:
+    confirmed: int = 0
+    failed: int = 0
+    expired: int = 0
+    resent: int = 0
+    sent: int = 0
+    throttled: bool = False
+    live: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class _Throttle:
+    """Additive-increase, multiplicative-decrease share of the ledger's capacity:
+    halved on 429, 503 and TRY_AGAIN_LATER, grows back a tenth per clean round."""
+
+    def __init__(self) -> None:
+        self.share = 1.0
+
+    def hit(self) -> None:
+        self.share = max(0.05, self.share / 2)
+
+    def clean(self) -> None:
+        self.share = min(1.0, self.share + 0.1)
+
+
+throttle = _Throttle()
+_capacity: dict[str, float] = {}
+
+
+def ledger_capacity() -> int:
+    """Fee-bumped single payments one ledger admits (a fee bump is 2 ops)."""
+    now = timezone.now().timestamp()
+    if now - _capacity.get("at", 0) > 60:
+        try:
+            _capacity["ops"] = horizon.max_ops_per_ledger()
+            _capacity["at"] = now
+        except HorizonError:
+            _capacity.setdefault("ops", 100)  # unknown yet: start small
+    return max(1, int(_capacity["ops"]) // 2)
+
+
+# --- 1. confirm -------------------------------------------------------------
+
+
+def _in_flight(state: horizon.LedgerState, now) -> list[SubmitterTransaction]:
+    due = (
+        Q(last_sent_ledger__lt=state.ingested)
+        | Q(envelope_max_ledger__lt=state.ingested)
+        | Q(last_sent_ledger__isnull=True, locked_at__lt=now - timedelta(seconds=5))
+        | Q(last_sent_ledger__lte=state.core - RESEND_AFTER_LEDGERS)
+    )
+    return list(
+        SubmitterTransaction.objects.filter(
+            due, status=Status.PROCESSING, stellar_transaction_hash__isnull=False
+        )
+        .only(
+            "id",
+            "tenant_id",
+            "created_at",
+            "stellar_transaction_hash",
+            "envelope_xdr",
+            "envelope_max_ledger",
+            "last_sent_ledger",
+            "maybe_accepted",
+            "channel_account",
+            "channel_sequence",
+            "distribution_account",
+        )
+        .order_by("last_sent_ledger")[: batch_size() * 2]
+    )
+
+
+def confirm(state: horizon.LedgerState, result: RoundResult) -> None:
+    rows = _in_flight(state, timezone.now())
+    if not rows:
+        return
+    # ``state`` was read before these lookups: a 404 after Horizon ingested past
+    # the bound means the envelope is not on the ledger and never will be.
+    lookups = list(_pool.map(_lookup, [row.stellar_transaction_hash for row in rows]))
+    finished, expired, resend = [], [], []
+    for row, found in zip(rows, lookups, strict=True):
+        if isinstance(found, Exception):
+            continue
+        if found is not None:
+            finished.append((row, found))
+        elif state.ingested > row.envelope_max_ledger:
+            expired.append(row)
+        elif state.core <= row.envelope_max_ledger and (
+            row.last_sent_ledger is None
+            or state.core >= row.last_sent_ledger + RESEND_AFTER_LEDGERS
+        ):
+            resend.append(row)
+    if finished:
+        _finish_found(finished, result)
+    if expired:
+        _drop_envelopes(expired, reason="expired")
+        result.expired += len(expired)
+    if resend:
+        metrics.retries.labels(reason="resend").inc(len(resend))
+        result.resent += len(resend)
+        _send(resend, state, result)
+
+
+def _safe(call, *args):
+    try:
+        return call(*args)
+    except Exception as exc:  # a failed call is retried next round
+        return exc
+
+
+def _lookup(tx_hash: str):
+    return _safe(horizon.transaction, tx_hash)
+
+
+def _finish_found(found: list, result: RoundResult) -> None:
+    successes, failures = [], []
+    for row, record in found:
+        row.result_xdr = record.get("result_xdr", "")
+        row.ledger = record.get("ledger")
+        if record.get("successful"):
+            successes.append(row)
+        else:
+            failures.append((row, _failure_reason(row.result_xdr)))
+    with transaction.atomic():
+        # An included envelope consumed its sequence number, success or not.
+        _advance_channels([row for row, _ in found])
+        done = _finalize(successes, failures)
+        _hook(done)
+    result.confirmed += len(successes)
+    result.failed += len(failures)
+
+
+def _failure_reason(result_xdr: str) -> tuple[str, str]:
+    try:
+        codes = parse_result_xdr(result_xdr)
+    except Exception:
+        return "final", "the transaction failed on the ledger (unreadable result)"
+    return codes.kind(), codes.reason()
+
+
+def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
+    """Move rows to SUCCESS / ERROR (only rows still holding the hash that was
+    looked up) and release their channel accounts. Returns the rows moved."""
+    now = timezone.now()
+    done: list[SubmitterTransaction] = []
+    common = {"completed_at": now, "locked_until_ledger_number": None}
+
+    def same_envelope(rows):
+        query = Q()
+        for row in rows:
+            query |= Q(pk=row.pk, stellar_transaction_hash=row.stellar_transaction_hash)
+        return SubmitterTransaction.objects.filter(query)
+
+    if successes:
+        moved = set(
+            transition_many(
+                same_envelope(successes),
+                from_status=Status.PROCESSING,
+                to=Status.SUCCESS,
+                note="on the ledger",
+                updates=common,
+            )
+        )
+        done += [row for row in successes if row.pk in moved]
+        for row in successes:
+            if row.pk in moved:
+                row.status = Status.SUCCESS
+                _observe(row, "success", "")
+    by_reason = defaultdict(list)
+    for row, (kind, reason) in failures:
+        by_reason[(kind, reason)].append(row)
+    for (kind, reason), rows in by_reason.items():
+        moved = set(
+            transition_many(
+                same_envelope(rows),
+                from_status=Status.PROCESSING,
+                to=Status.ERROR,
+                note=reason,
+                updates={**common, "status_message": reason},
+            )
+        )
+        for row in rows:
+            if row.pk in moved:
+                row.status = Status.ERROR
+                row.status_message = reason
+                done.append(row)
+                _observe(row, "error", kind)
+    if done:
+        SubmitterTransaction.objects.bulk_update(done, ["result_xdr", "ledger"])
+    return done
+
+
+def _observe(row: SubmitterTransaction, result: str, error_type: str) -> None:
+    metrics.submissions.labels(result=result, error_type=error_type).inc()
+    metrics.latency.labels(result=result).observe(
+        (timezone.now() - row.created_at).total_seconds()
+    )
+
+
+def _hook(done: list[SubmitterTransaction]) -> None:
+    """Hand results up (disbursements listens), in the transaction that made
+    them final: the payment and the submitter transaction commit together."""
+    if not done:
+        return
+    signals.transactions_finished.send(
+        sender=SubmitterTransaction, submitter_transactions=done
+    )
+    for row in done:
+        signals.transaction_finished.send(
+            sender=SubmitterTransaction, submitter_transaction=row
+        )
+    crashpoints.reached("during_hook")
+    SubmitterTransaction.objects.filter(pk__in=[row.pk for row in done]).update(
+        synced_at=timezone.now()
+    )
+
+
+def _advance_channels(rows: list[SubmitterTransaction]) -> None:
+    values = [(row.channel_account, row.channel_sequence) for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {ChannelAccount._meta.db_table} SET sequence = "  # noqa: S608
+            "GREATEST(COALESCE(sequence, 0), %s), locked_until_ledger_number = NULL, "
+            "locked_at = NULL WHERE public_key = %s",
+            [(seq, key) for key, seq in values],
+        )
+
+
+def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
+    """Forget envelopes that provably never landed; the rows get new ones.
+
+    The channel account is released with its sequence number unchanged."""
+    metrics.retries.labels(reason=reason).inc(len(rows))
+    with transaction.atomic():
+        for row in rows:
+            changed = SubmitterTransaction.objects.filter(
+                pk=row.pk,
+                status=Status.PROCESSING,
+                stellar_transaction_hash=row.stellar_transaction_hash,
+            ).update(
+                stellar_transaction_hash=None,
+                envelope_xdr=None,
+                channel_sequence=None,
+                envelope_max_ledger=None,
+                maybe_accepted=False,
+                last_sent_ledger=None,
+                locked_until_ledger_number=None,
+                channel_account="",
+                updated_at=timezone.now(),
+            )
+            if changed:
+                ChannelAccount.objects.filter(pk=row.channel_account).update(
+                    locked_until_ledger_number=None, locked_at=None
+                )
+
+
+# --- 2. lease ---------------------------------------------------------------
+
+
+def _budget(state: horizon.LedgerState) -> int:
+    """How many new envelopes this ledger still admits."""
+    capacity = int(ledger_capacity() * throttle.share)
+    waiting = SubmitterTransaction.objects.filter(
+        Q(last_sent_ledger__gte=state.core) | Q(last_sent_ledger__isnull=True),
+        status=Status.PROCESSING,
+        stellar_transaction_hash__isnull=False,
+    ).count()
+    return max(0, min(batch_size(), capacity - waiting))
+
+
+def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
+    """Lease up to ``limit`` rows without an envelope, each with a free channel
+    account, until ledger ``state.core + LEASE``. Returns (row, channel) pairs."""
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    until = state.core + lease_ledgers()
+    expired_or_free = Q(locked_until_ledger_number__isnull=True) | Q(
+        locked_until_ledger_number__lt=state.core
+    )
+    with transaction.atomic():
+        rows = list(
+            SubmitterTransaction.objects.select_for_update(skip_locked=True)
+            .filter(
+                expired_or_free,
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                status__in=LIVE,
+                stellar_transaction_hash__isnull=True,
+            )
+            .order_by("created_at")[:limit]
+        )
+        if not rows:
+            return []
+        # A channel whose last envelope is still unresolved stays out: its
+        # sequence number is not known yet.
+        holding = SubmitterTransaction.objects.filter(
+            channel_account=OuterRef("public_key"),
+            status=Status.PROCESSING,
+            stellar_transaction_hash__isnull=False,
+        )
+        channels = list(
+            ChannelAccount.objects.select_for_update(skip_locked=True)
+            .filter(expired_or_free)
+            .filter(~Exists(holding))
+            .order_by("locked_at", "public_key")[: len(rows)]
+        )
+        rows = rows[: len(channels)]
+        if not rows:
+            return []
+        pending = [row.pk for row in rows if row.status == Status.PENDING]
+        if pending:
+            transition_many(
+                SubmitterTransaction.objects.filter(pk__in=pending),
+                from_status=Status.PENDING,
+                to=Status.PROCESSING,
+                note="leased",
+                updates={"started_at": now},
+            )
+        for row, channel in zip(rows, channels, strict=False):
+            row.status = Status.PROCESSING
+            row.channel_account = channel.public_key
+            row.locked_at = now
+            row.locked_until_ledger_number = until
+            channel.locked_at = now
+            channel.locked_until_ledger_number = until
+        # One statement each (bulk_update's CASE per row is slow at 500 rows).
+        with connection.cursor() as cursor:
+            table = SubmitterTransaction._meta.db_table
+            values = ", ".join(["(%s::uuid, %s)"] * len(rows))
+            params = [p for row in rows for p in (str(row.pk), row.channel_account)]
+            cursor.execute(
+                f"UPDATE {table} AS t SET channel_account = v.c, "  # noqa: S608
+                "locked_at = %s, locked_until_ledger_number = %s "
+                f"FROM (VALUES {values}) AS v(id, c) WHERE t.id = v.id",
+                [now, until, *params],
+            )
+        ChannelAccount.objects.filter(
+            pk__in=[channel.pk for channel in channels[: len(rows)]]
+        ).update(locked_at=now, locked_until_ledger_number=until)
+    crashpoints.reached("after_lease")
+    return list(zip(rows, channels, strict=False))
+
+
+# --- 3. build, store ----------------------------------------------------------
+
+
+def _asset(row: SubmitterTransaction) -> Asset:
+    if row.asset_code == "XLM" and not row.asset_issuer:
+        return Asset.native()
+    return Asset(row.asset_code, row.asset_issuer)
+
+
+def build(row: SubmitterTransaction, channel: ChannelAccount, sequence: int):
+    """The fee-bumped, signed envelope paying ``row`` from channel ``channel``
+    with sequence number ``sequence`` (the channel's next)."""
+    channel_key = keys.channel_keypair(channel.public_key, channel.encrypted_secret)
+    distribution = keys.distribution_keypair(row.tenant_id)
+    builder = TransactionBuilder(
+        Account(channel.public_key, sequence - 1),
+        network_passphrase=settings.NETWORK_PASSPHRASE,
+        base_fee=100,
+    )
+    # The ledger bound is what makes an envelope expire; a time bound would
+    # also depend on the network's clock agreeing with ours.
+    builder.add_time_bounds(0, 0)
+    builder.set_ledger_bounds(0, row.locked_until_ledger_number)
+    builder.append_operation(
+        Payment(
+            destination=row.destination,
+            asset=_asset(row),
+            amount=f"{Decimal(row.amount):.7f}",
+            source=distribution.public_key,
+        )
+    )
+    _memo(builder, row)
+    inner = builder.build()
+    inner.sign(channel_key)
+    inner.sign(distribution)
+    bump = TransactionBuilder.build_fee_bump_transaction(
+        fee_source=distribution.public_key,
+        base_fee=settings.MAX_BASE_FEE,
+        inner_transaction_envelope=inner,
+        network_passphrase=settings.NETWORK_PASSPHRASE,
+    )
+    bump.sign(distribution)
+    return bump, distribution
+
+
+def _memo(builder: TransactionBuilder, row: SubmitterTransaction) -> None:
+    if not row.memo:
+        return
+    kind = row.memo_type or "text"
+    if kind == "id":
+        builder.add_id_memo(int(row.memo))
+    elif kind == "hash":
+        builder.add_hash_memo(row.memo)
+    elif kind == "return":
+        builder.add_return_hash_memo(row.memo)
+    else:
+        builder.add_text_memo(row.memo)
+
+
+def _load_missing_sequences(pairs: list[tuple]) -> None:
+    missing = [channel for _, channel in pairs if channel.sequence is None]
+    if not missing:
+        return
+    records = list(_pool.map(lambda c: _safe(horizon.account, c.public_key), missing))
+    for channel, record in zip(missing, records, strict=True):
+        if record is not None and not isinstance(record, Exception):
+            channel.sequence = int(record["sequence"])
+            ChannelAccount.objects.filter(pk=channel.pk, sequence__isnull=True).update(
+                sequence=channel.sequence
+            )
+
+
+def build_and_store(
+    pairs: list[tuple], result: RoundResult
+) -> list[SubmitterTransaction]:
+    """Build each envelope, then store hash and envelope in one statement that
+    only touches rows still leased by this round. Returns the rows stored."""
+    _load_missing_sequences(pairs)
+    keys.clear_round_cache()
+    built, invalid = [], []
+    for row, channel in pairs:
+        if channel.sequence is None:
+            _release([row], note="channel account not found")
+            continue
+        try:
+            envelope, distribution = build(row, channel, channel.sequence + 1)
+        except (ValueError, TypeError) as exc:
+            invalid.append((row, f"the payment cannot be built: {exc}"))
+            continue
+        row.stellar_transaction_hash = envelope.hash_hex()
+        row.envelope_xdr = envelope.to_xdr()
+        row.channel_sequence = channel.sequence + 1
+        row.envelope_max_ledger = row.locked_until_ledger_number
+        row.distribution_account = distribution.public_key
+        built.append(row)
+    crashpoints.reached("after_sign")
+    if invalid:
+        with transaction.atomic():
+            _release_channels([row.channel_account for row, _ in invalid])
+            _fail_unsent(invalid)
+    if not built:
+        return []
+    table = SubmitterTransaction._meta.db_table
+    values = ", ".join(
+        ["(%s::uuid, %s, %s, %s::bigint, %s::bigint, %s, %s)"] * len(built)
+    )
+    params: list = []
+    for row in built:
+        params += [
+            str(row.pk),
+            row.stellar_transaction_hash,
+            row.envelope_xdr,
+            row.channel_sequence,
+            row.envelope_max_ledger,
+            row.distribution_account,
+            row.locked_at,
+        ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET stellar_transaction_hash = v.h, "  # noqa: S608
+            "envelope_xdr = v.x, channel_sequence = v.s, envelope_max_ledger = v.m, "
+            "distribution_account = v.d, attempts_count = t.attempts_count + 1, "
+            "maybe_accepted = false, last_sent_ledger = NULL, sent_at = NULL, "
+            "updated_at = now() "
+            f"FROM (VALUES {values}) AS v(id, h, x, s, m, d, l) "
+            "WHERE t.id = v.id AND t.locked_at = v.l::timestamptz "
+            "AND t.stellar_transaction_hash IS NULL AND t.status = 'PROCESSING' "
+            "RETURNING t.id",
+            params,
+        )
+        stored = {row[0] for row in cursor.fetchall()}
+    crashpoints.reached("after_store")
+    return [row for row in built if row.pk in stored]
+
+
+def _release(rows: list[SubmitterTransaction], *, note: str) -> None:
+    logger.warning("releasing %d leases: %s", len(rows), note)
+    with transaction.atomic():
+        _release_channels([row.channel_account for row in rows])
+        SubmitterTransaction.objects.filter(
+            pk__in=[row.pk for row in rows], stellar_transaction_hash__isnull=True
+        ).update(locked_until_ledger_number=None, channel_account="")
+
+
+def _release_channels(public_keys: list[str]) -> None:
+    ChannelAccount.objects.filter(pk__in=public_keys).update(
+        locked_until_ledger_number=None, locked_at=None
+    )
+
+
+def _fail_unsent(failures: list[tuple]) -> None:
+    """Rows refused before the network accepted anything: final now."""
+    by_reason = defaultdict(list)
+    for row, reason in failures:
+        by_reason[reason].append(row)
+    done = []
+    for reason, rows in by_reason.items():
+        moved = set(
+            transition_many(
+                SubmitterTransaction.objects.filter(pk__in=[row.pk for row in rows]),
+                from_status=Status.PROCESSING,
+                to=Status.ERROR,
+                note=reason,
+                updates={
+                    "status_message": reason,
+                    "completed_at": timezone.now(),
+                    "locked_until_ledger_number": None,
+                    "stellar_transaction_hash": None,
+                    "envelope_xdr": None,
+                },
+            )
+        )
+        for row in rows:
+            if row.pk in moved:
+                row.status = Status.ERROR
+                row.status_message = reason
+                row.stellar_transaction_hash = None
+                done.append(row)
+                _observe(row, "error", "final")
+    _hook(done)
+
+
+# --- 4. send ------------------------------------------------------------------
+
+
+def _send(
+    rows: list[SubmitterTransaction], state: horizon.LedgerState, result: RoundResult
+) -> None:
+    sendable = [row for row in rows if state.core <= row.envelope_max_ledger]
+    if not sendable:
+        return
+    crashpoints.reached("during_send")
+    answers = list(_pool.map(horizon.submit_async, [r.envelope_xdr for r in sendable]))
+    crashpoints.reached("after_accept")
+    accepted, unclear, later, refused = [], [], [], []
+    for row, answer in zip(sendable, answers, strict=True):
+        if answer.status in ("PENDING", "DUPLICATE"):
+            accepted.append(row)
+        elif answer.status == "TRY_AGAIN_LATER":
+            later.append(row)
+        elif answer.status == "ERROR" and not row.maybe_accepted:
+            refused.append((row, answer))
+        else:
+            # UNKNOWN, or an ERROR for an envelope an earlier send may have put
+            # on the network (a re-send of a landed envelope answers tx_bad_seq):
+            # only the ledger decides.
+            unclear.append(row)
+            if answer.http_status in (429, 503):
+                later.append(row)
+    if later:
+        result.throttled = True
+        throttle.hit()
+    now = timezone.now()
+
+    def mark(rows_: list, **updates) -> None:
+        if rows_:
+            SubmitterTransaction.objects.filter(
+                pk__in=[row.pk for row in rows_],
+                stellar_transaction_hash__in=[
+                    r.stellar_transaction_hash for r in rows_
+                ],
+            ).update(last_sent_ledger=state.core, **updates)
+
+    with transaction.atomic():
+        mark(accepted, maybe_accepted=True, sent_at=now)
+        mark([r for r in unclear if r not in later], maybe_accepted=True, sent_at=now)
+        mark([r for r in later if r not in unclear])
+        mark([r for r in later if r in unclear], maybe_accepted=True, sent_at=now)
+    result.sent += len(accepted)
+    if refused:
+        _handle_refused(refused, result)
+
+
+def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
+    """The network refused envelopes it had never accepted: none can land."""
+    rebuild, bad_seq_channels, final = [], [], []
+    for row, answer in refused:
+        try:
+            codes = parse_result_xdr(answer.error_result_xdr)
+            kind, reason, tx_code = codes.kind(), codes.reason(), codes.transaction
+        except Exception:
+            kind, reason, tx_code = "transient", "unreadable refusal", ""
+        if tx_code == "tx_bad_seq":
+            metrics.bad_seq.inc()
+            bad_seq_channels.append(row.channel_account)
+        if kind == "transient":
+            rebuild.append(row)
+        else:
+            final.append((row, reason))
+    if bad_seq_channels:
+        records = list(
+            _pool.map(lambda key: _safe(horizon.account, key), bad_seq_channels)
+        )
+        for key, record in zip(bad_seq_channels, records, strict=True):
+            # Unknown (Horizon failed): None makes the next lease load it.
+            ok = isinstance(record, dict)
+            ChannelAccount.objects.filter(pk=key).update(
+                sequence=int(record["sequence"]) if ok else None
+            )
+    if rebuild:
+        SubmitterTransaction.objects.filter(pk__in=[r.pk for r in rebuild]).update(
+            next_attempt_at=timezone.now() + timedelta(seconds=1)
+        )
+        _drop_envelopes(rebuild, reason="refused")
+    if final:
+        with transaction.atomic():
+            _release_channels([row.channel_account for row, _ in final])
+            _fail_unsent(final)
+        result.failed += len(final)
+
+
+# --- a round --------------------------------------------------------------------
+
+
+def pump_round() -> RoundResult:
+    """Move every live submitter transaction one step; safe to run in parallel."""
+    result = RoundResult()
+    try:
+        state = horizon.ledger_state()
+    except HorizonError:
+        throttle.hit()
+        result.throttled = True
+        result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+        return result
+    confirm(state, result)
+    budget = _budget(state)
+    pairs = lease(state, budget)
+    if pairs:
+        stored = build_and_store(pairs, result)
+        _send(stored, state, result)
+    if not result.throttled:
+        throttle.clean()
+    result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+    return result

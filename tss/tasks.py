@@ -1,0 +1,70 @@
+"""Celery tasks of the TSS (queue ``tss``): thin wrappers around the engine.
+
+``pump`` runs one engine round. While live work remains, one follow-up chain
+re-queues it a fraction of a ledger later (a cache key keeps it to one chain);
+hand-offs queue extra pumps on commit, and the beat sweeper queues one every few
+seconds whenever live work exists, so a lost message or a dead worker delays
+payments by seconds, never forever.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+from tss import engine, horizon, services
+
+logger = logging.getLogger(__name__)
+CHAIN_KEY = "tss:pump-chain"
+
+
+@shared_task(ignore_result=True)
+def pump(chain: bool = False) -> None:
+    if chain:
+        cache.delete(CHAIN_KEY)
+    live = 1
+    try:
+        live = engine.pump_round().live
+    finally:
+        if live:
+            countdown = max(0.05, horizon.ledger_close_seconds() / 3)
+            if cache.add(CHAIN_KEY, 1, timeout=int(countdown) + 10):
+                pump.apply_async(kwargs={"chain": True}, countdown=countdown)
+
+
+@shared_task(ignore_result=True)
+def sweep() -> None:
+    """Beat: wake the engine if anything is live (lost message, dead worker)."""
+    if services.live_count():
+        pump.delay()
+
+
+@shared_task(ignore_result=True)
+def reconcile_leases() -> None:
+    """Beat: free channel accounts whose lease ran out with nothing to resolve."""
+    freed = services.release_stale_channel_leases()
+    if freed:
+        logger.info("released %d stale channel-account leases", freed)
+
+
+def _start_worker_metrics(**kwargs) -> None:
+    """Serve this worker's counters on TSS_WORKER_METRICS_PORT, when set (the
+    web process's /metrics shows the database gauges, not a worker's counters)."""
+    import os
+
+    port = os.environ.get("TSS_WORKER_METRICS_PORT")
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(int(port), addr="127.0.0.1")
+
+
+def _connect() -> None:
+    from celery.signals import worker_init
+
+    worker_init.connect(_start_worker_metrics, weak=False)
+
+
+_connect()
