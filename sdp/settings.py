@@ -305,6 +305,7 @@ APPEND_SLASH = False
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stellar Disbursement Platform API",
     "VERSION": VERSION,
+    "PREPROCESSING_HOOKS": ["sdp.openapi.normalize_route_paths"],
 }
 
 # --- Celery ----------------------------------------------------------------

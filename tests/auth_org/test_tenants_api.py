@@ -82,6 +82,23 @@ def test_provision_a_tenant(client, admin_headers):
     assert again.json()["error"] == "Tenant name already exists"
 
 
+def test_urls_default_to_the_tenants_subdomain(client, admin_headers, settings):
+    settings.BASE_URL = "https://sdp.example.org"
+    settings.SDP_UI_BASE_URL = "https://dashboard.example.org:3000"
+    body = {
+        key: value
+        for key, value in NEW_TENANT.items()
+        if key not in ("base_url", "sdp_ui_base_url")
+    }
+    response = send(client, "post", "/admin-api/tenants", admin_headers, body)
+    assert response.status_code == 201
+    assert response.json()["base_url"] == "https://aid-org.sdp.example.org"
+    assert (
+        response.json()["sdp_ui_base_url"]
+        == "https://aid-org.dashboard.example.org:3000"
+    )
+
+
 def test_invalid_tenant_name_is_400(client, admin_headers):
     response = send(
         client,
