@@ -50,6 +50,7 @@ def create_tenant(
     Raises APIError (400) for a bad or taken name, or bad owner details.
     """
     from auth_org.provisioning import provision_tenant
+    from auth_org.tasks import provision_distribution_account_task
 
     # SDP: the URLs default to the tenant's subdomain of the platform's URLs.
     base_url = base_url or _tenant_url(settings.BASE_URL, name)
@@ -70,6 +71,9 @@ def create_tenant(
                 organization.save(update_fields=["distribution_account_type"])
             owner = User.objects.get(organization=organization, is_owner=True)
             sessions.send_invitation(owner, actor=None, ip=ip)
+            transaction.on_commit(
+                lambda: provision_distribution_account_task.delay(str(organization.pk))
+            )
             audit.record(
                 Action.TENANT_CREATED,
                 organization=organization,

@@ -54,9 +54,19 @@ def test_basic_auth_is_required(client, admin_headers, user):
     assert client.get("/admin-api/tenants", headers=bearer(user)).status_code == 401
 
 
-def test_provision_a_tenant(client, admin_headers):
-    response = send(client, "post", "/admin-api/tenants", admin_headers, NEW_TENANT)
+def test_provision_a_tenant(
+    client, admin_headers, django_capture_on_commit_callbacks, monkeypatch
+):
+    from auth_org.tasks import provision_distribution_account_task
+
+    queued = []
+    monkeypatch.setattr(provision_distribution_account_task, "delay", queued.append)
+    monkeypatch.setattr("messaging.services._enqueue", lambda *a: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(client, "post", "/admin-api/tenants", admin_headers, NEW_TENANT)
     assert response.status_code == 201, response.content
+    # The distribution account is set up on the network after the commit.
+    assert queued == [response.json()["id"]]
     body = response.json()
     assert body["name"] == "aid-org"
     assert body["base_url"] == NEW_TENANT["base_url"]
