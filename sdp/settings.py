@@ -197,6 +197,7 @@ MIDDLEWARE = [
     "sdp.middleware.RequestIDMiddleware",
     "sdp.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "sdp.tenancy.TenantMiddleware",
