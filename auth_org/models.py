@@ -316,6 +316,8 @@ class PasswordResetToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     is_valid = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # 20 minutes for a forgotten password, 7 days for an invitation.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -167,8 +167,27 @@ class Payment(StatusModel):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "created_at"]),
-            models.Index(fields=["disbursement", "status"]),
             models.Index(fields=["receiver_wallet", "status"]),
+            # The dashboard's lists: newest first, by update (default) or creation.
+            models.Index(
+                fields=["organization", "-updated_at", "-id"],
+                name="payment_org_updated",
+            ),
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="payment_org_created",
+            ),
+            # Statistics and disbursement counters read only the index.
+            models.Index(
+                fields=["organization", "status", "asset"],
+                include=["amount"],
+                name="payment_org_status_asset_amt",
+            ),
+            models.Index(
+                fields=["disbursement", "status"],
+                include=["amount"],
+                name="payment_disb_status_amt",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -189,3 +208,32 @@ class PaymentStatusChange(StatusChange):
 
     class Meta(StatusChange.Meta):
         pass
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST or PATCH sent with an ``Idempotency-Key`` header,
+    replayed for 24 hours. One row per (organization, key): the unique constraint
+    and a row lock held while the first request runs give two concurrent requests
+    one effect."""
+
+    organization = models.ForeignKey(
+        "auth_org.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"], name="idempotency_org_key_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -51,7 +51,18 @@ class Receiver(models.Model):
                 name="receiver_org_phone_uniq",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "external_id"])]
+        indexes = [
+            models.Index(fields=["organization", "external_id"]),
+            # The dashboard's list: newest first, by update (default) or creation.
+            models.Index(
+                fields=["organization", "-updated_at", "-id"],
+                name="receiver_org_updated",
+            ),
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="receiver_org_created",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_id

@@ -6,3 +6,15 @@ class SdpConfig(AppConfig):
 
     name = "sdp"
     verbose_name = "Stellar Disbursement Platform"
+
+    def ready(self) -> None:
+        from prometheus_client import REGISTRY
+
+        from sdp.operations import OperationsCollector
+
+        # ready() can run twice (tests, autoreload); register the collector once.
+        if not any(
+            isinstance(c, OperationsCollector)
+            for c in list(REGISTRY._collector_to_names)
+        ):
+            REGISTRY.register(OperationsCollector())

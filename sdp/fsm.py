@@ -130,10 +130,11 @@ def transition_many(
     history_model = model.history_model()
     fk = model.history_fk()
     with transaction.atomic():
-        # Lock in primary-key order so two bulk moves cannot deadlock.
+        # Lock in primary-key order so two bulk moves cannot deadlock. Only this
+        # model's rows: PostgreSQL cannot lock through an outer join in the filter.
         rows = list(
             queryset.filter(status__in=sources)
-            .select_for_update()
+            .select_for_update(of=("self",))
             .order_by("pk")
             .values_list("pk", "status")
         )

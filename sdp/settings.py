@@ -121,6 +121,20 @@ RECAPTCHA_VERIFY_URL = env.str(
 ADMIN_ACCOUNT = _secret("ADMIN_ACCOUNT")
 ADMIN_API_KEY = _secret("ADMIN_API_KEY")
 JWT_LIFETIME = timedelta(minutes=15)
+JWT_REFRESH_WINDOW = timedelta(minutes=3)
+MFA_CODE_LIFETIME = timedelta(minutes=5)
+MFA_DEVICE_LIFETIME = timedelta(days=7)
+RESET_TOKEN_LIFETIME = timedelta(minutes=20)
+INVITATION_TOKEN_LIFETIME = timedelta(days=7)
+# Failed logins: an account (and an IP) is locked with back-off past these counts.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=20)
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+RATE_LIMIT_REQUESTS = env.int("RATE_LIMIT_REQUESTS", default=40)
+RATE_LIMIT_WINDOW_SECONDS = env.int("RATE_LIMIT_WINDOW_SECONDS", default=20)
+MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
+# Proxies in front of the web process whose X-Forwarded-For entry is believed.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Messaging -------------------------------------------------------------
 SMS_SENDER_TYPE = env.str("SMS_SENDER_TYPE", default="DRY_RUN")
@@ -179,6 +193,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "sdp.middleware.RateLimitMiddleware",
+    "sdp.middleware.RequestIDMiddleware",
+    "sdp.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -239,6 +256,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
     {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
+    {"NAME": "auth_org.passwords.CharacterClassValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -266,7 +284,10 @@ CORS_EXPOSE_HEADERS = ["Content-Disposition"]
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["auth_org.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "auth_org.authentication.JWTAuthentication",
+        "auth_org.authentication.APIKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["auth_org.permissions.HasRole"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.MultiPartParser",
@@ -309,6 +330,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="")
 }
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["cancel-expired-ready-payments"] = {"task": "disbursements.tasks.cancel_expired_ready_payments_task", "schedule": 300}  # noqa: E501  # fmt: skip
 CELERY_BEAT_SCHEDULE["messaging-sweep-pending"] = {
     "task": "messaging.tasks.sweep_pending_messages_task",
     "schedule": 60.0,
@@ -328,9 +350,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "with_request_id": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "sdp.logfilters.RedactingFilter"},
+        "request_id": {"()": "sdp.logfilters.RequestIDFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "with_request_id",
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 

@@ -1,30 +1,43 @@
-"""`make demo`: the whole platform on this machine, with a demo organization.
+"""`make demo`: the whole platform on this machine, paying real (local) money.
 
-Starts (and on Ctrl-C stops) the web server, a Celery worker and beat; PostgreSQL
-and Redis are the embedded ones unless DATABASE_URL / REDIS_URL say otherwise.
-Seeding is idempotent: a second run reuses the demo organization.
+Starts the localnet (a local Stellar network), the web server, a Celery worker
+and beat, and stops them all on Ctrl-C. PostgreSQL and Redis are the embedded
+ones unless DATABASE_URL / REDIS_URL say otherwise. Seeding is idempotent, so a
+second run reuses the demo organization, its accounts and the localnet's state.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from auth_org.models import Organization, User
-from auth_org.provisioning import provision_tenant
+from auth_org.models import Asset, Organization, User, Wallet
+from auth_org.provisioning import provision_distribution_account, provision_tenant
 
 DEMO_TENANT = "demo"
 DEMO_EMAIL = "owner@demo.example.org"
 DEMO_PASSWORD = "Demo-Password-2026!"  # noqa: S105 - a published demo login
 OPERATOR_EMAIL = "operator@demo.example.org"
+DEMO_ASSET = "USDC"
+DEMO_CHANNEL_ACCOUNTS = 10
+# Sample receivers: (id, phone, amount, date of birth).
+SAMPLE_RECEIVERS = (
+    ("demo-1", "+14155550101", "15.5", "1990-01-15"),
+    ("demo-2", "+14155550102", "22", "1985-06-30"),
+    ("demo-3", "+14155550103", "7.25", "2001-11-02"),
+)
 
 
 class Command(BaseCommand):
@@ -32,36 +45,59 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--localnet-port", type=int, default=8001)
+        parser.add_argument("--ledger-close", type=float, default=2.0)
         parser.add_argument(
-            "--no-serve", action="store_true", help="seed and exit (used by tests)"
+            "--no-serve",
+            action="store_true",
+            help="seed the database only and exit (no network, no processes)",
         )
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0)
-        self.seed()
+        organization = self.seed_database()
         if options["no_serve"]:
             return
-        port = options["port"]
-        processes = self.start(port)
+        horizon_url = f"http://127.0.0.1:{options['localnet_port']}"
+        env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            HORIZON_URL=horizon_url,
+            NETWORK_PASSPHRASE=settings.LOCALNET_PASSPHRASE,
+            BASE_URL=f"http://127.0.0.1:{options['port']}",
+            # The demo wallet has no domain of its own to prove with SEP-10.
+            SEP10_CLIENT_ATTRIBUTION_REQUIRED="false",
+        )
+        processes: dict[str, subprocess.Popen] = {}
         try:
-            self.wait_until_up(port, processes)
-            self.print_welcome(port)
+            processes["localnet"] = self.start_localnet(options, env)
+            self.wait_for(f"{horizon_url}/", processes["localnet"], "the localnet")
+            settings.HORIZON_URL = horizon_url
+            settings.NETWORK_PASSPHRASE = settings.LOCALNET_PASSPHRASE
+            self.seed_network(organization, horizon_url)
+            csv_path = self.write_sample_csv()
+            processes.update(self.start_platform(options["port"], env))
+            self.wait_for(
+                f"http://127.0.0.1:{options['port']}/health",
+                processes["web"],
+                "the web",
+            )
+            self.print_welcome(options["port"], horizon_url, csv_path)
             while all(process.poll() is None for process in processes.values()):
                 time.sleep(0.5)
-            dead = [
-                name
-                for name, process in processes.items()
-                if process.poll() is not None
-            ]
+            dead = [name for name, p in processes.items() if p.poll() is not None]
             self.stderr.write(f"stopped because {', '.join(dead)} exited")
         except KeyboardInterrupt:
             self.stdout.write("\nstopping...")
         finally:
             self.stop(processes)
 
-    def seed(self) -> None:
-        if not Organization.objects.filter(name=DEMO_TENANT).exists():
-            provision_tenant(
+    # --- seeding ---------------------------------------------------------------
+
+    def seed_database(self) -> Organization:
+        organization = Organization.objects.filter(name=DEMO_TENANT).first()
+        if organization is None:
+            organization = provision_tenant(
                 DEMO_TENANT,
                 owner_email=DEMO_EMAIL,
                 owner_first_name="Demo",
@@ -70,81 +106,91 @@ class Command(BaseCommand):
                 display_name="Demo Organization",
                 is_default=True,
             )
+            # The demo pays from the host account (SDP's ENV distribution type).
+            Organization.objects.filter(pk=organization.pk).update(
+                distribution_account_type=Organization.DistributionAccountType.STELLAR_ENV
+            )
+            organization.refresh_from_db()
         if not User.objects.filter(email=OPERATOR_EMAIL, organization=None).exists():
             User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD)
+        return organization
 
-    def start(self, port: int) -> dict[str, subprocess.Popen]:
+    def seed_network(self, organization: Organization, horizon_url: str) -> None:
+        from localnet.seed import seed_demo
+        from tss import channels
+
+        seeded = seed_demo(
+            horizon_url, settings.DISTRIBUTION_SEED, asset_code=DEMO_ASSET
+        )
+        asset, _ = Asset.objects.get_or_create(
+            organization=organization,
+            code=DEMO_ASSET,
+            issuer=seeded.asset_issuer,
+            deleted_at__isnull=True,
+        )
+        for wallet in Wallet.objects.filter(
+            organization=organization, user_managed=False
+        ):
+            wallet.assets.add(asset)
+        provision_distribution_account(organization)
+        channels.ensure(max(settings.NUM_CHANNEL_ACCOUNTS, DEMO_CHANNEL_ACCOUNTS))
+        self.stdout.write(
+            f"localnet: host account {seeded.distribution_account} holds "
+            f"{Decimal(seeded.distribution_asset_balance):,} {DEMO_ASSET}"
+        )
+
+    def write_sample_csv(self) -> Path:
+        folder = settings.BASE_DIR / ".sdp" / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "receivers.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["phone", "id", "amount", "verification"])
+            for external_id, phone, amount, birthday in SAMPLE_RECEIVERS:
+                writer.writerow([phone, external_id, amount, birthday])
+        return path
+
+    # --- processes -------------------------------------------------------------
+
+    def start_localnet(self, options, env) -> subprocess.Popen:
+        state = settings.BASE_DIR / ".sdp" / "localnet-state.json"
+        command = [
+            sys.executable, "-m", "localnet",
+            "--port", str(options["localnet_port"]),
+            "--ledger-close", str(options["ledger_close"]),
+            "--state", str(state),
+        ]  # fmt: skip
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)  # noqa: S603
+
+    def start_platform(self, port: int, env) -> dict[str, subprocess.Popen]:
         python = sys.executable
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        schedule = settings.BASE_DIR / ".sdp" / "celerybeat-schedule"
         commands = {
-            "web": [
-                python,
-                "manage.py",
-                "runserver",
-                f"127.0.0.1:{port}",
-                "--noreload",
-            ],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "sdp",
-                "worker",
-                "-Q",
-                "tss,messages,default",
-                "--loglevel",
-                "WARNING",
-            ],
-            "beat": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "sdp",
-                "beat",
-                "--loglevel",
-                "WARNING",
-                "--schedule",
-                str(settings.BASE_DIR / ".sdp" / "celerybeat-schedule"),
-            ],
-        }
+            "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}",
+                    "--noreload"],
+            "worker": [python, "-m", "celery", "-A", "sdp", "worker",
+                       "-Q", "tss,messages,default", "--loglevel", "WARNING"],
+            "beat": [python, "-m", "celery", "-A", "sdp", "beat",
+                     "--loglevel", "WARNING", "--schedule", str(schedule)],
+        }  # fmt: skip
         return {
             name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)  # noqa: S603
             for name, command in commands.items()
         }
 
-    def wait_until_up(self, port: int, processes: dict[str, subprocess.Popen]) -> None:
-        deadline = time.monotonic() + 60
+    def wait_for(self, url: str, process: subprocess.Popen, what: str) -> None:
+        if urllib.parse.urlparse(url).scheme != "http":
+            raise CommandError(f"refusing to poll {url}")
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/health", timeout=2
-                ):
+                with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - http only
                     return
             except OSError:
-                if processes["web"].poll() is not None:
-                    raise SystemExit("the web server did not start") from None
+                if process.poll() is not None:
+                    raise CommandError(f"{what} did not start") from None
                 time.sleep(0.3)
-        raise SystemExit("the web server did not answer /health within 60 s")
-
-    def print_welcome(self, port: int) -> None:
-        base = f"http://127.0.0.1:{port}"
-        self.stdout.write(
-            "\n".join(
-                [
-                    "",
-                    "Stellar Disbursement Platform demo is running.",
-                    f"  Django admin:  {base}/admin/   "
-                    f"login {OPERATOR_EMAIL} / {DEMO_PASSWORD}",
-                    f"  API:           {base}/   tenant '{DEMO_TENANT}', "
-                    f"login {DEMO_EMAIL} / {DEMO_PASSWORD}",
-                    f"  Health:        {base}/health",
-                    "Press Ctrl-C to stop.",
-                    "",
-                ]
-            )
-        )
+        raise CommandError(f"{what} did not answer {url} within 90 s")
 
     def stop(self, processes: dict[str, subprocess.Popen]) -> None:
         for process in processes.values():
@@ -155,3 +201,40 @@ class Command(BaseCommand):
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+    def print_welcome(self, port: int, horizon_url: str, csv_path: Path) -> None:
+        base = f"http://127.0.0.1:{port}"
+        self.stdout.write(
+            f"""
+Stellar Disbursement Platform demo is running (a local network: no real money).
+
+  Django admin   {base}/admin/
+                 login {OPERATOR_EMAIL} / {DEMO_PASSWORD}
+  Dashboard API  {base}/    tenant "{DEMO_TENANT}"
+                 login {DEMO_EMAIL} / {DEMO_PASSWORD}
+                 (the MFA code is in the admin: Messaging > Messages)
+  Localnet       {horizon_url}/  (Horizon API)
+  Health         {base}/health     Metrics {base}/metrics
+  Sample CSV     {csv_path}
+
+Pay someone:
+  1. In the SDP dashboard (or the API) create a disbursement with the Demo Wallet,
+     the {DEMO_ASSET} asset, contact type PHONE_NUMBER and verification
+     DATE_OF_BIRTH; upload the sample CSV; start it.
+  2. Play the recipient's wallet:
+       .venv/bin/python manage.py demo_wallet --invite {SAMPLE_RECEIVERS[0][1]} --wait
+  3. Watch the payment in the admin (Disbursements > Payments) or the dashboard.
+
+SDP dashboard 6.5.0 against this backend: serve it with public/settings/env-config.js:
+  window._env_ = {{
+    API_URL: "{base}",
+    HORIZON_URL: "{horizon_url}",
+    STELLAR_EXPERT_URL: "https://stellar.expert/explorer/testnet",
+    SINGLE_TENANT_MODE: false,
+    DISABLE_TENANT_PREFIL_FROM_DOMAIN: "true",
+  }};
+  (and CORS_ALLOWED_ORIGINS=http://localhost:3000 here, the default)
+
+Press Ctrl-C to stop everything.
+"""
+        )

@@ -1,0 +1,620 @@
+"""Dashboard routes of auth_org: login and MFA, sessions, profile, organization,
+users and roles, API keys (dashboard-api.md §2.1, 2.2, 2.9-2.11).
+
+Views are thin: parse, call one service, render. Each view declares the roles per
+method (``roles``) and the API-key permission per method (``api_key_permissions``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from auth_org import apikeys, services, sessions
+from auth_org.models import APIKey, Organization, Role, User
+from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
+from auth_org.recaptcha import captcha_disabled, verify_captcha
+from sdp.api import APIError, NotFound
+from sdp.middleware import client_ip
+
+TENANT_NOT_FOUND = "Tenant not found in context."
+API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
+
+MessageSerializer = inline_serializer("Message", {"message": serializers.CharField()})
+TokenSerializer = inline_serializer("Token", {"token": serializers.CharField()})
+
+
+def require_tenant(request: Request) -> Organization:
+    tenant = getattr(request, "tenant", None)
+    if tenant is None:
+        raise APIError(TENANT_NOT_FOUND)
+    return tenant
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict:
+    serializer = serializer_class(data=data if isinstance(data, dict) else {})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PublicView(APIView):
+    """No authentication: the tenant comes from the header or the host."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+
+# --- login, MFA, passwords ------------------------------------------------------
+
+
+class AppConfigView(PublicView):
+    @extend_schema(
+        responses=inline_serializer(
+            "AppConfig",
+            {
+                "captcha_disabled": serializers.BooleanField(),
+                "captcha_type": serializers.CharField(),
+                "captcha_site_key": serializers.CharField(),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        # The first call may carry no tenant: answer from the environment then.
+        return Response(
+            {
+                "captcha_disabled": captcha_disabled(getattr(request, "tenant", None)),
+                "captcha_type": settings.CAPTCHA_TYPE,
+                "captcha_site_key": settings.RECAPTCHA_SITE_KEY,
+            }
+        )
+
+
+class LoginInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    recaptcha_token = serializers.CharField(
+        required=False, allow_blank=True, max_length=4096
+    )
+
+
+class LoginView(PublicView):
+    @extend_schema(
+        request=LoginInput,
+        responses={200: OpenApiResponse(description="{token} or {message}")},
+    )
+    def post(self, request: Request) -> Response:
+        organization = require_tenant(request)
+        data = _validated(LoginInput, request.data)
+        ip = client_ip(request._request)
+        verify_captcha(
+            data.get("recaptcha_token"), organization=organization, remote_ip=ip
+        )
+        result = sessions.login(
+            organization,
+            email=data["email"],
+            password=data["password"],
+            device_id=request.headers.get("Device-ID", "").strip()[:64],
+            ip=ip,
+        )
+        if result.token:
+            return Response({"token": result.token})
+        return Response({"message": result.message})
+
+
+class MFAInput(serializers.Serializer):
+    mfa_code = serializers.CharField(max_length=16)
+    remember_me = serializers.BooleanField(required=False, default=False)
+    recaptcha_token = serializers.CharField(
+        required=False, allow_blank=True, max_length=4096
+    )
+
+
+class MFAView(PublicView):
+    @extend_schema(request=MFAInput, responses=TokenSerializer)
+    def post(self, request: Request) -> Response:
+        organization = require_tenant(request)
+        data = _validated(MFAInput, request.data)
+        ip = client_ip(request._request)
+        verify_captcha(
+            data.get("recaptcha_token"), organization=organization, remote_ip=ip
+        )
+        token = sessions.verify_mfa(
+            organization,
+            code=data["mfa_code"],
+            device_id=request.headers.get("Device-ID", "").strip()[:64],
+            remember_me=data["remember_me"],
+            ip=ip,
+        )
+        return Response({"token": token})
+
+
+class RefreshTokenView(APIView):
+    permission_classes = [SessionOnly]
+    roles = ALL
+
+    @extend_schema(request=None, responses=TokenSerializer)
+    def post(self, request: Request) -> Response:
+        token = request.headers["Authorization"].partition(" ")[2].strip()
+        return Response({"token": sessions.refresh(request.user, token, request.auth)})
+
+
+class ForgotPasswordInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    recaptcha_token = serializers.CharField(
+        required=False, allow_blank=True, max_length=4096
+    )
+
+
+class ForgotPasswordView(PublicView):
+    @extend_schema(request=ForgotPasswordInput, responses=MessageSerializer)
+    def post(self, request: Request) -> Response:
+        organization = require_tenant(request)
+        data = _validated(ForgotPasswordInput, request.data)
+        ip = client_ip(request._request)
+        verify_captcha(
+            data.get("recaptcha_token"), organization=organization, remote_ip=ip
+        )
+        sessions.request_password_reset(organization, email=data["email"], ip=ip)
+        return Response({"message": sessions.FORGOT_REPLY})
+
+
+class ResetPasswordInput(serializers.Serializer):
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    reset_token = serializers.CharField(max_length=256)
+
+
+class ResetPasswordView(PublicView):
+    @extend_schema(request=ResetPasswordInput, responses=MessageSerializer)
+    def post(self, request: Request) -> Response:
+        organization = require_tenant(request)
+        data = _validated(ResetPasswordInput, request.data)
+        sessions.reset_password(
+            organization,
+            token=data["reset_token"],
+            password=data["password"],
+            ip=client_ip(request._request),
+        )
+        return Response({"message": "Password reset successfully."})
+
+
+# --- profile ----------------------------------------------------------------------
+
+
+class ProfileInput(serializers.Serializer):
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+
+
+class ProfileView(APIView):
+    roles = ALL
+    api_key_permissions = {"GET": "read:all", "PATCH": "write:all"}
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Profile",
+            {
+                "id": serializers.CharField(),
+                "first_name": serializers.CharField(),
+                "last_name": serializers.CharField(),
+                "email": serializers.CharField(),
+                "roles": serializers.ListField(child=serializers.CharField()),
+                "organization_name": serializers.CharField(),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(
+            {
+                "id": str(user.pk),
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "email": user.email,
+                "roles": list(user.roles),
+                "organization_name": user.organization.display_name,
+            }
+        )
+
+    @extend_schema(request=ProfileInput, responses=MessageSerializer)
+    def patch(self, request: Request) -> Response:
+        data = _validated(ProfileInput, request.data)
+        services.update_profile(request.user, data=data, ip=client_ip(request._request))
+        return Response({"message": "user profile updated successfully"})
+
+
+class PasswordChangeInput(serializers.Serializer):
+    current_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class ProfilePasswordView(APIView):
+    # A key must not change its creator's password.
+    permission_classes = [SessionOnly]
+    roles = ALL
+
+    @extend_schema(request=PasswordChangeInput, responses=MessageSerializer)
+    def patch(self, request: Request) -> Response:
+        data = _validated(PasswordChangeInput, request.data)
+        sessions.change_password(
+            request.user,
+            current_password=data["current_password"],
+            new_password=data["new_password"],
+            ip=client_ip(request._request),
+        )
+        return Response({"message": "user password updated successfully"})
+
+
+# --- organization -----------------------------------------------------------------
+
+
+def organization_json(organization: Organization, request: Request) -> dict[str, Any]:
+    def effective(value: bool | None, default: bool) -> bool:
+        return default if value is None else value
+
+    return {
+        "name": organization.display_name,
+        "logo_url": request.build_absolute_uri("/organization/logo"),
+        "base_url": organization.base_url or settings.BASE_URL,
+        "distribution_account_public_key": organization.distribution_account_address,
+        "distribution_account": {
+            "address": organization.distribution_account_address,
+            "type": organization.distribution_account_type,
+            "status": organization.distribution_account_status,
+        },
+        "timezone_utc_offset": organization.timezone_utc_offset,
+        "is_approval_required": organization.is_approval_required,
+        "is_link_shortener_enabled": organization.is_link_shortener_enabled,
+        "is_memo_tracing_enabled": organization.is_memo_tracing_enabled,
+        "receiver_invitation_resend_interval_days": (
+            organization.receiver_invitation_resend_interval_days or 0
+        ),
+        "payment_cancellation_period_days": (
+            organization.payment_cancellation_period_days or 0
+        ),
+        "receiver_registration_message_template": (
+            organization.receiver_registration_message_template
+        ),
+        "otp_message_template": organization.otp_message_template,
+        "privacy_policy_link": organization.privacy_policy_link or None,
+        "message_channel_priority": list(organization.message_channel_priority),
+        "mfa_disabled": sessions.mfa_disabled(organization),
+        "captcha_disabled": captcha_disabled(organization),
+        "receiver_invitations_disabled": effective(
+            organization.receiver_invitations_disabled, False
+        ),
+    }
+
+
+class OrganizationView(APIView):
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    @extend_schema(responses=OpenApiResponse(description="the organization (§2.2)"))
+    def get(self, request: Request) -> Response:
+        return Response(organization_json(request.user.organization, request))
+
+    @extend_schema(
+        request=inline_serializer(
+            "OrganizationUpdate",
+            {
+                "data": serializers.CharField(required=False),
+                "logo": serializers.FileField(required=False),
+            },
+        ),
+        responses=MessageSerializer,
+    )
+    def patch(self, request: Request) -> Response:
+        if "data" in request.data or "logo" in request.FILES:
+            data = services.parse_organization_data(request.data.get("data"))
+        else:  # a JSON body (scripts): the settings themselves
+            data = request.data if isinstance(request.data, dict) else {}
+        upload = request.FILES.get("logo")
+        logo = None
+        if upload is not None:
+            if upload.size > services.MAX_LOGO_BYTES:
+                raise APIError(extras={"logo": "the logo must be at most 2 MB"})
+            logo = upload.read()
+        services.update_organization(
+            request.user.organization,
+            actor=request.user,
+            data=data,
+            logo=logo,
+            ip=client_ip(request._request),
+        )
+        return Response({"message": "Organization updated successfully"})
+
+
+@cache
+def default_logo() -> bytes:
+    """A plain 96x96 PNG, for organizations that have not uploaded a logo."""
+    width = height = 96
+    row = b"\x00" + bytes((0x3E, 0x1B, 0xDB)) * width
+    raw = row * height
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return (
+            struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+class OrganizationLogoView(PublicView):
+    @extend_schema(responses={(200, "image/png"): bytes})
+    def get(self, request: Request) -> HttpResponse:
+        organization = require_tenant(request)
+        if organization.logo:
+            content, content_type = (
+                bytes(organization.logo),
+                organization.logo_content_type,
+            )
+        else:
+            content, content_type = default_logo(), "image/png"
+        response = HttpResponse(content, content_type=content_type or "image/png")
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+class BridgeIntegrationView(APIView):
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    @extend_schema(
+        responses=inline_serializer(
+            "BridgeIntegration", {"status": serializers.CharField()}
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"status": "NOT_ENABLED"})
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    def patch(self, request: Request) -> Response:
+        raise APIError("Bridge integration is not enabled.")
+
+
+class BalancesView(APIView):
+    roles = ALL
+    api_key_permissions = "read:all"
+
+    @extend_schema(responses=MessageSerializer)
+    def get(self, request: Request) -> Response:
+        raise APIError(
+            "This endpoint is only available for tenants using "
+            "DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT"
+        )
+
+
+# --- users and roles --------------------------------------------------------------
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.pk),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "roles": list(user.roles),
+        "is_active": user.is_active,
+    }
+
+
+class UserInput(serializers.Serializer):
+    first_name = serializers.CharField(max_length=128)
+    last_name = serializers.CharField(max_length=128)
+    email = serializers.CharField(max_length=254)
+    roles = serializers.ListField(child=serializers.CharField(max_length=32))
+
+
+class UsersView(APIView):
+    roles = OWNER
+    api_key_permissions = {"GET": "read:users", "POST": "write:users"}
+    sorts = {"email": "email", "is_active": "is_active"}
+
+    @extend_schema(responses=OpenApiResponse(description="array of users"))
+    def get(self, request: Request) -> Response:
+        sort = request.query_params.get("sort") or "email"
+        direction = (request.query_params.get("direction") or "asc").lower()
+        if sort not in self.sorts or direction not in ("asc", "desc"):
+            raise APIError(extras={"sort": "sort by email or is_active, asc or desc"})
+        order = ("-" if direction == "desc" else "") + self.sorts[sort]
+        users = User.objects.filter(organization=request.user.organization).order_by(
+            order, "email"
+        )
+        return Response([user_json(user) for user in users])
+
+    @extend_schema(request=UserInput, responses={201: OpenApiResponse()})
+    def post(self, request: Request) -> Response:
+        data = _validated(UserInput, request.data)
+        user = services.invite_user(
+            request.user.organization,
+            actor=request.user,
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            roles=data["roles"],
+            ip=client_ip(request._request),
+        )
+        return Response(user_json(user), status=201)
+
+
+class RolesInput(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    roles = serializers.ListField(child=serializers.CharField(max_length=32))
+
+
+class UserRolesView(APIView):
+    roles = OWNER
+    api_key_permissions = {"GET": "read:users", "PATCH": "write:users"}
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Roles", {"roles": serializers.ListField(child=serializers.CharField())}
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"roles": list(Role.values)})
+
+    @extend_schema(request=RolesInput, responses=MessageSerializer)
+    def patch(self, request: Request) -> Response:
+        data = _validated(RolesInput, request.data)
+        services.set_user_roles(
+            request.user.organization,
+            actor=request.user,
+            user_id=data["user_id"],
+            roles=data["roles"],
+            ip=client_ip(request._request),
+        )
+        return Response({"message": "User roles were updated successfully."})
+
+
+class ActivationInput(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    is_active = serializers.BooleanField()
+
+
+class UserActivationView(APIView):
+    roles = OWNER
+    api_key_permissions = {"PATCH": "write:users"}
+
+    @extend_schema(request=ActivationInput, responses=MessageSerializer)
+    def patch(self, request: Request) -> Response:
+        data = _validated(ActivationInput, request.data)
+        services.set_user_activation(
+            request.user.organization,
+            actor=request.user,
+            user_id=data["user_id"],
+            is_active=data["is_active"],
+            ip=client_ip(request._request),
+        )
+        return Response({"message": "User activation was updated successfully."})
+
+
+# --- API keys ---------------------------------------------------------------------
+
+
+def api_key_json(key: APIKey, *, plaintext: str | None = None) -> dict[str, Any]:
+    body = {
+        "id": str(key.pk),
+        "name": key.name,
+        "permissions": list(key.permissions),
+        "allowed_ips": list(key.allowed_ips),
+        "enabled": key.expiry_date is None or key.expiry_date > timezone.now(),
+        "expiry_date": key.expiry_date.isoformat() if key.expiry_date else None,
+        "created_at": key.created_at.isoformat(),
+        "created_by": str(key.created_by_id) if key.created_by_id else None,
+        "updated_at": key.updated_at.isoformat(),
+        "updated_by": str(key.updated_by_id) if key.updated_by_id else None,
+        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
+    }
+    if plaintext is not None:
+        body["key"] = plaintext
+    return body
+
+
+def _expiry(value: Any):
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise APIError(extras={"expiry_date": "expiry date must be an ISO 8601 time"})
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+class APIKeyInput(serializers.Serializer):
+    name = serializers.CharField(max_length=128)
+    permissions = serializers.ListField(child=serializers.CharField(max_length=32))
+    expiry_date = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True
+    )
+    allowed_ips = serializers.JSONField(required=False, allow_null=True)
+
+
+class APIKeyUpdateInput(serializers.Serializer):
+    permissions = serializers.ListField(child=serializers.CharField(max_length=32))
+    allowed_ips = serializers.JSONField(required=False, allow_null=True)
+
+
+class APIKeysView(APIView):
+    roles = API_KEY_ROLES
+    api_key_permissions = "write:all"
+
+    @extend_schema(responses=OpenApiResponse(description="array of API keys"))
+    def get(self, request: Request) -> Response:
+        # SDP: a user sees only the keys they created.
+        keys = APIKey.objects.filter(
+            organization=request.user.organization, created_by=request.user
+        ).order_by("-created_at")
+        return Response([api_key_json(key) for key in keys])
+
+    @extend_schema(request=APIKeyInput, responses={201: OpenApiResponse()})
+    def post(self, request: Request) -> Response:
+        data = _validated(APIKeyInput, request.data)
+        key, plaintext = apikeys.create_api_key(
+            request.user,
+            name=data["name"],
+            permissions=data["permissions"],
+            allowed_ips=data.get("allowed_ips"),
+            expiry_date=_expiry(data.get("expiry_date")),
+            ip=client_ip(request._request),
+        )
+        return Response(api_key_json(key, plaintext=plaintext), status=201)
+
+
+class APIKeyView(APIView):
+    roles = API_KEY_ROLES
+    api_key_permissions = "write:all"
+
+    def _key(self, request: Request, pk: Any) -> APIKey:
+        key = APIKey.objects.filter(
+            organization=request.user.organization, created_by=request.user, pk=pk
+        ).first()
+        if key is None:
+            raise NotFound()
+        return key
+
+    @extend_schema(responses=OpenApiResponse(description="an API key"))
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(api_key_json(self._key(request, pk)))
+
+    @extend_schema(request=APIKeyUpdateInput, responses=OpenApiResponse())
+    def patch(self, request: Request, pk: Any) -> Response:
+        key = self._key(request, pk)
+        data = _validated(APIKeyUpdateInput, request.data)
+        apikeys.update_api_key(
+            key,
+            actor=request.user,
+            permissions=data["permissions"],
+            allowed_ips=data.get("allowed_ips"),
+            ip=client_ip(request._request),
+        )
+        return Response(api_key_json(key))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: Any) -> Response:
+        apikeys.delete_api_key(
+            self._key(request, pk), actor=request.user, ip=client_ip(request._request)
+        )
+        return Response(status=204)

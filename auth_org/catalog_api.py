@@ -1,0 +1,227 @@
+"""Wallets and assets routes (dashboard §2.7): thin views over auth_org.catalog."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from auth_org import catalog
+from auth_org.models import Asset, Role, Wallet
+from auth_org.permissions import ALL
+from sdp.api import APIError, NotFound
+
+ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
+WALLET_WRITE = frozenset({Role.OWNER, Role.DEVELOPER})
+
+
+def iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def asset_json(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": str(asset.pk),
+        "code": asset.code,
+        "issuer": asset.issuer,
+        "created_at": iso(asset.created_at),
+        "updated_at": iso(asset.updated_at),
+        "deleted_at": iso(asset.deleted_at),
+    }
+
+
+def wallet_json(wallet: Wallet, *, assets: bool = True) -> dict[str, Any]:
+    body = {
+        "id": str(wallet.pk),
+        "name": wallet.name,
+        "homepage": wallet.homepage,
+        "deep_link_schema": wallet.deep_link_schema,
+        "sep_10_client_domain": wallet.sep_10_client_domain,
+        "enabled": wallet.enabled,
+        "user_managed": wallet.user_managed,
+        "embedded": wallet.embedded,
+        "created_at": iso(wallet.created_at),
+        "updated_at": iso(wallet.updated_at),
+        "deleted_at": iso(wallet.deleted_at),
+    }
+    if assets:
+        body["assets"] = [
+            asset_json(a) for a in wallet.assets.all() if a.deleted_at is None
+        ]
+    return body
+
+
+def boolean(value: str | None, name: str) -> bool | None:
+    if value in (None, ""):
+        return None
+    lowered = value.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise APIError(extras={name: "use true or false"})
+
+
+class AssetInput(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
+    issuer = serializers.CharField(max_length=56, allow_blank=True, required=False)
+
+
+class AssetsView(APIView):
+    roles = {"GET": ALL, "POST": ASSET_WRITE}
+    api_key_permissions = {"GET": "read:all", "POST": "write:all"}
+
+    def get(self, request: Request) -> Response:
+        organization = request.tenant
+        assets = catalog.assets_of(organization).order_by("code", "issuer")
+        if wallet_id := request.query_params.get("wallet"):
+            assets = assets.filter(wallets__pk=catalog._uuid_or_none(wallet_id))
+        enabled = boolean(request.query_params.get("enabled"), "enabled")
+        if enabled is None:
+            return Response([asset_json(a) for a in assets])
+        balances = catalog.distribution_balances(organization)
+        body = []
+        for asset in assets:
+            has_trustline = (asset.code, asset.issuer) in balances
+            if has_trustline != enabled:
+                continue
+            balance = balances.get((asset.code, asset.issuer), Decimal("0"))
+            body.append(
+                {
+                    **asset_json(asset),
+                    "enabled": has_trustline,
+                    "has_trustline": has_trustline,
+                    "balance": f"{balance:.7f}",
+                }
+            )
+        return Response(body)
+
+    def post(self, request: Request) -> Response:
+        data = AssetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        asset = catalog.create_asset(
+            request.tenant,
+            code=data.validated_data["code"],
+            issuer=data.validated_data.get("issuer", ""),
+        )
+        return Response(asset_json(asset), status=201)
+
+
+class AssetView(APIView):
+    roles = {"DELETE": ASSET_WRITE}
+    api_key_permissions = {"DELETE": "write:all"}
+
+    def delete(self, request: Request, pk) -> Response:
+        asset = catalog.assets_of(request.tenant).filter(pk=pk).first()
+        if asset is None:
+            raise NotFound()
+        return Response(asset_json(catalog.delete_asset(request.tenant, asset)))
+
+
+class WalletInput(serializers.Serializer):
+    name = serializers.CharField(max_length=30)
+    homepage = serializers.URLField(max_length=200)
+    deep_link_schema = serializers.CharField(max_length=255)
+    sep_10_client_domain = serializers.CharField(max_length=255)
+    enabled = serializers.BooleanField(required=False, default=True)
+    assets = serializers.ListField(required=False, default=list)
+    assets_ids = serializers.ListField(required=False, default=list)
+
+    def validate(self, attrs):
+        from django.conf import settings
+
+        if settings.IS_PUBNET and not attrs["homepage"].startswith("https://"):
+            raise serializers.ValidationError({"homepage": "https is required"})
+        if not attrs.get("assets") and attrs.get("assets_ids"):
+            attrs["assets"] = [{"id": value} for value in attrs["assets_ids"]]
+        return attrs
+
+
+class WalletPatch(WalletInput):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+        self.fields["enabled"].default = serializers.empty
+        self.fields["assets"].default = serializers.empty
+        self.fields["assets_ids"].default = serializers.empty
+
+    def validate(self, attrs):
+        if "assets_ids" in attrs and "assets" not in attrs:
+            attrs["assets"] = [{"id": value} for value in attrs.pop("assets_ids")]
+        attrs.pop("assets_ids", None)
+        if not attrs:
+            raise serializers.ValidationError("nothing to update")
+        return attrs
+
+
+class WalletsView(APIView):
+    roles = {"GET": ALL, "POST": WALLET_WRITE}
+    api_key_permissions = {"GET": "read:wallets", "POST": "write:wallets"}
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        include_deleted = boolean(params.get("include_deleted"), "include_deleted")
+        wallets = catalog.wallets_of(
+            request.tenant, include_deleted=bool(include_deleted)
+        )
+        enabled = boolean(params.get("enabled"), "enabled")
+        if enabled is not None:
+            wallets = wallets.filter(enabled=enabled)
+        user_managed = boolean(params.get("user_managed"), "user_managed")
+        if user_managed is not None:
+            wallets = wallets.filter(user_managed=user_managed)
+        if supported := params.get("supported_assets"):
+            values = [v.strip() for v in supported.split(",") if v.strip()]
+            if len(values) > 20:
+                raise APIError(extras={"supported_assets": "at most 20 assets"})
+            ids = [i for i in map(catalog._uuid_or_none, values) if i]
+            for value in values:
+                match = Q(assets__code=value, assets__deleted_at__isnull=True)
+                if value in ids:
+                    match = Q(assets__pk=value)
+                wallets = wallets.filter(
+                    pk__in=Wallet.objects.filter(match).values("pk")
+                )
+        wallets = wallets.order_by("name").prefetch_related("assets")
+        return Response([wallet_json(w) for w in wallets])
+
+    def post(self, request: Request) -> Response:
+        data = WalletInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        wallet = catalog.create_wallet(request.tenant, data=data.validated_data)
+        return Response(wallet_json(wallet), status=201)
+
+
+class WalletView(APIView):
+    roles = {"GET": ALL, "PATCH": WALLET_WRITE, "DELETE": WALLET_WRITE}
+    api_key_permissions = {
+        "GET": "read:wallets",
+        "PATCH": "write:wallets",
+        "DELETE": "write:wallets",
+    }
+
+    def _wallet(self, request: Request, pk) -> Wallet:
+        wallet = catalog.wallets_of(request.tenant).filter(pk=pk).first()
+        if wallet is None:
+            raise NotFound()
+        return wallet
+
+    def get(self, request: Request, pk) -> Response:
+        return Response(wallet_json(self._wallet(request, pk)))
+
+    def patch(self, request: Request, pk) -> Response:
+        wallet = self._wallet(request, pk)
+        data = WalletPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        wallet = catalog.update_wallet(request.tenant, wallet, data=data.validated_data)
+        return Response(wallet_json(wallet))
+
+    def delete(self, request: Request, pk) -> Response:
+        catalog.delete_wallet(request.tenant, self._wallet(request, pk))
+        return Response(status=204)

@@ -1,0 +1,9 @@
+from auth_org import catalog_api
+from sdp.api import route
+
+urlpatterns = [
+    route("assets", catalog_api.AssetsView.as_view(), name="assets"),
+    route("assets/<uuid:pk>", catalog_api.AssetView.as_view(), name="asset"),
+    route("wallets", catalog_api.WalletsView.as_view(), name="wallets"),
+    route("wallets/<uuid:pk>", catalog_api.WalletView.as_view(), name="wallet"),
+]

@@ -1,0 +1,131 @@
+"""CSV ingestion benchmark: validate and store a 10,000-row file (default limits)
+and a 100,000-row file (limits raised), through the same service the API calls.
+
+    DATABASE_URL=... python -m bench.csv [--rows 10000 100000]
+
+Runs against the database in DATABASE_URL (migrated first); every row it creates
+is deleted afterwards. The last line is ``key=value`` pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import time
+import uuid
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdp.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models.deletion import ProtectedError  # noqa: E402
+
+from auth_org.models import Asset, Organization, Wallet  # noqa: E402
+from disbursements.models import Disbursement, Payment  # noqa: E402
+from disbursements.services import create_disbursement, upload_instructions  # noqa: E402
+from receivers.models import Receiver  # noqa: E402
+
+ISSUER = "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H"
+
+
+def make_csv(rows: int) -> bytes:
+    lines = ["phone,id,amount,verification,paymentID"]
+    for n in range(rows):
+        # +1 415 2xx xxxx: valid US numbers, 990,000 of them.
+        phone = f"+1415{201 + n // 10000}{n % 10000:04d}"
+        lines.append(
+            f"{phone},rcv-{n},{(n % 500) + 1}.25,1990-01-{n % 28 + 1:02d},p-{n}"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(rows: int) -> dict[str, float]:
+    suffix = uuid.uuid4().hex[:8]
+    organization = Organization.objects.create(
+        name=f"bench-csv-{suffix}",
+        display_name="Bench CSV",
+    )
+    asset = Asset.objects.create(organization=organization, code="USDC", issuer=ISSUER)
+    wallet = Wallet.objects.create(
+        organization=organization,
+        name="Bench Wallet",
+        homepage=f"https://bench-{suffix}.example.org",
+        deep_link_schema=f"bench-{suffix}://sdp",
+        sep_10_client_domain="bench.example.org",
+    )
+    content = make_csv(rows)
+    disbursement = create_disbursement(
+        organization,
+        actor=None,
+        name=f"bench {rows}",
+        wallet=wallet,
+        asset=asset,
+        registration_contact_type="PHONE_NUMBER",
+        verification_field="DATE_OF_BIRTH",
+    )
+    settings.CSV_MAX_BYTES = max(settings.CSV_MAX_BYTES, len(content))
+    start = time.perf_counter()
+    count = upload_instructions(
+        disbursement,
+        actor=None,
+        file_name="bench.csv",
+        content=content,
+        max_rows=max(rows, settings.CSV_MAX_ROWS),
+    )
+    elapsed = time.perf_counter() - start
+    stored = Payment.objects.filter(disbursement=disbursement).count()
+    if count != rows or stored != rows:
+        raise SystemExit(f"expected {rows} payments, stored {stored}")
+    cleanup(organization)
+    return {"rows": rows, "seconds": elapsed, "bytes": len(content)}
+
+
+def cleanup(organization: Organization) -> None:
+    Disbursement.objects.filter(organization=organization).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM receivers_receiverstellaraddress WHERE organization_id = %s",
+            [organization.pk],
+        )
+    Receiver.objects.filter(organization=organization).delete()
+    Wallet.objects.filter(organization=organization).delete()
+    Asset.objects.filter(organization=organization).delete()
+    with contextlib.suppress(ProtectedError):
+        organization.delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    results = []
+    for rows in args.rows:
+        result = run(rows)
+        results.append(result)
+        print(
+            f"{rows} rows ({result['bytes'] / 1e6:.1f} MB): validated and stored in "
+            f"{result['seconds']:.2f} s ({rows / result['seconds']:,.0f} rows/s)"
+        )
+    pairs = {}
+    for result in results:
+        rows = result["rows"]
+        pairs[f"seconds_{rows}"] = f"{result['seconds']:.2f}"
+        pairs[f"rows_per_s_{rows}"] = f"{rows / result['seconds']:.0f}"
+    pairs["rows_per_s"] = pairs[f"rows_per_s_{results[-1]['rows']}"]
+    pairs["peak_rss_mb"] = f"{peak_rss_mb():.0f}"
+    print(" ".join(f"{k}={v}" for k, v in pairs.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Disbursement instructions: parse and validate a CSV exactly as SDP does
+(reference §5), then store it in one transaction.
+
+Validation is two passes: the rows on their own (shape, formats, duplicates in the
+file), then against the database (confirmed verifications, registered addresses,
+addresses owned by another receiver). Every bad row is reported; nothing is written
+unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from disbursements.models import RegistrationContactType
+from sdp.api import APIError
+from sdp.validators import (
+    detect_memo,
+    parse_amount,
+    validate_email,
+    validate_phone,
+    validate_verification,
+    validate_wallet_address,
+)
+
+PARSE_ERROR = "could not parse csv file"
+
+KNOWN_COLUMNS = (
+    "phone",
+    "email",
+    "id",
+    "amount",
+    "verification",
+    "paymentID",
+    "walletAddress",
+    "walletAddressMemo",
+)
+# (required, not allowed) per registration contact type, reference §5.
+COLUMN_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    RegistrationContactType.PHONE_NUMBER: (
+        ("phone", "verification"),
+        ("email", "walletAddress", "walletAddressMemo"),
+    ),
+    RegistrationContactType.EMAIL: (
+        ("email", "verification"),
+        ("phone", "walletAddress", "walletAddressMemo"),
+    ),
+    RegistrationContactType.PHONE_NUMBER_AND_WALLET_ADDRESS: (
+        ("phone", "walletAddress"),
+        ("email", "verification"),
+    ),
+    RegistrationContactType.EMAIL_AND_WALLET_ADDRESS: (
+        ("email", "walletAddress"),
+        ("phone", "verification"),
+    ),
+}
+
+
+@dataclass
+class Instruction:
+    """One valid row, sanitised."""
+
+    line: int
+    external_id: str
+    amount: Decimal
+    phone: str | None = None
+    email: str | None = None
+    verification: str = ""
+    payment_id: str = ""
+    wallet_address: str = ""
+    memo: str = ""
+    memo_type: str = ""
+
+
+@dataclass
+class ParsedFile:
+    instructions: list[Instruction] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class CSVError(APIError):
+    """400 ``could not parse csv file`` with one ``line N - field`` entry per error."""
+
+    def __init__(self, extras: dict[str, str], message: str = PARSE_ERROR):
+        super().__init__(message, status_code=400, extras=extras)
+
+
+# --- parsing -----------------------------------------------------------------
+
+
+def decode(content: bytes) -> str:
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CSVError({"file": "the file is not valid UTF-8"}) from exc
+    if "\x00" in text:
+        raise CSVError({"file": "the file contains NUL bytes"})
+    return text
+
+
+def check_headers(
+    headers: list[str], contact_type: str, verification_field: str, embedded: bool
+) -> None:
+    required, not_allowed = COLUMN_RULES[contact_type]
+    required, not_allowed = list(required), list(not_allowed)
+    if embedded and not verification_field and "verification" in required:
+        # An embedded-wallet disbursement without a verification field.
+        required.remove("verification")
+        not_allowed.append("verification")
+    problems = []
+    duplicates = sorted({h for h in headers if headers.count(h) > 1})
+    problems += [f"{name} column is duplicated" for name in duplicates]
+    for name in ("id", "amount", *required):
+        if name not in headers:
+            problems.append(f"{name} column is required")
+    for name in headers:
+        if name in not_allowed:
+            problems.append(
+                f"{name} column is not allowed for this registration contact type"
+            )
+        elif name not in KNOWN_COLUMNS:
+            problems.append(f"{name or '(empty)'} column is not allowed")
+    if problems:
+        raise APIError(
+            f"CSV columns are not valid for registration contact type {contact_type}: "
+            + "; ".join(problems)
+        )
+
+
+def parse_instructions(
+    content: bytes,
+    *,
+    contact_type: str,
+    verification_field: str,
+    embedded: bool = False,
+    max_rows: int | None = None,
+) -> list[Instruction]:
+    """Every row validated on its own; raises CSVError listing every bad row."""
+    max_rows = max_rows or settings.CSV_MAX_ROWS
+    reader = csv.reader(io.StringIO(decode(content), newline=""))
+    try:
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CSVError({"file": "the file is empty"}) from None
+    except csv.Error as exc:
+        raise CSVError({"file": f"malformed CSV: {exc}"}) from exc
+    check_headers(headers, contact_type, verification_field, embedded)
+    index = {name: headers.index(name) for name in KNOWN_COLUMNS if name in headers}
+    today = timezone.localdate()
+    errors: dict[str, str] = {}
+    instructions: list[Instruction] = []
+    seen_contacts: dict[str, int] = {}
+    seen_addresses: dict[str, int] = {}
+    seen_payment_ids: dict[str, int] = {}
+    rows = 0
+    try:
+        for line, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines carry no instruction
+            rows += 1
+            if rows > max_rows:
+                raise CSVError({"file": f"the file has more than {max_rows} rows"})
+            if len(row) != len(headers):
+                errors[f"line {line} - row"] = (
+                    f"wrong number of fields: expected {len(headers)}, got {len(row)}"
+                )
+                continue
+            instruction = _validate_row(
+                line, row, index, contact_type, verification_field, today, errors
+            )
+            if instruction is None:
+                continue
+            contact = instruction.phone or instruction.email or ""
+            contact_key = "phone" if instruction.phone else "email"
+            if contact in seen_contacts:
+                errors[f"line {line} - {contact_key}"] = (
+                    "duplicate contact information. Also found on line "
+                    f"{seen_contacts[contact]}"
+                )
+                continue
+            seen_contacts[contact] = line
+            if instruction.wallet_address:
+                if instruction.wallet_address in seen_addresses:
+                    errors[f"line {line} - walletAddress"] = (
+                        "duplicate wallet address. Also found on line "
+                        f"{seen_addresses[instruction.wallet_address]}"
+                    )
+                    continue
+                seen_addresses[instruction.wallet_address] = line
+            if instruction.payment_id:
+                if instruction.payment_id in seen_payment_ids:
+                    errors[f"line {line} - paymentID"] = (
+                        "duplicate payment id. Also found on line "
+                        f"{seen_payment_ids[instruction.payment_id]}"
+                    )
+                    continue
+                seen_payment_ids[instruction.payment_id] = line
+            instructions.append(instruction)
+    except csv.Error as exc:
+        raise CSVError({"file": f"malformed CSV: {exc}"}) from exc
+    if errors:
+        raise CSVError(errors)
+    if not instructions:
+        raise CSVError({"file": "the file has no instructions"})
+    return instructions
+
+
+def _validate_row(
+    line: int,
+    row: list[str],
+    index: dict[str, int],
+    contact_type: str,
+    verification_field: str,
+    today: date,
+    errors: dict[str, str],
+) -> Instruction | None:
+    def cell(name: str) -> str:
+        return row[index[name]].strip() if name in index else ""
+
+    found: dict[str, str] = {}
+    external_id = cell("id")
+    if not external_id:
+        found["id"] = "id cannot be empty"
+    elif len(external_id) > 64:
+        found["id"] = "id cannot be longer than 64 characters"
+    amount, error = parse_amount(cell("amount"))
+    if error:
+        found["amount"] = error
+    phone = email = None
+    if "phone" in index:
+        phone = cell("phone").lower()
+        if not phone:
+            found["phone"] = "phone cannot be empty"
+        elif error := validate_phone(phone):
+            found["phone"] = error
+    if "email" in index:
+        email = cell("email").lower()
+        if not email:
+            found["email"] = "email cannot be empty"
+        elif error := validate_email(email):
+            found["email"] = error
+    verification = cell("verification")
+    if (
+        "verification" in index
+        and verification_field
+        and (error := validate_verification(verification_field, verification, today))
+    ):
+        found["verification"] = error
+    payment_id = cell("paymentID")
+    if len(payment_id) > 64:
+        found["paymentID"] = "paymentID cannot be longer than 64 characters"
+    address = cell("walletAddress").upper()
+    memo = cell("walletAddressMemo")
+    memo_type = ""
+    if "walletAddress" in index:
+        if not address:
+            found["walletAddress"] = "wallet address cannot be empty"
+        elif error := validate_wallet_address(address):
+            found["walletAddress"] = error
+        elif memo and address.startswith("C"):
+            found["walletAddressMemo"] = (
+                "wallet address memo is not supported for contract addresses"
+            )
+        elif memo:
+            memo_type, error = detect_memo(memo)
+            if error:
+                found["walletAddressMemo"] = error
+    if found:
+        for name, message in found.items():
+            errors[f"line {line} - {name}"] = message
+        return None
+    assert amount is not None  # noqa: S101 - checked above
+    return Instruction(
+        line=line,
+        external_id=external_id,
+        amount=amount,
+        phone=phone,
+        email=email,
+        verification=verification,
+        payment_id=payment_id,
+        wallet_address=address,
+        memo=memo,
+        memo_type=memo_type,
+    )
+
+
+def file_name_error(name: str) -> str | None:
+    if not name.lower().endswith(".csv"):
+        return "the file must be a .csv file"
+    if ".." in name or "/" in name or "\\" in name:
+        return "invalid file name"
+    return None
+
+
+def summarize(instructions: list[Instruction]) -> dict[str, Any]:
+    return {
+        "rows": len(instructions),
+        "total": sum((i.amount for i in instructions), Decimal("0")),
+    }

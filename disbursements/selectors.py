@@ -1,0 +1,261 @@
+"""Reads the dashboard needs: counters and amounts by aggregate queries, never
+per-row Python loops over payments."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from auth_org.models import Organization
+from disbursements.models import Disbursement, Payment
+from receivers.models import Receiver, ReceiverWallet
+from sdp.api import APIError
+from sdp.listing import date_range, ordering, statuses
+
+ZERO = Decimal("0")
+PAYMENT_STATUSES = [s.lower() for s in Payment.Status.values]
+WALLET_STATUSES = [s.lower() for s in ReceiverWallet.Status.values]
+
+
+def money(value: Decimal | None) -> str:
+    return f"{(value or ZERO):.7f}"
+
+
+def disbursement_stats(ids: list) -> dict[Any, dict[str, Any]]:
+    """Counters and amounts of several disbursements in one grouped query."""
+    rows = (
+        Payment.objects.filter(disbursement_id__in=ids)
+        .values("disbursement_id", "status")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by()
+    )
+    stats: dict[Any, dict[str, Any]] = defaultdict(
+        lambda: {"count": defaultdict(int), "amount": defaultdict(lambda: ZERO)}
+    )
+    for row in rows:
+        entry = stats[row["disbursement_id"]]
+        entry["count"][row["status"]] += row["count"]
+        entry["amount"][row["status"]] += row["amount"] or ZERO
+    result = {}
+    for disbursement_id in ids:
+        entry = stats[disbursement_id]
+        count, amount = entry["count"], entry["amount"]
+        total = sum(count.values())
+        total_amount = sum(amount.values(), ZERO)
+        sent, failed = count[Payment.Status.SUCCESS], count[Payment.Status.FAILED]
+        canceled = count[Payment.Status.CANCELED]
+        result[disbursement_id] = {
+            "total_payments": total,
+            "total_payments_sent": sent,
+            "total_payments_failed": failed,
+            "total_payments_canceled": canceled,
+            "total_payments_remaining": total - sent - failed - canceled,
+            "total_amount": money(total_amount),
+            "amount_disbursed": money(amount[Payment.Status.SUCCESS]),
+            "average_amount": money(
+                (total_amount / total).quantize(Decimal("1e-7")) if total else ZERO
+            ),
+        }
+    return result
+
+
+def statistics(
+    organization: Organization, disbursement: Disbursement | None = None
+) -> dict[str, Any]:
+    """SDP's statistics shape (dashboard §2.3), with three grouped queries."""
+    payments = Payment.objects.filter(organization=organization)
+    wallets = ReceiverWallet.objects.filter(organization=organization)
+    receivers = Receiver.objects.filter(organization=organization)
+    if disbursement is not None:
+        payments = payments.filter(disbursement=disbursement)
+        wallets = wallets.filter(
+            pk__in=payments.values("receiver_wallet_id").distinct()
+        )
+        receivers = receivers.filter(pk__in=payments.values("receiver_id").distinct())
+    counters = dict.fromkeys(PAYMENT_STATUSES, 0)
+    by_asset: dict[str, dict[str, Decimal]] = {}
+    asset_counts: dict[str, int] = defaultdict(int)
+    rows = (
+        payments.values("status", "asset__code")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by()
+    )
+    for row in rows:
+        counters[row["status"].lower()] += row["count"]
+        amounts = by_asset.setdefault(
+            row["asset__code"], dict.fromkeys(PAYMENT_STATUSES, ZERO)
+        )
+        amounts[row["status"].lower()] += row["amount"] or ZERO
+        asset_counts[row["asset__code"]] += row["count"]
+    counters["total"] = sum(counters.values())
+    wallet_counters = dict.fromkeys(WALLET_STATUSES, 0)
+    for row in wallets.values("status").annotate(count=Count("pk")).order_by():
+        wallet_counters[row["status"].lower()] += row["count"]
+    wallet_counters["total"] = sum(wallet_counters.values())
+    amounts_by_asset = []
+    for code, amounts in sorted(by_asset.items()):
+        total = sum(amounts.values(), ZERO)
+        average = total / asset_counts[code] if asset_counts[code] else ZERO
+        amounts_by_asset.append(
+            {
+                "asset_code": code,
+                "payment_amounts": {
+                    **{k: money(v) for k, v in amounts.items()},
+                    "average": money(average.quantize(Decimal("1e-7"))),
+                    "total": money(total),
+                },
+            }
+        )
+    if disbursement is None:
+        total_disbursements = Disbursement.objects.filter(
+            organization=organization
+        ).count()
+    else:
+        total_disbursements = 1
+    return {
+        "payment_counters": counters,
+        "payment_amounts_by_asset": amounts_by_asset,
+        "receiver_wallets_counters": wallet_counters,
+        "total_receivers": receivers.count(),
+        "total_disbursements": total_disbursements,
+    }
+
+
+STATISTICS_TTL = 10
+
+
+def cached_statistics(
+    organization: Organization, disbursement: Disbursement | None = None
+) -> dict[str, Any]:
+    """statistics(), kept STATISTICS_TTL seconds: over a million payments the
+    aggregate takes a few hundred milliseconds, and the home page asks on every
+    visit. Figures may lag by that much; the lists are always fresh."""
+    from django.core.cache import cache
+
+    key = f"statistics:{organization.pk}:{disbursement.pk if disbursement else ''}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = statistics(organization, disbursement)
+        cache.set(key, figures, STATISTICS_TTL)
+    return figures
+
+
+def receiver_stats(ids: list) -> dict[Any, dict[str, Any]]:
+    """Per receiver and per receiver wallet: counters and received amounts."""
+    rows = (
+        Payment.objects.filter(receiver_id__in=ids)
+        .values(
+            "receiver_id",
+            "receiver_wallet_id",
+            "status",
+            "asset__code",
+            "asset__issuer",
+        )
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by()
+    )
+    per_receiver: dict[Any, dict[str, Any]] = {
+        rid: {"count": defaultdict(int), "received": defaultdict(lambda: ZERO)}
+        for rid in ids
+    }
+    per_wallet: dict[Any, dict[str, Any]] = defaultdict(
+        lambda: {"count": defaultdict(int), "received": defaultdict(lambda: ZERO)}
+    )
+    for row in rows:
+        for entry in (
+            per_receiver[row["receiver_id"]],
+            per_wallet[row["receiver_wallet_id"]],
+        ):
+            entry["count"][row["status"]] += row["count"]
+            if row["status"] == Payment.Status.SUCCESS:
+                entry["received"][(row["asset__code"], row["asset__issuer"])] += (
+                    row["amount"] or ZERO
+                )
+    return {"receivers": per_receiver, "wallets": per_wallet}
+
+
+def counters_of(entry: dict[str, Any]) -> dict[str, Any]:
+    count = entry["count"]
+    total = sum(count.values())
+    done = (
+        count[Payment.Status.SUCCESS]
+        + count[Payment.Status.FAILED]
+        + count[Payment.Status.CANCELED]
+    )
+    return {
+        "total_payments": str(total),
+        "successful_payments": str(count[Payment.Status.SUCCESS]),
+        "failed_payments": str(count[Payment.Status.FAILED]),
+        "canceled_payments": str(count[Payment.Status.CANCELED]),
+        "remaining_payments": str(total - done),
+    }
+
+
+# --- lists -----------------------------------------------------------------
+
+
+def disbursements_for(organization: Organization, params) -> QuerySet[Disbursement]:
+    queryset = Disbursement.objects.filter(organization=organization)
+    if values := statuses(params, Disbursement.Status.values):
+        queryset = queryset.filter(status__in=values)
+    if q := params.get("q"):
+        queryset = queryset.filter(name__icontains=q)
+    queryset = date_range(queryset, params)
+    return queryset.order_by(
+        *ordering(params, {"name": "name", "created_at": "created_at"}, "created_at")
+    )
+
+
+def payments_for(organization: Organization, params) -> QuerySet[Payment]:
+    queryset = Payment.objects.filter(organization=organization)
+    if values := statuses(params, Payment.Status.values):
+        queryset = queryset.filter(status__in=values)
+    if receiver_id := params.get("receiver_id"):
+        queryset = queryset.filter(receiver_id=_uuid(receiver_id, "receiver_id"))
+    if kind := params.get("type"):
+        if kind.upper() not in Payment.Type.values:
+            raise APIError(extras={"type": "use DIRECT or DISBURSEMENT"})
+        queryset = queryset.filter(type=kind.upper())
+    if q := params.get("q"):
+        match = (
+            Q(external_payment_id__icontains=q)
+            | Q(receiver_wallet__stellar_address__icontains=q)
+            | Q(disbursement__name__icontains=q)
+        )
+        if (payment_id := _uuid(q, None)) is not None:
+            match |= Q(pk=payment_id)
+        queryset = queryset.filter(match)
+    queryset = date_range(queryset, params)
+    return queryset.order_by(
+        *ordering(
+            params,
+            {"created_at": "created_at", "updated_at": "updated_at"},
+            "updated_at",
+        )
+    )
+
+
+def _uuid(value: str, name: str | None):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        if name is None:
+            return None
+        raise APIError(extras={name: "invalid id"}) from None
+
+
+class PaymentReader:
+    """What receivers may read of payments (installed by DisbursementsConfig)."""
+
+    def receiver_stats(self, receiver_ids: list) -> dict[str, Any]:
+        return receiver_stats(receiver_ids)
+
+    def has_payments_in_flight(self, receiver_wallet_id) -> bool:
+        return Payment.objects.filter(
+            receiver_wallet_id=receiver_wallet_id, status=Payment.Status.PENDING
+        ).exists()

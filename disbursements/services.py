@@ -1,0 +1,321 @@
+"""Disbursement use cases: create, upload instructions, delete, start, pause,
+resume. The only code that writes disbursements (payments: payments.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+
+from auth_org import catalog
+from auth_org.models import Asset, Organization, User, Wallet
+from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
+from disbursements.handoff import hand_off_payments
+from disbursements.instructions import store_instructions
+from disbursements.models import (
+    Disbursement,
+    DisbursementStatusChange,
+    Payment,
+    RegistrationContactType,
+)
+from receivers.invitations import queue_invitations
+from receivers.models import ReceiverWallet, VerificationField
+from sdp.api import APIError, Conflict, Forbidden
+from sdp.fsm import transition, transition_many
+
+EDITABLE = (Disbursement.Status.DRAFT, Disbursement.Status.READY)
+IN_FLIGHT = (Payment.Status.READY, Payment.Status.PAUSED)
+
+
+def create_disbursement(
+    organization: Organization,
+    *,
+    actor: User | None,
+    name: str,
+    wallet: Wallet,
+    asset: Asset,
+    registration_contact_type: str,
+    verification_field: str = "",
+    receiver_registration_message_template: str = "",
+    file_name: str = "",
+    file_content: bytes | None = None,
+) -> Disbursement:
+    """A DRAFT disbursement, and with a file its instructions (then READY), in one
+    transaction. Raises Conflict on a duplicate name, APIError/CSVError on bad input.
+    """
+    if registration_contact_type not in RegistrationContactType.values:
+        raise APIError(extras={"registration_contact_type": "invalid value"})
+    if verification_field and verification_field not in VerificationField.values:
+        raise APIError(extras={"verification_field": "invalid value"})
+    if "WALLET_ADDRESS" in registration_contact_type:
+        verification_field = ""
+    if not wallet.enabled or wallet.deleted_at:
+        raise APIError("wallet is not enabled", extras={"wallet_id": "not enabled"})
+    with transaction.atomic():
+        disbursement = Disbursement(
+            organization=organization,
+            name=name,
+            wallet=wallet,
+            asset=asset,
+            registration_contact_type=registration_contact_type,
+            verification_field=verification_field,
+            receiver_registration_message_template=receiver_registration_message_template,
+            created_by=actor,
+        )
+        try:
+            with transaction.atomic():
+                disbursement.save()
+        except IntegrityError as exc:
+            raise Conflict("disbursement already exists") from exc
+        DisbursementStatusChange.objects.create(
+            disbursement=disbursement,
+            to_status=Disbursement.Status.DRAFT,
+            note="created",
+            actor=actor,
+        )
+        if file_content is not None:
+            upload_instructions(
+                disbursement,
+                actor=actor,
+                file_name=file_name,
+                content=file_content,
+            )
+    return disbursement
+
+
+def upload_instructions(
+    disbursement: Disbursement,
+    *,
+    actor: User | None,
+    file_name: str,
+    content: bytes,
+    max_rows: int | None = None,
+) -> int:
+    """Validate the CSV whole, then replace the disbursement's payments with it and
+    move it to READY, in one transaction. Returns the number of payments."""
+    from django.conf import settings
+
+    if error := file_name_error(file_name):
+        raise CSVError({"file": error})
+    if len(content) > settings.CSV_MAX_BYTES:
+        raise CSVError(
+            {"file": f"the file is larger than {settings.CSV_MAX_BYTES} bytes"}
+        )
+    instructions = parse_instructions(
+        content,
+        contact_type=disbursement.registration_contact_type,
+        verification_field=disbursement.verification_field,
+        embedded=disbursement.wallet.embedded,
+        max_rows=max_rows,
+    )
+    with transaction.atomic():
+        locked = (
+            Disbursement.objects.select_for_update()
+            .select_related("organization", "wallet", "asset")
+            .get(pk=disbursement.pk)
+        )
+        if locked.status not in EDITABLE:
+            raise APIError(
+                "disbursement is not in a state to receive instructions "
+                f"(status {locked.status})"
+            )
+        count = store_instructions(locked, instructions)
+        Disbursement.objects.filter(pk=locked.pk).update(
+            file_name=file_name, file_content=content
+        )
+        transition(
+            locked,
+            to=Disbursement.Status.READY,
+            note=f"instructions uploaded: {count} payments",
+            actor=actor,
+        )
+    disbursement.refresh_from_db()
+    return count
+
+
+def delete_disbursement(disbursement: Disbursement) -> None:
+    with transaction.atomic():
+        locked = Disbursement.objects.select_for_update().get(pk=disbursement.pk)
+        if locked.status not in EDITABLE:
+            raise APIError("only DRAFT or READY disbursements can be deleted")
+        # DRAFT payments go with it (cascade); nothing else can point at them.
+        locked.delete()
+
+
+def check_approval(disbursement: Disbursement, actor: User | None) -> None:
+    """With approval required, whoever created or uploaded it cannot start it."""
+    if not disbursement.organization.is_approval_required or actor is None:
+        return
+    preparers = DisbursementStatusChange.objects.filter(
+        disbursement=disbursement,
+        to_status__in=[Disbursement.Status.DRAFT, Disbursement.Status.READY],
+        actor=actor,
+    )
+    if preparers.exists():
+        raise Forbidden(
+            "Approval is required: a user who created or uploaded this "
+            "disbursement cannot start it"
+        )
+
+
+def check_balance(
+    organization: Organization,
+    asset: Asset,
+    *,
+    needed: Decimal,
+    exclude: Q | None = None,
+) -> None:
+    """409 unless the distribution account covers ``needed`` on top of everything
+    in flight for this asset: READY/PAUSED payments (not yet with the TSS) and the
+    TSS's unfinished transactions (PENDING payments)."""
+    balances = catalog.distribution_balances(organization)
+    key = (asset.code, asset.issuer)
+    if key not in balances:
+        raise Conflict(
+            f"the distribution account has no trustline for {asset.code}; add the "
+            "asset first"
+        )
+    reserved = Payment.objects.filter(
+        organization=organization, asset=asset, status__in=IN_FLIGHT
+    )
+    if exclude is not None:
+        reserved = reserved.exclude(exclude)
+    waiting = reserved.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    in_flight = waiting + catalog.amount_in_flight(organization, asset)
+    available = balances[key] - in_flight
+    if available < needed:
+        raise Conflict(
+            f"the distribution account has {balances[key]} {asset.code}, of which "
+            f"{in_flight} is already committed to other payments; "
+            f"{needed} {asset.code} are needed, so {needed - available} "
+            f"{asset.code} are missing. Fund the distribution account and retry."
+        )
+
+
+def set_disbursement_status(
+    disbursement: Disbursement, *, status: str, actor: User | None
+) -> str:
+    """The dashboard's PATCH .../status: STARTED (start or resume) or PAUSED."""
+    if status == Disbursement.Status.STARTED:
+        if disbursement.status == Disbursement.Status.PAUSED:
+            resume_disbursement(disbursement, actor=actor)
+            return "Disbursement started"
+        start_disbursement(disbursement, actor=actor)
+        return "Disbursement started"
+    if status == Disbursement.Status.PAUSED:
+        pause_disbursement(disbursement, actor=actor)
+        return "Disbursement paused"
+    raise APIError(extras={"status": "invalid status; use STARTED or PAUSED"})
+
+
+def _remaining(disbursement: Disbursement, statuses) -> Decimal:
+    total = disbursement.payments.filter(status__in=statuses).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total or Decimal("0")
+
+
+def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:
+    """READY -> STARTED in one transaction: approval rule, balance, payments
+    DRAFT -> READY, receiver wallets DRAFT -> READY, invitations, hand-off of the
+    payments of already registered wallets. Raises Forbidden, Conflict, APIError.
+    """
+    with transaction.atomic():
+        locked = (
+            Disbursement.objects.select_for_update()
+            .select_related("organization", "asset", "wallet")
+            .get(pk=disbursement.pk)
+        )
+        if locked.status != Disbursement.Status.READY:
+            raise APIError(
+                f"disbursement is not ready to be started (status {locked.status})"
+            )
+        organization = locked.organization
+        check_approval(locked, actor)
+        check_balance(
+            organization,
+            locked.asset,
+            needed=_remaining(locked, [Payment.Status.DRAFT]),
+            exclude=Q(disbursement=locked),
+        )
+        transition(locked, to=Disbursement.Status.STARTED, note="started", actor=actor)
+        payments = Payment.objects.filter(disbursement=locked)
+        transition_many(
+            payments,
+            from_status=Payment.Status.DRAFT,
+            to=Payment.Status.READY,
+            note="disbursement started",
+            actor=actor,
+        )
+        receiver_wallets = ReceiverWallet.objects.filter(
+            pk__in=payments.values("receiver_wallet_id")
+        )
+        transition_many(
+            receiver_wallets,
+            from_status=ReceiverWallet.Status.DRAFT,
+            to=ReceiverWallet.Status.READY,
+            note="disbursement started",
+            actor=actor,
+        )
+        if not locked.wallet.user_managed:
+            to_invite = receiver_wallets.filter(
+                status=ReceiverWallet.Status.READY, invitation_sent_at__isnull=True
+            ).select_related("receiver")
+            queue_invitations(
+                organization,
+                to_invite,
+                disbursement_id=locked.pk,
+                template=locked.receiver_registration_message_template,
+            )
+        hand_off_payments(Payment.objects.filter(disbursement=locked))
+    disbursement.refresh_from_db()
+
+
+def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:
+    """STARTED -> PAUSED; its READY payments wait (PENDING ones go on)."""
+    with transaction.atomic():
+        locked = Disbursement.objects.select_for_update().get(pk=disbursement.pk)
+        if locked.status != Disbursement.Status.STARTED:
+            raise APIError(
+                f"only a STARTED disbursement can be paused (status {locked.status})"
+            )
+        transition(locked, to=Disbursement.Status.PAUSED, note="paused", actor=actor)
+        transition_many(
+            Payment.objects.filter(disbursement=locked),
+            from_status=Payment.Status.READY,
+            to=Payment.Status.PAUSED,
+            note="disbursement paused",
+            actor=actor,
+        )
+    disbursement.refresh_from_db()
+
+
+def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:
+    """PAUSED -> STARTED, with the balance checked again for what is left."""
+    with transaction.atomic():
+        locked = (
+            Disbursement.objects.select_for_update()
+            .select_related("organization", "asset")
+            .get(pk=disbursement.pk)
+        )
+        if locked.status != Disbursement.Status.PAUSED:
+            raise APIError(
+                f"only a PAUSED disbursement can be resumed (status {locked.status})"
+            )
+        check_balance(
+            locked.organization,
+            locked.asset,
+            needed=_remaining(locked, [Payment.Status.PAUSED]),
+            exclude=Q(disbursement=locked),
+        )
+        transition(locked, to=Disbursement.Status.STARTED, note="resumed", actor=actor)
+        transition_many(
+            Payment.objects.filter(disbursement=locked),
+            from_status=Payment.Status.PAUSED,
+            to=Payment.Status.READY,
+            note="disbursement resumed",
+            actor=actor,
+        )
+        hand_off_payments(Payment.objects.filter(disbursement=locked))
+    disbursement.refresh_from_db()

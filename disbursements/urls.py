@@ -1,0 +1,53 @@
+from disbursements import api, export_api
+from sdp.api import route
+
+urlpatterns = [
+    route("disbursements", api.DisbursementsView.as_view(), name="disbursements"),
+    route(
+        "disbursements/<uuid:pk>", api.DisbursementView.as_view(), name="disbursement"
+    ),
+    route(
+        "disbursements/<uuid:pk>/instructions",
+        api.InstructionsView.as_view(),
+        name="disbursement-instructions",
+    ),
+    route(
+        "disbursements/<uuid:pk>/receivers",
+        api.DisbursementReceiversView.as_view(),
+        name="disbursement-receivers",
+    ),
+    route(
+        "disbursements/<uuid:pk>/status",
+        api.DisbursementStatusView.as_view(),
+        name="disbursement-status",
+    ),
+    route("payments", api.PaymentsView.as_view(), name="payments"),
+    route("payments/retry", api.PaymentsRetryView.as_view(), name="payments-retry"),
+    route("payments/<uuid:pk>", api.PaymentView.as_view(), name="payment"),
+    route(
+        "payments/<uuid:pk>/status",
+        api.PaymentStatusView.as_view(),
+        name="payment-status",
+    ),
+    route("statistics", api.StatisticsView.as_view(), name="statistics"),
+    route(
+        "statistics/<uuid:pk>",
+        api.StatisticsView.as_view(),
+        name="statistics-disbursement",
+    ),
+    route(
+        "exports/disbursements",
+        export_api.ExportDisbursementsView.as_view(),
+        name="export-disbursements",
+    ),
+    route(
+        "exports/payments",
+        export_api.ExportPaymentsView.as_view(),
+        name="export-payments",
+    ),
+    route(
+        "exports/receivers",
+        export_api.ExportReceiversView.as_view(),
+        name="export-receivers",
+    ),
+]

@@ -1,0 +1,66 @@
+"""Reads of receivers for the dashboard.
+
+Payment figures (counters, received amounts, payments in flight) live a layer
+above, in disbursements. Rather than import upward, receivers asks a reader that
+disbursements installs at start-up (``disbursements.apps``): ``PAYMENT_READS``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from django.db.models import Q, QuerySet
+
+from auth_org.models import Organization
+from receivers.models import Receiver, ReceiverWallet
+from sdp.listing import date_range, ordering, statuses
+
+
+class PaymentReads(Protocol):
+    def receiver_stats(self, receiver_ids: list) -> dict[str, Any]: ...
+
+    def has_payments_in_flight(self, receiver_wallet_id) -> bool: ...
+
+
+PAYMENT_READS: PaymentReads | None = None
+
+
+def payment_reads() -> PaymentReads:
+    if PAYMENT_READS is None:
+        raise RuntimeError("disbursements is not installed: no payment reads")
+    return PAYMENT_READS
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
+    queryset = Receiver.objects.filter(organization=organization)
+    if values := statuses(params, ReceiverWallet.Status.values):
+        queryset = queryset.filter(
+            pk__in=ReceiverWallet.objects.filter(
+                organization=organization, status__in=values
+            ).values("receiver_id")
+        )
+    if q := params.get("q"):
+        match = (
+            Q(external_id__icontains=q)
+            | Q(phone_number__icontains=q)
+            | Q(email__icontains=q)
+        )
+        if (receiver_id := _uuid(q)) is not None:
+            match |= Q(pk=receiver_id)
+        queryset = queryset.filter(match)
+    queryset = date_range(queryset, params)
+    return queryset.order_by(
+        *ordering(
+            params,
+            {"created_at": "created_at", "updated_at": "updated_at"},
+            "updated_at",
+        )
+    )

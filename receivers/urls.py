@@ -1,0 +1,34 @@
+from receivers import api
+from sdp.api import route
+
+# The fixed paths come before receivers/<uuid:pk> for readability; the uuid
+# converter would not match them anyway.
+urlpatterns = [
+    route(
+        "receivers/verification-types",
+        api.VerificationTypesView.as_view(),
+        name="verification-types",
+    ),
+    route(
+        "registration-contact-types",
+        api.RegistrationContactTypesView.as_view(),
+        name="registration-contact-types",
+    ),
+    route(
+        "receivers/wallets/<uuid:pk>/status",
+        api.ReceiverWalletStatusView.as_view(),
+        name="receiver-wallet-status",
+    ),
+    route(
+        "receivers/wallets/<uuid:pk>",
+        api.RetryInvitationView.as_view(),
+        name="receiver-wallet-invitation",
+    ),
+    route("receivers", api.ReceiversView.as_view(), name="receivers"),
+    route("receivers/<uuid:pk>", api.ReceiverView.as_view(), name="receiver"),
+    route(
+        "receivers/<uuid:receiver_id>/wallets/<uuid:pk>",
+        api.ReceiverWalletAddressView.as_view(),
+        name="receiver-wallet-address",
+    ),
+]

@@ -1,0 +1,61 @@
+"""Query parameters every dashboard list shares (reference §4.1): status as a
+comma list, created_at_after/before as YYYY-MM-DD, sort and direction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from sdp.api import APIError
+
+
+def parse_date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise APIError(extras={name: "invalid date format, use YYYY-MM-DD"}) from None
+
+
+def date_range(queryset: QuerySet, params, field: str = "created_at") -> QuerySet:
+    after = params.get("created_at_after")
+    before = params.get("created_at_before")
+    tz = timezone.get_current_timezone()
+    if after:
+        start = parse_date(after, "created_at_after")
+        queryset = queryset.filter(
+            **{f"{field}__gte": datetime.combine(start, time.min, tzinfo=tz)}
+        )
+    if before:
+        end = parse_date(before, "created_at_before")
+        if after and parse_date(after, "created_at_after") > end:
+            raise APIError(
+                extras={"created_at_after": "must be before created_at_before"}
+            )
+        queryset = queryset.filter(
+            **{f"{field}__lte": datetime.combine(end, time.max, tzinfo=tz)}
+        )
+    return queryset
+
+
+def ordering(params, allowed: dict[str, str], default: str) -> list[str]:
+    sort = params.get("sort") or default
+    if sort not in allowed:
+        raise APIError(extras={"sort": f"invalid sort field: {sort!s:.32}"})
+    direction = (params.get("direction") or "desc").lower()
+    if direction not in ("asc", "desc"):
+        raise APIError(extras={"direction": "use asc or desc"})
+    prefix = "-" if direction == "desc" else ""
+    return [prefix + allowed[sort], prefix + "pk"]
+
+
+def statuses(params, choices) -> list[str] | None:
+    raw = params.get("status")
+    if not raw:
+        return None
+    values = [v.strip().upper() for v in raw.split(",") if v.strip()]
+    bad = [v for v in values if v not in choices]
+    if bad:
+        raise APIError(extras={"status": f"invalid status: {', '.join(bad)[:64]}"})
+    return values

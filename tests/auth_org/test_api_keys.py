@@ -1,0 +1,174 @@
+"""API keys: the dashboard's calls (§2.11) and authentication with a key."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from auth_org.models import APIKey, AuditEntry
+from tests.auth_org.helpers import bearer
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+KEY_FIELDS = {
+    "id",
+    "name",
+    "permissions",
+    "allowed_ips",
+    "enabled",
+    "expiry_date",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "last_used_at",
+}
+
+
+def create(client, user, **body):
+    body = {"name": "Payroll bot", "permissions": ["read:all"], **body}
+    return client.post(
+        "/api-keys",
+        json.dumps(body),
+        content_type="application/json",
+        headers=bearer(user),
+    )
+
+
+def test_create_shows_the_key_once_and_stores_a_hash(client, user):
+    response = create(
+        client,
+        user,
+        permissions=["read:disbursements", "write:payments"],
+        expiry_date=(timezone.now() + timedelta(days=30)).isoformat(),
+        allowed_ips=["10.0.0.0/8", "192.168.1.7"],
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert KEY_FIELDS | {"key"} == set(body)
+    assert body["key"].startswith(f"SDP_{body['id']}.")
+    assert body["allowed_ips"] == ["10.0.0.0/8", "192.168.1.7/32"]
+    assert body["enabled"] is True
+    assert body["created_by"] == str(user.pk)
+    secret = body["key"].partition(".")[2]
+    stored = APIKey.objects.get(pk=body["id"])
+    assert secret not in (stored.key_hash, stored.salt)
+
+    listed = client.get("/api-keys", headers=bearer(user)).json()
+    assert [row["id"] for row in listed] == [body["id"]]
+    assert "key" not in listed[0]
+    one = client.get(f"/api-keys/{body['id']}", headers=bearer(user)).json()
+    assert set(one) == KEY_FIELDS
+    assert AuditEntry.objects.filter(action="api_key.created", actor=user).exists()
+
+
+def test_update_is_200_and_delete_is_204(client, user):
+    key_id = create(client, user).json()["id"]
+    response = client.patch(
+        f"/api-keys/{key_id}",
+        json.dumps({"permissions": ["read:users"], "allowed_ips": None}),
+        content_type="application/json",
+        headers=bearer(user),
+    )
+    assert response.status_code == 200
+    assert APIKey.objects.get(pk=key_id).permissions == ["read:users"]
+    deleted = client.delete(f"/api-keys/{key_id}/", headers=bearer(user))
+    assert deleted.status_code == 204
+    assert not APIKey.objects.filter(pk=key_id).exists()
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"api_key.updated", "api_key.deleted"} <= actions
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"permissions": ["read:everything"]}, "permissions"),
+        ({"permissions": []}, "permissions"),
+        ({"allowed_ips": ["999.1.1.1"]}, "allowed_ips"),
+        ({"expiry_date": "2001-01-01T00:00:00Z"}, "expiry_date"),
+        ({"expiry_date": "tomorrow"}, "expiry_date"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_invalid_key_requests_name_the_field(client, user, body, field):
+    response = create(client, user, **body)
+    assert response.status_code == 400
+    assert field in response.json()["extras"]
+
+
+def test_a_user_sees_only_their_own_keys(client, user):
+    key_id = create(client, user).json()["id"]
+    colleague = UserFactory(organization=user.organization, roles=["developer"])
+    assert client.get("/api-keys", headers=bearer(colleague)).json() == []
+    assert (
+        client.get(f"/api-keys/{key_id}", headers=bearer(colleague)).status_code == 404
+    )
+
+
+@pytest.mark.parametrize("prefix", ["Bearer ", ""])
+def test_key_authenticates_as_its_creator_in_its_tenant(client, user, prefix):
+    key = create(client, user, permissions=["read:organization"]).json()["key"]
+    response = client.get("/organization", headers={"Authorization": prefix + key})
+    assert response.status_code == 200
+    assert response.json()["name"] == user.organization.display_name
+    assert APIKey.objects.get().last_used_at is not None
+    # The key's scope, not the creator's roles, decides: no users:read here.
+    assert client.get("/users", headers={"Authorization": key}).status_code == 403
+
+
+def test_wrong_secret_expired_or_deleted_key_is_401(client, user):
+    body = create(
+        client, user, expiry_date=(timezone.now() + timedelta(days=1)).isoformat()
+    ).json()
+    key = body["key"]
+    wrong = key[:-4] + ("aaaa" if not key.endswith("aaaa") else "bbbb")
+    assert client.get("/profile", headers={"Authorization": wrong}).status_code == 401
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        assert client.get("/profile", headers={"Authorization": key}).status_code == 401
+    APIKey.objects.filter(pk=body["id"]).delete()
+    assert client.get("/profile", headers={"Authorization": key}).status_code == 401
+    malformed = client.get("/profile", headers={"Authorization": "SDP_nope.secret"})
+    assert malformed.status_code == 401
+
+
+def test_ip_allow_list(client, user, settings):
+    key = create(client, user, allowed_ips="10.1.0.0/16").json()["key"]
+    headers = {"Authorization": key}
+    assert client.get("/profile", headers=headers).status_code == 401  # 127.0.0.1
+    assert (
+        client.get("/profile", headers=headers, REMOTE_ADDR="10.1.2.3").status_code
+        == 200
+    )
+    # X-Forwarded-For is believed only behind a configured proxy.
+    spoofed = client.get("/profile", headers=headers, HTTP_X_FORWARDED_FOR="10.1.2.3")
+    assert spoofed.status_code == 401
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxied = client.get("/profile", headers=headers, HTTP_X_FORWARDED_FOR="10.1.9.9")
+    assert proxied.status_code == 200
+
+
+def test_key_of_a_deactivated_creator_stops_working(client, user):
+    owner = UserFactory(organization=user.organization)
+    key = create(client, user).json()["key"]
+    user.is_active = False
+    user.save()
+    assert client.get("/profile", headers={"Authorization": key}).status_code == 401
+    assert owner.is_active
+
+
+def test_keys_cannot_refresh_sessions_or_change_passwords(client, user):
+    key = create(client, user, permissions=["read:all", "write:all"]).json()["key"]
+    headers = {"Authorization": key}
+    assert client.post("/refresh-token", headers=headers).status_code == 403
+    response = client.patch(
+        "/profile/reset-password",
+        json.dumps({"current_password": "x", "new_password": "y"}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 403

@@ -1,0 +1,230 @@
+"""GET/PATCH /organization, the logo, and the sections the dashboard hides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+from auth_org.api import default_logo
+from auth_org.models import DEFAULT_INVITATION_TEMPLATE, AuditEntry
+from tests.auth_org.helpers import bearer
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PNG = default_logo()
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+FIELDS = {
+    "name",
+    "logo_url",
+    "privacy_policy_link",
+    "base_url",
+    "distribution_account_public_key",
+    "timezone_utc_offset",
+    "is_approval_required",
+    "receiver_invitation_resend_interval_days",
+    "payment_cancellation_period_days",
+    "receiver_registration_message_template",
+    "is_link_shortener_enabled",
+    "is_memo_tracing_enabled",
+    "mfa_disabled",
+    "captcha_disabled",
+    "receiver_invitations_disabled",
+    "distribution_account",
+}
+
+
+def patch_org(client, user, data=None, logo=None, logo_name="logo.png"):
+    fields = {}
+    if data is not None:
+        fields["data"] = json.dumps(data)
+    if logo is not None:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        fields["logo"] = SimpleUploadedFile(logo_name, logo)
+    return client.patch(
+        "/organization",
+        encode_multipart(BOUNDARY, fields),
+        content_type=MULTIPART_CONTENT,
+        headers=bearer(user),
+    )
+
+
+def test_organization_has_every_field_the_dashboard_reads(client, user, organization):
+    organization.distribution_account_address = "G" + "A" * 55
+    organization.save()
+    body = client.get("/organization", headers=bearer(user)).json()
+    assert set(body) >= FIELDS
+    assert body["name"] == organization.display_name
+    assert body["distribution_account"] == {
+        "address": "G" + "A" * 55,
+        "type": "DISTRIBUTION_ACCOUNT.STELLAR.DB_VAULT",
+        "status": "ACTIVE",
+    }
+    assert body["distribution_account_public_key"] == "G" + "A" * 55
+    assert body["timezone_utc_offset"] == "+00:00"
+    assert body["receiver_invitation_resend_interval_days"] == 0
+    assert body["payment_cancellation_period_days"] == 0
+    assert body["receiver_registration_message_template"] == DEFAULT_INVITATION_TEMPLATE
+    assert body["mfa_disabled"] is False
+    assert body["logo_url"].endswith("/organization/logo")
+
+
+def test_settings_toggles_one_key_at_a_time(client, user, organization):
+    for key, value in [
+        ("mfa_disabled", True),
+        ("captcha_disabled", True),
+        ("is_memo_tracing_enabled", False),
+        ("is_link_shortener_enabled", False),
+        ("receiver_invitations_disabled", True),
+        ("receiver_invitation_resend_interval_days", 3),
+        ("payment_cancellation_period_days", 5),
+        (
+            "receiver_registration_message_template",
+            "Hello from {{ organization_name }}",
+        ),
+    ]:
+        response = patch_org(client, user, {key: value})
+        assert response.status_code == 200, (key, response.content)
+        assert response.json() == {"message": "Organization updated successfully"}
+        assert client.get("/organization", headers=bearer(user)).json()[key] == value
+
+
+def test_profile_page_update(client, user, organization):
+    response = patch_org(
+        client,
+        user,
+        {
+            "organization_name": "Aid Org",
+            "privacy_policy_link": "https://aid.example.org/privacy",
+            "timezone_utc_offset": "-03:00",
+            "is_approval_required": True,
+        },
+    )
+    assert response.status_code == 200
+    body = client.get("/organization", headers=bearer(user)).json()
+    assert body["name"] == "Aid Org"
+    assert body["privacy_policy_link"] == "https://aid.example.org/privacy"
+    assert body["timezone_utc_offset"] == "-03:00"
+    assert body["is_approval_required"] is True
+    entry = AuditEntry.objects.get(action="organization.updated")
+    assert entry.changes["display_name"]["after"] == "Aid Org"
+    assert entry.actor == user
+
+
+def test_zero_turns_an_interval_off_and_empty_template_resets(
+    client, user, organization
+):
+    patch_org(client, user, {"payment_cancellation_period_days": 4})
+    patch_org(client, user, {"payment_cancellation_period_days": 0})
+    organization.refresh_from_db()
+    assert organization.payment_cancellation_period_days is None
+    patch_org(client, user, {"receiver_registration_message_template": "Custom"})
+    patch_org(client, user, {"receiver_registration_message_template": ""})
+    organization.refresh_from_db()
+    assert (
+        organization.receiver_registration_message_template
+        == DEFAULT_INVITATION_TEMPLATE
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (
+            {"receiver_registration_message_template": "<b>hi</b>"},
+            "receiver_registration_message_template",
+        ),
+        ({"otp_message_template": "x" * 256}, "otp_message_template"),
+        (
+            {"receiver_invitation_resend_interval_days": -1},
+            "receiver_invitation_resend_interval_days",
+        ),
+        (
+            {"payment_cancellation_period_days": "soon"},
+            "payment_cancellation_period_days",
+        ),
+        ({"timezone_utc_offset": "UTC"}, "timezone_utc_offset"),
+        ({"organization_name": "x" * 65}, "organization_name"),
+        ({"mfa_disabled": "yes"}, "mfa_disabled"),
+        ({"privacy_policy_link": "not a url"}, "privacy_policy_link"),
+    ],
+)
+def test_invalid_settings_are_400_naming_the_field(client, user, data, field):
+    response = patch_org(client, user, data)
+    assert response.status_code == 400
+    assert field in response.json()["extras"]
+
+
+def test_pubnet_needs_https_privacy_link_and_mfa(client, user, settings):
+    settings.IS_PUBNET = True
+    http = patch_org(client, user, {"privacy_policy_link": "http://aid.example.org/p"})
+    assert http.status_code == 400
+    assert patch_org(client, user, {"mfa_disabled": True}).status_code == 400
+
+
+def test_data_or_logo_is_required(client, user):
+    response = client.patch(
+        "/organization",
+        encode_multipart(BOUNDARY, {}),
+        content_type=MULTIPART_CONTENT,
+        headers=bearer(user),
+    )
+    assert response.status_code == 400
+
+
+def test_logo_upload_and_download(client, user, organization):
+    response = patch_org(client, user, logo=JPEG, logo_name="logo.jpg")
+    assert response.status_code == 200
+    # Public: the dashboard's <img> fetch, and the login page, carry no token.
+    logo = client.get(
+        "/organization/logo", headers={"SDP-Tenant-Name": organization.name}
+    )
+    assert logo.status_code == 200
+    assert logo["Content-Type"] == "image/jpeg"
+    assert logo.content == JPEG
+
+
+def test_default_logo_when_none(client, organization):
+    logo = client.get(
+        "/organization/logo/", headers={"SDP-Tenant-Name": organization.name}
+    )
+    assert logo.status_code == 200
+    assert logo["Content-Type"] == "image/png"
+    assert logo.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"GIF89a" + b"\x00" * 10, "logo.gif"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024), "big.png"),
+    ],
+)
+def test_logo_must_be_a_small_png_or_jpeg(client, user, content, name):
+    response = patch_org(client, user, logo=content, logo_name=name)
+    assert response.status_code == 400
+    assert "logo" in response.json()["extras"]
+
+
+def test_financial_controller_may_update_business_may_not(client, organization):
+    controller = UserFactory(organization=organization, roles=["financial_controller"])
+    business = UserFactory(organization=organization, roles=["business"])
+    assert (
+        patch_org(client, controller, {"is_approval_required": True}).status_code == 200
+    )
+    assert (
+        patch_org(client, business, {"is_approval_required": False}).status_code == 403
+    )
+
+
+def test_bridge_and_balances_hide_their_sections(client, user):
+    bridge = client.get("/bridge-integration", headers=bearer(user))
+    assert bridge.status_code == 200
+    assert bridge.json() == {"status": "NOT_ENABLED"}
+    balances = client.get("/balances", headers=bearer(user))
+    assert balances.status_code == 400
+    assert "CIRCLE" in balances.json()["error"]

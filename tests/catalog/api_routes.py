@@ -1,0 +1,40 @@
+"""Wallets and assets routes in the role matrix and tenant isolation suites."""
+
+from __future__ import annotations
+
+from auth_org.models import Role
+from auth_org.permissions import ALL
+from tests.api_matrix import Route, register, register_object
+from tests.factories import AssetFactory, WalletFactory
+
+ASSET_WRITE = {Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER}
+WALLET_WRITE = {Role.OWNER, Role.DEVELOPER}
+
+
+@register_object("wallet")
+def make_wallet(organization, user) -> str:
+    return str(WalletFactory(organization=organization).pk)
+
+
+@register_object("native_asset")
+def make_native_asset(organization, user) -> str:
+    # The native asset needs no trustline: deleting it never reaches the network.
+    return str(AssetFactory(organization=organization, code="XLM", issuer="").pk)
+
+
+register(
+    Route("GET", "assets", ALL, "read:all"),
+    Route("POST", "assets", ASSET_WRITE, "write:all", body={"code": "BAD-CODE"}),
+    Route("DELETE", "assets/{native_asset}", ASSET_WRITE, "write:all"),
+    Route("GET", "wallets", ALL, "read:wallets"),
+    Route("POST", "wallets", WALLET_WRITE, "write:wallets", body={"name": "x" * 31}),
+    Route("GET", "wallets/{wallet}", ALL, "read:wallets"),
+    Route(
+        "PATCH",
+        "wallets/{wallet}",
+        WALLET_WRITE,
+        "write:wallets",
+        body={"enabled": False},
+    ),
+    Route("DELETE", "wallets/{wallet}", WALLET_WRITE, "write:wallets"),
+)

@@ -1,0 +1,418 @@
+# ruff: noqa: F811, E501 - fixtures imported as parameters; tables of hostile inputs
+"""Receivers routes as the dashboard calls them (dashboard-api.md §2.6, flow 8)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from stellar_sdk import Keypair
+
+from auth_org.models import Role
+from messaging.models import Message
+from receivers.models import (
+    Receiver,
+    ReceiverStellarAddress,
+    ReceiverVerification,
+)
+from receivers.verification_hash import (
+    hash_verification_value,
+    verification_value_matches,
+)
+from tests.api2_fixtures import (  # noqa: F401 - fixtures
+    api,
+    client_for,
+    ledger,
+    owner,
+    role_user,
+    usdc,
+    user_managed_wallet,
+    wallet,
+)
+from tests.factories import (
+    DisbursementFactory,
+    PaymentFactory,
+    ReceiverFactory,
+    ReceiverWalletFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+G1 = Keypair.from_raw_ed25519_seed(bytes([1]) * 32).public_key
+G2 = Keypair.from_raw_ed25519_seed(bytes([2]) * 32).public_key
+
+
+@pytest.fixture
+def receiver(organization, wallet, usdc):
+    receiver = ReceiverFactory(
+        organization=organization,
+        phone_number="+14155550101",
+        email="ann@example.org",
+        external_id="ext-1",
+    )
+    receiver_wallet = ReceiverWalletFactory(
+        receiver=receiver, wallet=wallet, status="REGISTERED", stellar_address=G1
+    )
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="STARTED"
+    )
+    for status, amount in [("SUCCESS", "10"), ("SUCCESS", "5"), ("FAILED", "1"),
+                           ("CANCELED", "2"), ("READY", "3")]:  # fmt: skip
+        PaymentFactory(
+            disbursement=disbursement,
+            receiver_wallet=receiver_wallet,
+            status=status,
+            amount=Decimal(amount),
+        )
+    ReceiverVerification.objects.create(
+        receiver=receiver,
+        verification_field="DATE_OF_BIRTH",
+        hashed_value=hash_verification_value("1990-01-30"),
+    )
+    return receiver
+
+
+def test_list_and_details_carry_stats_wallets_and_verifications(
+    api, receiver, wallet, usdc
+):
+    response = api.get(
+        "/receivers/?page=1&page_limit=20&sort=created_at&direction=desc"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["pagination"] == {"pages": 1, "total": 1}
+    item = body["data"][0]
+    assert item == api.get(f"/receivers/{receiver.pk}").json()
+    assert item["id"] == str(receiver.pk)
+    assert item["phone_number"] == "+14155550101"
+    assert item["email"] == "ann@example.org"
+    assert item["external_id"] == "ext-1"
+    assert (
+        item["total_payments"],
+        item["successful_payments"],
+        item["failed_payments"],
+        item["canceled_payments"],
+        item["remaining_payments"],
+        item["registered_wallets"],
+    ) == ("5", "2", "1", "1", "1", "1")
+    assert item["received_amounts"] == [
+        {
+            "asset_code": "USDC",
+            "asset_issuer": usdc.issuer,
+            "received_amount": "15.0000000",
+        }
+    ]
+    (rw,) = item["wallets"]
+    assert rw["receiver"] == {"id": str(receiver.pk)}
+    assert rw["wallet"]["id"] == str(wallet.pk)
+    assert rw["wallet"]["homepage"] == wallet.homepage
+    assert rw["status"] == "REGISTERED"
+    assert rw["stellar_address"] == G1
+    assert (rw["total_payments"], rw["payments_received"], rw["failed_payments"],
+            rw["remaining_payments"]) == ("5", "2", "1", "1")  # fmt: skip
+    assert rw["received_amounts"] == [
+        {"asset_code": "USDC", "received_amount": "15.0000000"}
+    ]
+    assert {"invited_at", "last_sms_sent", "created_at", "updated_at"} <= rw.keys()
+    (verification,) = item["verifications"]
+    assert verification["verification_field"] == "DATE_OF_BIRTH"
+    assert verification["confirmed_at"] is None
+    assert "1990" not in verification["hashed_value"]
+
+
+def test_list_search_status_and_isolation(api, receiver, organization):
+    ReceiverFactory(organization=organization, phone_number="+14155550102")
+    ReceiverFactory(phone_number="+14155550101")  # same phone, other tenant
+    assert api.get("/receivers?q=ann@").json()["pagination"]["total"] == 1
+    assert api.get("/receivers?q=0102").json()["pagination"]["total"] == 1
+    assert api.get("/receivers?q=ext-1").json()["pagination"]["total"] == 1
+    assert api.get("/receivers/?status=REGISTERED").json()["pagination"]["total"] == 1
+    assert api.get("/receivers/?status=DRAFT").json()["pagination"]["total"] == 0
+    assert api.get("/receivers/").json()["pagination"]["total"] == 2
+    other = ReceiverFactory()
+    assert api.get(f"/receivers/{other.pk}").status_code == 404
+
+
+def test_create_with_verifications(api, organization):
+    response = api.post(
+        "/receivers",
+        {
+            "email": "Bob@Example.org",
+            "phone_number": "+14155550155",
+            "external_id": "bob",
+            "verifications": [{"type": "PIN", "value": "1234"}],
+            "wallets": [],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["email"] == "bob@example.org"
+    assert body["verifications"][0]["verification_field"] == "PIN"
+    stored = ReceiverVerification.objects.get(receiver_id=body["id"])
+    assert verification_value_matches(stored.hashed_value, "1234")
+
+
+def test_create_with_wallet_registers_user_managed_wallet(
+    api, organization, user_managed_wallet
+):
+    response = api.post(
+        "/receivers",
+        {
+            "email": "carl@example.org",
+            "external_id": "carl",
+            "verifications": [],
+            "wallets": [{"address": G2, "memo": "42"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    (rw,) = response.json()["wallets"]
+    assert rw["status"] == "REGISTERED"
+    assert rw["stellar_address"] == G2
+    assert rw["stellar_memo_type"] == "id"
+    # The address now belongs to carl: another receiver cannot take it.
+    response = api.post(
+        "/receivers",
+        {
+            "email": "dan@example.org",
+            "external_id": "dan",
+            "wallets": [{"address": G2}],
+        },
+        format="json",
+    )
+    assert response.status_code == 409
+    assert not Receiver.objects.filter(email="dan@example.org").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "extras"),
+    [
+        ({"external_id": "x", "verifications": [{"type": "PIN", "value": "1234"}]},
+         {"email": "email or phone_number is required"}),
+        ({"phone_number": "+1", "external_id": "x", "verifications": [{"type": "PIN", "value": "1234"}]},
+         {"phone_number": "invalid phone format. Correct format: +380445555555"}),
+        ({"email": "nope", "external_id": "x", "verifications": [{"type": "PIN", "value": "1234"}]},
+         {"email": "invalid email format"}),
+        ({"email": "a@b.org", "external_id": "", "verifications": [{"type": "PIN", "value": "1234"}]},
+         {"external_id": "This field may not be blank."}),
+        ({"email": "a@b.org", "external_id": "x" * 65, "verifications": [{"type": "PIN", "value": "1234"}]},
+         {"external_id": "Ensure this field has no more than 64 characters."}),
+        ({"email": "a@b.org", "external_id": "x", "verifications": [{"type": "EYE_COLOR", "value": "b"}]},
+         {"verifications[0]": "invalid verification type"}),
+        ({"email": "a@b.org", "external_id": "x", "verifications": [{"type": "DATE_OF_BIRTH", "value": "2999-01-01"}]},
+         {"verifications[0]": "date of birth cannot be in the future"}),
+        ({"email": "a@b.org", "external_id": "x", "verifications": [{"type": "PIN", "value": "12"}]},
+         {"verifications[0]": "invalid pin length. Cannot have less than 4 or more than 8 characters in pin"}),
+        ({"email": "a@b.org", "external_id": "x"},
+         {"verifications": "at least one verification or wallet is required"}),
+        ({"email": "a@b.org", "external_id": "x", "wallets": [{"address": "M" + "A" * 68}]},
+         {"wallets[0]": "invalid wallet address. Must be a valid Stellar public key or contract address"}),
+        ({"email": "<script>alert(1)</script>@x.org", "external_id": "x", "verifications": [{"type": "PIN", "value": "1234"}]},
+         {"email": "invalid email format"}),
+    ],
+)  # fmt: skip
+def test_create_hostile_bodies(api, organization, body, extras):
+    response = api.post("/receivers", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["extras"] == extras
+    assert not Receiver.objects.exists()
+
+
+def test_create_duplicate_contact_is_409(api, receiver):
+    response = api.post(
+        "/receivers",
+        {"email": "ANN@example.org", "external_id": "x",
+         "verifications": [{"type": "PIN", "value": "1234"}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 409
+    assert Receiver.objects.count() == 1
+
+
+def test_patch_as_text_plain_upserts_confirmed_verification(api, receiver, owner):
+    ReceiverVerification.objects.filter(receiver=receiver).update(
+        confirmed_at=timezone.now()
+    )
+    response = api.generic(
+        "PATCH",
+        f"/receivers/{receiver.pk}",
+        json.dumps(
+            {"date_of_birth": "1980-02-02", "pin": "9999", "external_id": "new"}
+        ),
+        content_type="text/plain;charset=UTF-8",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json() == {"message": "Receiver updated successfully"}
+    receiver.refresh_from_db()
+    assert receiver.external_id == "new"
+    dob = ReceiverVerification.objects.get(
+        receiver=receiver, verification_field="DATE_OF_BIRTH"
+    )
+    assert verification_value_matches(dob.hashed_value, "1980-02-02")
+    assert dob.confirmed_by_type == "USER"
+    assert dob.confirmed_by_id == str(owner.pk)
+    assert ReceiverVerification.objects.filter(
+        receiver=receiver, verification_field="PIN"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "extras"),
+    [
+        ({"phone_number": "+1"}, 400, {"phone_number": "invalid phone format. Correct format: +380445555555"}),
+        ({"email": "bad"}, 400, {"email": "invalid email format"}),
+        ({"year_month": "2999-01"}, 400, {"year_month": "year/month cannot be in the future"}),
+        ({"national_id": "x" * 51}, 400, {"national_id": "invalid national id. Cannot have more than 50 characters in national id"}),
+        ({"is_admin": True}, 400, {"is_admin": "unknown field"}),
+        ({"email": 5}, 400, {"email": "must be a string"}),
+        ({"external_id": "x" * 300}, 400, {"external_id": "at most 254 characters"}),
+        ({}, 400, {"body": "nothing to update"}),
+        ({"email": None, "phone_number": None}, 400, {"email": "email or phone_number is required"}),
+    ],
+)  # fmt: skip
+def test_patch_hostile_bodies(api, receiver, body, status, extras):
+    response = api.patch(f"/receivers/{receiver.pk}", body, format="json")
+    assert response.status_code == status, response.json()
+    assert response.json()["extras"] == extras
+    receiver.refresh_from_db()
+    assert receiver.email == "ann@example.org"
+    assert receiver.external_id == "ext-1"
+
+
+def test_patch_contact_used_by_another_is_409(api, receiver, organization):
+    ReceiverFactory(organization=organization, email="taken@example.org")
+    response = api.patch(
+        f"/receivers/{receiver.pk}", {"email": "taken@example.org"}, format="json"
+    )
+    assert response.status_code == 409
+
+
+def test_patch_role_gate(organization, receiver):
+    business = client_for(role_user(organization, Role.BUSINESS))
+    response = business.patch(
+        f"/receivers/{receiver.pk}", {"external_id": "z"}, format="json"
+    )
+    assert response.status_code == 403
+
+
+def test_user_managed_wallet_address(api, organization, user_managed_wallet):
+    receiver = ReceiverFactory(organization=organization)
+    rw = ReceiverWalletFactory(
+        receiver=receiver, wallet=user_managed_wallet, status="READY"
+    )
+    url = f"/receivers/{receiver.pk}/wallets/{rw.pk}"
+    response = api.patch(
+        url, {"stellar_address": G2, "stellar_memo": "hi"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["stellar_address"] == G2
+    assert response.json()["status"] == "REGISTERED"
+    assert ReceiverStellarAddress.objects.filter(
+        stellar_address=G2, receiver=receiver
+    ).exists()
+    response = api.patch(url, {"stellar_address": "GXXX"}, format="json")
+    assert response.status_code == 400
+    rw.refresh_from_db()
+    assert rw.stellar_address == G2
+
+
+def test_wallet_address_only_for_user_managed(api, receiver):
+    rw = receiver.wallets.get()
+    response = api.patch(
+        f"/receivers/{receiver.pk}/wallets/{rw.pk}",
+        {"stellar_address": G2},
+        format="json",
+    )
+    assert response.status_code == 400
+    rw.refresh_from_db()
+    assert rw.stellar_address == G1
+
+
+def test_retry_invitation(api, organization, wallet):
+    receiver = ReceiverFactory(organization=organization)
+    rw = ReceiverWalletFactory(receiver=receiver, wallet=wallet, status="READY")
+    response = api.patch(f"/receivers/wallets/{rw.pk}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(rw.pk)
+    assert body["receiver_id"] == str(receiver.pk)
+    assert body["invitation_sent_at"] is not None
+    assert Message.objects.filter(receiver_wallet_id=rw.pk).count() == 1
+
+
+def test_retry_invitation_refused_for_registered(api, receiver):
+    rw = receiver.wallets.get()
+    assert api.patch(f"/receivers/wallets/{rw.pk}").status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_unregister(api, organization, wallet):
+    receiver = ReceiverFactory(organization=organization)
+    rw = ReceiverWalletFactory(
+        receiver=receiver, wallet=wallet, status="REGISTERED", stellar_address=G2,
+        otp_attempts=2, sep24_transaction_id="tx",
+    )  # fmt: skip
+    ReceiverStellarAddress.objects.create(
+        organization=organization, stellar_address=G2, receiver=receiver
+    )
+    response = api.patch(
+        f"/receivers/wallets/{rw.pk}/status", {"status": "READY"}, format="json"
+    )
+    assert response.json() == {"message": "Receiver wallet unregistered successfully"}
+    rw.refresh_from_db()
+    assert (rw.status, rw.stellar_address, rw.otp_attempts, rw.sep24_transaction_id) == (
+        "READY", None, 0, "",
+    )  # fmt: skip
+    assert not ReceiverStellarAddress.objects.exists()
+
+
+def test_unregister_refused_while_payments_in_flight(api, receiver):
+    rw = receiver.wallets.get()
+    PaymentFactory(
+        disbursement=DisbursementFactory(organization=receiver.organization),
+        receiver_wallet=rw,
+        status="PENDING",
+    )
+    response = api.patch(
+        f"/receivers/wallets/{rw.pk}/status", {"status": "READY"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "in progress" in response.json()["error"]
+    rw.refresh_from_db()
+    assert rw.status == "REGISTERED"
+
+
+@pytest.mark.parametrize("body", [{"status": "FLAGGED"}, {"status": "REGISTERED"}, {}])
+def test_unregister_accepts_only_ready(api, receiver, body):
+    rw = receiver.wallets.get()
+    response = api.patch(f"/receivers/wallets/{rw.pk}/status", body, format="json")
+    assert response.status_code == 400
+    rw.refresh_from_db()
+    assert rw.status == "REGISTERED"
+
+
+def test_verification_and_contact_types(organization):
+    developer = client_for(role_user(organization, Role.DEVELOPER))
+    assert developer.get("/receivers/verification-types").json() == [
+        "DATE_OF_BIRTH", "YEAR_MONTH", "PIN", "NATIONAL_ID_NUMBER",
+    ]  # fmt: skip
+    assert developer.get("/registration-contact-types").json() == [
+        "EMAIL", "PHONE_NUMBER", "EMAIL_AND_WALLET_ADDRESS",
+        "PHONE_NUMBER_AND_WALLET_ADDRESS",
+    ]  # fmt: skip
+    assert developer.get("/receivers").status_code == 403
+
+
+def test_other_tenants_receiver_wallet_is_404(api):
+    other = ReceiverWalletFactory(status="READY")
+    assert api.patch(f"/receivers/wallets/{other.pk}").status_code == 404
+    assert (
+        api.patch(
+            f"/receivers/wallets/{other.pk}/status", {"status": "READY"}, format="json"
+        ).status_code
+        == 404
+    )
+    assert not Message.objects.exists()
