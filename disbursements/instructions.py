@@ -27,6 +27,7 @@ from receivers.models import (
     ReceiverVerification,
     ReceiverWallet,
 )
+from receivers.verification import normalize_verification_value
 from receivers.verification_hash import _key, hash_verification_value
 from receivers.verification_hash import verification_value_matches as matches
 from sdp.fsm import transition_many
@@ -198,7 +199,12 @@ def store_instructions(
             if (
                 verification is not None
                 and verification.confirmed_at is not None
-                and not matches(verification.hashed_value, instruction.verification)
+                and not matches(
+                    verification.hashed_value,
+                    normalize_verification_value(
+                        disbursement.verification_field, instruction.verification
+                    ),
+                )
             ):
                 errors[f"line {instruction.line} - verification"] = (
                     "receiver verification mismatch"
@@ -352,7 +358,10 @@ def _upsert_verifications(disbursement, instructions, receivers, contact_of, *, 
                 copy.write_row(
                     (
                         receivers[contact_of(i)].pk,
-                        hash_verification_value(i.verification, key=key),
+                        hash_verification_value(
+                            normalize_verification_value(field, i.verification),
+                            key=key,
+                        ),
                     )
                 )
         cursor.execute(

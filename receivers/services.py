@@ -20,7 +20,7 @@ from receivers.models import (
     VerificationField,
 )
 from receivers.signals import receiver_wallet_registered
-from receivers.verification_hash import hash_verification_value
+from receivers.verification import hash_verification_value
 from sdp import validators
 from sdp.api import APIError, Conflict
 from sdp.fsm import transition
@@ -173,7 +173,7 @@ def create_receiver(
             ReceiverVerification.objects.create(
                 receiver=receiver,
                 verification_field=item["type"],
-                hashed_value=hash_verification_value(str(item["value"]).strip()),
+                hashed_value=hash_verification_value(item["type"], str(item["value"])),
             )
         if parsed_wallets:
             user_managed = Wallet.objects.filter(
@@ -248,7 +248,7 @@ def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Re
                 receiver=locked,
                 verification_field=kind,
                 defaults={
-                    "hashed_value": hash_verification_value(value),
+                    "hashed_value": hash_verification_value(kind, value),
                     "attempts": 0,
                     "failed_at": None,
                     "confirmed_by_type": ReceiverVerification.ConfirmedBy.USER,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from auth_org.models import AuditEntry
+from disbursements.services import upload_instructions
 from messaging.models import Message
 from receivers import registration
 from receivers.links import sign_url
@@ -26,6 +27,7 @@ from receivers.models import (
 )
 from receivers.signals import receiver_wallet_registered
 from receivers.verification import check_verification_value, hash_verification_value
+from tests.factories import DisbursementFactory
 from tests.receivers.conftest import DATE_OF_BIRTH, make_ready_receiver, otp_from_outbox
 
 pytestmark = pytest.mark.django_db
@@ -475,12 +477,21 @@ def test_verification_values_are_hashed_and_checked(field, stored, given, matche
     assert check_verification_value(verification, given) is matches
 
 
-def test_verification_check_accepts_django_password_hashes():
-    from django.contrib.auth.hashers import make_password
-
-    verification = ReceiverVerification(
-        verification_field="PIN", hashed_value=make_password("1234")
+@pytest.mark.django_db
+def test_a_value_stored_by_csv_upload_is_what_registration_checks(organization):
+    """Ingestion and registration share one scheme: the uploaded national id in
+    lower case matches the receiver typing it in upper case."""
+    disbursement = DisbursementFactory(
+        organization=organization, verification_field="NATIONAL_ID_NUMBER"
     )
-
-    assert check_verification_value(verification, "1234")
-    assert not check_verification_value(verification, "1235")
+    upload_instructions(
+        disbursement,
+        actor=None,
+        file_name="people.csv",
+        content=b"phone,id,amount,verification\n+14155550177,r-77,5,ab-123\n",
+    )
+    verification = ReceiverVerification.objects.get(
+        receiver__phone_number="+14155550177"
+    )
+    assert check_verification_value(verification, " AB-123 ")
+    assert not check_verification_value(verification, "AB-124")
