@@ -352,7 +352,18 @@ class DemoWallet:
     ) -> None:
         """What the person does in the wallet's web view. ``read_code(contact,
         since)`` returns the 6-digit code sent to ``contact`` after ``since``."""
-        browser = requests.Session()  # a web view: its own cookies
+        with requests.Session() as browser:  # a web view: its own cookies
+            self._fill_pages(
+                browser,
+                interactive_url,
+                contact=contact,
+                verification_value=verification_value,
+                read_code=read_code,
+            )
+
+    def _fill_pages(
+        self, browser, interactive_url, *, contact, verification_value, read_code
+    ) -> None:
         # The interactive URL names the host the platform was reached at.
         url = self._same_server(interactive_url)
         page = self._page("registration start", browser, "GET", url)
@@ -400,6 +411,11 @@ class DemoWallet:
                 f"refused: {_page_errors(page.text)}"
             )
         self.say("registration: done, the wallet is registered")
+
+    def close(self) -> None:
+        # Kept-alive connections hold the server's request threads (and their
+        # database connections) open.
+        self.http.close()
 
     def _same_server(self, url: str) -> str:
         parts = urlsplit(url)
@@ -729,6 +745,20 @@ def play(
             tenant_id, invitation.contact
         )
         wallet.client_domain_keypair = attribution.keypair
+    try:
+        return _journey(wallet, tenant_id, invitation, verification_value, wait, say)
+    finally:
+        wallet.close()
+
+
+def _journey(
+    wallet: DemoWallet,
+    tenant_id,
+    invitation: Invitation,
+    verification_value: str,
+    wait: float | None,
+    say: Callable[[str], None],
+) -> Outcome:
     wallet.read_stellar_toml()
     if invitation.link:
         wallet.check_link(invitation.link)
@@ -757,7 +787,7 @@ def play(
         )
     return Outcome(
         address=wallet.address,
-        secret=keypair.secret,
+        secret=wallet.keypair.secret,
         sep24_transaction_id=deposit["id"],
         payment=payment,
     )

@@ -97,3 +97,13 @@ def write_phone_csv(path: Path, rows: list[dict]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+@pytest.fixture
+def closing():
+    """Closes HTTP sessions at teardown: a kept-alive connection holds a live
+    server thread, and its database connection, open."""
+    sessions = []
+    yield sessions.append
+    for session in sessions:
+        session.close()

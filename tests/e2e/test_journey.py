@@ -30,8 +30,9 @@ PHONE = "+14155550177"
 EMAIL = "recipient@journey.example.org"
 
 
-def _logged_in(live_server, tenant) -> Dashboard:
+def _logged_in(live_server, tenant, closing) -> Dashboard:
     dashboard = Dashboard(live_server.url, tenant.name)
+    closing(dashboard.http)
     organization_id = tenant.organization.id
     dashboard.log_in(
         OWNER_EMAIL,
@@ -95,10 +96,10 @@ def _on_ledger(network, address: str, source: str) -> tuple[dict, dict]:
 
 
 def test_phone_journey_from_csv_to_success(
-    journey_tenant, live_server, wallet_domain, tss_worker, network
+    journey_tenant, live_server, wallet_domain, tss_worker, network, closing
 ):
     deadline = time.monotonic() + TIME_LIMIT
-    dashboard = _logged_in(live_server, journey_tenant)
+    dashboard = _logged_in(live_server, journey_tenant, closing)
     wallet, asset = _wallet_and_asset(dashboard, "Demo Wallet")
     disbursement = dashboard.create_disbursement_with_csv(
         {
@@ -150,24 +151,31 @@ def test_phone_journey_from_csv_to_success(
     assert row["StellarTransactionID"] == tx_hash
     assert row["Status"] == "SUCCESS"
     assert row["Amount"] == "4.7500000"
-    assert row["Receiver.PhoneNumber"] == PHONE
+    # A leading "+" is quoted against spreadsheet formulas (deliberately unlike SDP).
+    assert row["Receiver.PhoneNumber"] == f"'{PHONE}"
     assert row["ReceiverWallet.Address"] == outcome.address
     assert time.monotonic() < deadline
 
 
 def test_email_and_wallet_address_journey_needs_no_registration(
-    journey_tenant, live_server, tss_worker, network
+    journey_tenant, live_server, tss_worker, network, closing
 ):
     deadline = time.monotonic() + TIME_LIMIT
-    dashboard = _logged_in(live_server, journey_tenant)
-    # Known addresses go to the user-managed wallet, off until the owner
-    # enables it (as on the dashboard's wallet providers page).
+    dashboard = _logged_in(live_server, journey_tenant, closing)
+    # Known addresses go to the user-managed wallet, off and without assets
+    # until the owner enables it for USDC (the wallet providers page).
     user_managed = next(w for w in dashboard.get("/wallets") if w["user_managed"])
-    dashboard.call("PATCH", f"/wallets/{user_managed['id']}", json={"enabled": True})
+    usdc_id = next(a["id"] for a in dashboard.get("/assets") if a["code"] == "USDC")
+    dashboard.call(
+        "PATCH",
+        f"/wallets/{user_managed['id']}",
+        json={"enabled": True, "assets": [{"id": usdc_id}]},
+    )
     # The recipient's own account, already trusting USDC: nothing to register.
     recipient = demo_wallet.DemoWallet(
         base_url=live_server.url, tenant=journey_tenant.name, keypair=Keypair.random()
     )
+    closing(recipient.http)
     recipient.read_stellar_toml()
     usdc = (journey_tenant.usdc.code, journey_tenant.usdc.issuer)
     recipient.ensure_account(*usdc)
