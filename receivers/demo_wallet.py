@@ -13,12 +13,15 @@ table), so this module must run where the platform's database is reachable.
 
 ``manage.py demo_wallet`` and ``tests/e2e/test_journey.py`` share this code.
 
-Client attribution (SEP-10 ``client_domain``): when the platform requires it
-(``SEP10_CLIENT_ATTRIBUTION_REQUIRED``, the default), the challenge names the
-wallet provider's client domain and must also be signed by the key that domain
-publishes as ``SIGNING_KEY`` in its stellar.toml; the caller passes that key
-(``client_domain_keypair``). Without attribution the challenge names no client
-domain and only the account signs.
+Client attribution (SEP-10 ``client_domain``): the wallet first asks for a
+challenge without one. Only when the platform answers that it requires one
+(``SEP10_CLIENT_ATTRIBUTION_REQUIRED``, on by default; ``make demo`` turns it
+off because the demo wallet has no domain of its own) does it name the wallet
+provider's client domain and also sign with the key that domain publishes as
+``SIGNING_KEY`` in its stellar.toml; the caller passes that key
+(``Attribution``). The platform's own answer decides, not this process's
+settings, because the command and the server may run with different
+environments.
 """
 
 from __future__ import annotations
@@ -107,8 +110,7 @@ class DemoWallet:
     base_url: str
     tenant: str
     keypair: Keypair = field(default_factory=Keypair.random)
-    client_domain: str = ""
-    client_domain_keypair: Keypair | None = None
+    attribution: Attribution | None = None
     say: Callable[[str], None] = lambda _line: None
     http: requests.Session = field(default_factory=requests.Session)
     toml: dict = field(default_factory=dict)
@@ -264,22 +266,28 @@ class DemoWallet:
     # --- SEP-10 -------------------------------------------------------------------
 
     def authenticate(self, home_domain: str = "") -> str:
+        """SEP-10. The challenge names no client domain unless the platform
+        requires attribution (it says so); then it names the wallet provider's,
+        and the client domain's key signs too."""
         step = "SEP-10"
         endpoint = self.toml["WEB_AUTH_ENDPOINT"]
         params = {
             "account": self.address,
             "home_domain": home_domain or urlsplit(self.base_url).netloc,
         }
-        if self.client_domain:
-            if self.client_domain_keypair is None:
+        response = self._request(step, "GET", endpoint, params=params)
+        if response.status_code == 400 and "client_domain is required" in response.text:
+            if self.attribution is None:
                 raise DemoWalletError(
-                    f"{step}: client attribution needs the secret key that "
-                    f"{self.client_domain}'s stellar.toml publishes as SIGNING_KEY"
+                    f"{step}: the platform requires client attribution "
+                    "(SEP10_CLIENT_ATTRIBUTION_REQUIRED): pass --client-domain-secret "
+                    "with the secret of the SIGNING_KEY the wallet provider's "
+                    "stellar.toml publishes, or run the platform with "
+                    "SEP10_CLIENT_ATTRIBUTION_REQUIRED=false (make demo does)"
                 )
-            params["client_domain"] = self.client_domain
-        challenge = self._json(
-            f"{step} challenge", self._request(step, "GET", endpoint, params=params)
-        )
+            params["client_domain"] = self.attribution.domain
+            response = self._request(step, "GET", endpoint, params=params)
+        challenge = self._json(f"{step} challenge", response)
         try:
             envelope = Envelope.from_xdr(challenge["transaction"], self.passphrase)
         except Exception as exc:
@@ -289,8 +297,8 @@ class DemoWallet:
         if envelope.transaction.source.account_id != self.toml["SIGNING_KEY"]:
             raise DemoWalletError(f"{step}: the challenge is not from SIGNING_KEY")
         envelope.sign(self.keypair)
-        if self.client_domain:
-            envelope.sign(self.client_domain_keypair)
+        if "client_domain" in params:
+            envelope.sign(self.attribution.keypair)
         token = self._json(
             f"{step} token",
             self._request(
@@ -299,7 +307,10 @@ class DemoWallet:
         ).get("token")
         if not token:
             raise DemoWalletError(f"{step}: no token in the answer")
-        self.say("SEP-10: authenticated")
+        attributed = (
+            f" as {params['client_domain']}" if "client_domain" in params else ""
+        )
+        self.say(f"SEP-10: authenticated{attributed}")
         return token
 
     # --- SEP-24 -------------------------------------------------------------------
@@ -740,11 +751,12 @@ def play(
     except Exception as exc:
         raise DemoWalletError("--secret is not a Stellar secret key (S...)") from exc
     wallet = DemoWallet(base_url=base_url, tenant=tenant, keypair=keypair, say=say)
-    if attribution is not None:
-        wallet.client_domain = attribution.domain or client_domain_for(
-            tenant_id, invitation.contact
+    if attribution is not None and not attribution.domain:
+        attribution = Attribution(
+            keypair=attribution.keypair,
+            domain=client_domain_for(tenant_id, invitation.contact),
         )
-        wallet.client_domain_keypair = attribution.keypair
+    wallet.attribution = attribution
     try:
         return _journey(wallet, tenant_id, invitation, verification_value, wait, say)
     finally:

@@ -47,7 +47,7 @@ def _invited_receiver(tenant, amount: Decimal) -> Payment:
     return payment
 
 
-def _command(live_server, tenant, wallet_domain, csv_path, *extra) -> str:
+def _command(live_server, tenant, csv_path, *extra) -> str:
     out = StringIO()
     call_command(
         "demo_wallet",
@@ -57,8 +57,6 @@ def _command(live_server, tenant, wallet_domain, csv_path, *extra) -> str:
         tenant.name,
         "--csv",
         str(csv_path),
-        "--client-domain-secret",
-        wallet_domain.keypair.secret,
         *extra,
         stdout=out,
     )
@@ -66,8 +64,10 @@ def _command(live_server, tenant, wallet_domain, csv_path, *extra) -> str:
 
 
 def test_demo_wallet_registers_and_sees_the_payment(
-    journey_tenant, live_server, wallet_domain, tss_worker, network, tmp_path
+    journey_tenant, live_server, tss_worker, network, tmp_path, settings
 ):
+    # As `make demo` runs the platform: no client attribution.
+    settings.SEP10_CLIENT_ATTRIBUTION_REQUIRED = False
     started = timezone.now()
     payment = _invited_receiver(journey_tenant, Decimal("3.2500000"))
     csv_path = write_phone_csv(
@@ -91,7 +91,6 @@ def test_demo_wallet_registers_and_sees_the_payment(
     output = _command(
         live_server,
         journey_tenant,
-        wallet_domain,
         csv_path,
         "--invite",
         f"http{link}",  # the short link from the invitation text
@@ -103,6 +102,7 @@ def test_demo_wallet_registers_and_sees_the_payment(
     found = re.search(r"paid (\S+) USDC in transaction ([0-9a-f]{64})", output)
     assert found, output
     assert "invitation link found; its signature checks out" in output
+    assert "SEP-10: authenticated\n" in output  # no client domain
     # The ledger shows the payment a moment before the worker records it.
     deadline = time.monotonic() + 15
     while payment.status != Payment.Status.SUCCESS and time.monotonic() < deadline:
@@ -136,19 +136,15 @@ def test_demo_wallet_says_which_step_failed(
         tmp_path / "receivers.csv",
         [{"phone": PHONE, "id": "r-1", "amount": "1", "verification": "1980-01-01"}],
     )
+    secret = ("--client-domain-secret", wallet_domain.keypair.secret)
+
+    with pytest.raises(CommandError, match="requires client attribution"):
+        _command(live_server, journey_tenant, csv_path, "--invite", PHONE)
     with pytest.raises(
         CommandError, match=r"registration verify: .*could not be found"
     ):
-        _command(
-            live_server, journey_tenant, wallet_domain, csv_path, "--invite", PHONE
-        )
-
+        _command(live_server, journey_tenant, csv_path, "--invite", PHONE, *secret)
     with pytest.raises(CommandError, match="has no row with that phone"):
         _command(
-            live_server,
-            journey_tenant,
-            wallet_domain,
-            csv_path,
-            "--invite",
-            "+14155550199",
+            live_server, journey_tenant, csv_path, "--invite", "+14155550199", *secret
         )

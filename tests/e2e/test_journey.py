@@ -118,6 +118,7 @@ def test_phone_journey_from_csv_to_success(
     assert dashboard.get(f"/disbursements/{disbursement['id']}")["status"] == "STARTED"
 
     # The recipient: the invitation in the outbox, SEP-10/24 and the pages.
+    said: list[str] = []
     outcome = demo_wallet.play(
         base_url=live_server.url,
         tenant=journey_tenant.name,
@@ -125,7 +126,9 @@ def test_phone_journey_from_csv_to_success(
         verification_value=DATE_OF_BIRTH,
         attribution=demo_wallet.Attribution(keypair=wallet_domain.keypair),
         wait=deadline - time.monotonic(),
+        say=said.append,
     )
+    assert f"SEP-10: authenticated as {wallet_domain.domain}" in said
 
     # The ledger's own record: amount, asset, memo.
     on_ledger, transaction = _on_ledger(

@@ -6,13 +6,13 @@ code from the dry-run outbox and the verification value from the sample CSV,
 then (``--wait``) the payment as the network shows it. It runs where the
 platform's database is, because the code is read from the outbox.
 
-Client attribution: when ``SEP10_CLIENT_ATTRIBUTION_REQUIRED`` is on, the
+Client attribution: only if the platform answers that SEP-10 requires it
+(``SEP10_CLIENT_ATTRIBUTION_REQUIRED``; ``make demo`` runs with it off), the
 challenge names the wallet provider's client domain (``--client-domain``,
 default the provider of the receiver's READY wallet) and is also signed with
 ``--client-domain-secret`` (default ``$DEMO_WALLET_CLIENT_DOMAIN_SECRET``): the
-secret of the key that domain's stellar.toml publishes as SIGNING_KEY, fetched
-by the platform from ``SEP10_CLIENT_DOMAIN_TOML_URL``. With attribution off
-(``SEP10_CLIENT_ATTRIBUTION_REQUIRED=false``) neither is needed.
+secret of the key that domain's stellar.toml publishes as SIGNING_KEY, which
+the platform fetches from ``SEP10_CLIENT_DOMAIN_TOML_URL``.
 """
 
 from __future__ import annotations
@@ -105,17 +105,10 @@ class Command(BaseCommand):
         self.stdout.write(f"memo: {memo}")
 
     def _attribution(self, options) -> demo_wallet.Attribution | None:
-        if not settings.SEP10_CLIENT_ATTRIBUTION_REQUIRED:
-            return None
+        """Used only if the platform asks for client attribution."""
         secret = options["client_domain_secret"]
         if not secret:
-            raise CommandError(
-                "this platform requires SEP-10 client attribution "
-                "(SEP10_CLIENT_ATTRIBUTION_REQUIRED is on): pass "
-                "--client-domain-secret with the secret of the SIGNING_KEY the "
-                "wallet provider's stellar.toml publishes, or run the demo with "
-                "SEP10_CLIENT_ATTRIBUTION_REQUIRED=false"
-            )
+            return None
         try:
             keypair = Keypair.from_secret(secret)
         except Exception as exc:
