@@ -657,11 +657,15 @@ def outbox_code_reader(tenant_id) -> Callable[[str, datetime], str]:
     return read
 
 
-def find_invitation(tenant_id, invite: str, *, base_url: str) -> Invitation:
+def find_invitation(
+    tenant_id, invite: str, *, base_url: str, contact: str = ""
+) -> Invitation:
     """``invite`` is a contact or a link (a short link or the deep link itself).
 
-    For a contact, the newest invitation message to it gives the link; for a
-    link, the message that carried it gives the contact.
+    For a contact, the newest invitation message to it gives the link. A link
+    names no one (SDP's links carry the asset, the domain and the name, so
+    everyone paid in one asset gets the same one): its contact is ``contact``,
+    else the one recipient of the messages that carried it.
     """
     from messaging.models import Message
 
@@ -675,13 +679,26 @@ def find_invitation(tenant_id, invite: str, *, base_url: str) -> Invitation:
         link = found.group(0).rstrip(".,)") if found else ""
     else:
         link = invite.strip()
-        message = invitations.filter(body__contains=link).first()
-        if message is None:
-            raise DemoWalletError(
-                "invitation: no invitation in the outbox carries this link; pass "
-                "the phone number instead"
+        if contact:
+            contact = normalize_contact(contact)
+        else:
+            recipients = set(
+                invitations.filter(body__contains=link).values_list(
+                    "recipient", flat=True
+                )[:100]
             )
-        contact = normalize_contact(message.recipient)
+            if len(recipients) != 1:
+                raise DemoWalletError(
+                    "invitation: "
+                    + (
+                        f"this link went to {len(recipients)} receivers (links are "
+                        "not personal); "
+                        if recipients
+                        else "no invitation in the outbox carries this link; "
+                    )
+                    + "say who you are with --contact (the phone number)"
+                )
+            contact = normalize_contact(recipients.pop())
     if not link:
         return Invitation(contact=contact)
     deep_link = resolve_short_link(link, base_url=base_url)
@@ -731,6 +748,7 @@ def play(
     base_url: str,
     tenant: str,
     invite: str,
+    contact: str = "",
     verification_value: str | None = None,
     csv_path: Path | str | None = None,
     secret: str = "",
@@ -741,7 +759,7 @@ def play(
     """The recipient's whole journey; ``wait`` seconds for the payment (None:
     don't wait). The verification value is given or read from ``csv_path``."""
     tenant_id = tenant_id_for(tenant)
-    invitation = find_invitation(tenant_id, invite, base_url=base_url)
+    invitation = find_invitation(tenant_id, invite, base_url=base_url, contact=contact)
     if verification_value is None:
         if csv_path is None:
             raise DemoWalletError("give a verification value or a CSV to read it from")

@@ -27,7 +27,7 @@ PHONE = "+14155550142"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _invited_receiver(tenant, amount: Decimal) -> Payment:
+def _invited_receiver(tenant, amount: Decimal, phone: str = PHONE) -> Payment:
     """A started disbursement with one READY payment, and its invitation."""
     organization = tenant.organization
     disbursement = DisbursementFactory(
@@ -36,7 +36,7 @@ def _invited_receiver(tenant, amount: Decimal) -> Payment:
         wallet=tenant.wallet,
         status=Disbursement.Status.STARTED,
     )
-    receiver_wallet = make_ready_receiver(organization, tenant.wallet, phone=PHONE)
+    receiver_wallet = make_ready_receiver(organization, tenant.wallet, phone=phone)
     payment = PaymentFactory(
         disbursement=disbursement,
         receiver_wallet=receiver_wallet,
@@ -45,6 +45,13 @@ def _invited_receiver(tenant, amount: Decimal) -> Payment:
     )
     assert queue_invitations(organization, [receiver_wallet], asset=tenant.usdc) == 1
     return payment
+
+
+def _link_sent_to(phone: str) -> str:
+    body = Message.objects.get(
+        kind=Message.Kind.RECEIVER_INVITATION, recipient=phone
+    ).body
+    return re.search(r"https?://\S+/r/\w+", body).group(0)
 
 
 def _command(live_server, tenant, csv_path, *extra) -> str:
@@ -82,18 +89,14 @@ def test_demo_wallet_registers_and_sees_the_payment(
             },
         ],
     )
-    link = (
-        Message.objects.get(kind=Message.Kind.RECEIVER_INVITATION, recipient=PHONE)
-        .body.split("http")[-1]
-        .split()[0]
-    )
+    link = _link_sent_to(PHONE)
 
     output = _command(
         live_server,
         journey_tenant,
         csv_path,
         "--invite",
-        f"http{link}",  # the short link from the invitation text
+        link,  # the short link from the invitation text
         "--wait",
         "--wait-timeout",
         "60",
@@ -132,6 +135,7 @@ def test_demo_wallet_says_which_step_failed(
     journey_tenant, live_server, wallet_domain, tmp_path
 ):
     _invited_receiver(journey_tenant, Decimal("1"))
+    _invited_receiver(journey_tenant, Decimal("2"), phone="+14155550143")
     csv_path = write_phone_csv(
         tmp_path / "receivers.csv",
         [{"phone": PHONE, "id": "r-1", "amount": "1", "verification": "1980-01-01"}],
@@ -147,4 +151,18 @@ def test_demo_wallet_says_which_step_failed(
     with pytest.raises(CommandError, match="has no row with that phone"):
         _command(
             live_server, journey_tenant, csv_path, "--invite", "+14155550199", *secret
+        )
+
+    link = _link_sent_to(PHONE)
+    with pytest.raises(CommandError, match="this link went to 2 receivers"):
+        _command(live_server, journey_tenant, csv_path, "--invite", link, *secret)
+    with pytest.raises(
+        CommandError, match=r"registration verify: .*could not be found"
+    ):
+        _command(
+            live_server,
+            journey_tenant,
+            csv_path,
+            *("--invite", link, "--contact", PHONE),
+            *secret,
         )

@@ -1,4 +1,4 @@
-"""manage.py demo_wallet --invite <link or phone> [--wait]
+"""manage.py demo_wallet --invite <link or phone> [--contact PHONE] [--wait]
 
 Plays the recipient's wallet against a running platform (``make demo``): a
 keypair funded by friendbot, SEP-10, SEP-24, the registration pages with the
@@ -35,6 +35,12 @@ class Command(BaseCommand):
             required=True,
             help="the invitation link (short or deep link) or the phone number "
             "(or email) the invitation went to",
+        )
+        parser.add_argument(
+            "--contact",
+            default="",
+            help="with a link: the phone number (or email) to register, when "
+            "the link went to several receivers",
         )
         parser.add_argument(
             "--base-url",
@@ -77,6 +83,7 @@ class Command(BaseCommand):
                 base_url=options["base_url"],
                 tenant=options["tenant"],
                 invite=options["invite"],
+                contact=options["contact"],
                 verification_value=options["verification"],
                 csv_path=options["csv"],
                 secret=options["secret"],
