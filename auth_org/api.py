@@ -7,23 +7,25 @@ method (``roles``) and the API-key permission per method (``api_key_permissions`
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
-from datetime import UTC
+from datetime import UTC, datetime, time
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org import apikeys, services, sessions
+from auth_org.authentication import JWTAuthentication
 from auth_org.models import APIKey, Organization, Role, User
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
@@ -363,6 +365,10 @@ def default_logo() -> bytes:
 class OrganizationLogoView(PublicView):
     @extend_schema(responses={(200, "image/png"): bytes})
     def get(self, request: Request) -> HttpResponse:
+        if getattr(request, "tenant", None) is None:
+            # No tenant header or host label: the dashboard's Bearer names it.
+            with contextlib.suppress(exceptions.AuthenticationFailed):
+                JWTAuthentication().authenticate(request)
         organization = require_tenant(request)
         if organization.logo:
             content, content_type = (
@@ -431,7 +437,10 @@ class UsersView(APIView):
     api_key_permissions = {"GET": "read:users", "POST": "write:users"}
     sorts = {"email": "email", "is_active": "is_active"}
 
-    @extend_schema(responses=OpenApiResponse(description="array of users"))
+    @extend_schema(
+        operation_id="users_list",
+        responses=OpenApiResponse(description="array of users"),
+    )
     def get(self, request: Request) -> Response:
         sort = request.query_params.get("sort") or "email"
         direction = (request.query_params.get("direction") or "asc").lower()
@@ -536,6 +545,9 @@ def _expiry(value: Any):
     if value in (None, ""):
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None and isinstance(value, str) and parse_date(value):
+        # A bare date (a date picker): the key works until that day starts, UTC.
+        parsed = datetime.combine(parse_date(value), time.min)
     if parsed is None:
         raise APIError(extras={"expiry_date": "expiry date must be an ISO 8601 time"})
     if timezone.is_naive(parsed):
@@ -561,7 +573,10 @@ class APIKeysView(APIView):
     roles = API_KEY_ROLES
     api_key_permissions = "write:all"
 
-    @extend_schema(responses=OpenApiResponse(description="array of API keys"))
+    @extend_schema(
+        operation_id="api_keys_list",
+        responses=OpenApiResponse(description="array of API keys"),
+    )
     def get(self, request: Request) -> Response:
         # SDP: a user sees only the keys they created.
         keys = APIKey.objects.filter(

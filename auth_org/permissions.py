@@ -22,12 +22,6 @@ from auth_org.models import APIKey, Role
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.views import APIView
 
-if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
-    from rest_framework.views import APIView
-
-if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
-    from rest_framework.views import APIView
-
 ALL = frozenset(Role.values)
 BIZ = ALL - {Role.DEVELOPER}
 OWNER = frozenset({Role.OWNER})

@@ -6,7 +6,9 @@ is ``auth_org.provisioning.provision_tenant``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -21,6 +23,7 @@ from auth_org.models import Organization, User
 from sdp.api import APIError, Forbidden
 
 Status = Organization.Status
+TENANT_NAME = re.compile(r"^[a-z-]+$")
 # SDP: CREATED -> PROVISIONED (provisioning) -> ACTIVATED <-> DEACTIVATED.
 TRANSITIONS = {
     Status.CREATED: frozenset({Status.PROVISIONED}),
@@ -47,7 +50,11 @@ def create_tenant(
     Raises APIError (400) for a bad or taken name, or bad owner details.
     """
     from auth_org.provisioning import provision_tenant
+    from auth_org.tasks import provision_distribution_account_task
 
+    # SDP: the URLs default to the tenant's subdomain of the platform's URLs.
+    base_url = base_url or _tenant_url(settings.BASE_URL, name)
+    sdp_ui_base_url = sdp_ui_base_url or _tenant_url(settings.SDP_UI_BASE_URL, name)
     try:
         with transaction.atomic():
             organization = provision_tenant(
@@ -64,6 +71,9 @@ def create_tenant(
                 organization.save(update_fields=["distribution_account_type"])
             owner = User.objects.get(organization=organization, is_owner=True)
             sessions.send_invitation(owner, actor=None, ip=ip)
+            transaction.on_commit(
+                lambda: provision_distribution_account_task.delay(str(organization.pk))
+            )
             audit.record(
                 Action.TENANT_CREATED,
                 organization=organization,
@@ -79,6 +89,13 @@ def create_tenant(
             extras={key: " ".join(value) for key, value in errors.items()}
         ) from exc
     return organization
+
+
+def _tenant_url(platform_url: str, name: str) -> str:
+    parts = urlsplit(platform_url)
+    if not parts.scheme or not parts.netloc or not TENANT_NAME.match(name or ""):
+        return ""
+    return urlunsplit((parts.scheme, f"{name}.{parts.netloc}", "", "", ""))
 
 
 def _has_payments_in_flight(organization: Organization) -> bool:

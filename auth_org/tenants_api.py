@@ -119,7 +119,10 @@ class TenantUpdateInput(serializers.Serializer):
 
 
 class TenantsView(AdminView):
-    @extend_schema(responses=OpenApiResponse(description="array of tenants"))
+    @extend_schema(
+        operation_id="tenants_list",
+        responses=OpenApiResponse(description="array of tenants"),
+    )
     def get(self, request: Request) -> Response:
         organizations = Organization.objects.order_by("name")
         return Response([tenant_json(org) for org in organizations])

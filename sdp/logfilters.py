@@ -8,12 +8,20 @@ phone numbers, JWTs, API keys, bearer tokens and long digit runs (one-time codes
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import re
+import time
 
 # Set by sdp.middleware.RequestIDMiddleware for the duration of a request.
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "request_id", default="-"
+)
+
+# The request being served, so that a log line can name its tenant once
+# authentication has resolved it (read lazily, at logging time).
+request_var: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "request", default=None
 )
 
 _PATTERNS = [
@@ -51,6 +59,37 @@ class RedactingFilter(logging.Filter):
 
 
 class RequestIDFilter(logging.Filter):
+    """Adds ``request_id`` and ``tenant`` (the tenant's name, or "-")."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        tenant = getattr(request_var.get(), "tenant", None)
+        record.tenant = getattr(tenant, "name", None) or "-"
         return True
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id, tenant.
+
+    Runs after RedactingFilter, so the message is already free of contacts,
+    codes and tokens; exceptions are kept to their type and message (a stack
+    trace can quote request data).
+    """
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+            "tenant": getattr(record, "tenant", "-"),
+        }
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            entry["error"] = redact(f"{type(error).__name__}: {error}")
+        return json.dumps(entry, ensure_ascii=False)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from sdp.api import error_response
-from sdp.logfilters import request_id_var
+from sdp.logfilters import request_id_var, request_var
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +74,12 @@ class RequestIDMiddleware:
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        request_token = request_var.set(request)
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            request_var.reset(request_token)
         response["X-Request-ID"] = request_id
         return response
 

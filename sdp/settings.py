@@ -197,6 +197,7 @@ MIDDLEWARE = [
     "sdp.middleware.RequestIDMiddleware",
     "sdp.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "sdp.tenancy.TenantMiddleware",
@@ -305,6 +306,7 @@ APPEND_SLASH = False
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stellar Disbursement Platform API",
     "VERSION": VERSION,
+    "PREPROCESSING_HOOKS": ["sdp.openapi.normalize_route_paths"],
 }
 
 # --- Celery ----------------------------------------------------------------
@@ -346,14 +348,17 @@ CELERY_BEAT_SCHEDULE["receivers-delete-expired-sep-nonces"] = {
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "with_request_id": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] "
+            "%(message)s"
         },
+        "json": {"()": "sdp.logfilters.JSONFormatter"},
     },
     "filters": {
         "redact": {"()": "sdp.logfilters.RedactingFilter"},
@@ -362,7 +367,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "with_request_id",
+            # JSON lines by default; LOG_FORMAT=plain for reading on a terminal.
+            "formatter": "with_request_id" if LOG_FORMAT == "plain" else "json",
             "filters": ["request_id", "redact"],
         }
     },

@@ -35,7 +35,9 @@ no shared file to edit)::
 The role matrix checks that an allowed role is neither 401 nor 403 (the request may
 still be refused for its content) and that every other role gets 403. The isolation
 suite checks that a user, and an API key, of organization A get 404 for every route
-whose path names an object of organization B.
+whose path (or ``body_objects``) names an object of organization B, and that a list
+route (``lists``) shows A's object of each listed kind (made by the maker for A's
+user, so it must be visible with the route's default filters) and never B's.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     # Objects named in the body rather than the path (e.g. {"user_id": ...}).
     body_objects: tuple[str, ...] = ()
+    # Object kinds a list route returns: another organization's must not appear.
+    lists: tuple[str, ...] = ()
 
     @property
     def objects(self) -> list[str]:

@@ -30,8 +30,6 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_PREFIX}
     # Every test client calls from 127.0.0.1; tests of the limit switch it on.
     settings.RATE_LIMIT_ENABLED = False
-    # PBKDF2 takes ~0.5 s a password by design; tests need speed, not strength.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from sdp.celery import app
 
     app.conf.broker_transport_options = {"global_keyprefix": CELERY_PREFIX}

@@ -11,7 +11,7 @@ from auth_org.apikeys import PERMISSIONS, create_api_key
 from auth_org.models import Role
 from auth_org.permissions import grants
 from auth_org.tokens import issue_token
-from tests.api_matrix import call, load_routes, make_objects
+from tests.api_matrix import OBJECTS, call, load_routes, make_objects
 from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +112,28 @@ def test_other_organizations_objects_are_not_found(client, route):
             client, route, victim_ids, **_key_header(key_owner, [route.key_permission])
         )
         assert response.status_code == 404, response.content
+
+
+LISTS = [route for route in ROUTES if route.lists]
+
+
+@pytest.mark.parametrize("route", LISTS, ids=lambda r: r.id)
+def test_lists_never_show_other_organizations_objects(client, route):
+    role = sorted(set(route.roles))[0]
+    reader = _user(role)
+    own = {name: OBJECTS[name](reader.organization, reader) for name in route.lists}
+    victim = _user(Role.OWNER)
+    foreign = {name: OBJECTS[name](victim.organization, victim) for name in route.lists}
+
+    response = call(client, route, {}, **_bearer(reader))
+    assert response.status_code == 200, response.content
+    for name in route.lists:
+        # The reader's own object shows, so the list is the one under test...
+        assert own[name] in response.content.decode()
+        # ...and the other organization's does not.
+        assert foreign[name] not in response.content.decode()
+    if route.key_permission:
+        keyed = call(client, route, {}, **_key_header(reader, [route.key_permission]))
+        assert keyed.status_code == 200
+        for name in route.lists:
+            assert foreign[name] not in keyed.content.decode()

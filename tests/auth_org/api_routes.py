@@ -46,7 +46,7 @@ register(
     ),
     Route("GET", "bridge-integration", ALL, "read:organization"),
     Route("GET", "balances", ALL, "read:all"),
-    Route("GET", "users", OWNER, "read:users"),
+    Route("GET", "users", OWNER, "read:users", lists=("member",)),
     Route(
         "POST",
         "users",
@@ -76,7 +76,7 @@ register(
         body=lambda ids: {"user_id": ids["member"], "is_active": False},
         body_objects=("member",),
     ),
-    Route("GET", "api-keys", OWNER_DEV, "write:all"),
+    Route("GET", "api-keys", OWNER_DEV, "write:all", lists=("api_key",)),
     Route(
         "POST",
         "api-keys",

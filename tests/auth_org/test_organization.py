@@ -228,3 +228,9 @@ def test_bridge_and_balances_hide_their_sections(client, user):
     balances = client.get("/balances", headers=bearer(user))
     assert balances.status_code == 400
     assert "CIRCLE" in balances.json()["error"]
+
+
+def test_logo_tenant_from_the_bearer_when_no_header(client, user):
+    response = client.get("/organization/logo", headers=bearer(user))
+    assert response.status_code == 200
+    assert client.get("/organization/logo").status_code == 400

@@ -54,9 +54,19 @@ def test_basic_auth_is_required(client, admin_headers, user):
     assert client.get("/admin-api/tenants", headers=bearer(user)).status_code == 401
 
 
-def test_provision_a_tenant(client, admin_headers):
-    response = send(client, "post", "/admin-api/tenants", admin_headers, NEW_TENANT)
+def test_provision_a_tenant(
+    client, admin_headers, django_capture_on_commit_callbacks, monkeypatch
+):
+    from auth_org.tasks import provision_distribution_account_task
+
+    queued = []
+    monkeypatch.setattr(provision_distribution_account_task, "delay", queued.append)
+    monkeypatch.setattr("messaging.services._enqueue", lambda *a: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(client, "post", "/admin-api/tenants", admin_headers, NEW_TENANT)
     assert response.status_code == 201, response.content
+    # The distribution account is set up on the network after the commit.
+    assert queued == [response.json()["id"]]
     body = response.json()
     assert body["name"] == "aid-org"
     assert body["base_url"] == NEW_TENANT["base_url"]
@@ -80,6 +90,23 @@ def test_provision_a_tenant(client, admin_headers):
     again = send(client, "post", "/admin-api/tenants", admin_headers, NEW_TENANT)
     assert again.status_code == 400
     assert again.json()["error"] == "Tenant name already exists"
+
+
+def test_urls_default_to_the_tenants_subdomain(client, admin_headers, settings):
+    settings.BASE_URL = "https://sdp.example.org"
+    settings.SDP_UI_BASE_URL = "https://dashboard.example.org:3000"
+    body = {
+        key: value
+        for key, value in NEW_TENANT.items()
+        if key not in ("base_url", "sdp_ui_base_url")
+    }
+    response = send(client, "post", "/admin-api/tenants", admin_headers, body)
+    assert response.status_code == 201
+    assert response.json()["base_url"] == "https://aid-org.sdp.example.org"
+    assert (
+        response.json()["sdp_ui_base_url"]
+        == "https://aid-org.dashboard.example.org:3000"
+    )
 
 
 def test_invalid_tenant_name_is_400(client, admin_headers):

@@ -1,0 +1,43 @@
+"""Production refuses to start without its secrets, naming each missing one."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "sdp.settings",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_names_every_missing_secret():
+    result = _start({"ENVIRONMENT": "production", "SECRET_KEY": "x" * 50})
+    assert result.returncode != 0
+    assert "ENVIRONMENT=production needs these environment variables" in result.stderr
+    for name in ("DISTRIBUTION_SEED", "EC256_PRIVATE_KEY", "DATABASE_URL", "REDIS_URL"):
+        assert name in result.stderr
+    assert "SECRET_KEY," not in result.stderr
+
+
+def test_mfa_cannot_be_disabled_on_pubnet():
+    result = _start(
+        {
+            "NETWORK_PASSPHRASE": "Public Global Stellar Network ; September 2015",
+            "DISABLE_MFA": "true",
+        }
+    )
+    assert result.returncode != 0
+    assert "DISABLE_MFA cannot be set on pubnet" in result.stderr
