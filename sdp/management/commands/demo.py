@@ -67,6 +67,8 @@ class Command(BaseCommand):
             BASE_URL=f"http://127.0.0.1:{options['port']}",
             # The demo wallet has no domain of its own to prove with SEP-10.
             SEP10_CLIENT_ATTRIBUTION_REQUIRED="false",
+            # No reCAPTCHA keys on a laptop: the dashboard's login would be refused.
+            DISABLE_RECAPTCHA="true",
         )
         processes: dict[str, subprocess.Popen] = {}
         try:
