@@ -32,6 +32,7 @@ DEMO_PASSWORD = "Demo-Password-2026!"  # noqa: S105 - a published demo login
 OPERATOR_EMAIL = "operator@demo.example.org"
 DEMO_ASSET = "USDC"
 DEMO_CHANNEL_ACCOUNTS = 10
+SAMPLE_NAME = "Demo payroll"
 # Sample receivers: (id, phone, amount, date of birth).
 SAMPLE_RECEIVERS = (
     ("demo-1", "+14155550101", "15.5", "1990-01-15"),
@@ -69,6 +70,8 @@ class Command(BaseCommand):
             SEP10_CLIENT_ATTRIBUTION_REQUIRED="false",
             # No reCAPTCHA keys on a laptop: the dashboard's login would be refused.
             DISABLE_RECAPTCHA="true",
+            # The MFA email only reaches the dry-run outbox; sign in without it.
+            DISABLE_MFA="true",
         )
         processes: dict[str, subprocess.Popen] = {}
         try:
@@ -78,6 +81,7 @@ class Command(BaseCommand):
             settings.NETWORK_PASSPHRASE = settings.LOCALNET_PASSPHRASE
             self.seed_network(organization, horizon_url)
             csv_path = self.write_sample_csv()
+            self.start_sample_disbursement(organization, csv_path)
             processes.update(self.start_platform(options["port"], env))
             self.wait_for(
                 f"http://127.0.0.1:{options['port']}/health",
@@ -152,6 +156,31 @@ class Command(BaseCommand):
                 writer.writerow([phone, external_id, amount, birthday])
         return path
 
+    def start_sample_disbursement(self, organization: Organization, csv_path: Path):
+        """A started disbursement of the sample CSV, once: its invitations are in
+        the outbox, so `demo_wallet` can register a receiver straight away."""
+        from disbursements.models import Disbursement, RegistrationContactType
+        from disbursements.services import create_disbursement, start_disbursement
+
+        if Disbursement.objects.filter(organization=organization, name=SAMPLE_NAME):
+            return
+        owner = User.objects.get(organization=organization, is_owner=True)
+        disbursement = create_disbursement(
+            organization,
+            actor=owner,
+            name=SAMPLE_NAME,
+            wallet=Wallet.objects.get(organization=organization, name="Demo Wallet"),
+            asset=Asset.objects.get(
+                organization=organization, code=DEMO_ASSET, deleted_at__isnull=True
+            ),
+            registration_contact_type=RegistrationContactType.PHONE_NUMBER,
+            verification_field="DATE_OF_BIRTH",
+            file_name=csv_path.name,
+            file_content=csv_path.read_bytes(),
+        )
+        start_disbursement(disbursement, actor=owner)
+        self.stdout.write(f"started the sample disbursement {SAMPLE_NAME!r}")
+
     # --- processes -------------------------------------------------------------
 
     def start_localnet(self, options, env) -> subprocess.Popen:
@@ -213,19 +242,17 @@ Stellar Disbursement Platform demo is running (a local network: no real money).
   Django admin   {base}/admin/
                  login {OPERATOR_EMAIL} / {DEMO_PASSWORD}
   Dashboard API  {base}/    tenant "{DEMO_TENANT}"
-                 login {DEMO_EMAIL} / {DEMO_PASSWORD}
-                 (the MFA code is in the admin: Messaging > Messages)
+                 login {DEMO_EMAIL} / {DEMO_PASSWORD}  (no MFA in the demo)
   Localnet       {horizon_url}/  (Horizon API)
   Health         {base}/health     Metrics {base}/metrics
   Sample CSV     {csv_path}
 
-Pay someone:
-  1. In the SDP dashboard (or the API) create a disbursement with the Demo Wallet,
-     the {DEMO_ASSET} asset, contact type PHONE_NUMBER and verification
-     DATE_OF_BIRTH; upload the sample CSV; start it.
-  2. Play the recipient's wallet:
-       .venv/bin/python manage.py demo_wallet --invite {SAMPLE_RECEIVERS[0][1]} --wait
-  3. Watch the payment in the admin (Disbursements > Payments) or the dashboard.
+Pay someone: the disbursement "{SAMPLE_NAME}" (the sample CSV) is started and
+its invitations are in the outbox. Play a recipient's wallet, in another terminal:
+    .venv/bin/python manage.py demo_wallet --invite {SAMPLE_RECEIVERS[0][1]} --wait
+and watch the payment land in the admin (Disbursements > Payments) or the
+dashboard. To pay more people, upload the CSV again in a new disbursement from the
+dashboard (Demo Wallet, {DEMO_ASSET}, PHONE_NUMBER, DATE_OF_BIRTH) and start it.
 
 SDP dashboard 6.5.0 against this backend: serve it with public/settings/env-config.js:
   window._env_ = {{
