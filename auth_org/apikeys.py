@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from auth_org import audit
 from auth_org.audit import Action
-from auth_org.models import APIKey, User
+from auth_org.models import APIKey, Organization, User
 from sdp.api import APIError
 
 PREFIX = "SDP_"
@@ -65,6 +65,7 @@ def authenticate_key(raw: str, *, ip: str) -> APIKey | None:
     key = (
         APIKey.objects.select_related("organization", "created_by")
         .filter(pk=key_id, organization__deleted_at__isnull=True)
+        .exclude(organization__status=Organization.Status.DEACTIVATED)
         .first()
     )
     # Hash even for an unknown id, so timing does not tell which ids exist.

@@ -38,7 +38,11 @@ class JWTAuthentication(authentication.BaseAuthentication):
             .filter(pk=user_id, organization_id=claims["tenant_id"], is_active=True)
             .first()
         )
-        if user is None or user.organization is None or user.organization.deleted_at:
+        if (
+            user is None
+            or user.organization is None
+            or not user.organization.is_serving
+        ):
             raise exceptions.AuthenticationFailed()
         request._request.tenant = user.organization
         return user, claims

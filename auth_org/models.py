@@ -115,6 +115,11 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_serving(self) -> bool:
+        """Whether its users, keys and receivers may use the platform."""
+        return self.deleted_at is None and self.status != self.Status.DEACTIVATED
+
 
 class Role(models.TextChoices):
     OWNER = "owner"

@@ -28,7 +28,10 @@ def tenant_name_from_request(request: HttpRequest) -> str:
 
 
 def resolve_tenant(request: HttpRequest) -> Organization | None:
-    queryset = Organization.objects.filter(deleted_at__isnull=True)
+    # A deactivated tenant answers as an unknown one: no login, no registration.
+    queryset = Organization.objects.filter(deleted_at__isnull=True).exclude(
+        status=Organization.Status.DEACTIVATED
+    )
     if settings.SINGLE_TENANT_MODE:
         return queryset.filter(is_default=True).first()
     name = tenant_name_from_request(request)

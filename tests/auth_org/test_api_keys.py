@@ -178,3 +178,26 @@ def test_keys_cannot_refresh_sessions_or_change_passwords(client, user):
         headers=headers,
     )
     assert response.status_code == 403
+
+
+def test_a_deactivated_tenant_loses_its_sessions_keys_and_logins(client, user):
+    from auth_org.models import Organization
+    from tests.auth_org.helpers import DEVICE_ID
+    from tests.factories import TEST_PASSWORD
+
+    key = create(client, user).json()["key"]
+    session = bearer(user)
+    organization = user.organization
+    organization.status = Organization.Status.DEACTIVATED
+    organization.save(update_fields=["status"])
+
+    assert client.get("/profile", headers=session).status_code == 401
+    assert client.get("/profile", headers={"Authorization": key}).status_code == 401
+    login = client.post(
+        "/login",
+        json.dumps({"email": user.email, "password": TEST_PASSWORD}),
+        content_type="application/json",
+        headers={"SDP-Tenant-Name": organization.name, "Device-ID": DEVICE_ID},
+    )
+    assert login.status_code in (400, 401, 404)
+    assert "token" not in login.json()
