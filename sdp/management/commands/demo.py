@@ -41,6 +41,10 @@ SAMPLE_RECEIVERS = (
 )
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the whole platform locally with a demo organization."
 
@@ -74,6 +78,9 @@ class Command(BaseCommand):
             DISABLE_MFA="true",
         )
         processes: dict[str, subprocess.Popen] = {}
+        # Stop everything on SIGTERM as on Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         try:
             processes["localnet"] = self.start_localnet(options, env)
             self.wait_for(f"{horizon_url}/", processes["localnet"], "the localnet")
@@ -112,11 +119,11 @@ class Command(BaseCommand):
                 display_name="Demo Organization",
                 is_default=True,
             )
-            # The demo pays from the host account (SDP's ENV distribution type).
-            Organization.objects.filter(pk=organization.pk).update(
-                distribution_account_type=Organization.DistributionAccountType.STELLAR_ENV
-            )
-            organization.refresh_from_db()
+        # The demo pays from the host account (SDP's ENV distribution type).
+        Organization.objects.filter(pk=organization.pk).update(
+            distribution_account_type=Organization.DistributionAccountType.STELLAR_ENV
+        )
+        organization.refresh_from_db()
         if not User.objects.filter(email=OPERATOR_EMAIL, organization=None).exists():
             User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD)
         return organization
@@ -162,9 +169,14 @@ class Command(BaseCommand):
         from disbursements.models import Disbursement, RegistrationContactType
         from disbursements.services import create_disbursement, start_disbursement
 
-        if Disbursement.objects.filter(organization=organization, name=SAMPLE_NAME):
-            return
         owner = User.objects.get(organization=organization, is_owner=True)
+        disbursement = Disbursement.objects.filter(
+            organization=organization, name=SAMPLE_NAME
+        ).first()
+        if disbursement is not None:
+            if disbursement.status == Disbursement.Status.READY:
+                start_disbursement(disbursement, actor=owner)
+            return
         disbursement = create_disbursement(
             organization,
             actor=owner,
