@@ -128,7 +128,9 @@ class Worker:
 
 
 def producer(prefix):
-    app = Celery("kill-test", broker=settings.CELERY_BROKER_URL)
+    # Not the current app: shared tasks queued later in this session (the TSS's
+    # pump) must keep going to the test workers' prefix.
+    app = Celery("kill-test", broker=settings.CELERY_BROKER_URL, set_as_current=False)
     app.conf.broker_transport_options = {"global_keyprefix": prefix}
     return app
 
