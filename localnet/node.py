@@ -557,6 +557,13 @@ class Node:
 
     # ---- reads (callers hold no lock; these take it) -------------------------------------
 
+    def ledger_records(self, seq: int) -> list[TxRecord]:
+        """The transactions applied in ledger ``seq`` (caller holds the lock):
+        history is in toid order, and a toid starts with the ledger number."""
+        start = bisect.bisect_left(self.history, seq << 32, key=lambda r: r.toid)
+        end = bisect.bisect_left(self.history, (seq + 1) << 32, key=lambda r: r.toid)
+        return self.history[start:end]
+
     def visible(self, record: TxRecord) -> bool:
         return record.ledger <= self.history_latest_ledger
 

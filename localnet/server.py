@@ -48,6 +48,7 @@ _ACCOUNT = re.compile(
 )
 _TRANSACTION = re.compile(r"^/transactions/([0-9a-fA-F]{64})/?$")
 _LEDGER = re.compile(r"^/ledgers/(\d+)/?$")
+_LEDGER_TRANSACTIONS = re.compile(r"^/ledgers/(\d+)/transactions/?$")
 
 
 class HttpError(Exception):
@@ -220,6 +221,9 @@ class Handler(BaseHTTPRequestHandler):
         match = _LEDGER.match(path)
         if match:
             return 200, self.ledger(int(match.group(1)))
+        match = _LEDGER_TRANSACTIONS.match(path)
+        if match:
+            return 200, self.ledger_transactions(int(match.group(1)), query, path)
         match = _TRANSACTION.match(path)
         if match:
             return 200, self.transaction(match.group(1).lower())
@@ -341,6 +345,27 @@ class Handler(BaseHTTPRequestHandler):
                     r.ledger <= history_latest
                     and (include_failed or r.result.successful)
                 ),
+            )
+            records = [H.transaction_json(r, base) for r in chosen]
+        return self._page(records, base, path, query, order, limit)
+
+    def ledger_transactions(self, seq: int, query: dict, path: str) -> dict:
+        """GET /ledgers/{seq}/transactions: a ledger's transactions, paged as
+        Horizon does (404 for a ledger not ingested yet)."""
+        cursor, order, limit = self._page_params(query)
+        include_failed = self._include_failed(query)
+        node = self.node
+        base = self.base_url()
+        with node.lock:
+            if seq > node.history_latest_ledger:
+                raise HttpError(404, H.not_found())
+            chosen = paginate(
+                node.ledger_records(seq),
+                lambda r: r.toid,
+                cursor,
+                order,
+                limit,
+                lambda r: include_failed or r.result.successful,
             )
             records = [H.transaction_json(r, base) for r in chosen]
         return self._page(records, base, path, query, order, limit)

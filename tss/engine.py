@@ -23,6 +23,7 @@ the round read.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from stellar_sdk import Account, Asset, TransactionBuilder
 from stellar_sdk.operation import Payment
 
 from sdp.fsm import transition_many
-from tss import crashpoints, horizon, keys, metrics, signals
+from tss import crashpoints, envelopes, horizon, keys, metrics, signals
 from tss.errors import HorizonError
 from tss.models import ChannelAccount, SubmitterTransaction
 from tss.results import parse_result_xdr
@@ -61,7 +62,7 @@ def batch_size() -> int:
 
 
 RESEND_AFTER_LEDGERS = 2  # an accepted envelope not seen after this is re-sent
-STALE_SEND_SECONDS = 5  # stored but never sent (the sender died): send it
+STALE_SEND = timedelta(seconds=5)  # stored but never sent (the sender died): send it
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="tss-http")
 
 
@@ -109,49 +110,141 @@ def ledger_capacity() -> int:
 
 # --- 1. confirm -------------------------------------------------------------
 
+_FIELDS = (
+    "id",
+    "tenant_id",
+    "external_id",
+    "created_at",
+    "status",
+    "status_message",
+    "stellar_transaction_hash",
+    "envelope_xdr",
+    "envelope_max_ledger",
+    "envelope_built_ledger",
+    "last_sent_ledger",
+    "maybe_accepted",
+    "channel_account",
+    "channel_sequence",
+    "distribution_account",
+)
+
+
+class _LedgerScan:
+    """The ledgers this process has read in full, ``start`` to ``through``: an
+    envelope built after ``start - 1`` and not among them has not landed up to
+    ``through``. That only spares hash lookups (and tells when to re-send); an
+    envelope is still given up only after a lookup by its hash (``confirm``)."""
+
+    MAX_BEHIND = 20  # further behind than this: start over rather than catch up
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.start: int | None = None
+        self.through: int | None = None
+
+    def restart(self, ingested: int) -> None:
+        self.start, self.through = ingested + 1, ingested
+
+    def covers(self, row: SubmitterTransaction) -> bool:
+        start = self.start
+        return (
+            start is not None
+            and row.envelope_built_ledger is not None
+            and row.envelope_built_ledger + 1 >= start
+        )
+
+
+ledger_scan = _LedgerScan()
+
+
+def scan_ledgers(state: horizon.LedgerState, result: RoundResult) -> None:
+    """Read each newly ingested ledger's transactions (a page of 200 per call)
+    and finish the rows whose envelopes are there: one call per ledger instead of
+    one per envelope. One thread of the process scans; the others skip it."""
+    scan = ledger_scan
+    if not scan.lock.acquire(blocking=False):
+        return
+    try:
+        behind = state.ingested - (scan.through or 0)
+        in_flight = SubmitterTransaction.objects.filter(
+            status=Status.PROCESSING, stellar_transaction_hash__isnull=False
+        ).exists()
+        if scan.through is None or not 0 <= behind <= scan.MAX_BEHIND or not in_flight:
+            # A new process, a new network, a long pause, or nothing to find:
+            # rows built before now are looked up by hash instead.
+            scan.restart(state.ingested)
+            return
+        for seq in range(scan.through + 1, state.ingested + 1):
+            records = horizon.ledger_transactions(seq)
+            if records is None:
+                break
+            found = {record["hash"]: record for record in records}
+            rows = list(
+                SubmitterTransaction.objects.filter(
+                    status=Status.PROCESSING, stellar_transaction_hash__in=list(found)
+                ).only(*_FIELDS)
+            )
+            if rows:
+                _finish_found(
+                    [(row, found[row.stellar_transaction_hash]) for row in rows],
+                    result,
+                )
+            scan.through = seq
+    except HorizonError:
+        pass  # read again next round, from the same ledger
+    finally:
+        scan.lock.release()
+
 
 def _in_flight(state: horizon.LedgerState, now) -> list[SubmitterTransaction]:
+    start = ledger_scan.start
+    covered = (
+        Q(envelope_built_ledger__gte=start - 1) if start is not None else Q(pk=None)
+    )
     due = (
-        Q(last_sent_ledger__lt=state.ingested)
-        | Q(envelope_max_ledger__lt=state.ingested)
-        | Q(last_sent_ledger__isnull=True, locked_at__lt=now - timedelta(seconds=5))
+        Q(envelope_max_ledger__lt=state.ingested)
+        | Q(last_sent_ledger__isnull=True, updated_at__lt=now - STALE_SEND)
         | Q(last_sent_ledger__lte=state.core - RESEND_AFTER_LEDGERS)
+        | (~covered & Q(last_sent_ledger__lt=state.ingested))
     )
     return list(
         SubmitterTransaction.objects.filter(
             due, status=Status.PROCESSING, stellar_transaction_hash__isnull=False
         )
-        .only(
-            "id",
-            "tenant_id",
-            "created_at",
-            "stellar_transaction_hash",
-            "envelope_xdr",
-            "envelope_max_ledger",
-            "last_sent_ledger",
-            "maybe_accepted",
-            "channel_account",
-            "channel_sequence",
-            "distribution_account",
-        )
+        .only(*_FIELDS)
         .order_by("last_sent_ledger")[: batch_size() * 2]
     )
 
 
 def confirm(state: horizon.LedgerState, result: RoundResult) -> None:
+    scan_ledgers(state, result)
     rows = _in_flight(state, timezone.now())
     if not rows:
         return
-    # ``state`` was read before these lookups: a 404 after Horizon ingested past
-    # the bound means the envelope is not on the ledger and never will be.
-    lookups = list(_pool.map(_lookup, [row.stellar_transaction_hash for row in rows]))
+    # By hash: rows the ledger scan does not cover, and every row whose bound
+    # has passed. ``state`` was read before these lookups: a 404 after Horizon
+    # ingested past the bound means the envelope is not on the ledger and never
+    # will be.
+    wanted = [
+        row
+        for row in rows
+        if state.ingested > row.envelope_max_ledger or not ledger_scan.covers(row)
+    ]
+    looked_up = dict(
+        zip(
+            [row.pk for row in wanted],
+            _pool.map(_lookup, [row.stellar_transaction_hash for row in wanted]),
+            strict=True,
+        )
+    )
     finished, expired, resend = [], [], []
-    for row, found in zip(rows, lookups, strict=True):
+    for row in rows:
+        found = looked_up.get(row.pk)
         if isinstance(found, Exception):
             continue
         if found is not None:
             finished.append((row, found))
-        elif state.ingested > row.envelope_max_ledger:
+        elif row.pk in looked_up and state.ingested > row.envelope_max_ledger:
             expired.append(row)
         elif state.core <= row.envelope_max_ledger and (
             row.last_sent_ledger is None
@@ -310,6 +403,7 @@ def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
                 envelope_xdr=None,
                 channel_sequence=None,
                 envelope_max_ledger=None,
+                envelope_built_ledger=None,
                 maybe_accepted=False,
                 last_sent_ledger=None,
                 locked_until_ledger_number=None,
@@ -418,18 +512,42 @@ def _asset(row: SubmitterTransaction) -> Asset:
     return Asset(row.asset_code, row.asset_issuer)
 
 
-def build(row: SubmitterTransaction, channel: ChannelAccount, sequence: int):
+def build(
+    row: SubmitterTransaction, channel: ChannelAccount, sequence: int
+) -> tuple[str, str, str]:
     """The fee-bumped, signed envelope paying ``row`` from channel ``channel``
-    with sequence number ``sequence`` (the channel's next)."""
+    with sequence number ``sequence`` (the channel's next): (hash hex, base64
+    XDR, paying account)."""
     channel_key = keys.channel_keypair(channel.public_key, channel.encrypted_secret)
     distribution = keys.distribution_keypair(row.tenant_id)
-    builder = TransactionBuilder(
-        Account(channel.public_key, sequence - 1),
-        network_passphrase=settings.NETWORK_PASSPHRASE,
-        base_fee=100,
-    )
+    if not envelopes.can_pack(row.destination):
+        bump = _build_with_sdk(row, channel_key, distribution, sequence)
+        return bump.hash_hex(), bump.to_xdr(), distribution.public_key
     # The ledger bound is what makes an envelope expire; a time bound would
     # also depend on the network's clock agreeing with ours.
+    tx_hash, envelope_xdr = envelopes.payment_envelope(
+        channel=channel_key,
+        distribution=distribution,
+        sequence=sequence,
+        max_ledger=row.locked_until_ledger_number,
+        destination=row.destination,
+        asset=envelopes.asset_xdr(row.asset_code, row.asset_issuer or ""),
+        amount_stroops=envelopes.stroops(row.amount),
+        memo=envelopes.memo_xdr(row.memo or "", row.memo_type or ""),
+        base_fee=settings.MAX_BASE_FEE,
+        passphrase=settings.NETWORK_PASSPHRASE,
+    )
+    return tx_hash, envelope_xdr, distribution.public_key
+
+
+def _build_with_sdk(row, channel_key, distribution, sequence: int):
+    """The same envelope through stellar-sdk's builder (muxed destinations; and
+    the reference tests/tss/test_envelopes compares the fast path with)."""
+    builder = TransactionBuilder(
+        Account(channel_key.public_key, sequence - 1),
+        network_passphrase=settings.NETWORK_PASSPHRASE,
+        base_fee=envelopes.INNER_BASE_FEE,
+    )
     builder.add_time_bounds(0, 0)
     builder.set_ledger_bounds(0, row.locked_until_ledger_number)
     builder.append_operation(
@@ -451,7 +569,7 @@ def build(row: SubmitterTransaction, channel: ChannelAccount, sequence: int):
         network_passphrase=settings.NETWORK_PASSPHRASE,
     )
     bump.sign(distribution)
-    return bump, distribution
+    return bump
 
 
 def _memo(builder: TransactionBuilder, row: SubmitterTransaction) -> None:
@@ -482,7 +600,7 @@ def _load_missing_sequences(pairs: list[tuple]) -> None:
 
 
 def build_and_store(
-    pairs: list[tuple], result: RoundResult
+    pairs: list[tuple], result: RoundResult, state: horizon.LedgerState
 ) -> list[SubmitterTransaction]:
     """Build each envelope, then store hash and envelope in one statement that
     only touches rows still leased by this round. Returns the rows stored."""
@@ -494,15 +612,16 @@ def build_and_store(
             _release([row], note="channel account not found")
             continue
         try:
-            envelope, distribution = build(row, channel, channel.sequence + 1)
-        except (ValueError, TypeError) as exc:
+            tx_hash, envelope_xdr, paying = build(row, channel, channel.sequence + 1)
+        except (ValueError, TypeError, ArithmeticError) as exc:
             invalid.append((row, f"the payment cannot be built: {exc}"))
             continue
-        row.stellar_transaction_hash = envelope.hash_hex()
-        row.envelope_xdr = envelope.to_xdr()
+        row.stellar_transaction_hash = tx_hash
+        row.envelope_xdr = envelope_xdr
         row.channel_sequence = channel.sequence + 1
         row.envelope_max_ledger = row.locked_until_ledger_number
-        row.distribution_account = distribution.public_key
+        row.envelope_built_ledger = state.core
+        row.distribution_account = paying
         built.append(row)
     crashpoints.reached("after_sign")
     if invalid:
@@ -513,7 +632,7 @@ def build_and_store(
         return []
     table = SubmitterTransaction._meta.db_table
     values = ", ".join(
-        ["(%s::uuid, %s, %s, %s::bigint, %s::bigint, %s, %s)"] * len(built)
+        ["(%s::uuid, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s)"] * len(built)
     )
     params: list = []
     for row in built:
@@ -523,6 +642,7 @@ def build_and_store(
             row.envelope_xdr,
             row.channel_sequence,
             row.envelope_max_ledger,
+            row.envelope_built_ledger,
             row.distribution_account,
             row.locked_at,
         ]
@@ -530,10 +650,11 @@ def build_and_store(
         cursor.execute(
             f"UPDATE {table} AS t SET stellar_transaction_hash = v.h, "  # noqa: S608
             "envelope_xdr = v.x, channel_sequence = v.s, envelope_max_ledger = v.m, "
+            "envelope_built_ledger = v.b, "
             "distribution_account = v.d, attempts_count = t.attempts_count + 1, "
             "maybe_accepted = false, last_sent_ledger = NULL, sent_at = NULL, "
             "updated_at = now() "
-            f"FROM (VALUES {values}) AS v(id, h, x, s, m, d, l) "
+            f"FROM (VALUES {values}) AS v(id, h, x, s, m, b, d, l) "
             "WHERE t.id = v.id AND t.locked_at = v.l::timestamptz "
             "AND t.stellar_transaction_hash IS NULL AND t.status = 'PROCESSING' "
             "RETURNING t.id",
@@ -603,21 +724,32 @@ def _send(
     crashpoints.reached("during_send")
     answers = list(_pool.map(horizon.submit_async, [r.envelope_xdr for r in sendable]))
     crashpoints.reached("after_accept")
-    accepted, unclear, later, refused = [], [], [], []
+    accepted, unclear, later, refused, bad_seq = [], [], [], [], []
     for row, answer in zip(sendable, answers, strict=True):
+        code = _tx_code(answer) if answer.status == "ERROR" else ""
+        if code == "tx_bad_seq" and not row.maybe_accepted:
+            bad_seq.append(row.channel_account)
         if answer.status in ("PENDING", "DUPLICATE"):
             accepted.append(row)
         elif answer.status == "TRY_AGAIN_LATER":
             later.append(row)
-        elif answer.status == "ERROR" and not row.maybe_accepted:
+        elif (
+            answer.status == "ERROR"
+            and not row.maybe_accepted
+            and code not in LANDED_RESUBMISSION_CODES
+        ):
             refused.append((row, answer))
         else:
-            # UNKNOWN, or an ERROR for an envelope an earlier send may have put
-            # on the network (a re-send of a landed envelope answers tx_bad_seq):
-            # only the ledger decides.
+            # UNKNOWN, or an ERROR that a re-send of an envelope already on the
+            # ledger would also get (a send whose answer was lost, or a crash
+            # before it was recorded, may have put it there): only the ledger
+            # decides, by hash, once the bound has passed.
             unclear.append(row)
             if answer.http_status in (429, 503):
                 later.append(row)
+    if bad_seq:
+        metrics.bad_seq.inc(len(bad_seq))
+        _reload_sequences(bad_seq)
     if later:
         result.throttled = True
         throttle.hit()
@@ -642,32 +774,43 @@ def _send(
         _handle_refused(refused, result)
 
 
+# What a re-submission of an envelope that is already on the ledger can be
+# answered (stellar-core checks the bounds, the fee and the sequence number
+# before signatures and balances): such an answer proves nothing.
+LANDED_RESUBMISSION_CODES = {"tx_bad_seq", "tx_too_late", "tx_insufficient_fee"}
+
+
+def _tx_code(answer: horizon.AsyncResult) -> str:
+    try:
+        return parse_result_xdr(answer.error_result_xdr).transaction or ""
+    except Exception:
+        return ""
+
+
+def _reload_sequences(public_keys: list[str]) -> None:
+    records = list(_pool.map(lambda key: _safe(horizon.account, key), public_keys))
+    for key, record in zip(public_keys, records, strict=True):
+        # Unknown (Horizon failed): None makes the next lease load it.
+        ok = isinstance(record, dict)
+        ChannelAccount.objects.filter(pk=key).update(
+            sequence=int(record["sequence"]) if ok else None
+        )
+
+
 def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
-    """The network refused envelopes it had never accepted: none can land."""
-    rebuild, bad_seq_channels, final = [], [], []
+    """The network refused envelopes it had never accepted, for a reason a
+    landed envelope would not get: none can land."""
+    rebuild, final = [], []
     for row, answer in refused:
         try:
             codes = parse_result_xdr(answer.error_result_xdr)
-            kind, reason, tx_code = codes.kind(), codes.reason(), codes.transaction
+            kind, reason = codes.kind(), codes.reason()
         except Exception:
-            kind, reason, tx_code = "transient", "unreadable refusal", ""
-        if tx_code == "tx_bad_seq":
-            metrics.bad_seq.inc()
-            bad_seq_channels.append(row.channel_account)
+            kind, reason = "transient", "unreadable refusal"
         if kind == "transient":
             rebuild.append(row)
         else:
             final.append((row, reason))
-    if bad_seq_channels:
-        records = list(
-            _pool.map(lambda key: _safe(horizon.account, key), bad_seq_channels)
-        )
-        for key, record in zip(bad_seq_channels, records, strict=True):
-            # Unknown (Horizon failed): None makes the next lease load it.
-            ok = isinstance(record, dict)
-            ChannelAccount.objects.filter(pk=key).update(
-                sequence=int(record["sequence"]) if ok else None
-            )
     if rebuild:
         SubmitterTransaction.objects.filter(pk__in=[r.pk for r in rebuild]).update(
             next_attempt_at=timezone.now() + timedelta(seconds=1)
@@ -697,7 +840,7 @@ def pump_round() -> RoundResult:
     budget = _budget(state)
     pairs = lease(state, budget)
     if pairs:
-        stored = build_and_store(pairs, result)
+        stored = build_and_store(pairs, result, state)
         _send(stored, state, result)
     if not result.throttled:
         throttle.clean()

@@ -27,6 +27,9 @@ def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = requests.Session()
+        # No proxies or .netrc from the environment: reading them costs a file
+        # lookup per request on the engine's hot path.
+        session.trust_env = False
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -96,6 +99,30 @@ def transaction(tx_hash: str) -> dict | None:
     return response.json()
 
 
+PAGE_LIMIT = 200  # Horizon's largest page
+
+
+def ledger_transactions(seq: int) -> list[dict] | None:
+    """Every transaction of ledger ``seq`` (failed ones included), one call per
+    page of 200; None when Horizon has not ingested that ledger (404)."""
+    records: list[dict] = []
+    cursor = ""
+    while True:
+        params = {"limit": PAGE_LIMIT, "order": "asc", "include_failed": "true"}
+        if cursor:
+            params["cursor"] = cursor
+        response = request("GET", f"/ledgers/{seq}/transactions", params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise _error(response)
+        page = response.json()["_embedded"]["records"]
+        records += page
+        if len(page) < PAGE_LIMIT:
+            return records
+        cursor = page[-1]["paging_token"]
+
+
 @dataclass(frozen=True)
 class AsyncResult:
     """Answer of ``POST /transactions_async``.
@@ -152,7 +179,7 @@ def ledger_state(max_age: float | None = None) -> LedgerState:
     ledger; also learns how fast ledgers close."""
     global _ledger, _close_seconds, _seen
     if max_age is None:
-        max_age = min(1.0, _close_seconds / 4)
+        max_age = min(0.5, _close_seconds / 8)
     now = time.monotonic()
     with _ledger_lock:
         if _ledger is not None and now - _ledger.fetched_at < max_age:

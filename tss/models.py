@@ -66,6 +66,9 @@ class SubmitterTransaction(StatusModel):
     # bound has passed (and Horizon ingested past it) the envelope can never land.
     channel_sequence = models.BigIntegerField(null=True, blank=True)
     envelope_max_ledger = models.BigIntegerField(null=True, blank=True)
+    # The last closed ledger when the envelope was built: it can only land in a
+    # later one (the engine's ledger scan knows which ledgers it has read).
+    envelope_built_ledger = models.BigIntegerField(null=True, blank=True)
     # True once any send of the stored envelope may have reached the network; from
     # then on only the ledger (by hash) and the bound decide its fate.
     maybe_accepted = models.BooleanField(default=False)

@@ -1,10 +1,10 @@
 """Celery tasks of the TSS (queue ``tss``): thin wrappers around the engine.
 
 ``pump`` runs one engine round. While live work remains, one follow-up chain
-re-queues it a fraction of a ledger later (a cache key keeps it to one chain);
-hand-offs queue extra pumps on commit, and the beat sweeper queues one every few
-seconds whenever live work exists, so a lost message or a dead worker delays
-payments by seconds, never forever.
+re-queues it an eighth of a ledger (at most 0.5 s) later (a cache key keeps it
+to one chain); hand-offs queue extra pumps on commit, and the beat sweeper
+queues one every few seconds whenever live work exists, so a lost message or a
+dead worker delays payments by seconds, never forever.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ def pump(chain: bool = False) -> None:
         live = engine.pump_round().live
     finally:
         if live:
-            countdown = max(0.05, horizon.ledger_close_seconds() / 3)
+            # A few rounds per ledger: a round with nothing new costs a cached
+            # root read and a few indexed queries, and a round soon after a
+            # ledger closes frees its channels for the next one.
+            countdown = max(0.05, min(0.5, horizon.ledger_close_seconds() / 8))
             if cache.add(CHAIN_KEY, 1, timeout=int(countdown) + 10):
                 pump.apply_async(kwargs={"chain": True}, countdown=countdown)
 

@@ -1,3 +1,4 @@
+import time
 import urllib.request
 
 import pytest
@@ -196,3 +197,71 @@ def test_transaction_builder_from_horizon_account_works(localnet, accounts):
     assert submit(localnet, tx)[0] == 200
     data = localnet.server().accounts().account_id(payer.public_key).call()["data"]
     assert data == {"k": "dg=="}
+
+
+def test_a_ledgers_transactions_are_listed_and_paged(localnet, accounts):
+    """GET /ledgers/{seq}/transactions: what the TSS reads once per ledger to
+    confirm all its envelopes at once (failed ones with include_failed)."""
+    *payers, payee_keypair = accounts(5, starting_balance="10")
+    payee = payee_keypair.public_key
+    server = localnet.server()
+    txs = []
+    for index, payer in enumerate(payers):
+        amount = "500" if index == 3 else "1"  # the last one fails: underfunded
+        tx = (
+            builder(localnet, payer.public_key)
+            .append_payment_op(payee, Asset.native(), amount)
+            .build()
+        )
+        tx.sign(payer)
+        txs.append(tx)
+    answers = [server.submit_transaction_async(tx) for tx in txs[:1]]
+    assert answers[0]["tx_status"] == "PENDING"
+    first = localnet.latest_ledger()
+    for tx in txs[1:]:
+        assert server.submit_transaction_async(tx)["tx_status"] == "PENDING"
+    deadline = time.monotonic() + 30
+    records = {}
+    while time.monotonic() < deadline and len(records) < 4:
+        time.sleep(0.2)
+        for tx in txs:
+            status, body = localnet.request("GET", f"/transactions/{tx.hash_hex()}")
+            if status == 200:
+                records[tx.hash_hex()] = body
+    assert len(records) == 4
+    ledgers = sorted({record["ledger"] for record in records.values()})
+    assert ledgers[0] > first - 1
+    listed = []
+    for seq in ledgers:
+        page = server.transactions().for_ledger(seq).include_failed(True).limit(1)
+        body = page.call()
+        while body["_embedded"]["records"]:
+            assert len(body["_embedded"]["records"]) == 1
+            listed += body["_embedded"]["records"]
+            body = (
+                server.transactions()
+                .for_ledger(seq)
+                .include_failed(True)
+                .limit(1)
+                .cursor(body["_embedded"]["records"][-1]["paging_token"])
+                .call()
+            )
+    ours = [r for r in listed if r["hash"] in records]
+    assert sorted(r["hash"] for r in ours) == sorted(records)
+    assert all(r["ledger"] in ledgers for r in listed)
+    failed = records[txs[3].hash_hex()]
+    assert failed["successful"] is False
+    successful_only = [
+        r["hash"]
+        for seq in ledgers
+        for r in server.transactions()
+        .for_ledger(seq)
+        .limit(200)
+        .call()["_embedded"]["records"]
+    ]
+    assert txs[3].hash_hex() not in successful_only
+    assert txs[1].hash_hex() in successful_only
+    status, _ = localnet.request(
+        "GET", f"/ledgers/{localnet.latest_ledger() + 50}/transactions"
+    )
+    assert status == 404
