@@ -10,7 +10,7 @@ from django.db import models
 
 from receivers.models import VerificationField
 from sdp.fields import amount_field
-from sdp.fsm import StatusChange, StatusModel
+from sdp.fsm import ActorStatusChange, StatusModel
 
 
 class RegistrationContactType(models.TextChoices):
@@ -79,19 +79,12 @@ class Disbursement(StatusModel):
         return f"{self.name} ({self.status})"
 
 
-class DisbursementStatusChange(StatusChange):
+class DisbursementStatusChange(ActorStatusChange):
     disbursement = models.ForeignKey(
         Disbursement, on_delete=models.CASCADE, related_name="status_changes"
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
-    class Meta(StatusChange.Meta):
+    class Meta(ActorStatusChange.Meta):
         pass
 
 
@@ -194,19 +187,12 @@ class Payment(StatusModel):
         return f"{self.amount} to {self.receiver_id} ({self.status})"
 
 
-class PaymentStatusChange(StatusChange):
+class PaymentStatusChange(ActorStatusChange):
     payment = models.ForeignKey(
         Payment, on_delete=models.CASCADE, related_name="status_changes"
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
-    class Meta(StatusChange.Meta):
+    class Meta(ActorStatusChange.Meta):
         pass
 
 

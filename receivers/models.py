@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
-from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from sdp.fsm import StatusChange, StatusModel
+from sdp.fsm import ActorStatusChange, StatusModel
 
 
 class VerificationField(models.TextChoices):
@@ -163,19 +162,12 @@ class ReceiverWallet(StatusModel):
         return f"{self.receiver_id} @ {self.wallet_id} ({self.status})"
 
 
-class ReceiverWalletStatusChange(StatusChange):
+class ReceiverWalletStatusChange(ActorStatusChange):
     receiver_wallet = models.ForeignKey(
         ReceiverWallet, on_delete=models.CASCADE, related_name="status_changes"
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
-    class Meta(StatusChange.Meta):
+    class Meta(ActorStatusChange.Meta):
         pass
 
 

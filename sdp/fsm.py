@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -58,6 +59,21 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         moved = f"{self.from_status or '-'} -> {self.to_status}"
         return f"{moved} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ActorStatusChange(StatusChange):
+    """A history entry that also records the dashboard user who acted, if any."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta(StatusChange.Meta):
+        abstract = True
 
 
 def transition(
