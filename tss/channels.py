@@ -81,12 +81,16 @@ def _create(count: int) -> list[str]:
             ]
         public_keys = [keypair.public_key for keypair in batch]
         try:
-            run_transaction(host, ops, signers=batch)
+            record = run_transaction(host, ops, signers=batch)
         except TransactionFailed:
             ChannelAccount.objects.filter(pk__in=public_keys).delete()
             raise
+        # An account created in ledger L starts at sequence number L << 32 (the
+        # protocol's rule): known now, the engine need not load it first.
+        ledger = record.get("ledger")
         ChannelAccount.objects.filter(pk__in=public_keys).update(
-            locked_until_ledger_number=None
+            locked_until_ledger_number=None,
+            sequence=int(ledger) << 32 if ledger else None,
         )
         created += public_keys
         logger.info("created %d channel accounts", len(created))

@@ -103,6 +103,9 @@ def test_channel_accounts_are_sponsored_by_the_host_and_merged_back(network):
         record = horizon.account(key)
         assert record["balances"][0]["balance"] in ("0.0000000", "0")
         assert record.get("sponsor") == host
+        # stored at creation (ledger << 32): the engine need not load it
+        stored = ChannelAccount.objects.get(pk=key).sequence
+        assert stored == int(record["sequence"])
     assert horizon.account(host)["num_sponsoring"] == sponsoring_before + 6
     assert channels.verify() == []
     deleted = channels.delete([created[0]])
