@@ -197,7 +197,6 @@ MIDDLEWARE = [
     "sdp.middleware.RequestIDMiddleware",
     "sdp.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "sdp.tenancy.TenantMiddleware",
@@ -207,6 +206,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+if PRODUCTION:
+    # gunicorn serves the admin's static files (collected into STATIC_ROOT by the
+    # image build); in development runserver does.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "sdp.urls"
 WSGI_APPLICATION = "sdp.wsgi.application"
