@@ -16,6 +16,7 @@ from disbursements.models import (
     Payment,
     PaymentStatusChange,
 )
+from messaging.selectors import disbursement_message_stats
 from sdp.api import APIError
 from sdp.fsm import InvalidTransition
 
@@ -54,11 +55,32 @@ class DisbursementAdmin(admin.ModelAdmin):
     list_filter = ("status", "registration_contact_type", "organization")
     search_fields = ("name", "id")
     list_select_related = ("organization", "asset", "wallet")
-    readonly_fields = ("status", "created_by", "file_name", "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "created_by",
+        "file_name",
+        "message_summary",
+        "created_at",
+        "updated_at",
+    )
     raw_id_fields = ("organization", "asset", "wallet")
     inlines = [DisbursementStatusChangeInline]
     actions = ["start", "pause", "resume"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="Messages and estimated cost")
+    def message_summary(self, obj: Disbursement) -> str:
+        if obj.pk is None:
+            return "-"
+        stats = disbursement_message_stats(obj.pk)
+        statuses = ", ".join(
+            f"{n} {s.lower()}" for s, n in sorted(stats.by_status.items())
+        )
+        return (
+            f"{stats.total} messages ({statuses or 'none'}); "
+            f"{stats.units} billable units, about {stats.estimated_cost:.4f} "
+            f"{stats.currency}"
+        )
 
     @admin.action(description="Start the selected disbursements")
     def start(self, request, queryset):

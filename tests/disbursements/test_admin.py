@@ -155,3 +155,21 @@ def test_status_is_read_only_in_the_admin(staff, ready):
     response = staff.get(reverse("admin:receivers_receiverwallet_change", args=[rw.pk]))
     assert 'name="status"' not in response.content.decode()
     assert ReceiverWallet.objects.get(pk=rw.pk).status == "DRAFT"
+
+
+def test_disbursement_page_shows_its_messages_and_their_estimated_cost(staff, ready):
+    from messaging.models import Message
+    from tests.factories import MessageFactory
+
+    MessageFactory(tenant_id=ready.organization_id, disbursement_id=ready.pk)
+    MessageFactory(
+        tenant_id=ready.organization_id,
+        disbursement_id=ready.pk,
+        status=Message.Status.FAILURE,
+    )
+    page = staff.get(
+        reverse("admin:disbursements_disbursement_change", args=[ready.pk])
+    ).content.decode()
+    assert "Messages and estimated cost" in page
+    assert "2 messages (1 failure, 1 pending)" in page
+    assert "USD" in page
