@@ -30,7 +30,7 @@ def captcha_disabled(organization: Organization | None) -> bool:
     return settings.DISABLE_RECAPTCHA
 
 
-def _siteverify(token: str, remote_ip: str | None) -> dict:
+def siteverify(token: str, remote_ip: str | None) -> dict:
     fields = {"secret": settings.RECAPTCHA_SITE_SECRET_KEY, "response": token}
     if remote_ip:
         fields["remoteip"] = remote_ip
@@ -55,7 +55,7 @@ def verify_captcha(
     if not settings.RECAPTCHA_VERIFY_URL.startswith(("https://", "http://")):
         raise APIError(status_code=500)
     try:
-        result = _siteverify(token, remote_ip)
+        result = siteverify(token, remote_ip)
     except (urllib.error.URLError, TimeoutError, ValueError) as exc:
         logger.warning("reCAPTCHA verification unavailable: %s", type(exc).__name__)
         raise APIError(

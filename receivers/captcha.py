@@ -1,28 +1,21 @@
 """reCAPTCHA on the registration pages: on unless the organization (or, when it
-has no opinion, the environment) turns it off."""
+has no opinion, the environment) turns it off. The switch and the siteverify
+call are auth_org.recaptcha's; what differs is the answer (a page, not JSON)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.parse
-import urllib.request
 
 from django.conf import settings
 
 from auth_org.models import Organization
+from auth_org.recaptcha import captcha_disabled, siteverify
 
 logger = logging.getLogger(__name__)
 
 
 class CaptchaInvalid(Exception):
     pass
-
-
-def captcha_disabled(organization: Organization) -> bool:
-    if organization.captcha_disabled is not None:
-        return organization.captcha_disabled
-    return settings.DISABLE_RECAPTCHA
 
 
 def captcha_enabled(organization: Organization) -> bool:
@@ -39,19 +32,8 @@ def verify_captcha(organization: Organization, token: str, remote_ip: str) -> No
         return
     if not token or not settings.RECAPTCHA_SITE_SECRET_KEY:
         raise CaptchaInvalid("missing token")
-    data = urllib.parse.urlencode(
-        {
-            "secret": settings.RECAPTCHA_SITE_SECRET_KEY,
-            "response": token,
-            "remoteip": remote_ip,
-        }
-    ).encode()
     try:
-        # The URL is a setting (https by default), never user input.
-        with urllib.request.urlopen(  # noqa: S310
-            settings.RECAPTCHA_VERIFY_URL, data=data, timeout=10
-        ) as response:
-            result = json.loads(response.read(64 * 1024))
+        result = siteverify(token, remote_ip)
     except (OSError, ValueError) as exc:
         logger.warning("reCAPTCHA verification failed: %s", type(exc).__name__)
         raise CaptchaInvalid("verification unavailable") from exc
