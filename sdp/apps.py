@@ -10,6 +10,8 @@ class SdpConfig(AppConfig):
     def ready(self) -> None:
         from prometheus_client import REGISTRY
 
+        import sdp.lookups  # noqa: F401  (registers field__any)
+
         from sdp.operations import OperationsCollector
 
         # ready() can run twice (tests, autoreload); register the collector once.

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 
@@ -157,21 +157,35 @@ def transition_many(
         if not rows:
             return []
         pks = [pk for pk, _ in rows]
-        model._default_manager.filter(pk__in=pks).update(
+        model._default_manager.filter(pk__any=pks).update(
             status=to, updated_at=now, **(updates or {})
         )
-        history_model._default_manager.bulk_create(
-            [
-                history_model(
-                    **{f"{fk}_id": pk},
-                    from_status=status,
-                    to_status=to,
-                    note=note,
-                    created_at=now,
-                    **history,
-                )
-                for pk, status in rows
-            ],
-            batch_size=2000,
-        )
+        _copy_history(history_model, fk, rows, to=to, note=note, now=now, **history)
     return pks
+
+
+def _copy_history(
+    history_model: type[models.Model],
+    fk: str,
+    rows: list[tuple[Any, str]],
+    *,
+    to: str,
+    note: str,
+    now,
+    **history: Any,
+) -> None:
+    """The history rows of a bulk move, written with one COPY: building model
+    instances for 10,000 rows costs seconds, the COPY a tenth of that."""
+    meta = history_model._meta
+    constant: dict[str, Any] = {"to_status": to, "note": note, "created_at": now}
+    for name, value in history.items():
+        field = meta.get_field(name)
+        if isinstance(value, models.Model):
+            value = value.pk
+        constant[field.column] = value
+    columns = [meta.get_field(fk).column, "from_status", *constant]
+    tail = tuple(constant.values())
+    sql = f"COPY {meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for pk, status in rows:
+            copy.write_row((pk, status, *tail))
