@@ -74,7 +74,18 @@ def queue_invitations(
     if organization.receiver_invitations_disabled:
         return 0
     if isinstance(receiver_wallets, QuerySet):
-        receiver_wallets = receiver_wallets.select_related("receiver", "wallet")
+        # Only what an invitation needs: full rows of 10,000 wallets, receivers
+        # and (the same) wallet provider cost seconds to build.
+        receiver_wallets = receiver_wallets.select_related("receiver").only(
+            "id",
+            "status",
+            "invitation_sent_at",
+            "wallet_id",
+            "receiver_id",
+            "organization_id",
+            "receiver__phone_number",
+            "receiver__email",
+        )
     wallets = [
         rw
         for rw in receiver_wallets
@@ -87,10 +98,22 @@ def queue_invitations(
     subject = subject_for(
         Message.Kind.RECEIVER_INVITATION, org=organization.display_name
     )
-    signed = {
-        rw.pk: links.registration_link(rw, organization=organization, asset=asset)
-        for rw in wallets
-    }
+    assets = (
+        dict.fromkeys((rw.pk for rw in wallets), asset)
+        if asset is not None
+        else links.assets_for(wallets)
+    )
+    # The link names no receiver (SDP's neither: the wallet proves who it is by
+    # OTP), so it is signed once per wallet provider and asset, not per receiver.
+    by_kind: dict = {}
+    signed = {}
+    for rw in wallets:
+        kind = (rw.wallet_id, getattr(assets[rw.pk], "pk", None))
+        if kind not in by_kind:
+            by_kind[kind] = links.registration_link(
+                rw, organization=organization, asset=assets[rw.pk]
+            )
+        signed[rw.pk] = by_kind[kind]
     if organization.is_link_shortener_enabled:
         codes = shorten_many(list(signed.values()))
         shown = {
@@ -131,7 +154,7 @@ def queue_invitations(
         queue_messages(drafts)
         # SDP keeps the first invitation's time; resends are counted from it.
         ReceiverWallet.objects.filter(
-            pk__in=invited, invitation_sent_at__isnull=True
+            pk__any=invited, invitation_sent_at__isnull=True
         ).update(invitation_sent_at=timezone.now())
     return len(drafts)
 

@@ -110,12 +110,13 @@ def registration_link(receiver_wallet, *, organization=None, asset=None) -> str:
     """The signed deep link that starts registration at the receiver's wallet.
 
     ``asset`` is the auth_org Asset the receiver is paid in (the disbursement's);
-    without it, the asset of the receiver wallet's latest READY payment, else the
-    first asset its wallet provider supports.
+    without it, the asset of the receiver wallet's latest READY payment,
+    else the first asset its wallet provider supports (``assets_for``).
     """
     organization = organization or receiver_wallet.organization
     wallet = receiver_wallet.wallet
-    asset = asset or _asset_for(receiver_wallet)
+    if asset is None:
+        asset = assets_for([receiver_wallet])[receiver_wallet.pk]
     parts, params = _split(wallet.deep_link_schema)
     params = [kv for kv in params if kv[0] not in {"asset", "domain", "name"}]
     if asset is not None:
@@ -125,18 +126,33 @@ def registration_link(receiver_wallet, *, organization=None, asset=None) -> str:
     return sign_url(_with_query(parts, params))
 
 
-def _asset_for(receiver_wallet):
-    from auth_org.models import Asset
+def assets_for(receiver_wallets) -> dict:
+    """For each receiver wallet, the asset its link names when the caller has
+    none: the asset of its latest READY payment, else the first asset its wallet
+    provider supports, else None. Three queries, whatever the number of wallets."""
+    from auth_org.models import Asset, Wallet
     from receivers.models import ReceiverWallet
 
+    receiver_wallets = list(receiver_wallets)
     # Payments point at receiver wallets from a higher layer; the reverse relation
     # is reached by name only, so receivers imports nothing from disbursements.
-    asset_id = (
-        ReceiverWallet.objects.filter(pk=receiver_wallet.pk, payments__status="READY")
-        .order_by("-payments__created_at")
-        .values_list("payments__asset_id", flat=True)
-        .first()
+    latest = dict(
+        ReceiverWallet.objects.filter(
+            pk__in=[rw.pk for rw in receiver_wallets], payments__status="READY"
+        )
+        .order_by("pk", "-payments__created_at")
+        .distinct("pk")
+        .values_list("pk", "payments__asset_id")
     )
-    if asset_id is not None:
-        return Asset.objects.get(pk=asset_id)
-    return receiver_wallet.wallet.assets.order_by("created_at").first()
+    assets = Asset.objects.in_bulk(set(latest.values()))
+    providers = {rw.wallet_id for rw in receiver_wallets if rw.pk not in latest}
+    first_supported = {}
+    for wallet in Wallet.objects.filter(pk__in=providers).prefetch_related("assets"):
+        supported = sorted(wallet.assets.all(), key=lambda a: a.created_at)
+        first_supported[wallet.pk] = supported[0] if supported else None
+    return {
+        rw.pk: assets[latest[rw.pk]]
+        if rw.pk in latest
+        else first_supported.get(rw.wallet_id)
+        for rw in receiver_wallets
+    }
