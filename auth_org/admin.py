@@ -106,7 +106,13 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # Through the service: row lock, audit, and a new daily cap reaches
+            # the messages already waiting.
+            updates = {name: form.cleaned_data[name] for name in form.changed_data}
+            if updates:
+                services.apply_organization_changes(
+                    obj, updates, actor=request.user, ip=client_ip(request)
+                )
             return
         data = form.cleaned_data
         organization = tenants.create_tenant(

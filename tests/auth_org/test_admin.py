@@ -86,3 +86,44 @@ def test_dashboard_user_cannot_use_the_admin(client, user):
     client.force_login(user)
     response = client.get(reverse("admin:auth_org_user_changelist"))
     assert response.status_code == 302
+
+
+def test_changing_the_daily_cap_in_the_admin_releases_held_messages(
+    console, organization, operator
+):
+    from messaging.models import Message
+    from messaging.services import deliver_message
+    from tests.factories import MessageFactory
+
+    organization.sms_daily_cap = 0
+    organization.save()
+    message = MessageFactory(tenant_id=organization.id, daily_cap=0)
+    assert deliver_message(message.pk) == "skipped"
+    url = reverse("admin:auth_org_organization_change", args=[organization.pk])
+    form = console.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        data[name] = (
+            "on"
+            if value is True
+            else ",".join(value)
+            if isinstance(value, list)
+            else value
+        )
+    data["sms_daily_cap"] = 7
+    response = console.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    organization.refresh_from_db()
+    message.refresh_from_db()
+    assert organization.sms_daily_cap == 7
+    assert (message.status, message.daily_cap, message.hold_reason) == (
+        Message.Status.PENDING,
+        7,
+        "",
+    )
+    entry = AuditEntry.objects.get(action="organization.updated")
+    assert entry.actor == operator
+    assert entry.changes["sms_daily_cap"] == {"before": 0, "after": 7}

@@ -234,3 +234,57 @@ def test_logo_tenant_from_the_bearer_when_no_header(client, user):
     response = client.get("/organization/logo", headers=bearer(user))
     assert response.status_code == 200
     assert client.get("/organization/logo").status_code == 400
+
+
+def _held_message(organization):
+    """A PENDING SMS held back by the organization's daily cap of 0."""
+    from messaging.models import Message
+    from messaging.services import deliver_message
+    from tests.factories import MessageFactory
+
+    message = MessageFactory(
+        tenant_id=organization.id,
+        channel=Message.Channel.SMS,
+        status=Message.Status.PENDING,
+        daily_cap=0,
+    )
+    assert deliver_message(message.pk) == "skipped"
+    message.refresh_from_db()
+    assert message.hold_reason.startswith("daily cap of 0")
+    return message
+
+
+def test_patching_the_daily_cap_releases_messages_it_held(client, user, organization):
+    organization.sms_daily_cap = 0
+    organization.save()
+    message = _held_message(organization)
+    response = patch_org(client, user, {"sms_daily_cap": 5})
+    assert response.status_code == 200, response.content
+    organization.refresh_from_db()
+    message.refresh_from_db()
+    assert organization.sms_daily_cap == 5
+    assert (message.daily_cap, message.hold_reason, message.not_before) == (5, "", None)
+    entry = AuditEntry.objects.get(action="organization.updated")
+    assert entry.changes["sms_daily_cap"] == {"before": 0, "after": 5}
+
+
+def test_a_null_daily_cap_removes_the_cap(client, user, organization):
+    organization.sms_daily_cap = 0
+    organization.save()
+    message = _held_message(organization)
+    assert patch_org(client, user, {"sms_daily_cap": None}).status_code == 200
+    message.refresh_from_db()
+    assert message.daily_cap is None
+
+
+@pytest.mark.parametrize("value", [-1, "5", True, 2.5, [1]])
+def test_a_bad_daily_cap_is_refused_and_nothing_changes(
+    client, user, organization, value
+):
+    organization.sms_daily_cap = 3
+    organization.save()
+    response = patch_org(client, user, {"sms_daily_cap": value})
+    assert response.status_code == 400
+    assert "sms_daily_cap" in response.json()["extras"]
+    organization.refresh_from_db()
+    assert organization.sms_daily_cap == 3
