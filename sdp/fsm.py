@@ -183,7 +183,12 @@ def _copy_history(
         if isinstance(value, models.Model):
             value = value.pk
         constant[field.column] = value
-    columns = [meta.get_field(fk).column, "from_status", *constant]
+    fk_column = meta.get_field(fk).column
+    for field in meta.concrete_fields:  # COPY knows no Python-side defaults
+        if field.primary_key or field.column in (fk_column, "from_status"):
+            continue
+        constant.setdefault(field.column, field.get_default())
+    columns = [fk_column, "from_status", *constant]
     tail = tuple(constant.values())
     sql = f"COPY {meta.db_table} ({', '.join(columns)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
