@@ -18,6 +18,7 @@ from tests.factories import (
     PaymentFactory,
     ReceiverWalletFactory,
     SubmitterTransactionFactory,
+    UserFactory,
 )
 from tss.models import SubmitterTransaction
 
@@ -131,6 +132,43 @@ def test_transition_many_moves_only_rows_in_the_source_status():
     canceled.refresh_from_db()
     assert canceled.status == Payment.Status.CANCELED
     assert Payment.history_model().objects.filter(note="started").count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", list(MACHINES), ids=lambda m: m.__name__)
+def test_transition_many_writes_whole_history_rows(model, django_user_model):
+    """The history rows are written by COPY: every column, defaults included."""
+    from_status, to_status = sorted(EXPECTED[model])[0]
+    rows = MACHINES[model].create_batch(2, status=from_status)
+    extra = {}
+    history = model.history_model()
+    if any(f.name == "actor" for f in history._meta.fields):
+        extra["actor"] = UserFactory()
+    moved = transition_many(
+        model.objects.filter(pk__in=[r.pk for r in rows]),
+        from_status=from_status,
+        to=to_status,
+        note="bulk",
+        **extra,
+    )
+    assert sorted(moved) == sorted(r.pk for r in rows)
+    written = history.objects.filter(note="bulk")
+    assert written.count() == 2
+    for entry in written:
+        assert (entry.from_status, entry.to_status) == (from_status, to_status)
+        assert entry.created_at is not None
+        if extra:
+            assert entry.actor == extra["actor"]
+
+
+@pytest.mark.django_db
+def test_any_lookup_matches_a_list_as_one_array():
+    payments = PaymentFactory.create_batch(3)
+    wanted = [payments[0].pk, payments[2].pk]
+    assert set(
+        Payment.objects.filter(pk__any=wanted).values_list("pk", flat=True)
+    ) == set(wanted)
+    assert not Payment.objects.filter(pk__any=[]).exists()
 
 
 @pytest.mark.django_db
