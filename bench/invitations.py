@@ -184,7 +184,7 @@ def run(args, net) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from auth_org.models import Asset, Organization, Wallet
+    from auth_org.models import Asset, Wallet
     from disbursements.models import Disbursement
     from disbursements.services import start_disbursement
     from messaging.models import Message

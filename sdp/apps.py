@@ -11,7 +11,6 @@ class SdpConfig(AppConfig):
         from prometheus_client import REGISTRY
 
         import sdp.lookups  # noqa: F401  (registers field__any)
-
         from sdp.operations import OperationsCollector
 
         # ready() can run twice (tests, autoreload); register the collector once.
