@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from auth_org.models import Organization
-from disbursements.models import Disbursement, Payment
+from auth_org.models import Asset, Organization
+from disbursements.models import Disbursement, Payment, PaymentTally
 from receivers.models import Receiver, ReceiverWallet
 from sdp.api import APIError
 from sdp.listing import date_range, ordering, statuses
@@ -25,11 +25,12 @@ def money(value: Decimal | None) -> str:
 
 
 def disbursement_stats(ids: list) -> dict[Any, dict[str, Any]]:
-    """Counters and amounts of several disbursements in one grouped query."""
+    """Counters and amounts of several disbursements, summed from their payment
+    tallies (a few rows each) rather than from their payments."""
     rows = (
-        Payment.objects.filter(disbursement_id__in=ids)
+        PaymentTally.objects.filter(disbursement_id__in=ids)
         .values("disbursement_id", "status")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .annotate(count=Sum("count"), amount=Sum("amount"))
         .order_by()
     )
     stats: dict[Any, dict[str, Any]] = defaultdict(
@@ -67,10 +68,12 @@ def statistics(
 ) -> dict[str, Any]:
     """SDP's statistics shape (dashboard §2.3), with three grouped queries."""
     payments = Payment.objects.filter(organization=organization)
+    tallies = PaymentTally.objects.filter(organization_id=organization.pk)
     wallets = ReceiverWallet.objects.filter(organization=organization)
     receivers = Receiver.objects.filter(organization=organization)
     if disbursement is not None:
         payments = payments.filter(disbursement=disbursement)
+        tallies = tallies.filter(disbursement_id=disbursement.pk)
         wallets = wallets.filter(
             pk__in=payments.values("receiver_wallet_id").distinct()
         )
@@ -78,18 +81,24 @@ def statistics(
     counters = dict.fromkeys(PAYMENT_STATUSES, 0)
     by_asset: dict[str, dict[str, Decimal]] = {}
     asset_counts: dict[str, int] = defaultdict(int)
-    rows = (
-        payments.values("status", "asset__code")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
+    rows = [
+        row
+        for row in tallies.values("status", "asset_id")
+        .annotate(count=Sum("count"), amount=Sum("amount"))
         .order_by()
+        if row["count"]
+    ]
+    codes = dict(
+        Asset.objects.filter(pk__in={row["asset_id"] for row in rows}).values_list(
+            "pk", "code"
+        )
     )
     for row in rows:
+        code = codes[row["asset_id"]]
         counters[row["status"].lower()] += row["count"]
-        amounts = by_asset.setdefault(
-            row["asset__code"], dict.fromkeys(PAYMENT_STATUSES, ZERO)
-        )
+        amounts = by_asset.setdefault(code, dict.fromkeys(PAYMENT_STATUSES, ZERO))
         amounts[row["status"].lower()] += row["amount"] or ZERO
-        asset_counts[row["asset__code"]] += row["count"]
+        asset_counts[code] += row["count"]
     counters["total"] = sum(counters.values())
     wallet_counters = dict.fromkeys(WALLET_STATUSES, 0)
     for row in wallets.values("status").annotate(count=Count("pk")).order_by():
