@@ -39,7 +39,7 @@ def _session_user_query() -> tuple[str, list, list, list, list]:
         f"SELECT {', '.join(columns)} FROM {User._meta.db_table} u "
         f"JOIN {Organization._meta.db_table} o ON o.id = u.organization_id "
         "WHERE u.id = %s AND u.organization_id = %s AND u.is_active"
-    )
+    )  # noqa: S608 (names from the models' metadata; values are parameters)
 
     def converters(model, fields):
         found = []

@@ -49,14 +49,19 @@ def user_json(user) -> dict[str, Any] | None:
 
 
 def _with_history(queryset):
-    return queryset.select_related("wallet", "asset", "created_by").prefetch_related(
-        Prefetch(
-            "status_changes",
-            queryset=DisbursementStatusChange.objects.select_related("actor").order_by(
-                "created_at", "pk"
+    # file_content (the uploaded CSV) is read only by the instructions download.
+    return (
+        queryset.defer("file_content")
+        .select_related("wallet", "asset", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "status_changes",
+                queryset=DisbursementStatusChange.objects.select_related(
+                    "actor"
+                ).order_by("created_at", "pk"),
             ),
-        ),
-        "wallet__assets",
+            "wallet__assets",
+        )
     )
 
 
@@ -306,12 +311,14 @@ def receiver_wallet_json(receiver_wallet) -> dict[str, Any]:
 
 
 def _payments_with_relations(queryset):
-    return queryset.select_related(
-        "disbursement", "asset", "receiver_wallet__wallet"
-    ).prefetch_related(
-        Prefetch(
-            "status_changes",
-            queryset=PaymentStatusChange.objects.order_by("created_at", "pk"),
+    return (
+        queryset.select_related("disbursement", "asset", "receiver_wallet__wallet")
+        .defer("disbursement__file_content")
+        .prefetch_related(
+            Prefetch(
+                "status_changes",
+                queryset=PaymentStatusChange.objects.order_by("created_at", "pk"),
+            )
         )
     )
 

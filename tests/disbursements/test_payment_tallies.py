@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 def from_payments() -> dict:
     rows = (
-        Payment.objects.values("organization_id", "disbursement_id", "asset_id", "status")
+        Payment.objects.values(
+            "organization_id", "disbursement_id", "asset_id", "status"
+        )
         .annotate(n=Count("pk"), total=Sum("amount"))
         .order_by()
     )
@@ -133,6 +135,9 @@ def test_two_writers_of_one_disbursement_do_not_wait_on_each_other():
         release.set()
         thread.join(10)
     assert from_tallies() == from_payments()
-    assert disbursement_stats([disbursement.pk])[disbursement.pk][
-        "total_payments_remaining"
-    ] == 2
+    assert (
+        disbursement_stats([disbursement.pk])[disbursement.pk][
+            "total_payments_remaining"
+        ]
+        == 2
+    )
