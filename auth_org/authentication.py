@@ -35,11 +35,12 @@ def _session_user_query() -> tuple[str, list, list, list, list]:
     columns = [f'u."{f.column}"' for f in user_fields] + [
         f'o."{f.column}"' for f in org_fields
     ]
+    # Names come from the models' metadata; values are parameters.
     sql = (
-        f"SELECT {', '.join(columns)} FROM {User._meta.db_table} u "
+        f"SELECT {', '.join(columns)} FROM {User._meta.db_table} u "  # noqa: S608
         f"JOIN {Organization._meta.db_table} o ON o.id = u.organization_id "
         "WHERE u.id = %s AND u.organization_id = %s AND u.is_active"
-    )  # noqa: S608 (names from the models' metadata; values are parameters)
+    )
 
     def converters(model, fields):
         found = []
