@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from auth_org import catalog
 from auth_org.catalog_api import asset_json, iso, wallet_json
-from auth_org.models import Role
+from auth_org.models import Asset, Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
 from disbursements import selectors, services
@@ -54,19 +54,23 @@ def _with_history(queryset):
         queryset.defer("file_content")
         .select_related("wallet", "asset", "created_by")
         .prefetch_related(
+            # to_attr: plain lists, not a filtered queryset built per row.
             Prefetch(
                 "status_changes",
                 queryset=DisbursementStatusChange.objects.select_related(
                     "actor"
                 ).order_by("created_at", "pk"),
+                to_attr="history",
             ),
-            "wallet__assets",
+            Prefetch(
+                "wallet__assets", queryset=Asset.objects.all(), to_attr="listed_assets"
+            ),
         )
     )
 
 
 def disbursement_json(disbursement: Disbursement, stats: dict[str, Any]) -> dict:
-    history = list(disbursement.status_changes.all())
+    history = disbursement.history
     started = [h for h in history if h.to_status == Disbursement.Status.STARTED]
     return {
         "id": str(disbursement.pk),
@@ -318,6 +322,7 @@ def _payments_with_relations(queryset):
             Prefetch(
                 "status_changes",
                 queryset=PaymentStatusChange.objects.order_by("created_at", "pk"),
+                to_attr="history",
             )
         )
     )
@@ -335,7 +340,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
                 "status_message": h.note,
                 "timestamp": iso(h.created_at),
             }
-            for h in payment.status_changes.all()
+            for h in payment.history
         ],
         "stellar_transaction_id": payment.stellar_transaction_id,
         "stellar_operation_id": payment.stellar_operation_id,

@@ -3,10 +3,12 @@ per-row Python loops over payments."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from auth_org.models import Asset, Organization
@@ -152,20 +154,34 @@ def cached_statistics(
     return figures
 
 
+RECEIVER_STATS = """
+SELECT p.receiver_id, p.receiver_wallet_id, p.status, a.code, a.issuer,
+    count(*), sum(p.amount)
+FROM disbursements_payment p JOIN auth_org_asset a ON a.id = p.asset_id
+WHERE p.receiver_id = ANY(%s)
+GROUP BY p.receiver_id, p.receiver_wallet_id, p.status, a.code, a.issuer
+"""
+RECEIVER_STATS_COLUMNS = (
+    "receiver_id",
+    "receiver_wallet_id",
+    "status",
+    "asset__code",
+    "asset__issuer",
+    "count",
+    "amount",
+)
+
+
 def receiver_stats(ids: list) -> dict[Any, dict[str, Any]]:
     """Per receiver and per receiver wallet: counters and received amounts."""
-    rows = (
-        Payment.objects.filter(receiver_id__in=ids)
-        .values(
-            "receiver_id",
-            "receiver_wallet_id",
-            "status",
-            "asset__code",
-            "asset__issuer",
-        )
-        .annotate(count=Count("pk"), amount=Sum("amount"))
-        .order_by()
-    )
+    # Fixed SQL: the ORM spends about a millisecond of CPU building this
+    # grouped query, ten times what PostgreSQL needs to answer it.
+    with connection.cursor() as cursor:
+        cursor.execute(RECEIVER_STATS, [[uuid.UUID(str(i)) for i in ids]])
+        rows = [
+            dict(zip(RECEIVER_STATS_COLUMNS, values, strict=True))
+            for values in cursor.fetchall()
+        ]
     per_receiver: dict[Any, dict[str, Any]] = {
         rid: {"count": defaultdict(int), "received": defaultdict(lambda: ZERO)}
         for rid in ids
@@ -248,8 +264,6 @@ def payments_for(organization: Organization, params) -> QuerySet[Payment]:
 
 
 def _uuid(value: str, name: str | None):
-    import uuid
-
     try:
         return uuid.UUID(str(value))
     except ValueError:
