@@ -391,8 +391,11 @@ class PaymentsView(APIView):
     api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
     def get(self, request: Request) -> Response:
-        queryset = selectors.payments_for(request.tenant, request.query_params)
-        paginator = CachedCountPagination()
+        params = request.query_params
+        queryset = selectors.payments_for(request.tenant, params)
+        paginator = CachedCountPagination(
+            exact_total=lambda: selectors.payments_total(request.tenant, params)
+        )
         page = paginator.paginate_queryset(
             _payments_with_relations(queryset), request, self
         )

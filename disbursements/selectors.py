@@ -263,6 +263,31 @@ def payments_for(organization: Organization, params) -> QuerySet[Payment]:
     )
 
 
+# The payments list's filters that payment tallies can answer: status (a column
+# of the tallies) and type (DISBURSEMENT has a disbursement, DIRECT none: a
+# check constraint of Payment).
+TALLIED_FILTERS = {"status", "type"}
+PAGING_PARAMS = {"page", "page_limit", "sort", "direction"}
+
+
+def payments_total(organization: Organization, params) -> int | None:
+    """The exact number of payments payments_for() lists, summed from the
+    tallies (a few rows per disbursement, not a count over the organization's
+    payments); None when a filter needs the payments themselves."""
+    used = {k for k, v in params.items() if v} - PAGING_PARAMS
+    if used - TALLIED_FILTERS:
+        return None
+    tallies = PaymentTally.objects.filter(organization_id=organization.pk)
+    if values := statuses(params, Payment.Status.values):
+        tallies = tallies.filter(status__in=values)
+    if kind := params.get("type"):
+        kind = kind.upper()
+        if kind not in Payment.Type.values:
+            return None  # payments_for() answers the error
+        tallies = tallies.filter(disbursement_id__isnull=kind == Payment.Type.DIRECT)
+    return tallies.aggregate(total=Sum("count"))["total"] or 0
+
+
 def _uuid(value: str, name: str | None):
     try:
         return uuid.UUID(str(value))

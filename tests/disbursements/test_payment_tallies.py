@@ -141,3 +141,24 @@ def test_two_writers_of_one_disbursement_do_not_wait_on_each_other():
         ]
         == 2
     )
+
+
+def test_payments_total_from_tallies_matches_the_list():
+    from django.http import QueryDict
+
+    from disbursements.selectors import payments_for, payments_total
+
+    disbursement = DisbursementFactory()
+    organization = disbursement.organization
+    for status in ("DRAFT", "READY", "READY", "SUCCESS"):
+        PaymentFactory(disbursement=disbursement, status=status)
+    PaymentFactory()  # another organization
+    for query in ("", "status=READY", "status=ready,success", "type=DISBURSEMENT",
+                  "type=direct", "status=DRAFT&type=disbursement&page=2"):  # fmt: skip
+        params = QueryDict(query)
+        total = payments_total(organization, params)
+        assert total == payments_for(organization, params).count(), query
+    # Filters the tallies do not know are counted on the payments.
+    receiver = Payment.objects.filter(organization=organization).first().receiver_id
+    assert payments_total(organization, QueryDict(f"receiver_id={receiver}")) is None
+    assert payments_total(organization, QueryDict("q=abc")) is None
