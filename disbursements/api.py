@@ -259,13 +259,17 @@ class DisbursementReceiversView(APIView):
     api_key_permissions = {"GET": "read:disbursements"}
 
     def get(self, request: Request, pk) -> Response:
-        disbursement = get_disbursement(request, pk)
+        # Only whether it is the tenant's: its history and wallet are not shown.
+        if not Disbursement.objects.filter(organization=request.tenant, pk=pk).exists():
+            raise NotFound("disbursement not found")
         payments = (
-            Payment.objects.filter(disbursement=disbursement)
+            Payment.objects.filter(disbursement_id=pk)
             .select_related("receiver", "receiver_wallet__wallet", "asset")
             .order_by("created_at", "pk")
         )
-        paginator = CachedCountPagination()
+        paginator = CachedCountPagination(
+            exact_total=lambda: selectors.disbursement_payments_total(pk)
+        )
         page = paginator.paginate_queryset(payments, request, self)
         data = []
         for payment in page:

@@ -302,6 +302,14 @@ def payments_total(organization: Organization, params) -> int | None:
     return tallies.aggregate(total=Sum("count"))["total"] or 0
 
 
+def disbursement_payments_total(disbursement_id) -> int:
+    """How many payments a disbursement has, from its tallies."""
+    total = PaymentTally.objects.filter(disbursement_id=disbursement_id).aggregate(
+        total=Sum("count")
+    )["total"]
+    return total or 0
+
+
 def _uuid(value: str, name: str | None):
     try:
         return uuid.UUID(str(value))

@@ -146,7 +146,11 @@ def test_two_writers_of_one_disbursement_do_not_wait_on_each_other():
 def test_payments_total_from_tallies_matches_the_list():
     from django.http import QueryDict
 
-    from disbursements.selectors import payments_for, payments_total
+    from disbursements.selectors import (
+        disbursement_payments_total,
+        payments_for,
+        payments_total,
+    )
 
     disbursement = DisbursementFactory()
     organization = disbursement.organization
@@ -158,6 +162,8 @@ def test_payments_total_from_tallies_matches_the_list():
         params = QueryDict(query)
         total = payments_total(organization, params)
         assert total == payments_for(organization, params).count(), query
+    assert disbursement_payments_total(disbursement.pk) == 4
+    assert disbursement_payments_total(DisbursementFactory().pk) == 0
     # Filters the tallies do not know are counted on the payments.
     receiver = Payment.objects.filter(organization=organization).first().receiver_id
     assert payments_total(organization, QueryDict(f"receiver_id={receiver}")) is None
