@@ -186,11 +186,12 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def server_cpu(server: subprocess.Popen, database: str) -> dict[str, float]:
-    """CPU seconds used so far by the web processes (gunicorn and its workers) and
-    by the PostgreSQL backends of the benchmark's database. Per request, these are
-    what a shared machine's load does not inflate much, unlike latencies."""
-    app = db = 0.0
+def server_cpu(server: subprocess.Popen, database: str) -> dict[str, dict]:
+    """CPU seconds used so far, per process, by the web processes (gunicorn and
+    its workers) and by the PostgreSQL backends of the benchmark's database. Per
+    request, these are what a shared machine's load inflates least, unlike
+    latencies."""
+    found: dict[str, dict] = {"app": {}, "db": {}}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -202,10 +203,16 @@ def server_cpu(server: subprocess.Popen, database: str) -> dict[str, float]:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         if pid == server.pid or parent == server.pid:
-            app += _cpu(pid)
+            found["app"][pid] = _cpu(pid)
         elif cmdline.startswith("postgres: ") and f" {database} " in cmdline:
-            db += _cpu(pid)
-    return {"app": app, "db": db}
+            found["db"][pid] = _cpu(pid)
+    return found
+
+
+def cpu_used(before: dict, after: dict, kind: str) -> float:
+    """Seconds used between the two readings by the processes alive at the
+    second (a backend that closed in between is left out: a slight undercount)."""
+    return sum(used - before[kind].get(pid, 0.0) for pid, used in after[kind].items())
 
 
 LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
@@ -295,8 +302,8 @@ def main() -> None:
             )
             after = server_cpu(server, database)
             requests = max(result["rps"] * args.duration, 1)
-            result["app_cpu"] = (after["app"] - before["app"]) * 1000 / requests
-            result["db_cpu"] = (after["db"] - before["db"]) * 1000 / requests
+            result["app_cpu"] = cpu_used(before, after, "app") * 1000 / requests
+            result["db_cpu"] = cpu_used(before, after, "db") * 1000 / requests
             results[name] = result
             print(
                 f"{name:28s} p50={result['p50']:8.1f} ms  p99={result['p99']:8.1f} ms"

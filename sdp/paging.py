@@ -18,6 +18,7 @@ from django.core.cache import cache
 from sdp.api import PageNumberPagination, _positive_int
 
 EXACT_UP_TO = 10_000
+LATE_ROWS_FROM = 200
 COUNT_TTL = 30
 
 
@@ -42,7 +43,13 @@ class CachedCountPagination(PageNumberPagination):
         self.total = self._count(queryset, request)
         self.pages = math.ceil(self.total / self.limit) if self.total else 0
         start = (self.page - 1) * self.limit
-        return list(queryset[start : start + self.limit])
+        if start < LATE_ROWS_FROM:
+            return list(queryset[start : start + self.limit])
+        # Far pages: find the page's keys first (the sort index answers alone),
+        # then read those rows with their relations, instead of joining every
+        # skipped row to its relations only to throw it away.
+        keys = list(queryset.values_list("pk", flat=True)[start : start + self.limit])
+        return list(queryset.filter(pk__in=keys))
 
     def _count(self, queryset, request) -> int:
         if self.exact_total is not None:

@@ -372,3 +372,27 @@ def test_auto_cancel_is_scheduled():
     ]  # fmt: skip
     assert len(entries) == 1
     assert entries[0]["schedule"] == 300
+
+
+@pytest.mark.parametrize("path", ["/payments", "/receivers", "/disbursements"])
+def test_far_pages_read_by_keys_match_plain_pages(api, disbursement, path, monkeypatch):
+    """Pages past LATE_ROWS_FROM are read in two steps (the page's keys, then
+    their rows): same rows, same order as one query with OFFSET."""
+    from sdp import paging
+
+    organization = disbursement.organization
+    for n in range(7):
+        PaymentFactory(
+            disbursement=DisbursementFactory(
+                organization=organization, asset=disbursement.asset, name=f"d{n}"
+            ),
+            asset=disbursement.asset,
+        )
+    pages = {}
+    for late_from in (10_000, 2):
+        monkeypatch.setattr(paging, "LATE_ROWS_FROM", late_from)
+        pages[late_from] = [
+            api.get(f"{path}?page={page}&page_limit=2").json() for page in range(1, 6)
+        ]
+    assert pages[2] == pages[10_000]
+    assert [len(body["data"]) for body in pages[2]][:3] == [2, 2, 2]
