@@ -265,6 +265,13 @@ class DisbursementReceiversView(APIView):
         payments = (
             Payment.objects.filter(disbursement_id=pk)
             .select_related("receiver", "receiver_wallet__wallet", "asset")
+            .only(
+                *_payment_columns(
+                    receiver=RECEIVER_COLUMNS,
+                    asset=ASSET_COLUMNS,
+                    receiver_wallet=RECEIVER_WALLET_COLUMNS,
+                )
+            )
             .order_by("created_at", "pk")
         )
         paginator = CachedCountPagination(
@@ -318,10 +325,31 @@ def receiver_wallet_json(receiver_wallet) -> dict[str, Any]:
     }
 
 
+# What payment_json and the disbursement receivers list read of a payment's
+# relations (only these columns are selected: fewer to compile, carry and load).
+ASSET_COLUMNS = ("code", "issuer", "created_at", "updated_at", "deleted_at")
+RECEIVER_WALLET_COLUMNS = (
+    "receiver", "wallet", "stellar_address", "stellar_memo", "stellar_memo_type",
+    "status", "created_at", "updated_at", "wallet__name",
+)  # fmt: skip
+RECEIVER_COLUMNS = ("phone_number", "email", "external_id", "created_at", "updated_at")
+
+
+def _payment_columns(**relations: tuple[str, ...]) -> list[str]:
+    own = [f.name for f in Payment._meta.concrete_fields]
+    return own + [f"{rel}__{col}" for rel, cols in relations.items() for col in cols]
+
+
 def _payments_with_relations(queryset):
     return (
         queryset.select_related("disbursement", "asset", "receiver_wallet__wallet")
-        .defer("disbursement__file_content")
+        .only(
+            *_payment_columns(
+                disbursement=("name", "status", "created_at", "updated_at"),
+                asset=ASSET_COLUMNS,
+                receiver_wallet=RECEIVER_WALLET_COLUMNS,
+            )
+        )
         .prefetch_related(
             Prefetch(
                 "status_changes",
