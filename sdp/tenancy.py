@@ -33,7 +33,7 @@ def resolve_tenant(request: HttpRequest) -> Organization | None:
     else:
         name = tenant_name_from_request(request)
         if not name:
-            # Most API calls: authentication names the tenant (no query here).
+            # Most API calls: authentication names the tenant (build nothing).
             return None
         lookup = {"name__iexact": name}
     # A deactivated tenant answers as an unknown one: no login, no registration.
