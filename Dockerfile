@@ -27,4 +27,4 @@ RUN pip install --no-cache-dir . \
 USER sdp
 
 EXPOSE 8000
-CMD ["gunicorn", "sdp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "sdp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "2", "--preload", "--access-logfile", "-"]

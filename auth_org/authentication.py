@@ -10,14 +10,91 @@ token's or key's tenant.
 
 from __future__ import annotations
 
+import uuid
+from functools import cache
+
 import jwt
+from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from auth_org.apikeys import PREFIX, authenticate_key
-from auth_org.models import APIKey, User
+from auth_org.models import APIKey, Organization, User
 from auth_org.tokens import decode_token
 from sdp.middleware import client_ip
+
+
+@cache
+def _session_user_query() -> tuple[str, list, list, list, list]:
+    """The SQL of ``User.objects.select_related("organization").defer(
+    "organization__logo").filter(pk=, organization_id=, is_active=True)``,
+    compiled once per process: building it through the ORM costs about a
+    millisecond of CPU on every request; running it costs a tenth of that."""
+    user_fields = list(User._meta.concrete_fields)
+    org_fields = [f for f in Organization._meta.concrete_fields if f.name != "logo"]
+    columns = [f'u."{f.column}"' for f in user_fields] + [
+        f'o."{f.column}"' for f in org_fields
+    ]
+    # Names come from the models' metadata; values are parameters.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {User._meta.db_table} u "  # noqa: S608
+        f"JOIN {Organization._meta.db_table} o ON o.id = u.organization_id "
+        "WHERE u.id = %s AND u.organization_id = %s AND u.is_active"
+    )
+
+    def converters(model, fields):
+        found = []
+        for field in fields:
+            col = field.get_col(model._meta.db_table)
+            funcs = connection.ops.get_db_converters(col) + col.get_db_converters(
+                connection
+            )
+            found.append((col, funcs))
+        return found
+
+    return (
+        sql,
+        user_fields,
+        org_fields,
+        converters(User, user_fields),
+        converters(Organization, org_fields),
+    )
+
+
+def _convert(values: list, converters: list) -> list:
+    for i, (col, funcs) in enumerate(converters):
+        for func in funcs:
+            values[i] = func(values[i], col, connection)
+    return values
+
+
+def session_user(user_id, tenant_id) -> User | None:
+    """The active user ``user_id`` of organization ``tenant_id`` with its
+    organization (logo deferred), read fresh on every request."""
+    try:
+        user_id, tenant_id = uuid.UUID(str(user_id)), uuid.UUID(str(tenant_id))
+    except ValueError:
+        return None
+    sql, user_fields, org_fields, user_conv, org_conv = _session_user_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, tenant_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    split = len(user_fields)
+    user = User.from_db(
+        connection.alias,
+        [f.attname for f in user_fields],
+        _convert(row[:split], user_conv),
+    )
+    organization = Organization.from_db(
+        connection.alias,
+        [f.attname for f in org_fields],
+        _convert(row[split:], org_conv),
+    )
+    User.organization.field.set_cached_value(user, organization)
+    return user
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
@@ -33,11 +110,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
             user_id = claims["user"]["id"]
         except (jwt.InvalidTokenError, KeyError, TypeError) as exc:
             raise exceptions.AuthenticationFailed() from exc
-        user = (
-            User.objects.select_related("organization")
-            .filter(pk=user_id, organization_id=claims["tenant_id"], is_active=True)
-            .first()
-        )
+        user = session_user(user_id, claims["tenant_id"])
         if (
             user is None
             or user.organization is None

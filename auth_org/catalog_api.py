@@ -50,9 +50,11 @@ def wallet_json(wallet: Wallet, *, assets: bool = True) -> dict[str, Any]:
         "deleted_at": iso(wallet.deleted_at),
     }
     if assets:
-        body["assets"] = [
-            asset_json(a) for a in wallet.assets.all() if a.deleted_at is None
-        ]
+        # A list prefetched with to_attr="listed_assets", else the relation.
+        assets = getattr(wallet, "listed_assets", None)
+        if assets is None:
+            assets = wallet.assets.all()
+        body["assets"] = [asset_json(a) for a in assets if a.deleted_at is None]
     return body
 
 

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from auth_org import catalog
 from auth_org.catalog_api import asset_json, iso, wallet_json
-from auth_org.models import Role
+from auth_org.models import Asset, Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
 from disbursements import selectors, services
@@ -49,19 +49,28 @@ def user_json(user) -> dict[str, Any] | None:
 
 
 def _with_history(queryset):
-    return queryset.select_related("wallet", "asset", "created_by").prefetch_related(
-        Prefetch(
-            "status_changes",
-            queryset=DisbursementStatusChange.objects.select_related("actor").order_by(
-                "created_at", "pk"
+    # file_content (the uploaded CSV) is read only by the instructions download.
+    return (
+        queryset.defer("file_content")
+        .select_related("wallet", "asset", "created_by")
+        .prefetch_related(
+            # to_attr: plain lists, not a filtered queryset built per row.
+            Prefetch(
+                "status_changes",
+                queryset=DisbursementStatusChange.objects.select_related(
+                    "actor"
+                ).order_by("created_at", "pk"),
+                to_attr="history",
             ),
-        ),
-        "wallet__assets",
+            Prefetch(
+                "wallet__assets", queryset=Asset.objects.all(), to_attr="listed_assets"
+            ),
+        )
     )
 
 
 def disbursement_json(disbursement: Disbursement, stats: dict[str, Any]) -> dict:
-    history = list(disbursement.status_changes.all())
+    history = disbursement.history
     started = [h for h in history if h.to_status == Disbursement.Status.STARTED]
     return {
         "id": str(disbursement.pk),
@@ -250,13 +259,24 @@ class DisbursementReceiversView(APIView):
     api_key_permissions = {"GET": "read:disbursements"}
 
     def get(self, request: Request, pk) -> Response:
-        disbursement = get_disbursement(request, pk)
+        # Only whether it is the tenant's: its history and wallet are not shown.
+        if not Disbursement.objects.filter(organization=request.tenant, pk=pk).exists():
+            raise NotFound("disbursement not found")
         payments = (
-            Payment.objects.filter(disbursement=disbursement)
+            Payment.objects.filter(disbursement_id=pk)
             .select_related("receiver", "receiver_wallet__wallet", "asset")
+            .only(
+                *_payment_columns(
+                    receiver=RECEIVER_COLUMNS,
+                    asset=ASSET_COLUMNS,
+                    receiver_wallet=RECEIVER_WALLET_COLUMNS,
+                )
+            )
             .order_by("created_at", "pk")
         )
-        paginator = CachedCountPagination()
+        paginator = CachedCountPagination(
+            exact_total=lambda: selectors.disbursement_payments_total(pk)
+        )
         page = paginator.paginate_queryset(payments, request, self)
         data = []
         for payment in page:
@@ -305,13 +325,37 @@ def receiver_wallet_json(receiver_wallet) -> dict[str, Any]:
     }
 
 
+# What payment_json and the disbursement receivers list read of a payment's
+# relations (only these columns are selected: fewer to compile, carry and load).
+ASSET_COLUMNS = ("code", "issuer", "created_at", "updated_at", "deleted_at")
+RECEIVER_WALLET_COLUMNS = (
+    "receiver", "wallet", "stellar_address", "stellar_memo", "stellar_memo_type",
+    "status", "created_at", "updated_at", "wallet__name",
+)  # fmt: skip
+RECEIVER_COLUMNS = ("phone_number", "email", "external_id", "created_at", "updated_at")
+
+
+def _payment_columns(**relations: tuple[str, ...]) -> list[str]:
+    own = [f.name for f in Payment._meta.concrete_fields]
+    return own + [f"{rel}__{col}" for rel, cols in relations.items() for col in cols]
+
+
 def _payments_with_relations(queryset):
-    return queryset.select_related(
-        "disbursement", "asset", "receiver_wallet__wallet"
-    ).prefetch_related(
-        Prefetch(
-            "status_changes",
-            queryset=PaymentStatusChange.objects.order_by("created_at", "pk"),
+    return (
+        queryset.select_related("disbursement", "asset", "receiver_wallet__wallet")
+        .only(
+            *_payment_columns(
+                disbursement=("name", "status", "created_at", "updated_at"),
+                asset=ASSET_COLUMNS,
+                receiver_wallet=RECEIVER_WALLET_COLUMNS,
+            )
+        )
+        .prefetch_related(
+            Prefetch(
+                "status_changes",
+                queryset=PaymentStatusChange.objects.order_by("created_at", "pk"),
+                to_attr="history",
+            )
         )
     )
 
@@ -328,7 +372,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
                 "status_message": h.note,
                 "timestamp": iso(h.created_at),
             }
-            for h in payment.status_changes.all()
+            for h in payment.history
         ],
         "stellar_transaction_id": payment.stellar_transaction_id,
         "stellar_operation_id": payment.stellar_operation_id,
@@ -379,8 +423,11 @@ class PaymentsView(APIView):
     api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
     def get(self, request: Request) -> Response:
-        queryset = selectors.payments_for(request.tenant, request.query_params)
-        paginator = CachedCountPagination()
+        params = request.query_params
+        queryset = selectors.payments_for(request.tenant, params)
+        paginator = CachedCountPagination(
+            exact_total=lambda: selectors.payments_total(request.tenant, params)
+        )
         page = paginator.paginate_queryset(
             _payments_with_relations(queryset), request, self
         )

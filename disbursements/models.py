@@ -170,21 +170,53 @@ class Payment(StatusModel):
                 fields=["organization", "-created_at", "-id"],
                 name="payment_org_created",
             ),
-            # Statistics and disbursement counters read only the index.
+            # A disbursement's payments in upload order (its receivers list).
             models.Index(
-                fields=["organization", "status", "asset"],
-                include=["amount"],
-                name="payment_org_status_asset_amt",
-            ),
-            models.Index(
-                fields=["disbursement", "status"],
-                include=["amount"],
-                name="payment_disb_status_amt",
+                fields=["disbursement", "created_at", "id"],
+                name="payment_disb_created",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} to {self.receiver_id} ({self.status})"
+
+
+class PaymentTally(models.Model):
+    """How many payments, and how much, per organization, disbursement, asset and
+    status: what the disbursement counters and the statistics show, without
+    aggregating the payments themselves.
+
+    Rows are written only by PostgreSQL statement triggers on
+    ``disbursements_payment`` (migration 0005), whatever writes the payments (ORM,
+    bulk updates, COPY): each statement appends its net change (+count, +amount
+    for rows that arrive in a status, - for rows that leave it). Appending only,
+    two transactions that move payments of one disbursement never wait on each
+    other; a reader sums the rows of its keys, which is exact at its snapshot.
+    ``compact_payment_tallies`` folds the appended rows into one per key.
+    """
+
+    organization_id = models.UUIDField()
+    disbursement_id = models.UUIDField(null=True, blank=True)
+    asset_id = models.UUIDField()
+    status = models.CharField(max_length=16)
+    count = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=38, decimal_places=7)
+    # False for rows the triggers append, true for the compacted ones.
+    folded = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization_id", "status"], name="tally_org"),
+            models.Index(fields=["disbursement_id"], name="tally_disbursement"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(folded=False),
+                name="tally_unfolded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.count:+d} / {self.amount:+f}"
 
 
 class PaymentStatusChange(ActorStatusChange):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 from sdp.fsm import ActorStatusChange, StatusModel
 
@@ -60,6 +61,16 @@ class Receiver(models.Model):
             models.Index(
                 fields=["organization", "-created_at", "-id"],
                 name="receiver_org_created",
+            ),
+            # The dashboard's search (``?q=``) is a case-insensitive substring
+            # match, UPPER(col) LIKE UPPER('%q%'): trigrams answer it from the
+            # index instead of a scan of the organization's receivers.
+            *(
+                GinIndex(
+                    OpClass(Upper(column), name="gin_trgm_ops"),
+                    name=f"receiver_{column}_trgm",
+                )
+                for column in ("external_id", "phone_number", "email")
             ),
         ]
 

@@ -4,7 +4,8 @@
 on every page. Totals up to EXACT_UP_TO are always exact; above that, the total of
 the same organization, filters and user is kept for COUNT_TTL seconds, so paging
 through a huge list costs one count, and the total the dashboard shows may lag by
-that much. Pages themselves are always read fresh.
+that much. Pages themselves are always read fresh. A list that can know its
+total exactly and cheaply (payments, from their tallies) passes ``exact_total``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ from django.core.cache import cache
 from sdp.api import PageNumberPagination, _positive_int
 
 EXACT_UP_TO = 10_000
+LATE_ROWS_FROM = 200
 COUNT_TTL = 30
 
 
 class CachedCountPagination(PageNumberPagination):
+    """``exact_total``: a callable giving the list's exact total cheaply (e.g. from
+    maintained tallies), or returning None when it cannot for these filters."""
+
+    def __init__(self, exact_total=None):
+        self.exact_total = exact_total
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.page = _positive_int(request.query_params.get("page"), "page", default=1)
@@ -35,9 +43,19 @@ class CachedCountPagination(PageNumberPagination):
         self.total = self._count(queryset, request)
         self.pages = math.ceil(self.total / self.limit) if self.total else 0
         start = (self.page - 1) * self.limit
-        return list(queryset[start : start + self.limit])
+        if start < LATE_ROWS_FROM:
+            return list(queryset[start : start + self.limit])
+        # Far pages: find the page's keys first (the sort index answers alone),
+        # then read those rows with their relations, instead of joining every
+        # skipped row to its relations only to throw it away.
+        keys = list(queryset.values_list("pk", flat=True)[start : start + self.limit])
+        return list(queryset.filter(pk__in=keys))
 
     def _count(self, queryset, request) -> int:
+        if self.exact_total is not None:
+            total = self.exact_total()
+            if total is not None:
+                return total
         params = sorted(
             (k, v)
             for k, v in request.query_params.items()

@@ -28,16 +28,21 @@ def tenant_name_from_request(request: HttpRequest) -> str:
 
 
 def resolve_tenant(request: HttpRequest) -> Organization | None:
-    # A deactivated tenant answers as an unknown one: no login, no registration.
-    queryset = Organization.objects.filter(deleted_at__isnull=True).exclude(
-        status=Organization.Status.DEACTIVATED
-    )
     if settings.SINGLE_TENANT_MODE:
-        return queryset.filter(is_default=True).first()
-    name = tenant_name_from_request(request)
-    if not name:
-        return None
-    return queryset.filter(name__iexact=name).first()
+        lookup = {"is_default": True}
+    else:
+        name = tenant_name_from_request(request)
+        if not name:
+            # Most API calls: authentication names the tenant (build nothing).
+            return None
+        lookup = {"name__iexact": name}
+    # A deactivated tenant answers as an unknown one: no login, no registration.
+    return (
+        Organization.objects.filter(deleted_at__isnull=True, **lookup)
+        .exclude(status=Organization.Status.DEACTIVATED)
+        .defer("logo")
+        .first()
+    )
 
 
 class TenantMiddleware:

@@ -372,3 +372,56 @@ def test_auto_cancel_is_scheduled():
     ]  # fmt: skip
     assert len(entries) == 1
     assert entries[0]["schedule"] == 300
+
+
+@pytest.mark.parametrize("path", ["/payments", "/receivers", "/disbursements"])
+def test_far_pages_read_by_keys_match_plain_pages(api, disbursement, path, monkeypatch):
+    """Pages past LATE_ROWS_FROM are read in two steps (the page's keys, then
+    their rows): same rows, same order as one query with OFFSET."""
+    from sdp import paging
+
+    organization = disbursement.organization
+    for n in range(7):
+        PaymentFactory(
+            disbursement=DisbursementFactory(
+                organization=organization, asset=disbursement.asset, name=f"d{n}"
+            ),
+            asset=disbursement.asset,
+        )
+    pages = {}
+    for late_from in (10_000, 2):
+        monkeypatch.setattr(paging, "LATE_ROWS_FROM", late_from)
+        pages[late_from] = [
+            api.get(f"{path}?page={page}&page_limit=2").json() for page in range(1, 6)
+        ]
+    assert pages[2] == pages[10_000]
+    assert [len(body["data"]) for body in pages[2]][:3] == [2, 2, 2]
+
+
+def test_lists_read_a_fixed_number_of_queries(api, disbursement):
+    """No query per row: the lists select only some columns of the payments'
+    relations, and reading one that was left out would cost a query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    first = PaymentFactory(disbursement=disbursement)
+    paths = [
+        "/payments",
+        f"/payments/?receiver_id={first.receiver_id}",
+        f"/disbursements/{disbursement.pk}/receivers",
+        "/receivers",
+        "/disbursements",
+    ]
+    few = [queries(path) for path in paths]
+    for _ in range(4):
+        PaymentFactory(disbursement=disbursement, receiver_wallet=first.receiver_wallet)
+        PaymentFactory(disbursement=disbursement)
+    many = [queries(path) for path in paths]
+    assert many == few
+    body = api.get(f"/payments/?receiver_id={first.receiver_id}").json()
+    assert len(body["data"]) == 5
