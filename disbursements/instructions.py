@@ -2,21 +2,23 @@
 transaction with the disbursement locked.
 
 Set-based: a handful of queries for the whole file whatever its size (lookups by
-contact, bulk inserts with ON CONFLICT), so 10,000 rows store in well under a
-second. Checks against the database (confirmed verifications, registered
-addresses, addresses of other receivers) run before the first write and raise a
-CSVError listing every bad row.
+contact, COPY for the new rows, one upsert), so 10,000 rows store in well under a
+second. Rows are streamed to COPY from generators and only ids are kept, so the
+memory a file costs is about that of its parsed instructions. Checks against the
+database (confirmed verifications, registered addresses, addresses of other
+receivers) run before the first write and raise a CSVError listing every bad row.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from django.db import connection, models
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from disbursements.csv_ingest import CSVError, Instruction
@@ -35,14 +37,19 @@ from sdp.fsm import transition_many
 CHUNK = 5000
 
 
-def copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> None:
+def copy_rows(
+    model, columns: list[str], rows: Iterable[tuple], *, suffix: str = ""
+) -> None:
     """COPY rows into the model's table: an order of magnitude faster than
-    INSERT for thousands of rows (psycopg adapts UUID, Decimal, datetime)."""
+    INSERT for thousands of rows. ``rows`` may be a generator: it is consumed
+    CHUNK rows at a time, so a file's rows are never all formatted at once.
+    ``suffix`` is COPY text appended to every line (the same trailing values)."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(column) for column in columns)
     # Rows are formatted as COPY text here, in chunks: psycopg's per-value
     # adaptation (write_row) costs more than the database's work.
+    end = suffix + "\n"
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
@@ -51,10 +58,10 @@ def copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> None:
         for row in rows:
             lines.append("\t".join(map(_copy_text, row)))
             if len(lines) == CHUNK:
-                copy.write("\n".join(lines) + "\n")
+                copy.write(end.join(lines) + end)
                 lines = []
         if lines:
-            copy.write("\n".join(lines) + "\n")
+            copy.write(end.join(lines) + end)
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -62,53 +69,72 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 def _copy_text(value) -> str:
     """One value in PostgreSQL's COPY text format."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(_ESCAPES)
     if value is None:
         return "\\N"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, bool):
+    if kind is bool:
         return "t" if value else "f"
-    if isinstance(value, datetime):
+    if kind is datetime:
         return value.isoformat()
-    if isinstance(value, (uuid.UUID, int, Decimal)):
+    if kind in (uuid.UUID, int, Decimal):
         return str(value)
-    raise TypeError(f"no COPY text for {type(value).__name__}")
+    if isinstance(value, str):  # TextChoices members
+        return str.translate(value, _ESCAPES)
+    raise TypeError(f"no COPY text for {kind.__name__}")
 
 
-class Row:
-    """A row written by COPY: what later steps read of it (no model instance; 10,000
-    of those cost more than the COPY itself)."""
-
-    __slots__ = ("pk", "receiver_id", "status", "stellar_address")
-
-    def __init__(self, pk, receiver_id=None, status="", stellar_address=None):
-        self.pk = pk
-        self.receiver_id = receiver_id
-        self.status = status
-        self.stellar_address = stellar_address
-
-
-def copy_dicts(model, rows: list[dict], *, now) -> None:
-    """COPY rows given as {attname: value}; every other column gets the field's
-    default (auto_now fields: ``now``), as save() would."""
-    fields = [
-        f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)
-    ]
-    constants = {}
-    for f in fields:
+def copy_model(
+    model,
+    columns: list[str],
+    rows: Iterable[tuple],
+    *,
+    now,
+    same: dict | None = None,
+) -> None:
+    """COPY rows giving ``columns`` (attnames), in that order; ``same`` gives
+    values every row shares, and every other column gets the field's default
+    (auto_now fields: ``now``), as save() would. Shared values are formatted once
+    for the whole file."""
+    by_attname = {
+        f.attname: f
+        for f in model._meta.concrete_fields
+        if not isinstance(f, models.AutoField)
+    }
+    constants = {name: same[name] for name in same or {}}
+    for name, f in by_attname.items():
+        if name in columns or name in constants:
+            continue
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            constants[f.attname] = now
-        elif not (f.has_default() and callable(f.default)):
-            constants[f.attname] = f.get_default()
-    for f in fields:
-        if f.attname not in constants and rows and f.attname not in rows[0]:
-            raise ValueError(f"{model.__name__}.{f.attname} needs a value")
-    names = [f.attname for f in fields]
+            constants[name] = now
+        elif f.has_default() and callable(f.default):
+            raise ValueError(f"{model.__name__}.{name} needs a value")
+        else:
+            constants[name] = f.get_default()
     copy_rows(
         model,
-        [f.column for f in fields],
-        ([row.get(name, constants.get(name)) for name in names] for row in rows),
+        [by_attname[name].column for name in (*columns, *constants)],
+        rows,
+        suffix="".join("\t" + _copy_text(value) for value in constants.values()),
     )
+
+
+def new_ids(count: int) -> Iterator[str]:
+    """``count`` random (version 4) UUIDs as text, for ids that go straight into
+    COPY: the same bits as uuid.uuid4() (16 random bytes, version and variant
+    set), drawn from os.urandom in one call and formatted without a UUID object
+    each (str(uuid4()) costs four times as much)."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes([(byte & 0x0F) | 0x40 for byte in raw[6::16]])
+    raw[8::16] = bytes([(byte & 0x3F) | 0x80 for byte in raw[8::16]])
+    digits = raw.hex()
+    del raw
+    for i in range(0, 32 * count, 32):
+        yield (
+            f"{digits[i : i + 8]}-{digits[i + 8 : i + 12]}-{digits[i + 12 : i + 16]}"
+            f"-{digits[i + 16 : i + 20]}-{digits[i + 20 : i + 32]}"
+        )
 
 
 def _chunks(items: list, size: int = CHUNK):
@@ -117,94 +143,99 @@ def _chunks(items: list, size: int = CHUNK):
 
 
 def _existing_receivers(
-    disbursement: Disbursement, instructions: list[Instruction], by_phone: bool
-) -> dict[str, Receiver]:
-    field = "phone_number" if by_phone else "email"
-    contacts = [(i.phone if by_phone else i.email) or "" for i in instructions]
-    found: dict[str, Receiver] = {}
-    for chunk in _chunks(contacts):
-        rows = (
-            Receiver.objects.filter(organization_id=disbursement.organization_id)
-            .annotate(contact=Lower(field))
-            .filter(contact__in=chunk)
-        )
-        for receiver in rows:
-            found[receiver.contact] = receiver
+    disbursement: Disbursement, contacts: list[str], by_phone: bool
+) -> dict[str, object]:
+    """{lower-cased contact: receiver id} of the organization's receivers."""
+    column = "phone_number" if by_phone else "email"
+    table = Receiver._meta.db_table
+    found: dict[str, object] = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(contacts):
+            cursor.execute(
+                f"SELECT lower({column}), id FROM {table} "  # noqa: S608
+                f"WHERE organization_id = %s AND {column} IS NOT NULL "
+                f"AND lower({column}) = ANY(%s)",
+                [disbursement.organization_id, chunk],
+            )
+            found.update(cursor.fetchall())
     return found
 
 
 def store_instructions(
     disbursement: Disbursement, instructions: list[Instruction]
 ) -> int:
+    """Memory: the instructions themselves, plus two maps (contact -> receiver id,
+    receiver id -> wallet id); every table is written by COPY from a generator,
+    and payment history is derived from the payments in the database."""
     organization_id = disbursement.organization_id
     by_phone = disbursement.registration_contact_type.startswith("PHONE")
     with_address = disbursement.registration_contact_type.endswith("WALLET_ADDRESS")
     now = timezone.now()
+    contact_attr = "phone" if by_phone else "email"
+    contact_of = attrgetter(contact_attr)
 
-    def contact_of(instruction: Instruction) -> str:
-        return (instruction.phone if by_phone else instruction.email) or ""
-
-    receivers = _existing_receivers(disbursement, instructions, by_phone)
-    existing_ids = [r.pk for r in receivers.values()]
-    wallets = {
-        rw.receiver_id: rw
+    receivers = _existing_receivers(
+        disbursement, [contact_of(i) for i in instructions], by_phone
+    )
+    existing_ids = list(receivers.values())
+    # receiver id -> (wallet id, status, stellar address), existing receivers only.
+    wallets: dict = {
+        receiver_id: (pk, status, address)
         for chunk in _chunks(existing_ids)
-        for rw in ReceiverWallet.objects.filter(
+        for receiver_id, pk, status, address in ReceiverWallet.objects.filter(
             receiver_id__in=chunk, wallet_id=disbursement.wallet_id
-        )
+        ).values_list("receiver_id", "pk", "status", "stellar_address")
     }
     errors: dict[str, str] = {}
     if with_address:
         owners = {
-            row.stellar_address: row.receiver_id
+            address: receiver_id
             for chunk in _chunks([i.wallet_address for i in instructions])
-            for row in ReceiverStellarAddress.objects.filter(
+            for address, receiver_id in ReceiverStellarAddress.objects.filter(
                 organization_id=organization_id, stellar_address__in=chunk
-            )
+            ).values_list("stellar_address", "receiver_id")
         }
         for instruction in instructions:
-            receiver = receivers.get(contact_of(instruction))
+            receiver_id = receivers.get(contact_of(instruction))
             owner = owners.get(instruction.wallet_address)
-            if owner is not None and (receiver is None or owner != receiver.pk):
+            if owner is not None and owner != receiver_id:
                 errors[f"line {instruction.line} - walletAddress"] = (
                     "wallet address is already registered to another receiver"
                 )
                 continue
-            wallet = wallets.get(receiver.pk) if receiver else None
+            wallet = wallets.get(receiver_id) if receiver_id else None
             if wallet is None:
                 continue
-            if wallet.status == ReceiverWallet.Status.FLAGGED:
+            _, status, address = wallet
+            if status == ReceiverWallet.Status.FLAGGED:
                 errors[f"line {instruction.line} - walletAddress"] = (
                     "the receiver's wallet is flagged"
                 )
             elif (
-                wallet.status == ReceiverWallet.Status.REGISTERED
-                and wallet.stellar_address != instruction.wallet_address
+                status == ReceiverWallet.Status.REGISTERED
+                and address != instruction.wallet_address
             ):
                 errors[f"line {instruction.line} - walletAddress"] = (
                     "wallet address does not match the receiver's registered address"
                 )
-    else:
-        verifications = {
-            v.receiver_id: v
+    elif existing_ids:
+        confirmed = {
+            receiver_id: hashed
             for chunk in _chunks(existing_ids)
-            for v in ReceiverVerification.objects.filter(
+            for receiver_id, hashed in ReceiverVerification.objects.filter(
                 receiver_id__in=chunk,
                 verification_field=disbursement.verification_field,
-            )
+                confirmed_at__isnull=False,
+            ).values_list("receiver_id", "hashed_value")
         }
         for instruction in instructions:
-            receiver = receivers.get(contact_of(instruction))
-            verification = verifications.get(receiver.pk) if receiver else None
-            if (
-                verification is not None
-                and verification.confirmed_at is not None
-                and not matches(
-                    verification.hashed_value,
-                    normalize_verification_value(
-                        disbursement.verification_field, instruction.verification
-                    ),
-                )
+            receiver_id = receivers.get(contact_of(instruction))
+            hashed = confirmed.get(receiver_id) if receiver_id else None
+            if hashed is not None and not matches(
+                hashed,
+                normalize_verification_value(
+                    disbursement.verification_field, instruction.verification
+                ),
             ):
                 errors[f"line {instruction.line} - verification"] = (
                     "receiver verification mismatch"
@@ -213,101 +244,152 @@ def store_instructions(
         raise CSVError(errors)
 
     # 1. receivers: create the missing ones (external_id = the CSV's id).
-    new_receivers = [
-        {
-            "id": uuid.uuid4(),
-            "organization_id": organization_id,
-            "external_id": instruction.external_id,
-            "phone_number": instruction.phone if by_phone else None,
-            "email": instruction.email if not by_phone else None,
-        }
-        for instruction in instructions
-        if contact_of(instruction) not in receivers
-    ]
-    copy_dicts(Receiver, new_receivers, now=now)
-    contact_field = "phone_number" if by_phone else "email"
-    for receiver in new_receivers:
-        receivers[receiver[contact_field]] = Row(receiver["id"])
+    existing = set(existing_ids)
+    ids = new_ids(len(instructions))
+    new_receivers = []
+    for instruction in instructions:
+        contact = contact_of(instruction)
+        if contact not in receivers:
+            receivers[contact] = next(ids)
+            new_receivers.append(instruction)
+    copy_model(
+        Receiver,
+        ["id", "external_id", contact_field(by_phone)],
+        (
+            (receivers[contact_of(i)], i.external_id, contact_of(i))
+            for i in new_receivers
+        ),
+        now=now,
+        same={"organization_id": organization_id},
+    )
+    del new_receivers
 
     # 2. one receiver wallet per (receiver, disbursement wallet).
-    new_wallets = [
-        {
-            "id": uuid.uuid4(),
+    wallet_ids = {receiver_id: wallet[0] for receiver_id, wallet in wallets.items()}
+    ids = new_ids(len(instructions))
+    new_wallets = []
+    for instruction in instructions:
+        receiver_id = receivers[contact_of(instruction)]
+        if receiver_id not in wallet_ids:
+            wallet_ids[receiver_id] = next(ids)
+            new_wallets.append(receiver_id)
+    copy_model(
+        ReceiverWallet,
+        ["id", "receiver_id"],
+        ((wallet_ids[receiver_id], receiver_id) for receiver_id in new_wallets),
+        now=now,
+        same={
             "organization_id": organization_id,
-            "receiver_id": receivers[contact_of(i)].pk,
             "wallet_id": disbursement.wallet_id,
-            "status": ReceiverWallet.Status.DRAFT,
-        }
-        for i in instructions
-        if receivers[contact_of(i)].pk not in wallets
-    ]
-    copy_dicts(ReceiverWallet, new_wallets, now=now)
-    for row in new_wallets:
-        wallets[row["receiver_id"]] = Row(
-            row["id"], row["receiver_id"], ReceiverWallet.Status.DRAFT
-        )
+            "status": ReceiverWallet.Status.DRAFT.value,
+        },
+    )
+    del new_wallets
 
     if with_address:
-        _register_addresses(disbursement, instructions, receivers, wallets, contact_of)
+        _register_addresses(
+            disbursement, instructions, receivers, wallets, wallet_ids, contact_of
+        )
     elif disbursement.verification_field:
-        _upsert_verifications(
-            disbursement, instructions, receivers, contact_of, now=now
+        _store_verifications(
+            disbursement, instructions, receivers, existing, contact_of, now=now
         )
 
     # 3. the payments: the old DRAFT ones go, the file's come in.
-    Payment.objects.filter(disbursement=disbursement).delete()
-    payments = []
-    for index, i in enumerate(instructions):
-        receiver_id = receivers[contact_of(i)].pk
-        payments.append(
-            {
-                # A microsecond apart, so lists keep the file's order.
-                "created_at": now + timedelta(microseconds=index),
-                "id": uuid.uuid4(),
-                "organization_id": organization_id,
-                "disbursement_id": disbursement.pk,
-                "receiver_id": receiver_id,
-                "receiver_wallet_id": wallets[receiver_id].pk,
-                "asset_id": disbursement.asset_id,
-                "amount": i.amount,
-                "status": Payment.Status.DRAFT,
-                "type": Payment.Type.DISBURSEMENT,
-                "external_payment_id": i.payment_id,
-            }
-        )
-    copy_dicts(Payment, payments, now=now)
-    copy_rows(
-        PaymentStatusChange,
-        ["payment_id", "from_status", "to_status", "note", "created_at"],
+    _delete_payments(disbursement)
+    microsecond = timedelta(microseconds=1)
+    copy_model(
+        Payment,
+        [
+            "created_at",
+            "id",
+            "receiver_id",
+            "receiver_wallet_id",
+            "amount",
+            "external_payment_id",
+        ],
         (
-            (payment["id"], "", Payment.Status.DRAFT, "instructions uploaded", now)
-            for payment in payments
+            (
+                # A microsecond apart, so lists keep the file's order.
+                now + index * microsecond,
+                payment_id,
+                receiver_id := receivers[contact_of(i)],
+                wallet_ids[receiver_id],
+                i.amount,
+                i.payment_id,
+            )
+            for (index, i), payment_id in zip(
+                enumerate(instructions), new_ids(len(instructions)), strict=True
+            )
         ),
+        now=now,
+        same={
+            "organization_id": organization_id,
+            "disbursement_id": disbursement.pk,
+            "asset_id": disbursement.asset_id,
+            "status": Payment.Status.DRAFT.value,
+            "type": Payment.Type.DISBURSEMENT.value,
+        },
     )
-    return len(payments)
+    # Their history, from the rows just written (no payment id kept in memory).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PaymentStatusChange._meta.db_table} "  # noqa: S608
+            "(payment_id, from_status, to_status, note, created_at) "
+            "SELECT id, '', %s, %s, %s FROM "
+            f"{Payment._meta.db_table} WHERE disbursement_id = %s",
+            [Payment.Status.DRAFT, "instructions uploaded", now, disbursement.pk],
+        )
+        return cursor.rowcount
 
 
-def _register_addresses(disbursement, instructions, receivers, wallets, contact_of):
+def contact_field(by_phone: bool) -> str:
+    return "phone_number" if by_phone else "email"
+
+
+def _delete_payments(disbursement: Disbursement) -> None:
+    """The disbursement's DRAFT payments and their history, in two statements (a
+    re-upload of 100,000 rows must not load 100,000 payments to delete them).
+    Nothing else points at a DRAFT payment."""
+    payments = Payment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {PaymentStatusChange._meta.db_table} "  # noqa: S608
+            f"WHERE payment_id IN (SELECT id FROM {payments} "
+            "WHERE disbursement_id = %s)",
+            [disbursement.pk],
+        )
+        cursor.execute(
+            f"DELETE FROM {payments} WHERE disbursement_id = %s",  # noqa: S608
+            [disbursement.pk],
+        )
+
+
+def _register_addresses(
+    disbursement, instructions, receivers, wallets, wallet_ids, contact_of
+):
     """Known addresses register the receiver wallet at upload (SDP). Hand-off
     happens at start, so no registration signal is sent here."""
     organization_id = disbursement.organization_id
-    ReceiverStellarAddress.objects.bulk_create(
-        [
-            ReceiverStellarAddress(
-                organization_id=organization_id,
-                stellar_address=i.wallet_address,
-                receiver_id=receivers[contact_of(i)].pk,
-            )
-            for i in instructions
-        ],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
+    for chunk in _chunks(instructions):
+        ReceiverStellarAddress.objects.bulk_create(
+            [
+                ReceiverStellarAddress(
+                    organization_id=organization_id,
+                    stellar_address=i.wallet_address,
+                    receiver_id=receivers[contact_of(i)],
+                )
+                for i in chunk
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
     to_register = []
     for instruction in instructions:
-        wallet = wallets[receivers[contact_of(instruction)].pk]
-        if wallet.status != ReceiverWallet.Status.REGISTERED:
-            to_register.append((wallet.pk, instruction))
+        receiver_id = receivers[contact_of(instruction)]
+        existing = wallets.get(receiver_id)
+        if existing is None or existing[1] != ReceiverWallet.Status.REGISTERED:
+            to_register.append((wallet_ids[receiver_id], instruction))
     table = ReceiverWallet._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -339,13 +421,35 @@ def _register_addresses(disbursement, instructions, receivers, wallets, contact_
     )
 
 
-def _upsert_verifications(disbursement, instructions, receivers, contact_of, *, now):
+def _store_verifications(
+    disbursement, instructions, receivers, existing, contact_of, *, now
+):
+    """New receivers' values go straight in by COPY; existing receivers' through
+    a scratch table and one upsert: a confirmed value that differs was refused
+    above; an equal confirmed one is rewritten with a new salt, which still
+    matches."""
     key = _key()
     field = disbursement.verification_field
+
+    def hashed(instruction: Instruction) -> str:
+        return hash_verification_value(
+            normalize_verification_value(field, instruction.verification), key=key
+        )
+
+    copy_model(
+        ReceiverVerification,
+        ["receiver_id", "hashed_value"],
+        (
+            (receiver_id, hashed(i))
+            for i in instructions
+            if (receiver_id := receivers[contact_of(i)]) not in existing
+        ),
+        now=now,
+        same={"verification_field": field},
+    )
+    if not existing:
+        return
     table = ReceiverVerification._meta.db_table
-    # COPY into a scratch table, then one upsert: a confirmed value that differs
-    # was refused above; an equal confirmed one is rewritten with a new salt, which
-    # still matches.
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE csv_verifications "
@@ -355,15 +459,9 @@ def _upsert_verifications(disbursement, instructions, receivers, contact_of, *, 
             "COPY csv_verifications (receiver_id, hashed_value) FROM STDIN"
         ) as copy:
             for i in instructions:
-                copy.write_row(
-                    (
-                        receivers[contact_of(i)].pk,
-                        hash_verification_value(
-                            normalize_verification_value(field, i.verification),
-                            key=key,
-                        ),
-                    )
-                )
+                receiver_id = receivers[contact_of(i)]
+                if receiver_id in existing:
+                    copy.write_row((receiver_id, hashed(i)))
         cursor.execute(
             f"INSERT INTO {table} (receiver_id, verification_field, hashed_value, "  # noqa: S608
             "attempts, verification_channel, confirmed_by_type, confirmed_by_id, "

@@ -121,6 +121,9 @@ def upload_instructions(
                 f"(status {locked.status})"
             )
         count = store_instructions(locked, instructions)
+        # Free the parsed rows before the file itself goes to the database (its
+        # bytea literal is twice its size): they are the bulk of the memory.
+        del instructions
         Disbursement.objects.filter(pk=locked.pk).update(
             file_name=file_name, file_content=content
         )
