@@ -15,7 +15,7 @@ from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
-from disbursements.services import check_balance
+from disbursements.services import check_balance, read_balances
 from receivers.invitations import queue_invitations
 from receivers.models import Receiver, ReceiverWallet
 from sdp.api import APIError, NotFound
@@ -234,6 +234,7 @@ def create_direct_payment(
         raise APIError("wallet is not enabled")
     if not wallet.user_managed and not wallet.assets.filter(pk=asset.pk).exists():
         raise APIError(f"asset {asset.code} is not supported by wallet {wallet.name}")
+    reading = read_balances(organization)  # network I/O, before the transaction
     with transaction.atomic():
         if receiver_wallet is None:
             receiver_wallet = _new_receiver_wallet(organization, receiver, wallet)
@@ -247,7 +248,7 @@ def create_direct_payment(
             raise APIError(
                 f"receiver wallet is not ready (status {receiver_wallet.status})"
             )
-        check_balance(organization, asset, needed=amount)
+        check_balance(organization, asset, needed=amount, reading=reading)
         payment = Payment.objects.create(
             organization=organization,
             receiver=receiver,

@@ -3,10 +3,13 @@ resume. The only code that writes disbursements (payments: payments.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
@@ -23,6 +26,7 @@ from receivers.invitations import queue_invitations
 from receivers.models import ReceiverWallet, VerificationField
 from sdp.api import APIError, Conflict, Forbidden
 from sdp.fsm import transition, transition_many
+from tss import services as tss_services
 
 EDITABLE = (Disbursement.Status.DRAFT, Disbursement.Status.READY)
 IN_FLIGHT = (Payment.Status.READY, Payment.Status.PAUSED)
@@ -162,34 +166,63 @@ def check_approval(disbursement: Disbursement, actor: User | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class BalanceReading:
+    """The distribution account's balances as the network reported them, and
+    when they were asked for."""
+
+    balances: dict[tuple[str, str], Decimal]
+    read_at: datetime
+
+
+def read_balances(organization: Organization) -> BalanceReading:
+    """Network I/O (Horizon, through the TSS): call it before the transaction that
+    runs check_balance, so no row lock is held across an HTTP call."""
+    read_at = timezone.now()
+    return BalanceReading(catalog.distribution_balances(organization), read_at)
+
+
 def check_balance(
     organization: Organization,
     asset: Asset,
     *,
     needed: Decimal,
+    reading: BalanceReading,
     exclude: Q | None = None,
 ) -> None:
-    """409 unless the distribution account covers ``needed`` on top of everything
-    in flight for this asset: READY/PAUSED payments (not yet with the TSS) and the
-    TSS's unfinished transactions (PENDING payments)."""
-    balances = catalog.distribution_balances(organization)
+    """409 unless the balance read before the transaction covers ``needed`` on top
+    of everything in flight for this asset, counted now, inside the caller's
+    transaction: READY/PAUSED payments (not yet with the TSS), the TSS's
+    unfinished transactions (PENDING payments), and those it finished since the
+    balance was read (the reading may not show their debit yet, so they still
+    count). The asset's row is locked first, so two checks of one asset (two
+    starts, a start and a direct payment) run one after the other and the second
+    counts what the first committed."""
     key = (asset.code, asset.issuer)
-    if key not in balances:
+    if key not in reading.balances:
         raise Conflict(
             f"the distribution account has no trustline for {asset.code}; add the "
             "asset first"
         )
+    Asset.objects.select_for_update().filter(pk=asset.pk).first()
     reserved = Payment.objects.filter(
         organization=organization, asset=asset, status__in=IN_FLIGHT
     )
     if exclude is not None:
         reserved = reserved.exclude(exclude)
     waiting = reserved.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    in_flight = waiting + catalog.amount_in_flight(organization, asset)
-    available = balances[key] - in_flight
+    in_flight = (
+        waiting
+        + catalog.amount_in_flight(organization, asset)
+        + tss_services.amount_completed_since(
+            organization.id, asset.code, asset.issuer, reading.read_at
+        )
+    )
+    balance = reading.balances[key]
+    available = balance - in_flight
     if available < needed:
         raise Conflict(
-            f"the distribution account has {balances[key]} {asset.code}, of which "
+            f"the distribution account has {balance} {asset.code}, of which "
             f"{in_flight} is already committed to other payments; "
             f"{needed} {asset.code} are needed, so {needed - available} "
             f"{asset.code} are missing. Fund the distribution account and retry."
@@ -224,6 +257,7 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
     DRAFT -> READY, receiver wallets DRAFT -> READY, invitations, hand-off of the
     payments of already registered wallets. Raises Forbidden, Conflict, APIError.
     """
+    reading = read_balances(disbursement.organization)
     with transaction.atomic():
         locked = (
             Disbursement.objects.select_for_update()
@@ -240,6 +274,7 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             organization,
             locked.asset,
             needed=_remaining(locked, [Payment.Status.DRAFT]),
+            reading=reading,
             exclude=Q(disbursement=locked),
         )
         transition(locked, to=Disbursement.Status.STARTED, note="started", actor=actor)
@@ -300,6 +335,7 @@ def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
 
 def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:
     """PAUSED -> STARTED, with the balance checked again for what is left."""
+    reading = read_balances(disbursement.organization)
     with transaction.atomic():
         locked = (
             Disbursement.objects.select_for_update()
@@ -314,6 +350,7 @@ def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> No
             locked.organization,
             locked.asset,
             needed=_remaining(locked, [Payment.Status.PAUSED]),
+            reading=reading,
             exclude=Q(disbursement=locked),
         )
         transition(locked, to=Disbursement.Status.STARTED, note="resumed", actor=actor)

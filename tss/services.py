@@ -70,6 +70,23 @@ def amount_in_flight(tenant_id, asset_code: str, asset_issuer: str) -> Decimal:
     return total or Decimal("0")
 
 
+def amount_completed_since(
+    tenant_id, asset_code: str, asset_issuer: str, since
+) -> Decimal:
+    """What the tenant's transactions in the asset paid since ``since``: a balance
+    read before then may not show their debit yet."""
+    from django.db.models import Sum
+
+    total = SubmitterTransaction.objects.filter(
+        tenant_id=tenant_id,
+        asset_code=asset_code,
+        asset_issuer=asset_issuer,
+        status=SubmitterTransaction.Status.SUCCESS,
+        completed_at__gte=since,
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0")
+
+
 def live_count() -> int:
     return SubmitterTransaction.objects.filter(
         status__in=[

@@ -300,6 +300,77 @@ def test_start_refused_when_balance_does_not_cover_in_flight(
     assert not Message.objects.exists()
 
 
+def test_start_reads_the_network_balance_before_its_transaction(
+    api, wallet, usdc, ledger, monkeypatch
+):
+    """The Horizon read runs with no transaction of the service open (so no row
+    lock is held across it); the check itself runs inside, under the lock."""
+    import sys
+
+    from django.db import connection
+
+    ledger.balances[("USDC", usdc.issuer)] = Decimal("1000")
+    body = create_with_csv(api, wallet, usdc).json()
+    module = sys.modules["tss.accounts"]
+    read = module.balances
+    depths = []
+
+    def balances(tenant_id):
+        depths.append(len(connection.atomic_blocks))
+        return read(tenant_id)
+
+    monkeypatch.setattr(module, "balances", balances)
+    outside = len(connection.atomic_blocks)  # the test's own transaction(s)
+    response = api.patch(
+        f"/disbursements/{body['id']}/status", {"status": "STARTED"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert depths == [outside]
+
+
+def test_start_counts_what_the_tss_paid_after_the_balance_was_read(
+    api, organization, wallet, usdc, ledger, monkeypatch
+):
+    """A transaction that completes between the network read and the check may
+    not show in the balance read: it still counts as in flight."""
+    import sys
+
+    from django.utils import timezone
+
+    from tests.factories import SubmitterTransactionFactory
+
+    ledger.balances[("USDC", usdc.issuer)] = Decimal("40")  # needs 30.5
+    body = create_with_csv(api, wallet, usdc).json()
+    module = sys.modules["tss.accounts"]
+    read = module.balances
+
+    def balances(tenant_id):
+        result = read(tenant_id)
+        SubmitterTransactionFactory(
+            tenant_id=organization.id,
+            asset_code="USDC",
+            asset_issuer=usdc.issuer,
+            amount=Decimal("15"),
+            status=SubmitterTransaction.Status.SUCCESS,
+            completed_at=timezone.now(),
+        )
+        return result
+
+    monkeypatch.setattr(module, "balances", balances)
+    response = api.patch(
+        f"/disbursements/{body['id']}/status", {"status": "STARTED"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "5.5000000" in response.json()["error"]
+    assert Disbursement.objects.get(pk=body["id"]).status == "READY"
+    # Paid before the read: the balance shows it, it is not counted again.
+    monkeypatch.setattr(module, "balances", read)
+    response = api.patch(
+        f"/disbursements/{body['id']}/status", {"status": "STARTED"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+
+
 def test_start_refused_without_trustline(api, wallet, usdc, ledger):
     del ledger.balances[("USDC", usdc.issuer)]
     body = create_with_csv(api, wallet, usdc).json()
