@@ -234,6 +234,16 @@ def create_direct_payment(
         raise APIError("wallet is not enabled")
     if not wallet.user_managed and not wallet.assets.filter(pk=asset.pk).exists():
         raise APIError(f"asset {asset.code} is not supported by wallet {wallet.name}")
+
+    def refuse(current: ReceiverWallet) -> None:
+        if current.status not in (
+            ReceiverWallet.Status.READY,
+            ReceiverWallet.Status.REGISTERED,
+        ):
+            raise APIError(f"receiver wallet is not ready (status {current.status})")
+
+    if receiver_wallet is not None:
+        refuse(receiver_wallet)  # before the network read; again under the lock
     reading = read_balances(organization)  # network I/O, before the transaction
     with transaction.atomic():
         if receiver_wallet is None:
@@ -241,13 +251,7 @@ def create_direct_payment(
         receiver_wallet = ReceiverWallet.objects.select_for_update().get(
             pk=receiver_wallet.pk
         )
-        if receiver_wallet.status not in (
-            ReceiverWallet.Status.READY,
-            ReceiverWallet.Status.REGISTERED,
-        ):
-            raise APIError(
-                f"receiver wallet is not ready (status {receiver_wallet.status})"
-            )
+        refuse(receiver_wallet)
         check_balance(organization, asset, needed=amount, reading=reading)
         payment = Payment.objects.create(
             organization=organization,

@@ -257,6 +257,17 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
     DRAFT -> READY, receiver wallets DRAFT -> READY, invitations, hand-off of the
     payments of already registered wallets. Raises Forbidden, Conflict, APIError.
     """
+
+    def refuse(current: Disbursement) -> None:
+        if current.status != Disbursement.Status.READY:
+            raise APIError(
+                f"disbursement is not ready to be started (status {current.status})"
+            )
+        check_approval(current, actor)
+
+    # What can be refused without the network is, before reading it; all of it is
+    # checked again under the lock.
+    refuse(Disbursement.objects.select_related("organization").get(pk=disbursement.pk))
     reading = read_balances(disbursement.organization)
     with transaction.atomic():
         locked = (
@@ -264,12 +275,8 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             .select_related("organization", "asset", "wallet")
             .get(pk=disbursement.pk)
         )
-        if locked.status != Disbursement.Status.READY:
-            raise APIError(
-                f"disbursement is not ready to be started (status {locked.status})"
-            )
+        refuse(locked)
         organization = locked.organization
-        check_approval(locked, actor)
         check_balance(
             organization,
             locked.asset,
@@ -335,6 +342,14 @@ def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
 
 def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:
     """PAUSED -> STARTED, with the balance checked again for what is left."""
+
+    def refuse(current: Disbursement) -> None:
+        if current.status != Disbursement.Status.PAUSED:
+            raise APIError(
+                f"only a PAUSED disbursement can be resumed (status {current.status})"
+            )
+
+    refuse(Disbursement.objects.get(pk=disbursement.pk))  # again under the lock
     reading = read_balances(disbursement.organization)
     with transaction.atomic():
         locked = (
@@ -342,10 +357,7 @@ def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> No
             .select_related("organization", "asset")
             .get(pk=disbursement.pk)
         )
-        if locked.status != Disbursement.Status.PAUSED:
-            raise APIError(
-                f"only a PAUSED disbursement can be resumed (status {locked.status})"
-            )
+        refuse(locked)
         check_balance(
             locked.organization,
             locked.asset,
