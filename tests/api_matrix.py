@@ -29,8 +29,9 @@ no shared file to edit)::
 - ``key_permission``: the API-key permission the route needs, or None when keys
   are refused.
 - ``body``: a dict, or a callable ``(ids) -> dict`` given the object ids; sent as JSON
-  (``multipart=True`` sends it as form fields). Objects named only in the body are
-  listed in ``body_objects`` so the isolation suite covers them too.
+  (``multipart=True`` sends it as form fields, and an ``Upload`` value as a file:
+  a fresh one for every request). Objects named only in the body are listed in
+  ``body_objects`` so the isolation suite covers them too.
 
 The role matrix checks that an allowed role is neither 401 nor 403 (the request may
 still be refused for its content) and that every other role gets 403. The isolation
@@ -50,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from auth_org.models import Organization, User
@@ -57,6 +59,19 @@ from auth_org.models import Organization, User
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 
 ObjectMaker = Callable[[Organization, User], str]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file field of a multipart body."""
+
+    name: str
+    content: bytes
+    content_type: str = "text/csv"
+
+    def open(self) -> SimpleUploadedFile:
+        # A file object is read once: each request gets its own.
+        return SimpleUploadedFile(self.name, self.content, self.content_type)
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,8 @@ class Route:
 
     @property
     def id(self) -> str:
-        return f"{self.method} /{self.path}"
+        kind = " (multipart)" if self.multipart else ""
+        return f"{self.method} /{self.path}{kind}"
 
     def url(self, ids: dict[str, str]) -> str:
         return "/" + _PLACEHOLDER.sub(lambda m: ids[m.group(1)], self.path)
@@ -116,9 +132,15 @@ def call(client, route: Route, ids: dict[str, str], **headers: str):
     if payload is None:
         return method(route.url(ids), **kwargs)
     if route.multipart:
+        fields = {
+            name: value.open() if isinstance(value, Upload) else value
+            for name, value in payload.items()
+        }
+        if route.method == "POST":  # the test client encodes a POST's form itself
+            return method(route.url(ids), fields, **kwargs)
         return method(
             route.url(ids),
-            encode_multipart(BOUNDARY, payload),
+            encode_multipart(BOUNDARY, fields),
             content_type=MULTIPART_CONTENT,
             **kwargs,
         )

@@ -4,15 +4,33 @@ without touching the network (a DRAFT disbursement cannot start: 400)."""
 
 from __future__ import annotations
 
+import json
+
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
-from tests.api_matrix import Route, register, register_object
+from tests.api_matrix import Route, Upload, register, register_object
 from tests.factories import DisbursementFactory, PaymentFactory
 
 WRITE = OWNER_FC | {Role.INITIATOR}
 START = OWNER_FC | {Role.APPROVER}
 PAY = OWNER_FC | {Role.BUSINESS}
 EXPORT = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
+INSTRUCTIONS = Upload(
+    "instructions.csv",
+    b"phone,id,amount,verification\n+14155550101,r-1,10.5,1990-01-30\n",
+)
+
+
+def multipart_draft(ids: dict[str, str]) -> dict:
+    """The dashboard's create form: the fields as JSON in ``data``, and the file."""
+    data = {
+        "name": "Matrix payroll",
+        "wallet_id": ids["wallet"],
+        "asset_id": ids["native_asset"],
+        "registration_contact_type": "PHONE_NUMBER",
+        "verification_field": "DATE_OF_BIRTH",
+    }
+    return {"data": json.dumps(data), "file": INSTRUCTIONS}
 
 
 @register_object("disbursement")
@@ -42,9 +60,20 @@ register(
     ),
     Route(
         "POST",
+        "disbursements",
+        WRITE,
+        "write:disbursements",
+        body=multipart_draft,
+        multipart=True,
+        body_objects=("wallet", "native_asset"),
+    ),
+    Route(
+        "POST",
         "disbursements/{disbursement}/instructions",
         WRITE,
         "write:disbursements",
+        body={"file": INSTRUCTIONS},
+        multipart=True,
     ),
     Route("GET", "disbursements/{disbursement}/receivers", BIZ, "read:disbursements"),
     Route(
