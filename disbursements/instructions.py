@@ -192,7 +192,7 @@ def store_instructions(
             address: receiver_id
             for chunk in _chunks([i.wallet_address for i in instructions])
             for address, receiver_id in ReceiverStellarAddress.objects.filter(
-                organization_id=organization_id, stellar_address__in=chunk
+                organization_id=organization_id, stellar_address__any=chunk
             ).values_list("stellar_address", "receiver_id")
         }
         for instruction in instructions:
@@ -406,7 +406,7 @@ def _register_addresses(
         )
         cursor.execute("DROP TABLE csv_addresses")
     note = "wallet address uploaded with the disbursement instructions"
-    queryset = ReceiverWallet.objects.filter(pk__in=[pk for pk, _ in to_register])
+    queryset = ReceiverWallet.objects.filter(pk__any=[pk for pk, _ in to_register])
     transition_many(
         queryset,
         from_status=ReceiverWallet.Status.DRAFT,
