@@ -4,7 +4,13 @@ and a 100,000-row file (limits raised), through the same service the API calls.
     DATABASE_URL=... python -m bench.csv [--rows 10000 100000]
 
 Runs against the database in DATABASE_URL (migrated first); every row it creates
-is deleted afterwards. The last line is ``key=value`` pairs.
+is deleted afterwards (and the tables vacuumed, so runs start alike). The last
+line is ``key=value`` pairs: seconds and rows/s per size, the CPU seconds of this
+process and of its PostgreSQL backend during each ingestion (``py_cpu_s_N``,
+``pg_cpu_s_N``: steadier than wall-clock on a shared machine; the backend's only
+when PostgreSQL runs on this machine), the peak RSS of the process
+(``peak_rss_mb``) and its RSS before the first file (``baseline_rss_mb``: Django
+and the app imported, the database migrated).
 """
 
 from __future__ import annotations
@@ -48,6 +54,23 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def backend_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend, if it runs here."""
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(rows: int) -> dict[str, float]:
     suffix = uuid.uuid4().hex[:8]
     organization = Organization.objects.create(
@@ -73,6 +96,7 @@ def run(rows: int) -> dict[str, float]:
         verification_field="DATE_OF_BIRTH",
     )
     settings.CSV_MAX_BYTES = max(settings.CSV_MAX_BYTES, len(content))
+    py_start, pg_start = process_cpu(), backend_cpu()
     start = time.perf_counter()
     count = upload_instructions(
         disbursement,
@@ -82,11 +106,20 @@ def run(rows: int) -> dict[str, float]:
         max_rows=max(rows, settings.CSV_MAX_ROWS),
     )
     elapsed = time.perf_counter() - start
+    py_cpu = process_cpu() - py_start
+    pg_end = backend_cpu()
+    pg_cpu = None if pg_start is None or pg_end is None else pg_end - pg_start
     stored = Payment.objects.filter(disbursement=disbursement).count()
     if count != rows or stored != rows:
         raise SystemExit(f"expected {rows} payments, stored {stored}")
     cleanup(organization)
-    return {"rows": rows, "seconds": elapsed, "bytes": len(content)}
+    return {
+        "rows": rows,
+        "seconds": elapsed,
+        "bytes": len(content),
+        "py_cpu": py_cpu,
+        "pg_cpu": pg_cpu,
+    }
 
 
 def cleanup(organization: Organization) -> None:
@@ -158,6 +191,9 @@ def main() -> None:
         rows = result["rows"]
         pairs[f"seconds_{rows}"] = f"{result['seconds']:.2f}"
         pairs[f"rows_per_s_{rows}"] = f"{rows / result['seconds']:.0f}"
+        pairs[f"py_cpu_s_{rows}"] = f"{result['py_cpu']:.2f}"
+        if result["pg_cpu"] is not None:
+            pairs[f"pg_cpu_s_{rows}"] = f"{result['pg_cpu']:.2f}"
     pairs["rows_per_s"] = pairs[f"rows_per_s_{results[-1]['rows']}"]
     pairs["peak_rss_mb"] = f"{peak_rss_mb():.0f}"
     pairs["baseline_rss_mb"] = f"{baseline:.0f}"
