@@ -204,7 +204,9 @@ def check_balance(
             f"the distribution account has no trustline for {asset.code}; add the "
             "asset first"
         )
-    Asset.objects.select_for_update().filter(pk=asset.pk).first()
+    # FOR NO KEY UPDATE: checks wait for each other, while inserts that merely
+    # reference the asset (their foreign-key checks take FOR KEY SHARE) do not.
+    Asset.objects.select_for_update(no_key=True).filter(pk=asset.pk).first()
     reserved = Payment.objects.filter(
         organization=organization, asset=asset, status__in=IN_FLIGHT
     )
