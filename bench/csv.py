@@ -131,6 +131,8 @@ def cleanup(organization: Organization) -> None:
         "DELETE FROM disbursements_paymentstatuschange WHERE payment_id IN "
         "(SELECT id FROM disbursements_payment WHERE organization_id = %s)",
         "DELETE FROM disbursements_payment WHERE organization_id = %s",
+        # The tallies the payment triggers appended (no foreign key to cascade).
+        "DELETE FROM disbursements_paymenttally WHERE organization_id = %s",
         "DELETE FROM receivers_receiverwalletstatuschange "
         "WHERE receiver_wallet_id IN "
         "(SELECT id FROM receivers_receiverwallet WHERE organization_id = %s)",
@@ -155,6 +157,7 @@ def cleanup(organization: Organization) -> None:
 TABLES = (
     "disbursements_paymentstatuschange",
     "disbursements_payment",
+    "disbursements_paymenttally",
     "receivers_receiverwalletstatuschange",
     "receivers_receiverwallet",
     "receivers_receiververification",
