@@ -117,8 +117,14 @@ class Payment(StatusModel):
         DIRECT = "DIRECT"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No single-column indexes where a composite one below starts with the column
+    # (organization, disbursement, receiver_wallet): each costs every insert of an
+    # upload an index write and finds nothing the composite one cannot.
     organization = models.ForeignKey(
-        "auth_org.Organization", on_delete=models.PROTECT, related_name="payments"
+        "auth_org.Organization",
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
     )
     disbursement = models.ForeignKey(
         Disbursement,
@@ -126,12 +132,16 @@ class Payment(StatusModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="payments",
+        db_index=False,
     )
     receiver = models.ForeignKey(
         "receivers.Receiver", on_delete=models.PROTECT, related_name="payments"
     )
     receiver_wallet = models.ForeignKey(
-        "receivers.ReceiverWallet", on_delete=models.PROTECT, related_name="payments"
+        "receivers.ReceiverWallet",
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
     )
     asset = models.ForeignKey(
         "auth_org.Asset", on_delete=models.PROTECT, related_name="+"

@@ -21,8 +21,12 @@ class VerificationField(models.TextChoices):
 
 class Receiver(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by the composite indexes below, which start with it.
     organization = models.ForeignKey(
-        "auth_org.Organization", on_delete=models.PROTECT, related_name="receivers"
+        "auth_org.Organization",
+        on_delete=models.PROTECT,
+        related_name="receivers",
+        db_index=False,
     )
     # The CSV's ``id`` column: the payer's own reference for this person.
     external_id = models.CharField(max_length=64)
@@ -137,13 +141,16 @@ class ReceiverWallet(StatusModel):
         HASH = "hash"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Both indexed by the (organization, status) index and the unique
+    # (receiver, wallet) constraint, which start with them.
     organization = models.ForeignKey(
         "auth_org.Organization",
         on_delete=models.PROTECT,
         related_name="receiver_wallets",
+        db_index=False,
     )
     receiver = models.ForeignKey(
-        Receiver, on_delete=models.CASCADE, related_name="wallets"
+        Receiver, on_delete=models.CASCADE, related_name="wallets", db_index=False
     )
     wallet = models.ForeignKey(
         "auth_org.Wallet", on_delete=models.PROTECT, related_name="+"
