@@ -305,21 +305,35 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
     now = timezone.now()
     done: list[SubmitterTransaction] = []
     common = {"completed_at": now, "locked_until_ledger_number": None}
+    # Lock the rows, then keep those still holding the envelope found: a row
+    # whose envelope was replaced meanwhile is not this result's.
+    rows_by_pk = {row.pk: row for row in successes}
+    rows_by_pk.update({row.pk: row for row, _ in failures})
+    holding = {
+        pk
+        for pk, tx_hash in SubmitterTransaction.objects.filter(pk__in=list(rows_by_pk))
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "stellar_transaction_hash")
+        if tx_hash == rows_by_pk[pk].stellar_transaction_hash
+    }
 
-    def same_envelope(rows):
-        query = Q()
-        for row in rows:
-            query |= Q(pk=row.pk, stellar_transaction_hash=row.stellar_transaction_hash)
-        return SubmitterTransaction.objects.filter(query)
+    def results(rows):
+        return {
+            row.pk: {"result_xdr": row.result_xdr, "ledger": row.ledger}
+            for row in rows
+            if row.pk in holding
+        }
 
     if successes:
         moved = set(
             transition_many(
-                same_envelope(successes),
+                SubmitterTransaction.objects.filter(pk__in=list(results(successes))),
                 from_status=Status.PROCESSING,
                 to=Status.SUCCESS,
                 note="on the ledger",
                 updates=common,
+                row_updates=results(successes),
             )
         )
         done += [row for row in successes if row.pk in moved]
@@ -333,11 +347,12 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
     for (kind, reason), rows in by_reason.items():
         moved = set(
             transition_many(
-                same_envelope(rows),
+                SubmitterTransaction.objects.filter(pk__in=list(results(rows))),
                 from_status=Status.PROCESSING,
                 to=Status.ERROR,
                 note=reason,
                 updates={**common, "status_message": reason},
+                row_updates=results(rows),
             )
         )
         for row in rows:
@@ -346,8 +361,6 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
                 row.status_message = reason
                 done.append(row)
                 _observe(row, "error", kind)
-    if done:
-        SubmitterTransaction.objects.bulk_update(done, ["result_xdr", "ledger"])
     return done
 
 
@@ -377,13 +390,21 @@ def _hook(done: list[SubmitterTransaction]) -> None:
 
 
 def _advance_channels(rows: list[SubmitterTransaction]) -> None:
-    values = [(row.channel_account, row.channel_sequence) for row in rows]
+    """Each channel's sequence becomes its envelope's (never lower), released."""
+    sequences: dict[str, int] = {}
+    for row in rows:
+        key = row.channel_account
+        sequences[key] = max(sequences.get(key, 0), row.channel_sequence or 0)
+    if not sequences:
+        return
+    values = ", ".join(["(%s, %s::bigint)"] * len(sequences))
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {ChannelAccount._meta.db_table} SET sequence = "  # noqa: S608
-            "GREATEST(COALESCE(sequence, 0), %s), locked_until_ledger_number = NULL, "
-            "locked_at = NULL WHERE public_key = %s",
-            [(seq, key) for key, seq in values],
+        cursor.execute(
+            f"UPDATE {ChannelAccount._meta.db_table} AS c SET sequence = "  # noqa: S608
+            "GREATEST(COALESCE(c.sequence, 0), v.s), "
+            "locked_until_ledger_number = NULL, locked_at = NULL "
+            f"FROM (VALUES {values}) AS v(k, s) WHERE c.public_key = v.k",
+            [p for item in sorted(sequences.items()) for p in item],
         )
 
 
@@ -488,13 +509,16 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
         # One statement each (bulk_update's CASE per row is slow at 500 rows).
         with connection.cursor() as cursor:
             table = SubmitterTransaction._meta.db_table
-            values = ", ".join(["(%s::uuid, %s)"] * len(rows))
-            params = [p for row in rows for p in (str(row.pk), row.channel_account)]
             cursor.execute(
                 f"UPDATE {table} AS t SET channel_account = v.c, "  # noqa: S608
                 "locked_at = %s, locked_until_ledger_number = %s "
-                f"FROM (VALUES {values}) AS v(id, c) WHERE t.id = v.id",
-                [now, until, *params],
+                "FROM unnest(%s::uuid[], %s::text[]) AS v(id, c) WHERE t.id = v.id",
+                [
+                    now,
+                    until,
+                    [row.pk for row in rows],
+                    [row.channel_account for row in rows],
+                ],
             )
         ChannelAccount.objects.filter(
             pk__in=[channel.pk for channel in channels[: len(rows)]]
@@ -631,21 +655,16 @@ def build_and_store(
     if not built:
         return []
     table = SubmitterTransaction._meta.db_table
-    values = ", ".join(
-        ["(%s::uuid, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s)"] * len(built)
-    )
-    params: list = []
-    for row in built:
-        params += [
-            str(row.pk),
-            row.stellar_transaction_hash,
-            row.envelope_xdr,
-            row.channel_sequence,
-            row.envelope_max_ledger,
-            row.envelope_built_ledger,
-            row.distribution_account,
-            row.locked_at,
-        ]
+    columns = [
+        [row.pk for row in built],
+        [row.stellar_transaction_hash for row in built],
+        [row.envelope_xdr for row in built],
+        [row.channel_sequence for row in built],
+        [row.envelope_max_ledger for row in built],
+        [row.envelope_built_ledger for row in built],
+        [row.distribution_account for row in built],
+        [row.locked_at for row in built],
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS t SET stellar_transaction_hash = v.h, "  # noqa: S608
@@ -654,11 +673,13 @@ def build_and_store(
             "distribution_account = v.d, attempts_count = t.attempts_count + 1, "
             "maybe_accepted = false, last_sent_ledger = NULL, sent_at = NULL, "
             "updated_at = now() "
-            f"FROM (VALUES {values}) AS v(id, h, x, s, m, b, d, l) "
-            "WHERE t.id = v.id AND t.locked_at = v.l::timestamptz "
+            "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[], "
+            "%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[]) "
+            "AS v(id, h, x, s, m, b, d, l) "
+            "WHERE t.id = v.id AND t.locked_at = v.l "
             "AND t.stellar_transaction_hash IS NULL AND t.status = 'PROCESSING' "
             "RETURNING t.id",
-            params,
+            columns,
         )
         stored = {row[0] for row in cursor.fetchall()}
     crashpoints.reached("after_store")
