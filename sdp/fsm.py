@@ -164,15 +164,18 @@ def transition_many(
         if not rows:
             return []
         pks = [pk for pk, _ in rows]
-        if row_updates is None:
-            model._default_manager.filter(pk__in=pks).update(
-                status=to, updated_at=now, **(updates or {})
-            )
+        constants = {"status": to, "updated_at": now, **(updates or {})}
+        if row_updates is None and any(
+            hasattr(value, "resolve_expression") for value in constants.values()
+        ):
+            model._default_manager.filter(pk__in=pks).update(**constants)
         else:
+            # The keys as one array parameter: ``pk__in`` would bind one
+            # parameter per row (10,000 for a large hand-off).
             update_from_values(
                 model,
-                {pk: row_updates[pk] for pk in pks},
-                also={"status": to, "updated_at": now, **(updates or {})},
+                {pk: (row_updates or {}).get(pk, {}) for pk in pks},
+                also=constants,
             )
         history_model._default_manager.bulk_create(
             [

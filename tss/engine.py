@@ -26,12 +26,13 @@ import logging
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from stellar_sdk import Account, Asset, TransactionBuilder
@@ -74,7 +75,7 @@ class RoundResult:
     resent: int = 0
     sent: int = 0
     throttled: bool = False
-    live: int = 0
+    live: bool = False  # live work remains
     notes: list[str] = field(default_factory=list)
 
 
@@ -847,23 +848,78 @@ def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
 # --- a round --------------------------------------------------------------------
 
 
-def pump_round() -> RoundResult:
-    """Move every live submitter transaction one step; safe to run in parallel."""
+class _Sender:
+    """Sends a round's stored envelopes on a thread of its own, so that the
+    next round (reading ledgers, finishing rows, leasing, building) overlaps
+    with the HTTP round trips. At most one batch waits behind the one being
+    sent; past that a round sends its own batch (back-pressure).
+
+    Nothing depends on the send having happened: the envelope and its hash are
+    stored first, the channel stays held until the row is resolved, the budget
+    counts stored-but-unsent rows, and an envelope left unsent (the process
+    died) is sent by a later round after ``STALE_SEND``."""
+
+    MAX_WAITING = 1
+
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tss-send")
+        self.lock = threading.Lock()
+        self.queued = 0
+
+    def submit(self, rows: list[SubmitterTransaction], state) -> bool:
+        with self.lock:
+            if self.queued > self.MAX_WAITING:
+                return False
+            self.queued += 1
+        self.executor.submit(self._run, rows, state)
+        return True
+
+    def _run(self, rows: list[SubmitterTransaction], state) -> None:
+        close_old_connections()
+        try:
+            # A fresher reading if Horizon answers; else the round's, a ledger
+            # or so old, still right (only a bound that has passed stops a send).
+            with suppress(HorizonError):
+                state = horizon.ledger_state()
+            _send(rows, state, RoundResult())
+        except Exception:
+            logger.exception(
+                "sending %d envelopes failed; a later round re-sends", len(rows)
+            )
+        finally:
+            with self.lock:
+                self.queued -= 1
+            close_old_connections()
+
+    def drain(self) -> None:
+        """Wait until every batch handed over has been sent (tests, shutdown)."""
+        self.executor.submit(lambda: None).result()
+
+
+sender = _Sender()
+
+
+def pump_round(*, send_in_background: bool = False) -> RoundResult:
+    """Move every live submitter transaction one step; safe to run in parallel.
+
+    ``send_in_background``: hand the new envelopes to ``sender`` instead of
+    sending them before returning (the Celery task's way)."""
     result = RoundResult()
     try:
         state = horizon.ledger_state()
     except HorizonError:
         throttle.hit()
         result.throttled = True
-        result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+        result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
         return result
     confirm(state, result)
     budget = _budget(state)
     pairs = lease(state, budget)
     if pairs:
         stored = build_and_store(pairs, result, state)
-        _send(stored, state, result)
+        if not (send_in_background and stored and sender.submit(stored, state)):
+            _send(stored, state, result)
     if not result.throttled:
         throttle.clean()
-    result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+    result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
     return result

@@ -26,7 +26,7 @@ def pump(chain: bool = False) -> None:
         cache.delete(CHAIN_KEY)
     live = 1
     try:
-        live = engine.pump_round().live
+        live = engine.pump_round(send_in_background=True).live
     finally:
         if live:
             # A few rounds per ledger: a round with nothing new costs a cached
