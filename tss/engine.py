@@ -38,6 +38,7 @@ from django.utils import timezone
 from stellar_sdk import Account, Asset, TransactionBuilder
 from stellar_sdk.operation import Payment
 
+from sdp.bulk import update_from_values
 from sdp.fsm import transition_many
 from tss import crashpoints, envelopes, horizon, keys, metrics, signals
 from tss.errors import HorizonError
@@ -75,8 +76,16 @@ class RoundResult:
     resent: int = 0
     sent: int = 0
     throttled: bool = False
+    built: int = 0  # new envelopes stored
     live: bool = False  # live work remains
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def progressed(self) -> bool:
+        """The round moved something (a round right after it may find more)."""
+        return bool(
+            self.confirmed or self.failed or self.expired or self.resent or self.built
+        )
 
 
 class _Throttle:
@@ -284,10 +293,13 @@ def _finish_found(found: list, result: RoundResult) -> None:
         else:
             failures.append((row, _failure_reason(row.result_xdr)))
     with transaction.atomic():
+        # Submitter transactions first, then channel accounts, each in key
+        # order (as every writer here): concurrent rounds and the sender
+        # thread cannot deadlock.
+        done = _finalize(successes, failures)
         # An included envelope consumed its sequence number, success or not.
         _advance_channels([row for row, _ in found])
-        done = _finalize(successes, failures)
-        _hook(done)
+        _hook(done, synced=True)
     result.confirmed += len(successes)
     result.failed += len(failures)
 
@@ -305,7 +317,8 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
     looked up) and release their channel accounts. Returns the rows moved."""
     now = timezone.now()
     done: list[SubmitterTransaction] = []
-    common = {"completed_at": now, "locked_until_ledger_number": None}
+    # synced_at: the hook runs in this transaction (_finish_found).
+    common = {"completed_at": now, "locked_until_ledger_number": None, "synced_at": now}
     # Lock the rows, then keep those still holding the envelope found: a row
     # whose envelope was replaced meanwhile is not this result's.
     rows_by_pk = {row.pk: row for row in successes}
@@ -372,9 +385,10 @@ def _observe(row: SubmitterTransaction, result: str, error_type: str) -> None:
     )
 
 
-def _hook(done: list[SubmitterTransaction]) -> None:
+def _hook(done: list[SubmitterTransaction], *, synced: bool = False) -> None:
     """Hand results up (disbursements listens), in the transaction that made
-    them final: the payment and the submitter transaction commit together."""
+    them final: the payment and the submitter transaction commit together.
+    ``synced``: the UPDATE that made them final also set ``synced_at``."""
     if not done:
         return
     signals.transactions_finished.send(
@@ -385,9 +399,10 @@ def _hook(done: list[SubmitterTransaction]) -> None:
             sender=SubmitterTransaction, submitter_transaction=row
         )
     crashpoints.reached("during_hook")
-    SubmitterTransaction.objects.filter(pk__in=[row.pk for row in done]).update(
-        synced_at=timezone.now()
-    )
+    if not synced:
+        SubmitterTransaction.objects.filter(pk__in=[row.pk for row in done]).update(
+            synced_at=timezone.now()
+        )
 
 
 def _advance_channels(rows: list[SubmitterTransaction]) -> None:
@@ -398,14 +413,20 @@ def _advance_channels(rows: list[SubmitterTransaction]) -> None:
         sequences[key] = max(sequences.get(key, 0), row.channel_sequence or 0)
     if not sequences:
         return
-    values = ", ".join(["(%s, %s::bigint)"] * len(sequences))
+    keys_ = sorted(sequences)
+    list(
+        ChannelAccount.objects.select_for_update()
+        .filter(pk__in=keys_)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {ChannelAccount._meta.db_table} AS c SET sequence = "  # noqa: S608
             "GREATEST(COALESCE(c.sequence, 0), v.s), "
             "locked_until_ledger_number = NULL, locked_at = NULL "
-            f"FROM (VALUES {values}) AS v(k, s) WHERE c.public_key = v.k",
-            [p for item in sorted(sequences.items()) for p in item],
+            "FROM unnest(%s::text[], %s::bigint[]) AS v(k, s) WHERE c.public_key = v.k",
+            [keys_, [sequences[key] for key in keys_]],
         )
 
 
@@ -414,8 +435,9 @@ def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
 
     The channel account is released with its sequence number unchanged."""
     metrics.retries.labels(reason=reason).inc(len(rows))
+    released = []
     with transaction.atomic():
-        for row in rows:
+        for row in sorted(rows, key=lambda row: row.pk):
             changed = SubmitterTransaction.objects.filter(
                 pk=row.pk,
                 status=Status.PROCESSING,
@@ -433,9 +455,8 @@ def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
                 updated_at=timezone.now(),
             )
             if changed:
-                ChannelAccount.objects.filter(pk=row.channel_account).update(
-                    locked_until_ledger_number=None, locked_at=None
-                )
+                released.append(row.channel_account)
+        _release_channels(released)
 
 
 # --- 2. lease ---------------------------------------------------------------
@@ -491,15 +512,28 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
         rows = rows[: len(channels)]
         if not rows:
             return []
-        pending = [row.pk for row in rows if row.status == Status.PENDING]
+        # One UPDATE per kind of row: the PENDING ones move (with their history
+        # rows) and get their channel in the same statement.
+        lock = {"locked_at": now, "locked_until_ledger_number": until}
+        assigned = {
+            row.pk: {"channel_account": channel.public_key}
+            for row, channel in zip(rows, channels, strict=False)
+        }
+        pending = {
+            row.pk: assigned[row.pk] for row in rows if row.status == Status.PENDING
+        }
         if pending:
             transition_many(
-                SubmitterTransaction.objects.filter(pk__in=pending),
+                SubmitterTransaction.objects.filter(pk__in=list(pending)),
                 from_status=Status.PENDING,
                 to=Status.PROCESSING,
                 note="leased",
-                updates={"started_at": now},
+                updates={"started_at": now, **lock},
+                row_updates=pending,
             )
+        again = {pk: value for pk, value in assigned.items() if pk not in pending}
+        if again:
+            update_from_values(SubmitterTransaction, again, also=lock)
         for row, channel in zip(rows, channels, strict=False):
             row.status = Status.PROCESSING
             row.channel_account = channel.public_key
@@ -507,20 +541,6 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
             row.locked_until_ledger_number = until
             channel.locked_at = now
             channel.locked_until_ledger_number = until
-        # One statement each (bulk_update's CASE per row is slow at 500 rows).
-        with connection.cursor() as cursor:
-            table = SubmitterTransaction._meta.db_table
-            cursor.execute(
-                f"UPDATE {table} AS t SET channel_account = v.c, "  # noqa: S608
-                "locked_at = %s, locked_until_ledger_number = %s "
-                "FROM unnest(%s::uuid[], %s::text[]) AS v(id, c) WHERE t.id = v.id",
-                [
-                    now,
-                    until,
-                    [row.pk for row in rows],
-                    [row.channel_account for row in rows],
-                ],
-            )
         ChannelAccount.objects.filter(
             pk__in=[channel.pk for channel in channels[: len(rows)]]
         ).update(locked_at=now, locked_until_ledger_number=until)
@@ -651,8 +671,8 @@ def build_and_store(
     crashpoints.reached("after_sign")
     if invalid:
         with transaction.atomic():
-            _release_channels([row.channel_account for row, _ in invalid])
             _fail_unsent(invalid)
+            _release_channels([row.channel_account for row, _ in invalid])
     if not built:
         return []
     table = SubmitterTransaction._meta.db_table
@@ -690,16 +710,25 @@ def build_and_store(
 def _release(rows: list[SubmitterTransaction], *, note: str) -> None:
     logger.warning("releasing %d leases: %s", len(rows), note)
     with transaction.atomic():
-        _release_channels([row.channel_account for row in rows])
         SubmitterTransaction.objects.filter(
             pk__in=[row.pk for row in rows], stellar_transaction_hash__isnull=True
         ).update(locked_until_ledger_number=None, channel_account="")
+        _release_channels([row.channel_account for row in rows])
 
 
 def _release_channels(public_keys: list[str]) -> None:
-    ChannelAccount.objects.filter(pk__in=public_keys).update(
-        locked_until_ledger_number=None, locked_at=None
-    )
+    if not public_keys:
+        return
+    with transaction.atomic():
+        list(
+            ChannelAccount.objects.select_for_update()
+            .filter(pk__in=public_keys)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ChannelAccount.objects.filter(pk__in=public_keys).update(
+            locked_until_ledger_number=None, locked_at=None
+        )
 
 
 def _fail_unsent(failures: list[tuple]) -> None:
@@ -787,6 +816,13 @@ def _send(
             ).update(last_sent_ledger=state.core, **updates)
 
     with transaction.atomic():
+        # Lock in key order first (see _finish_found), then write.
+        list(
+            SubmitterTransaction.objects.select_for_update()
+            .filter(pk__in=[row.pk for row in sendable])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         mark(accepted, maybe_accepted=True, sent_at=now)
         mark([r for r in unclear if r not in later], maybe_accepted=True, sent_at=now)
         mark([r for r in later if r not in unclear])
@@ -840,8 +876,8 @@ def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
         _drop_envelopes(rebuild, reason="refused")
     if final:
         with transaction.atomic():
-            _release_channels([row.channel_account for row, _ in final])
             _fail_unsent(final)
+            _release_channels([row.channel_account for row, _ in final])
         result.failed += len(final)
 
 
@@ -917,6 +953,7 @@ def pump_round(*, send_in_background: bool = False) -> RoundResult:
     pairs = lease(state, budget)
     if pairs:
         stored = build_and_store(pairs, result, state)
+        result.built = len(stored)
         if not (send_in_background and stored and sender.submit(stored, state)):
             _send(stored, state, result)
     if not result.throttled:
