@@ -13,7 +13,9 @@ One ``pump_round`` moves every live submitter transaction one step, in batches:
 3. build and sign (channel account as transaction source, distribution account
    as payment source and fee-bump payer), then store hash and envelope with a
    conditional UPDATE (only rows still leased by this round);
-4. send with ``POST /transactions_async`` and record what the answer proves.
+4. send with ``POST /transactions_async`` and record what the answer proves
+   (from the ``sender`` thread when the Celery task runs the round, so that the
+   next round overlaps the sends).
 
 No network I/O happens inside a database transaction; no step sleeps. Rounds
 can run in parallel (several workers): every write is conditional on the state
