@@ -295,13 +295,13 @@ def _finish_found(found: list, result: RoundResult) -> None:
         else:
             failures.append((row, _failure_reason(row.result_xdr)))
     with transaction.atomic():
-        # Submitter transactions first, then channel accounts, each in key
-        # order (as every writer here): concurrent rounds and the sender
-        # thread cannot deadlock.
+        # Submitter transactions, then (through the hook) payments, then
+        # channel accounts, each in key order, as every writer here: concurrent
+        # rounds and the sender thread cannot deadlock.
         done = _finalize(successes, failures)
+        _hook(done, synced=True)
         # An included envelope consumed its sequence number, success or not.
         _advance_channels([row for row, _ in found])
-        _hook(done, synced=True)
     result.confirmed += len(successes)
     result.failed += len(failures)
 
