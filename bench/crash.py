@@ -40,8 +40,10 @@ def child() -> None:
     from tss import engine
 
     deadline = time.monotonic() + float(os.environ.get("TSS_CHILD_TIMEOUT", "60"))
+    # The Celery task's way (envelopes sent by the sender thread) or in the round.
+    background = os.environ.get("TSS_CHILD_BACKGROUND") == "1"
     while time.monotonic() < deadline:
-        if engine.pump_round().live == 0:
+        if not engine.pump_round(send_in_background=background).live:
             return
         time.sleep(0.05)
     sys.exit(3)
@@ -85,11 +87,17 @@ def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
         )
     point = rng.choice(crashpoints.POINTS)
     faults = rng.choice(FAULTS)
-    env = dict(env_base, TSS_CRASH_AT=point, TSS_CRASH_SKIP=str(rng.randint(0, 2)))
+    background = rng.choice(("0", "1"))
+    env = dict(
+        env_base,
+        TSS_CRASH_AT=point,
+        TSS_CRASH_SKIP=str(rng.randint(0, 2)),
+        TSS_CHILD_BACKGROUND=background,
+    )
     net.set_faults(seed=rng.randint(0, 10**6), **faults)
     code = _run_child(env, 60)
     net.clear_faults()
-    env = dict(env_base)
+    env = dict(env_base, TSS_CHILD_BACKGROUND=background)
     env.pop("TSS_CRASH_AT", None)
     final_code = _run_child(env, 120)
     source = accounts.distribution_account_for(tenant)
@@ -99,6 +107,7 @@ def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
     return {
         "point": point,
         "faults": ",".join(faults) or "none",
+        "sender_thread": background == "1",
         "killed": code == -9,
         "double": sum(1 for c in counts if c > 1),
         "lost": sum(1 for c in counts if c == 0),

@@ -35,15 +35,17 @@ def tracing_memo(base_url: str) -> str:
     return "sdp-" + hashlib.sha256(base_url.encode()).hexdigest()[:12]
 
 
-def _memo(payment: Payment) -> tuple[str, str]:
-    wallet = payment.receiver_wallet
-    if (wallet.stellar_address or "").startswith("C"):
+def _memo(row: dict) -> tuple[str, str]:
+    address = row["receiver_wallet__stellar_address"] or ""
+    if address.startswith("C"):
         return "", ""  # contract destinations take no memo
-    if wallet.stellar_memo:
-        return wallet.stellar_memo, wallet.stellar_memo_type or "id"
-    organization = payment.organization
-    if organization.is_memo_tracing_enabled:
-        return tracing_memo(organization.base_url or settings.BASE_URL), "text"
+    if row["receiver_wallet__stellar_memo"]:
+        return (
+            row["receiver_wallet__stellar_memo"],
+            row["receiver_wallet__stellar_memo_type"] or "id",
+        )
+    if row["organization__is_memo_tracing_enabled"]:
+        return tracing_memo(row["organization__base_url"] or settings.BASE_URL), "text"
     return "", ""
 
 
@@ -61,10 +63,11 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
     )
     if not moved:
         return 0
+    # Plain values, not model instances: 10,000 payments with three related
+    # rows each cost more to instantiate than to read.
     rows = (
         Payment.objects.filter(pk__in=moved)
-        .select_related("asset", "receiver_wallet", "organization")
-        .only(
+        .values(
             "id",
             "amount",
             "organization_id",
@@ -79,16 +82,16 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
         .order_by("pk")
     )
     orders = []
-    for payment in rows:
-        memo, memo_type = _memo(payment)
+    for row in rows:
+        memo, memo_type = _memo(row)
         orders.append(
             PaymentOrder(
-                tenant_id=payment.organization_id,
-                external_id=str(payment.pk),
-                destination=payment.receiver_wallet.stellar_address,
-                asset_code=payment.asset.code,
-                asset_issuer=payment.asset.issuer or "",
-                amount=payment.amount,
+                tenant_id=row["organization_id"],
+                external_id=str(row["id"]),
+                destination=row["receiver_wallet__stellar_address"],
+                asset_code=row["asset__code"],
+                asset_issuer=row["asset__issuer"] or "",
+                amount=row["amount"],
                 memo=memo,
                 memo_type=memo_type,
             )

@@ -41,24 +41,21 @@ def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
     failed = [t for t in ours if t.status == "ERROR"]
     touched: set = set()
     if succeeded:
-        by_pk = {t.external_id: t for t in succeeded}
+        # Keyed by the payments' own primary keys (external ids are their text).
+        values = {
+            uuid.UUID(t.external_id): {
+                "stellar_transaction_id": t.stellar_transaction_hash or "",
+                "sender_address": t.distribution_account,
+            }
+            for t in succeeded
+        }
         moved = transition_many(
-            Payment.objects.filter(pk__in=list(by_pk)),
+            Payment.objects.filter(pk__in=list(values)),
             from_status=Payment.Status.PENDING,
             to=Payment.Status.SUCCESS,
             note="",
+            row_updates=values,
         )
-        rows = []
-        for pk in moved:
-            tx = by_pk[str(pk)]
-            rows.append(
-                Payment(
-                    pk=pk,
-                    stellar_transaction_id=tx.stellar_transaction_hash or "",
-                    sender_address=tx.distribution_account,
-                )
-            )
-        Payment.objects.bulk_update(rows, ["stellar_transaction_id", "sender_address"])
         touched.update(moved)
     by_reason = defaultdict(list)
     for tx in failed:

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from sdp.bulk import update_from_values
+
 
 class InvalidTransition(Exception):
     """The move is not in the model's table, or the row moved concurrently."""
@@ -128,12 +130,15 @@ def transition_many(
     to: str,
     note: str = "",
     updates: dict[str, Any] | None = None,
+    row_updates: dict[Any, dict[str, Any]] | None = None,
     **history: Any,
 ) -> list[Any]:
     """Move every row of ``queryset`` that is in ``from_status`` to ``to``.
 
     Rows in another status are left alone. Returns the primary keys moved. The
     caller's transaction (or this one) covers the UPDATE and the history rows.
+    ``row_updates`` maps primary keys to values of their own (every mapping names
+    the same fields), written by the same UPDATE; its keys bound the rows moved.
     """
     model = queryset.model
     sources = {from_status} if isinstance(from_status, str) else set(from_status)
@@ -154,12 +159,24 @@ def transition_many(
             .order_by("pk")
             .values_list("pk", "status")
         )
+        if row_updates is not None:
+            rows = [(pk, status) for pk, status in rows if pk in row_updates]
         if not rows:
             return []
         pks = [pk for pk, _ in rows]
-        model._default_manager.filter(pk__any=pks).update(
-            status=to, updated_at=now, **(updates or {})
-        )
+        constants = {"status": to, "updated_at": now, **(updates or {})}
+        if row_updates is None and any(
+            hasattr(value, "resolve_expression") for value in constants.values()
+        ):
+            model._default_manager.filter(pk__any=pks).update(**constants)
+        else:
+            # The keys as one array parameter: ``pk__in`` would bind one
+            # parameter per row (10,000 for a large hand-off).
+            update_from_values(
+                model,
+                {pk: (row_updates or {}).get(pk, {}) for pk in pks},
+                also=constants,
+            )
         _copy_history(history_model, fk, rows, to=to, note=note, now=now, **history)
     return pks
 

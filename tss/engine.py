@@ -13,7 +13,9 @@ One ``pump_round`` moves every live submitter transaction one step, in batches:
 3. build and sign (channel account as transaction source, distribution account
    as payment source and fee-bump payer), then store hash and envelope with a
    conditional UPDATE (only rows still leased by this round);
-4. send with ``POST /transactions_async`` and record what the answer proves.
+4. send with ``POST /transactions_async`` and record what the answer proves
+   (from the ``sender`` thread when the Celery task runs the round, so that the
+   next round overlaps the sends).
 
 No network I/O happens inside a database transaction; no step sleeps. Rounds
 can run in parallel (several workers): every write is conditional on the state
@@ -26,17 +28,19 @@ import logging
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from stellar_sdk import Account, Asset, TransactionBuilder
 from stellar_sdk.operation import Payment
 
+from sdp.bulk import update_from_values
 from sdp.fsm import transition_many
 from tss import crashpoints, envelopes, horizon, keys, metrics, signals
 from tss.errors import HorizonError
@@ -74,8 +78,16 @@ class RoundResult:
     resent: int = 0
     sent: int = 0
     throttled: bool = False
-    live: int = 0
+    built: int = 0  # new envelopes stored
+    live: bool = False  # live work remains
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def progressed(self) -> bool:
+        """The round moved something (a round right after it may find more)."""
+        return bool(
+            self.confirmed or self.failed or self.expired or self.resent or self.built
+        )
 
 
 class _Throttle:
@@ -283,10 +295,13 @@ def _finish_found(found: list, result: RoundResult) -> None:
         else:
             failures.append((row, _failure_reason(row.result_xdr)))
     with transaction.atomic():
+        # Submitter transactions, then (through the hook) payments, then
+        # channel accounts, each in key order, as every writer here: concurrent
+        # rounds and the sender thread cannot deadlock.
+        done = _finalize(successes, failures)
+        _hook(done, synced=True)
         # An included envelope consumed its sequence number, success or not.
         _advance_channels([row for row, _ in found])
-        done = _finalize(successes, failures)
-        _hook(done)
     result.confirmed += len(successes)
     result.failed += len(failures)
 
@@ -304,22 +319,37 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
     looked up) and release their channel accounts. Returns the rows moved."""
     now = timezone.now()
     done: list[SubmitterTransaction] = []
-    common = {"completed_at": now, "locked_until_ledger_number": None}
+    # synced_at: the hook runs in this transaction (_finish_found).
+    common = {"completed_at": now, "locked_until_ledger_number": None, "synced_at": now}
+    # Lock the rows, then keep those still holding the envelope found: a row
+    # whose envelope was replaced meanwhile is not this result's.
+    rows_by_pk = {row.pk: row for row in successes}
+    rows_by_pk.update({row.pk: row for row, _ in failures})
+    holding = {
+        pk
+        for pk, tx_hash in SubmitterTransaction.objects.filter(pk__in=list(rows_by_pk))
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "stellar_transaction_hash")
+        if tx_hash == rows_by_pk[pk].stellar_transaction_hash
+    }
 
-    def same_envelope(rows):
-        query = Q()
-        for row in rows:
-            query |= Q(pk=row.pk, stellar_transaction_hash=row.stellar_transaction_hash)
-        return SubmitterTransaction.objects.filter(query)
+    def results(rows):
+        return {
+            row.pk: {"result_xdr": row.result_xdr, "ledger": row.ledger}
+            for row in rows
+            if row.pk in holding
+        }
 
     if successes:
         moved = set(
             transition_many(
-                same_envelope(successes),
+                SubmitterTransaction.objects.filter(pk__in=list(results(successes))),
                 from_status=Status.PROCESSING,
                 to=Status.SUCCESS,
                 note="on the ledger",
                 updates=common,
+                row_updates=results(successes),
             )
         )
         done += [row for row in successes if row.pk in moved]
@@ -333,11 +363,12 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
     for (kind, reason), rows in by_reason.items():
         moved = set(
             transition_many(
-                same_envelope(rows),
+                SubmitterTransaction.objects.filter(pk__in=list(results(rows))),
                 from_status=Status.PROCESSING,
                 to=Status.ERROR,
                 note=reason,
                 updates={**common, "status_message": reason},
+                row_updates=results(rows),
             )
         )
         for row in rows:
@@ -346,8 +377,6 @@ def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
                 row.status_message = reason
                 done.append(row)
                 _observe(row, "error", kind)
-    if done:
-        SubmitterTransaction.objects.bulk_update(done, ["result_xdr", "ledger"])
     return done
 
 
@@ -358,9 +387,10 @@ def _observe(row: SubmitterTransaction, result: str, error_type: str) -> None:
     )
 
 
-def _hook(done: list[SubmitterTransaction]) -> None:
+def _hook(done: list[SubmitterTransaction], *, synced: bool = False) -> None:
     """Hand results up (disbursements listens), in the transaction that made
-    them final: the payment and the submitter transaction commit together."""
+    them final: the payment and the submitter transaction commit together.
+    ``synced``: the UPDATE that made them final also set ``synced_at``."""
     if not done:
         return
     signals.transactions_finished.send(
@@ -371,19 +401,34 @@ def _hook(done: list[SubmitterTransaction]) -> None:
             sender=SubmitterTransaction, submitter_transaction=row
         )
     crashpoints.reached("during_hook")
-    SubmitterTransaction.objects.filter(pk__in=[row.pk for row in done]).update(
-        synced_at=timezone.now()
-    )
+    if not synced:
+        SubmitterTransaction.objects.filter(pk__in=[row.pk for row in done]).update(
+            synced_at=timezone.now()
+        )
 
 
 def _advance_channels(rows: list[SubmitterTransaction]) -> None:
-    values = [(row.channel_account, row.channel_sequence) for row in rows]
+    """Each channel's sequence becomes its envelope's (never lower), released."""
+    sequences: dict[str, int] = {}
+    for row in rows:
+        key = row.channel_account
+        sequences[key] = max(sequences.get(key, 0), row.channel_sequence or 0)
+    if not sequences:
+        return
+    keys_ = sorted(sequences)
+    list(
+        ChannelAccount.objects.select_for_update()
+        .filter(pk__in=keys_)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {ChannelAccount._meta.db_table} SET sequence = "  # noqa: S608
-            "GREATEST(COALESCE(sequence, 0), %s), locked_until_ledger_number = NULL, "
-            "locked_at = NULL WHERE public_key = %s",
-            [(seq, key) for key, seq in values],
+        cursor.execute(
+            f"UPDATE {ChannelAccount._meta.db_table} AS c SET sequence = "  # noqa: S608
+            "GREATEST(COALESCE(c.sequence, 0), v.s), "
+            "locked_until_ledger_number = NULL, locked_at = NULL "
+            "FROM unnest(%s::text[], %s::bigint[]) AS v(k, s) WHERE c.public_key = v.k",
+            [keys_, [sequences[key] for key in keys_]],
         )
 
 
@@ -392,8 +437,9 @@ def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
 
     The channel account is released with its sequence number unchanged."""
     metrics.retries.labels(reason=reason).inc(len(rows))
+    released = []
     with transaction.atomic():
-        for row in rows:
+        for row in sorted(rows, key=lambda row: row.pk):
             changed = SubmitterTransaction.objects.filter(
                 pk=row.pk,
                 status=Status.PROCESSING,
@@ -411,9 +457,8 @@ def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
                 updated_at=timezone.now(),
             )
             if changed:
-                ChannelAccount.objects.filter(pk=row.channel_account).update(
-                    locked_until_ledger_number=None, locked_at=None
-                )
+                released.append(row.channel_account)
+        _release_channels(released)
 
 
 # --- 2. lease ---------------------------------------------------------------
@@ -469,15 +514,28 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
         rows = rows[: len(channels)]
         if not rows:
             return []
-        pending = [row.pk for row in rows if row.status == Status.PENDING]
+        # One UPDATE per kind of row: the PENDING ones move (with their history
+        # rows) and get their channel in the same statement.
+        lock = {"locked_at": now, "locked_until_ledger_number": until}
+        assigned = {
+            row.pk: {"channel_account": channel.public_key}
+            for row, channel in zip(rows, channels, strict=False)
+        }
+        pending = {
+            row.pk: assigned[row.pk] for row in rows if row.status == Status.PENDING
+        }
         if pending:
             transition_many(
-                SubmitterTransaction.objects.filter(pk__in=pending),
+                SubmitterTransaction.objects.filter(pk__in=list(pending)),
                 from_status=Status.PENDING,
                 to=Status.PROCESSING,
                 note="leased",
-                updates={"started_at": now},
+                updates={"started_at": now, **lock},
+                row_updates=pending,
             )
+        again = {pk: value for pk, value in assigned.items() if pk not in pending}
+        if again:
+            update_from_values(SubmitterTransaction, again, also=lock)
         for row, channel in zip(rows, channels, strict=False):
             row.status = Status.PROCESSING
             row.channel_account = channel.public_key
@@ -485,17 +543,6 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
             row.locked_until_ledger_number = until
             channel.locked_at = now
             channel.locked_until_ledger_number = until
-        # One statement each (bulk_update's CASE per row is slow at 500 rows).
-        with connection.cursor() as cursor:
-            table = SubmitterTransaction._meta.db_table
-            values = ", ".join(["(%s::uuid, %s)"] * len(rows))
-            params = [p for row in rows for p in (str(row.pk), row.channel_account)]
-            cursor.execute(
-                f"UPDATE {table} AS t SET channel_account = v.c, "  # noqa: S608
-                "locked_at = %s, locked_until_ledger_number = %s "
-                f"FROM (VALUES {values}) AS v(id, c) WHERE t.id = v.id",
-                [now, until, *params],
-            )
         ChannelAccount.objects.filter(
             pk__in=[channel.pk for channel in channels[: len(rows)]]
         ).update(locked_at=now, locked_until_ledger_number=until)
@@ -626,26 +673,21 @@ def build_and_store(
     crashpoints.reached("after_sign")
     if invalid:
         with transaction.atomic():
-            _release_channels([row.channel_account for row, _ in invalid])
             _fail_unsent(invalid)
+            _release_channels([row.channel_account for row, _ in invalid])
     if not built:
         return []
     table = SubmitterTransaction._meta.db_table
-    values = ", ".join(
-        ["(%s::uuid, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s)"] * len(built)
-    )
-    params: list = []
-    for row in built:
-        params += [
-            str(row.pk),
-            row.stellar_transaction_hash,
-            row.envelope_xdr,
-            row.channel_sequence,
-            row.envelope_max_ledger,
-            row.envelope_built_ledger,
-            row.distribution_account,
-            row.locked_at,
-        ]
+    columns = [
+        [row.pk for row in built],
+        [row.stellar_transaction_hash for row in built],
+        [row.envelope_xdr for row in built],
+        [row.channel_sequence for row in built],
+        [row.envelope_max_ledger for row in built],
+        [row.envelope_built_ledger for row in built],
+        [row.distribution_account for row in built],
+        [row.locked_at for row in built],
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS t SET stellar_transaction_hash = v.h, "  # noqa: S608
@@ -654,11 +696,13 @@ def build_and_store(
             "distribution_account = v.d, attempts_count = t.attempts_count + 1, "
             "maybe_accepted = false, last_sent_ledger = NULL, sent_at = NULL, "
             "updated_at = now() "
-            f"FROM (VALUES {values}) AS v(id, h, x, s, m, b, d, l) "
-            "WHERE t.id = v.id AND t.locked_at = v.l::timestamptz "
+            "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[], "
+            "%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[]) "
+            "AS v(id, h, x, s, m, b, d, l) "
+            "WHERE t.id = v.id AND t.locked_at = v.l "
             "AND t.stellar_transaction_hash IS NULL AND t.status = 'PROCESSING' "
             "RETURNING t.id",
-            params,
+            columns,
         )
         stored = {row[0] for row in cursor.fetchall()}
     crashpoints.reached("after_store")
@@ -668,16 +712,25 @@ def build_and_store(
 def _release(rows: list[SubmitterTransaction], *, note: str) -> None:
     logger.warning("releasing %d leases: %s", len(rows), note)
     with transaction.atomic():
-        _release_channels([row.channel_account for row in rows])
         SubmitterTransaction.objects.filter(
             pk__in=[row.pk for row in rows], stellar_transaction_hash__isnull=True
         ).update(locked_until_ledger_number=None, channel_account="")
+        _release_channels([row.channel_account for row in rows])
 
 
 def _release_channels(public_keys: list[str]) -> None:
-    ChannelAccount.objects.filter(pk__in=public_keys).update(
-        locked_until_ledger_number=None, locked_at=None
-    )
+    if not public_keys:
+        return
+    with transaction.atomic():
+        list(
+            ChannelAccount.objects.select_for_update()
+            .filter(pk__in=public_keys)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ChannelAccount.objects.filter(pk__in=public_keys).update(
+            locked_until_ledger_number=None, locked_at=None
+        )
 
 
 def _fail_unsent(failures: list[tuple]) -> None:
@@ -765,6 +818,13 @@ def _send(
             ).update(last_sent_ledger=state.core, **updates)
 
     with transaction.atomic():
+        # Lock in key order first (see _finish_found), then write.
+        list(
+            SubmitterTransaction.objects.select_for_update()
+            .filter(pk__in=[row.pk for row in sendable])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         mark(accepted, maybe_accepted=True, sent_at=now)
         mark([r for r in unclear if r not in later], maybe_accepted=True, sent_at=now)
         mark([r for r in later if r not in unclear])
@@ -818,31 +878,87 @@ def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
         _drop_envelopes(rebuild, reason="refused")
     if final:
         with transaction.atomic():
-            _release_channels([row.channel_account for row, _ in final])
             _fail_unsent(final)
+            _release_channels([row.channel_account for row, _ in final])
         result.failed += len(final)
 
 
 # --- a round --------------------------------------------------------------------
 
 
-def pump_round() -> RoundResult:
-    """Move every live submitter transaction one step; safe to run in parallel."""
+class _Sender:
+    """Sends a round's stored envelopes on a thread of its own, so that the
+    next round (reading ledgers, finishing rows, leasing, building) overlaps
+    with the HTTP round trips. At most one batch waits behind the one being
+    sent; past that a round sends its own batch (back-pressure).
+
+    Nothing depends on the send having happened: the envelope and its hash are
+    stored first, the channel stays held until the row is resolved, the budget
+    counts stored-but-unsent rows, and an envelope left unsent (the process
+    died) is sent by a later round after ``STALE_SEND``."""
+
+    MAX_WAITING = 1
+
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tss-send")
+        self.lock = threading.Lock()
+        self.queued = 0
+
+    def submit(self, rows: list[SubmitterTransaction], state) -> bool:
+        with self.lock:
+            if self.queued > self.MAX_WAITING:
+                return False
+            self.queued += 1
+        self.executor.submit(self._run, rows, state)
+        return True
+
+    def _run(self, rows: list[SubmitterTransaction], state) -> None:
+        close_old_connections()
+        try:
+            # A fresher reading if Horizon answers; else the round's, a ledger
+            # or so old, still right (only a bound that has passed stops a send).
+            with suppress(HorizonError):
+                state = horizon.ledger_state()
+            _send(rows, state, RoundResult())
+        except Exception:
+            logger.exception(
+                "sending %d envelopes failed; a later round re-sends", len(rows)
+            )
+        finally:
+            with self.lock:
+                self.queued -= 1
+            close_old_connections()
+
+    def drain(self) -> None:
+        """Wait until every batch handed over has been sent (tests, shutdown)."""
+        self.executor.submit(lambda: None).result()
+
+
+sender = _Sender()
+
+
+def pump_round(*, send_in_background: bool = False) -> RoundResult:
+    """Move every live submitter transaction one step; safe to run in parallel.
+
+    ``send_in_background``: hand the new envelopes to ``sender`` instead of
+    sending them before returning (the Celery task's way)."""
     result = RoundResult()
     try:
         state = horizon.ledger_state()
     except HorizonError:
         throttle.hit()
         result.throttled = True
-        result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+        result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
         return result
     confirm(state, result)
     budget = _budget(state)
     pairs = lease(state, budget)
     if pairs:
         stored = build_and_store(pairs, result, state)
-        _send(stored, state, result)
+        result.built = len(stored)
+        if not (send_in_background and stored and sender.submit(stored, state)):
+            _send(stored, state, result)
     if not result.throttled:
         throttle.clean()
-    result.live = SubmitterTransaction.objects.filter(status__in=LIVE).count()
+    result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
     return result

@@ -1,15 +1,17 @@
 """Celery tasks of the TSS (queue ``tss``): thin wrappers around the engine.
 
 ``pump`` runs one engine round. While live work remains, one follow-up chain
-re-queues it an eighth of a ledger (at most 0.5 s) later (a cache key keeps it
-to one chain); hand-offs queue extra pumps on commit, and the beat sweeper
-queues one every few seconds whenever live work exists, so a lost message or a
-dead worker delays payments by seconds, never forever.
+runs rounds for a few seconds and re-queues itself an eighth of a ledger (at
+most 0.5 s) later (a cache key, held while the chain runs, keeps it to one
+chain); hand-offs queue extra pumps on commit, and the beat sweeper queues one
+every few seconds whenever live work exists, so a lost message or a dead worker
+delays payments by seconds, never forever.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.core.cache import cache
@@ -20,21 +22,39 @@ logger = logging.getLogger(__name__)
 CHAIN_KEY = "tss:pump-chain"
 
 
+SLICE_SECONDS = 5.0  # a chain task gives its worker thread back this often
+
+
 @shared_task(ignore_result=True)
 def pump(chain: bool = False) -> None:
-    if chain:
-        cache.delete(CHAIN_KEY)
-    live = 1
+    """One engine round; a chain task runs rounds back to back for a few
+    seconds (a round that moved nothing waits an eighth of a ledger first),
+    then re-queues itself: no broker round trip between rounds."""
+    live = True
     try:
-        live = engine.pump_round().live
+        deadline = time.monotonic() + SLICE_SECONDS
+        while True:
+            result = engine.pump_round(send_in_background=True)
+            live = result.live
+            if not (chain and live) or time.monotonic() > deadline:
+                break
+            if not result.progressed:
+                time.sleep(_countdown())
     finally:
+        if chain:
+            cache.delete(CHAIN_KEY)
         if live:
             # A few rounds per ledger: a round with nothing new costs a cached
             # root read and a few indexed queries, and a round soon after a
             # ledger closes frees its channels for the next one.
-            countdown = max(0.05, min(0.5, horizon.ledger_close_seconds() / 8))
-            if cache.add(CHAIN_KEY, 1, timeout=int(countdown) + 10):
+            countdown = _countdown()
+            timeout = int(countdown + SLICE_SECONDS) + 10
+            if cache.add(CHAIN_KEY, 1, timeout=timeout):
                 pump.apply_async(kwargs={"chain": True}, countdown=countdown)
+
+
+def _countdown() -> float:
+    return max(0.05, min(0.5, horizon.ledger_close_seconds() / 8))
 
 
 @shared_task(ignore_result=True)

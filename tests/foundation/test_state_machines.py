@@ -172,6 +172,64 @@ def test_any_lookup_matches_a_list_as_one_array():
 
 
 @pytest.mark.django_db
+def test_transition_many_writes_each_rows_own_values_in_the_same_update():
+    disbursement = DisbursementFactory()
+    first, second, third = PaymentFactory.create_batch(
+        3, disbursement=disbursement, status=Payment.Status.PENDING
+    )
+    moved = transition_many(
+        Payment.objects.filter(disbursement=disbursement),
+        from_status=Payment.Status.PENDING,
+        to=Payment.Status.SUCCESS,
+        note="on the ledger",
+        updates={"sender_address": "G" * 56},
+        # Only the rows named here move: the third stays PENDING.
+        row_updates={
+            first.pk: {"stellar_transaction_id": "a" * 64},
+            second.pk: {"stellar_transaction_id": "b" * 64},
+        },
+    )
+    assert sorted(moved) == sorted([first.pk, second.pk])
+    rows = {p.pk: p for p in Payment.objects.filter(disbursement=disbursement)}
+    assert rows[first.pk].stellar_transaction_id == "a" * 64
+    assert rows[second.pk].stellar_transaction_id == "b" * 64
+    assert {rows[first.pk].status, rows[second.pk].status} == {"SUCCESS"}
+    assert rows[first.pk].sender_address == "G" * 56
+    assert rows[third.pk].status == "PENDING"
+    assert rows[third.pk].stellar_transaction_id == ""
+    history = Payment.history_model().objects.filter(note="on the ledger")
+    assert sorted(h.payment_id for h in history) == sorted([first.pk, second.pk])
+
+
+@pytest.mark.django_db
+def test_update_from_values_touches_only_rows_matching_where_and_match():
+    from sdp.bulk import update_from_values
+
+    rows = [
+        SubmitterTransactionFactory(status="PROCESSING", stellar_transaction_hash=h)
+        for h in ("1" * 64, "2" * 64, "3" * 64)
+    ]
+    updated = update_from_values(
+        SubmitterTransaction,
+        {
+            rows[0].pk: {"stellar_transaction_hash": "1" * 64, "ledger": 7},
+            # The row holds another hash now: not this result's.
+            rows[1].pk: {"stellar_transaction_hash": "f" * 64, "ledger": 8},
+            rows[2].pk: {"stellar_transaction_hash": "3" * 64, "ledger": None},
+        },
+        also={"result_xdr": "AAAA"},
+        where={"status": "PROCESSING"},
+        match=("stellar_transaction_hash",),
+    )
+    assert sorted(updated) == sorted([rows[0].pk, rows[2].pk])
+    for row in rows:
+        row.refresh_from_db()
+    assert (rows[0].ledger, rows[0].result_xdr) == (7, "AAAA")
+    assert (rows[1].ledger, rows[1].result_xdr) == (None, "")
+    assert (rows[2].ledger, rows[2].result_xdr) == (None, "AAAA")
+
+
+@pytest.mark.django_db
 def test_transition_many_refuses_a_move_outside_the_table():
     with pytest.raises(InvalidTransition):
         transition_many(Payment.objects.all(), from_status="SUCCESS", to="READY")
