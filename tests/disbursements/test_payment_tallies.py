@@ -18,29 +18,11 @@ from tests.factories import DisbursementFactory, PaymentFactory
 pytestmark = pytest.mark.django_db
 
 
-def from_payments() -> dict:
+def _grouped(queryset, count) -> dict:
+    """{(organization, disbursement, asset, status): (count, amount)}, no zeros."""
     rows = (
-        Payment.objects.values(
-            "organization_id", "disbursement_id", "asset_id", "status"
-        )
-        .annotate(n=Count("pk"), total=Sum("amount"))
-        .order_by()
-    )
-    return {
-        (r["organization_id"], r["disbursement_id"], r["asset_id"], r["status"]): (
-            r["n"],
-            r["total"],
-        )
-        for r in rows
-    }
-
-
-def from_tallies() -> dict:
-    rows = (
-        PaymentTally.objects.values(
-            "organization_id", "disbursement_id", "asset_id", "status"
-        )
-        .annotate(n=Sum("count"), total=Sum("amount"))
+        queryset.values("organization_id", "disbursement_id", "asset_id", "status")
+        .annotate(n=count, total=Sum("amount"))
         .order_by()
     )
     return {
@@ -51,6 +33,14 @@ def from_tallies() -> dict:
         for r in rows
         if r["n"] or r["total"]
     }
+
+
+def from_payments() -> dict:
+    return _grouped(Payment.objects, Count("pk"))
+
+
+def from_tallies() -> dict:
+    return _grouped(PaymentTally.objects, Sum("count"))
 
 
 def test_tallies_follow_inserts_updates_and_deletes():
