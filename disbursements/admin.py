@@ -17,6 +17,7 @@ from disbursements.models import (
     PaymentStatusChange,
 )
 from messaging.selectors import disbursement_message_stats
+from sdp.admin import StatusHistoryInline
 from sdp.api import APIError
 from sdp.fsm import InvalidTransition
 
@@ -38,15 +39,8 @@ def _run(modeladmin, request, queryset, action, done: str) -> None:
         modeladmin.message_user(request, f"{ok} {done}", messages.SUCCESS)
 
 
-class DisbursementStatusChangeInline(admin.TabularInline):
+class DisbursementStatusChangeInline(StatusHistoryInline):
     model = DisbursementStatusChange
-    fields = ("created_at", "from_status", "to_status", "actor", "note")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Disbursement)
@@ -107,15 +101,8 @@ class DisbursementAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
 
-class PaymentStatusChangeInline(admin.TabularInline):
+class PaymentStatusChangeInline(StatusHistoryInline):
     model = PaymentStatusChange
-    fields = ("created_at", "from_status", "to_status", "actor", "note")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Payment)

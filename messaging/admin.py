@@ -2,16 +2,13 @@ from django.contrib import admin, messages
 
 from messaging import services
 from messaging.models import Message, MessageStatusChange
+from sdp.admin import StatusHistoryInline
 
 
-class MessageStatusChangeInline(admin.TabularInline):
+class MessageStatusChangeInline(StatusHistoryInline):
     model = MessageStatusChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("from_status", "to_status", "note", "created_at")
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ("from_status", "to_status", "note", "created_at")  # no actor here
+    readonly_fields = fields
 
 
 @admin.register(Message)

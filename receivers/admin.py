@@ -11,6 +11,7 @@ from receivers.models import (
     ReceiverWallet,
     ReceiverWalletStatusChange,
 )
+from sdp.admin import StatusHistoryInline
 from sdp.api import APIError
 from sdp.fsm import InvalidTransition
 
@@ -73,15 +74,8 @@ class ReceiverVerificationAdmin(admin.ModelAdmin):
         return False
 
 
-class ReceiverWalletStatusChangeInline(admin.TabularInline):
+class ReceiverWalletStatusChangeInline(StatusHistoryInline):
     model = ReceiverWalletStatusChange
-    fields = ("created_at", "from_status", "to_status", "actor", "note")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ReceiverWallet)
