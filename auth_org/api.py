@@ -52,6 +52,18 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dic
     return serializer.validated_data
 
 
+def _public_form(
+    request: Request, serializer_class: type[serializers.Serializer]
+) -> tuple[Organization, dict, str]:
+    """A public form's tenant, validated input and client IP, once its
+    reCAPTCHA token has passed."""
+    organization = require_tenant(request)
+    data = _validated(serializer_class, request.data)
+    ip = client_ip(request._request)
+    verify_captcha(data.get("recaptcha_token"), organization=organization, remote_ip=ip)
+    return organization, data, ip
+
+
 class PublicView(APIView):
     """No authentication: the tenant comes from the header or the host."""
 
@@ -98,12 +110,7 @@ class LoginView(PublicView):
         responses={200: OpenApiResponse(description="{token} or {message}")},
     )
     def post(self, request: Request) -> Response:
-        organization = require_tenant(request)
-        data = _validated(LoginInput, request.data)
-        ip = client_ip(request._request)
-        verify_captcha(
-            data.get("recaptcha_token"), organization=organization, remote_ip=ip
-        )
+        organization, data, ip = _public_form(request, LoginInput)
         result = sessions.login(
             organization,
             email=data["email"],
@@ -127,12 +134,7 @@ class MFAInput(serializers.Serializer):
 class MFAView(PublicView):
     @extend_schema(request=MFAInput, responses=TokenSerializer)
     def post(self, request: Request) -> Response:
-        organization = require_tenant(request)
-        data = _validated(MFAInput, request.data)
-        ip = client_ip(request._request)
-        verify_captcha(
-            data.get("recaptcha_token"), organization=organization, remote_ip=ip
-        )
+        organization, data, ip = _public_form(request, MFAInput)
         token = sessions.verify_mfa(
             organization,
             code=data["mfa_code"],
@@ -163,12 +165,7 @@ class ForgotPasswordInput(serializers.Serializer):
 class ForgotPasswordView(PublicView):
     @extend_schema(request=ForgotPasswordInput, responses=MessageSerializer)
     def post(self, request: Request) -> Response:
-        organization = require_tenant(request)
-        data = _validated(ForgotPasswordInput, request.data)
-        ip = client_ip(request._request)
-        verify_captcha(
-            data.get("recaptcha_token"), organization=organization, remote_ip=ip
-        )
+        organization, data, ip = _public_form(request, ForgotPasswordInput)
         sessions.request_password_reset(organization, email=data["email"], ip=ip)
         return Response({"message": sessions.FORGOT_REPLY})
 
