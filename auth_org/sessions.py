@@ -49,6 +49,19 @@ def mfa_disabled(organization: Organization) -> bool:
     return settings.DISABLE_MFA
 
 
+def _email_user(user: User, kind: str, *, title: str, body: str) -> None:
+    """Queue a staff email to ``user`` (in the caller's transaction)."""
+    queue_message(
+        tenant_id=user.organization_id,
+        kind=kind,
+        channel=Message.Channel.EMAIL,
+        recipient=user.email,
+        title=title,
+        body=body,
+        user_id=user.pk,
+    )
+
+
 def _digest(*parts: object) -> str:
     message = ":".join(str(part) for part in parts).encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
@@ -129,18 +142,15 @@ def send_mfa_code(user: User, *, device_id: str, ip: str) -> None:
         },
     )
     organization = user.organization
-    queue_message(
-        tenant_id=organization.pk,
-        kind=Message.Kind.USER_MFA,
-        channel=Message.Channel.EMAIL,
-        recipient=user.email,
+    _email_user(
+        user,
+        Message.Kind.USER_MFA,
         title=f"{organization.display_name}: your verification code",
         body=(
             f"Your verification code for {organization.display_name} is {code}. "
             "It expires in 5 minutes. If you did not try to sign in, change your "
             "password."
         ),
-        user_id=user.pk,
     )
     audit.record(
         Action.MFA_CODE_SENT, organization=organization, actor=user, ip_address=ip
@@ -274,11 +284,9 @@ def request_password_reset(organization: Organization, *, email: str, ip: str) -
         if live:
             return
         token = _new_reset_token(user, lifetime=settings.RESET_TOKEN_LIFETIME)
-        queue_message(
-            tenant_id=organization.pk,
-            kind=Message.Kind.USER_FORGOT_PASSWORD,
-            channel=Message.Channel.EMAIL,
-            recipient=user.email,
+        _email_user(
+            user,
+            Message.Kind.USER_FORGOT_PASSWORD,
             title=f"{organization.display_name}: reset your password",
             body=(
                 "Someone asked to reset the password of your account. Follow this "
@@ -286,7 +294,6 @@ def request_password_reset(organization: Organization, *, email: str, ip: str) -
                 f"{_reset_link(user, token)}"
                 "\nIf it was not you, ignore this email."
             ),
-            user_id=user.pk,
         )
         audit.record(
             Action.PASSWORD_RESET_REQUESTED,
@@ -362,18 +369,15 @@ def send_invitation(user: User, *, actor: User | None, ip: str | None) -> None:
     """Email a new user a link to set their password (valid 7 days)."""
     organization = user.organization
     token = _new_reset_token(user, lifetime=settings.INVITATION_TOKEN_LIFETIME)
-    queue_message(
-        tenant_id=organization.pk,
-        kind=Message.Kind.USER_INVITATION,
-        channel=Message.Channel.EMAIL,
-        recipient=user.email,
+    _email_user(
+        user,
+        Message.Kind.USER_INVITATION,
         title=f"You are invited to {organization.display_name}",
         body=(
             f"Hello {user.first_name}, you have been invited to the "
             f"{organization.display_name} disbursement dashboard. Set your password "
             f"within 7 days with this link: {_reset_link(user, token)}"
         ),
-        user_id=user.pk,
     )
     audit.record(
         Action.USER_INVITED,
