@@ -344,10 +344,7 @@ def apply_organization_changes(
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         changes = {
-            key: {
-                "before": _audited(getattr(organization, key)),
-                "after": _audited(value),
-            }
+            key: {"before": getattr(organization, key), "after": value}
             for key, value in updates.items()
             if key not in ("logo", "logo_content_type")
             and getattr(organization, key) != value
@@ -370,10 +367,3 @@ def apply_organization_changes(
             changes=changes,
         )
     return organization
-
-
-def _audited(value: Any) -> Any:
-    # The audit's changes are JSON: lists and scalars as they are, the rest as text.
-    if value is None or isinstance(value, bool | int | float | str | list):
-        return value
-    return str(value)
