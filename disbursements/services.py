@@ -269,8 +269,11 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
 
     # What can be refused without the network is, before reading it; all of it is
     # checked again under the lock.
-    refuse(Disbursement.objects.select_related("organization").get(pk=disbursement.pk))
-    reading = read_balances(disbursement.organization)
+    current = Disbursement.objects.select_related("organization").get(
+        pk=disbursement.pk
+    )
+    refuse(current)
+    reading = read_balances(current.organization)
     with transaction.atomic():
         locked = (
             Disbursement.objects.select_for_update()
@@ -351,8 +354,11 @@ def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> No
                 f"only a PAUSED disbursement can be resumed (status {current.status})"
             )
 
-    refuse(Disbursement.objects.get(pk=disbursement.pk))  # again under the lock
-    reading = read_balances(disbursement.organization)
+    current = Disbursement.objects.select_related("organization").get(
+        pk=disbursement.pk
+    )
+    refuse(current)  # again under the lock
+    reading = read_balances(current.organization)
     with transaction.atomic():
         locked = (
             Disbursement.objects.select_for_update()
