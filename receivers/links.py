@@ -129,7 +129,7 @@ def registration_link(receiver_wallet, *, organization=None, asset=None) -> str:
 def assets_for(receiver_wallets) -> dict:
     """For each receiver wallet, the asset its link names when the caller has
     none: the asset of its latest READY payment, else the first asset its wallet
-    provider supports, else None. Three queries, whatever the number of wallets."""
+    provider supports, else None. Four queries, whatever the number of wallets."""
     from auth_org.models import Asset, Wallet
     from receivers.models import ReceiverWallet
 
@@ -138,7 +138,7 @@ def assets_for(receiver_wallets) -> dict:
     # is reached by name only, so receivers imports nothing from disbursements.
     latest = dict(
         ReceiverWallet.objects.filter(
-            pk__in=[rw.pk for rw in receiver_wallets], payments__status="READY"
+            pk__any=[rw.pk for rw in receiver_wallets], payments__status="READY"
         )
         .order_by("pk", "-payments__created_at")
         .distinct("pk")
