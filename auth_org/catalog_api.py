@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,12 @@ WALLET_WRITE = frozenset({Role.OWNER, Role.DEVELOPER})
 
 
 def iso(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    # Always with microseconds, as sdp.sqljson.iso writes it in SQL.
+    if not value:
+        return None
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def asset_json(asset: Asset) -> dict[str, Any]:

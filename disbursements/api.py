@@ -26,6 +26,7 @@ from disbursements.models import (
     Payment,
     PaymentStatusChange,
 )
+from sdp import sqljson
 from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
@@ -360,49 +361,83 @@ def _payments_with_relations(queryset):
     )
 
 
-def payment_json(payment: Payment) -> dict[str, Any]:
-    body = {
-        "id": str(payment.pk),
-        "amount": f"{payment.amount:.7f}",
-        "type": payment.type,
-        "status": payment.status,
-        "status_history": [
-            {
-                "status": h.to_status,
-                "status_message": h.note,
-                "timestamp": iso(h.created_at),
-            }
-            for h in payment.history
-        ],
-        "stellar_transaction_id": payment.stellar_transaction_id,
-        "stellar_operation_id": payment.stellar_operation_id,
-        "stellar_address": payment.receiver_wallet.stellar_address or "",
-        "external_payment_id": payment.external_payment_id,
-        "circle_transfer_request_id": None,
-        "sender_address": payment.sender_address,
-        "asset": asset_json(payment.asset),
-        "receiver_wallet": receiver_wallet_json(payment.receiver_wallet),
-        "created_at": iso(payment.created_at),
-        "updated_at": iso(payment.updated_at),
-    }
-    if payment.disbursement_id:
-        d = payment.disbursement
-        body["disbursement"] = {
-            "id": str(d.pk),
-            "name": d.name,
-            "status": d.status,
-            "created_at": iso(d.created_at),
-            "updated_at": iso(d.updated_at),
-        }
-    return body
+# A payment as the dashboard reads it, written by PostgreSQL (sdp.sqljson): the
+# payments list and details answer with it, the direct payment route too.
+PAYMENT_JOINS = """
+    JOIN auth_org_asset a ON a.id = p.asset_id
+    JOIN receivers_receiverwallet rw ON rw.id = p.receiver_wallet_id
+    JOIN auth_org_wallet w ON w.id = rw.wallet_id
+    LEFT JOIN disbursements_disbursement d ON d.id = p.disbursement_id
+"""
+ASSET_SQL = sqljson.obj(
+    id="a.id",
+    code="a.code",
+    issuer="a.issuer",
+    created_at=sqljson.iso("a.created_at"),
+    updated_at=sqljson.iso("a.updated_at"),
+    deleted_at=sqljson.iso("a.deleted_at"),
+)
+RECEIVER_WALLET_SQL = sqljson.obj(
+    id="rw.id",
+    receiver=sqljson.obj(id="rw.receiver_id"),
+    wallet=sqljson.obj(id="rw.wallet_id", name="w.name"),
+    stellar_address="coalesce(rw.stellar_address, '')",
+    stellar_memo="rw.stellar_memo",
+    stellar_memo_type="rw.stellar_memo_type",
+    status="rw.status",
+    created_at=sqljson.iso("rw.created_at"),
+    updated_at=sqljson.iso("rw.updated_at"),
+)
+_PAYMENT_FIELDS = {
+    "id": "p.id",
+    "amount": sqljson.money("p.amount"),
+    "type": "p.type",
+    "status": "p.status",
+    "status_history": sqljson.agg(
+        sqljson.obj(
+            status="h.to_status",
+            status_message="h.note",
+            timestamp=sqljson.iso("h.created_at"),
+        ),
+        "disbursements_paymentstatuschange h WHERE h.payment_id = p.id",
+        "h.created_at, h.id",
+    ),
+    "stellar_transaction_id": "p.stellar_transaction_id",
+    "stellar_operation_id": "p.stellar_operation_id",
+    "stellar_address": "coalesce(rw.stellar_address, '')",
+    "external_payment_id": "p.external_payment_id",
+    "circle_transfer_request_id": "NULL",
+    "sender_address": "p.sender_address",
+    "asset": ASSET_SQL,
+    "receiver_wallet": RECEIVER_WALLET_SQL,
+    "created_at": sqljson.iso("p.created_at"),
+    "updated_at": sqljson.iso("p.updated_at"),
+}
+# A direct payment has no "disbursement" key at all (the dashboard's "Direct
+# Payment"), not a null one.
+PAYMENT_SQL = f"""CASE WHEN d.id IS NULL THEN {sqljson.obj(**_PAYMENT_FIELDS)}
+    ELSE {sqljson.obj(**_PAYMENT_FIELDS, disbursement=sqljson.obj(
+        id="d.id",
+        name="d.name",
+        status="d.status",
+        created_at=sqljson.iso("d.created_at"),
+        updated_at=sqljson.iso("d.updated_at"),
+    ))} END"""  # fmt: skip
+
+
+def payment_response(request: Request, pk, status: int = 200):
+    body = sqljson.fetch_text(
+        f"SELECT ({PAYMENT_SQL})::text FROM disbursements_payment p {PAYMENT_JOINS}"  # noqa: S608
+        " WHERE p.organization_id = %s AND p.id = %s",
+        [request.tenant.pk, pk],
+    )
+    if body is None:
+        raise NotFound("payment not found")
+    return sqljson.json_response(body, status)
 
 
 def get_payment(request: Request, pk) -> Payment:
-    payment = (
-        _payments_with_relations(Payment.objects.filter(organization=request.tenant))
-        .filter(pk=pk)
-        .first()
-    )
+    payment = Payment.objects.filter(organization=request.tenant, pk=pk).first()
     if payment is None:
         raise NotFound("payment not found")
     return payment
@@ -428,10 +463,12 @@ class PaymentsView(APIView):
         paginator = CachedCountPagination(
             exact_total=lambda: selectors.payments_total(request.tenant, params)
         )
-        page = paginator.paginate_queryset(
-            _payments_with_relations(queryset), request, self
+        return paginator.json_page(
+            queryset,
+            request,
+            PAYMENT_SQL,
+            f"JOIN disbursements_payment p ON p.id = page.id {PAYMENT_JOINS}",
         )
-        return paginator.get_paginated_response([payment_json(p) for p in page])
 
     @idempotent
     def post(self, request: Request) -> Response:
@@ -442,7 +479,7 @@ class PaymentsView(APIView):
             payment_services.DirectPaymentRequest(**data.validated_data),
             actor=request.user,
         )
-        return Response(payment_json(get_payment(request, payment.pk)), status=201)
+        return payment_response(request, payment.pk, status=201)
 
 
 class PaymentView(APIView):
@@ -450,7 +487,7 @@ class PaymentView(APIView):
     api_key_permissions = {"GET": "read:payments"}
 
     def get(self, request: Request, pk) -> Response:
-        return Response(payment_json(get_payment(request, pk)))
+        return payment_response(request, pk)
 
 
 class PaymentsRetryView(APIView):

@@ -207,14 +207,17 @@ class PageNumberPagination(BasePagination):
         start = (self.page - 1) * self.limit
         return list(queryset[start : start + self.limit])
 
-    def get_paginated_response(self, data) -> Response:
+    def links(self) -> dict[str, Any]:
         pagination: dict[str, Any] = {"pages": self.pages, "total": self.total}
         url = self.request.build_absolute_uri()
         if self.page < self.pages:
             pagination["next"] = replace_query_param(url, "page", self.page + 1)
         if 1 < self.page <= self.pages:
             pagination["prev"] = replace_query_param(url, "page", self.page - 1)
-        return Response({"data": data, "pagination": pagination})
+        return pagination
+
+    def get_paginated_response(self, data) -> Response:
+        return Response({"data": data, "pagination": self.links()})
 
 
 def _positive_int(value: str | None, name: str, *, default: int) -> int:

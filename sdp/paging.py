@@ -15,6 +15,7 @@ import math
 
 from django.core.cache import cache
 
+from sdp import sqljson
 from sdp.api import PageNumberPagination, _positive_int
 
 EXACT_UP_TO = 10_000
@@ -29,7 +30,9 @@ class CachedCountPagination(PageNumberPagination):
     def __init__(self, exact_total=None):
         self.exact_total = exact_total
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def window(self, queryset, request) -> tuple[int, int]:
+        """Reads ``page`` and ``page_limit``, counts the list; the page's first
+        row and size."""
         self.request = request
         self.page = _positive_int(request.query_params.get("page"), "page", default=1)
         self.limit = min(
@@ -42,14 +45,26 @@ class CachedCountPagination(PageNumberPagination):
         )
         self.total = self._count(queryset, request)
         self.pages = math.ceil(self.total / self.limit) if self.total else 0
-        start = (self.page - 1) * self.limit
+        return (self.page - 1) * self.limit, self.limit
+
+    def paginate_queryset(self, queryset, request, view=None):
+        start, limit = self.window(queryset, request)
         if start < LATE_ROWS_FROM:
-            return list(queryset[start : start + self.limit])
+            return list(queryset[start : start + limit])
         # Far pages: find the page's keys first (the sort index answers alone),
         # then read those rows with their relations, instead of joining every
         # skipped row to its relations only to throw it away.
-        keys = list(queryset.values_list("pk", flat=True)[start : start + self.limit])
+        keys = list(queryset.values_list("pk", flat=True)[start : start + limit])
         return list(queryset.filter(pk__in=keys))
+
+    def json_page(self, queryset, request, element: str, joins: str):
+        """The page as PostgreSQL renders it (sdp.sqljson.page_json), in SDP's
+        envelope."""
+        start, limit = self.window(queryset, request)
+        sql, params = sqljson.page_json(
+            element, joins, sqljson.ids_sql(queryset, start, limit)
+        )
+        return sqljson.envelope(sqljson.fetch_text(sql, params), self.links())
 
     def _count(self, queryset, request) -> int:
         if self.exact_total is not None:
