@@ -14,7 +14,7 @@ COPY tss tss
 COPY localnet localnet
 COPY bench bench
 COPY templates templates
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 # collectstatic only imports the settings: placeholders satisfy the production check.
 RUN pip install --no-cache-dir . \
     && env DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
@@ -27,4 +27,5 @@ RUN pip install --no-cache-dir . \
 USER sdp
 
 EXPOSE 8000
-CMD ["gunicorn", "sdp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "2", "--preload", "--access-logfile", "-"]
+# Workers, preload and timeout: gunicorn.conf.py.
+CMD ["gunicorn", "sdp.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from auth_org.apikeys import PREFIX, authenticate_key
 from auth_org.models import APIKey, Organization, User
 from auth_org.tokens import decode_token
+from sdp import sqljson
 from sdp.middleware import client_ip
 
 
@@ -76,9 +77,7 @@ def session_user(user_id, tenant_id) -> User | None:
     except ValueError:
         return None
     sql, user_fields, org_fields, user_conv, org_conv = _session_user_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, tenant_id])
-        row = cursor.fetchone()
+    row = sqljson.fetch_row(sql, [user_id, tenant_id])
     if row is None:
         return None
     row = list(row)

@@ -7,8 +7,10 @@ token signed with the public key are refused.
 
 from __future__ import annotations
 
+import copy
+import time
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jwt
@@ -49,10 +51,33 @@ def issue_token(user: User, *, lifetime: timedelta | None = None) -> str:
 
 def decode_token(token: str) -> dict[str, Any]:
     """The claims of a valid token; raises jwt.InvalidTokenError otherwise."""
-    _, public_key = _keys(settings.EC256_PRIVATE_KEY)
+    claims = _signed_claims(token, settings.EC256_PRIVATE_KEY)
+    now = time.time()
+    if claims["exp"] <= now:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if claims.get("nbf", 0) > now:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    return copy.deepcopy(claims)
+
+
+@lru_cache(maxsize=4096)
+def _signed_claims(token: str, pem: str) -> dict[str, Any]:
+    """The claims of a token whose signature verifies, its times not checked.
+
+    Checking an ES256 signature costs ~0.3 ms, a tenth of a cheap request, and
+    the dashboard sends the same token for 15 minutes: the verdict is kept per
+    process (for the token and key; a refused token is not kept) and only the
+    times are checked on every use, by decode_token.
+    """
+    _, public_key = _keys(pem)
     return jwt.decode(
         token,
         public_key,
         algorithms=[ALGORITHM],
-        options={"require": ["exp", "user", "tenant_id"]},
+        options={
+            "require": ["exp", "user", "tenant_id"],
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+        },
     )

@@ -147,23 +147,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_server(
+    port: int, workers: int | None, threads: int | None
+) -> subprocess.Popen:
+    """gunicorn as deployed (gunicorn.conf.py: sync workers, preloaded), unless
+    --workers/--threads say otherwise."""
     # The per-IP rate limit would answer most of the load with 429.
     env = {**os.environ, "DEBUG": "false", "LOG_LEVEL": "WARNING",
            "RATE_LIMIT_ENABLED": "false"}  # fmt: skip
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "sdp.wsgi",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers),
-            "--threads", str(threads),
-            "--log-level", "warning",
-            # Workers fork from an imported application: they answer at once.
-            "--preload",
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "gunicorn", "sdp.wsgi",
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+    ]  # fmt: skip
+    if workers:
+        command += ["--workers", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -246,8 +246,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--connections", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py")
+    parser.add_argument("--threads", type=int, help="default: gunicorn.conf.py")
     parser.add_argument(
         "--only", default="", help="comma-separated endpoint names (default: all)"
     )

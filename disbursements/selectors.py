@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from auth_org.models import Asset, Organization
 from disbursements.models import Disbursement, Payment, PaymentTally
 from receivers.models import Receiver, ReceiverWallet
+from sdp import sqljson
 from sdp.api import APIError
 from sdp.listing import date_range, ordering, statuses
 
@@ -291,15 +292,23 @@ def payments_total(organization: Organization, params) -> int | None:
     used = {k for k, v in params.items() if v} - PAGING_PARAMS
     if used - TALLIED_FILTERS:
         return None
-    tallies = PaymentTally.objects.filter(organization_id=organization.pk)
+    # Hand-written and prepared: the ORM's aggregate took longer to build than
+    # PostgreSQL took to answer, on every page of the payments list.
+    sql = (
+        "SELECT coalesce(sum(count), 0) FROM disbursements_paymenttally"
+        " WHERE organization_id = %s"
+    )
+    args: list[Any] = [organization.pk]
     if values := statuses(params, Payment.Status.values):
-        tallies = tallies.filter(status__in=values)
+        sql += " AND status = ANY(%s)"
+        args.append(values)
     if kind := params.get("type"):
         kind = kind.upper()
         if kind not in Payment.Type.values:
             return None  # payments_for() answers the error
-        tallies = tallies.filter(disbursement_id__isnull=kind == Payment.Type.DIRECT)
-    return tallies.aggregate(total=Sum("count"))["total"] or 0
+        direct = kind == Payment.Type.DIRECT
+        sql += f" AND disbursement_id IS {'' if direct else 'NOT '}NULL"
+    return int(sqljson.fetch_text(sql, args))
 
 
 def disbursement_payments_total(disbursement_id) -> int:

@@ -244,12 +244,20 @@ if env.str("DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's backend, checking only connections idle for over a second (see there).
+DATABASES["default"]["ENGINE"] = "sdp.postgres"
+# Prepared statements only where the code asks for them (the dashboard reads of
+# sdp.sqljson): Django's own cursors bind on the client and never prepare.
+# Switch off behind a pooler that cannot keep them (PgBouncer < 1.21 in
+# transaction mode).
+if env.bool("DB_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 
 REDIS_URL = env.str("REDIS_URL", default="") or devservices.redis_url()
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "sdp.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="sdp"),
     }

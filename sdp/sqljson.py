@@ -15,7 +15,7 @@ parameters.
 - ``iso(column)``: a timestamp as ``auth_org.catalog_api.iso`` writes it;
 - ``ids_sql(queryset)``: the ordered, sliced primary keys a queryset selects, as
   SQL and parameters to embed;
-- ``rows_json(...)``/``one_json(...)``: run a query whose one column is the JSON.
+- ``fetch_row``/``fetch_text``: run a short, hot query as a prepared statement.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -80,10 +81,31 @@ def page_json(element: str, joins: str, ids: tuple[str, tuple]) -> tuple[str, li
     return query, list(params)
 
 
-def fetch_text(sql: str, params: list | tuple) -> str | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+def fetch_row(sql: str, params: list | tuple) -> tuple | None:
+    """The first row, from a server-side prepared statement.
+
+    The JSON queries are long (every column spelled out) and planning them cost
+    PostgreSQL more than running them: ~1.8 ms of a 2.4 ms payment details.
+    Prepared once per connection and SQL text, they are only executed after
+    that. Django's cursors bind parameters on the client and cannot prepare, so
+    this one is psycopg's own, on Django's connection (same transaction and
+    type adapters; errors raised as Django's). Without prepared statements
+    (settings.DB_PREPARED_STATEMENTS off) the query is simply run.
+    """
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with (
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
+def fetch_text(sql: str, params: list | tuple) -> Any:
+    """The first column of the first row (prepared, as fetch_row); None when
+    there is no row."""
+    row = fetch_row(sql, params)
     return row[0] if row else None
 
 

@@ -1,0 +1,53 @@
+"""Django's PostgreSQL backend, with the health check skipped for a connection
+that has just served a request cleanly.
+
+CONN_HEALTH_CHECKS costs a ``SELECT 1`` round trip at the start of every request
+that reuses a connection: about 0.4 ms of CPU between the web process and the
+database, a tenth of a dashboard read. Its purpose is a connection that died
+while idle (a database restart, a failover, a proxy's idle timeout). A
+connection that finished a request without error less than TRUSTED_FOR seconds
+ago is not checked again; one idle for longer is, as before. A database that
+restarts within that second costs at most the one request per worker that was
+already on its way, as it would without the check.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core import signals
+from django.db import connections
+from django.db.backends.postgresql import base
+
+TRUSTED_FOR = 1.0
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    clean_at = float("-inf")
+
+    def close_if_health_check_failed(self):
+        if (
+            self.connection is not None
+            and not self.health_check_done
+            and time.monotonic() - self.clean_at < TRUSTED_FOR
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def close(self):
+        self.clean_at = float("-inf")
+        super().close()
+
+
+def _stamp_clean_connections(**kwargs) -> None:
+    for conn in connections.all(initialized_only=True):
+        if (
+            isinstance(conn, DatabaseWrapper)
+            and conn.connection is not None
+            and not conn.errors_occurred
+        ):
+            conn.clean_at = time.monotonic()
+
+
+signals.request_finished.connect(_stamp_clean_connections)
