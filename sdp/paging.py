@@ -30,9 +30,9 @@ class CachedCountPagination(PageNumberPagination):
     def __init__(self, exact_total=None):
         self.exact_total = exact_total
 
-    def window(self, queryset, request) -> tuple[int, int]:
-        """Reads ``page`` and ``page_limit``, counts the list; the page's first
-        row and size."""
+    def window(self, queryset, request, count=None) -> tuple[int, int]:
+        """Reads ``page`` and ``page_limit``, counts the list (with ``count()``
+        when given, else the queryset's count); the page's first row and size."""
         self.request = request
         self.page = _positive_int(request.query_params.get("page"), "page", default=1)
         self.limit = min(
@@ -43,7 +43,7 @@ class CachedCountPagination(PageNumberPagination):
             ),
             self.max_limit,
         )
-        self.total = self._count(queryset, request)
+        self.total = self._count(queryset, request, count or queryset.count)
         self.pages = math.ceil(self.total / self.limit) if self.total else 0
         return (self.page - 1) * self.limit, self.limit
 
@@ -60,13 +60,13 @@ class CachedCountPagination(PageNumberPagination):
     def json_page(self, queryset, request, element: str, joins: str):
         """The page as PostgreSQL renders it (sdp.sqljson.page_json), in SDP's
         envelope."""
-        start, limit = self.window(queryset, request)
+        start, limit = self.window(queryset, request, lambda: sqljson.count(queryset))
         sql, params = sqljson.page_json(
             element, joins, sqljson.ids_sql(queryset, start, limit)
         )
         return sqljson.envelope(sqljson.fetch_text(sql, params), self.links())
 
-    def _count(self, queryset, request) -> int:
+    def _count(self, queryset, request, count) -> int:
         if self.exact_total is not None:
             total = self.exact_total()
             if total is not None:
@@ -82,7 +82,7 @@ class CachedCountPagination(PageNumberPagination):
         cached = cache.get(key)
         if cached is not None:
             return cached
-        total = queryset.count()
+        total = count()
         if total > EXACT_UP_TO:
             cache.set(key, total, COUNT_TTL)
         return total
