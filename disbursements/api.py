@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -16,17 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org import catalog
-from auth_org.catalog_api import iso
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
 from disbursements import selectors, services
 from disbursements.csv_ingest import CSVError
-from disbursements.models import (
-    Disbursement,
-    Payment,
-    PaymentStatusChange,
-)
+from disbursements.models import Disbursement, Payment
 from sdp import sqljson
 from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
@@ -384,58 +378,6 @@ class DisbursementReceiversView(APIView):
 
 
 # --- payments ----------------------------------------------------------------
-
-
-def receiver_wallet_json(receiver_wallet) -> dict[str, Any]:
-    return {
-        "id": str(receiver_wallet.pk),
-        "receiver": {"id": str(receiver_wallet.receiver_id)},
-        "wallet": {
-            "id": str(receiver_wallet.wallet_id),
-            "name": receiver_wallet.wallet.name,
-        },
-        "stellar_address": receiver_wallet.stellar_address or "",
-        "stellar_memo": receiver_wallet.stellar_memo,
-        "stellar_memo_type": receiver_wallet.stellar_memo_type,
-        "status": receiver_wallet.status,
-        "created_at": iso(receiver_wallet.created_at),
-        "updated_at": iso(receiver_wallet.updated_at),
-    }
-
-
-# What payment_json and the disbursement receivers list read of a payment's
-# relations (only these columns are selected: fewer to compile, carry and load).
-ASSET_COLUMNS = ("code", "issuer", "created_at", "updated_at", "deleted_at")
-RECEIVER_WALLET_COLUMNS = (
-    "receiver", "wallet", "stellar_address", "stellar_memo", "stellar_memo_type",
-    "status", "created_at", "updated_at", "wallet__name",
-)  # fmt: skip
-RECEIVER_COLUMNS = ("phone_number", "email", "external_id", "created_at", "updated_at")
-
-
-def _payment_columns(**relations: tuple[str, ...]) -> list[str]:
-    own = [f.name for f in Payment._meta.concrete_fields]
-    return own + [f"{rel}__{col}" for rel, cols in relations.items() for col in cols]
-
-
-def _payments_with_relations(queryset):
-    return (
-        queryset.select_related("disbursement", "asset", "receiver_wallet__wallet")
-        .only(
-            *_payment_columns(
-                disbursement=("name", "status", "created_at", "updated_at"),
-                asset=ASSET_COLUMNS,
-                receiver_wallet=RECEIVER_WALLET_COLUMNS,
-            )
-        )
-        .prefetch_related(
-            Prefetch(
-                "status_changes",
-                queryset=PaymentStatusChange.objects.order_by("created_at", "pk"),
-                to_attr="history",
-            )
-        )
-    )
 
 
 # A payment as the dashboard reads it, written by PostgreSQL (sdp.sqljson): the
