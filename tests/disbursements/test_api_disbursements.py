@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from auth_org.models import Role
-from disbursements.models import Disbursement, Payment
+from disbursements.models import Disbursement, DisbursementStatusChange, Payment
 from messaging.models import Message
 from receivers.models import ReceiverVerification, ReceiverWallet
 from tests.api2_fixtures import client_for, role_user
 from tests.factories import (
+    AssetFactory,
     DisbursementFactory,
+    PaymentFactory,
     ReceiverFactory,
     ReceiverWalletFactory,
 )
@@ -450,6 +454,58 @@ def test_disbursement_receivers(api, wallet, usdc):
     assert first["payment"]["amount"] == "10.5000000"
     assert first["payment"]["asset"]["code"] == "USDC"
     assert first["payment"]["status"] == "DRAFT"
+
+
+def test_details_read_the_rows_as_the_dashboard_expects(
+    api, organization, owner, wallet, usdc
+):
+    # What PostgreSQL writes for the edge cases: a deleted asset of the wallet
+    # is not listed; started_by is the user of the last start, null when that
+    # start had none; a history entry without a user has user_id ""; the
+    # average is rounded half to even (0.00000025 -> 0.0000002).
+    eurc = AssetFactory(organization=organization, code="EURC")
+    gone = AssetFactory(
+        organization=organization, code="OLD", deleted_at=timezone.now()
+    )
+    wallet.assets.add(eurc, gone)
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="STARTED"
+    )
+    now = timezone.now()
+    for seconds, (status, actor) in enumerate(
+        [("STARTED", owner), ("PAUSED", owner), ("STARTED", None)]
+    ):
+        DisbursementStatusChange.objects.create(
+            disbursement=disbursement,
+            to_status=status,
+            actor=actor,
+            created_at=now + timedelta(seconds=seconds),
+        )
+    for amount, status in [("0.0000001", "SUCCESS"), ("0.0000004", "FAILED")]:
+        PaymentFactory(
+            disbursement=disbursement,
+            organization=organization,
+            asset=usdc,
+            amount=Decimal(amount),
+            status=status,
+        )
+    body = api.get(f"/disbursements/{disbursement.pk}").json()
+    assert [a["code"] for a in body["wallet"]["assets"]] == ["USDC", "EURC"]
+    assert [h["user_id"] for h in body["status_history"]] == [str(owner.pk)] * 2 + [""]
+    assert body["created_by"] is None
+    assert body["started_by"] is None
+    assert {k: v for k, v in body.items() if "amount" in k or "payments" in k} == {
+        "total_payments": 2,
+        "total_payments_sent": 1,
+        "total_payments_failed": 1,
+        "total_payments_canceled": 0,
+        "total_payments_remaining": 0,
+        "total_amount": "0.0000005",
+        "amount_disbursed": "0.0000001",
+        "average_amount": "0.0000002",
+    }
+    listed = api.get("/disbursements?status=STARTED").json()["data"]
+    assert listed == [body]
 
 
 def test_other_tenants_disbursement_is_404(api, organization):
