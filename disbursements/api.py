@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
 
-from django.db import connection
 from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -133,14 +131,6 @@ def disbursement_text(request: Request, pk) -> str:
     return body
 
 
-def _fetch_one(sql: str, params) -> Any:
-    """The first column of the first row, None without a row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def get_disbursement(request: Request, pk) -> Disbursement:
     """The model, for the writes. file_content (the uploaded CSV) is read only by
     the instructions download."""
@@ -193,23 +183,15 @@ class DisbursementsView(APIView):
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
     def get(self, request: Request) -> HttpResponse:
-        # The selector's SQL, compiled once, both counts the list (a tenant's
-        # disbursements are few: always exact, never cached) and gives the page.
+        # A tenant's disbursements are few: counted exactly on every request.
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
-        sql, params = sqljson.ids_sql(queryset)
-        paginator = CachedCountPagination(
-            exact_total=lambda: _fetch_one(
-                f"SELECT count(*) FROM ({sql}) AS listed",  # noqa: S608
-                params,
-            )
-        )
-        start, limit = paginator.window(queryset, request)
-        page = sqljson.page_json(
+        return CachedCountPagination().json_page(
+            queryset,
+            request,
             disbursement_sql(),
             f"JOIN disbursements_disbursement d ON d.id = page.id {DISBURSEMENT_JOINS}",
-            (f"({sql}) LIMIT %s OFFSET %s", (*params, limit, start)),
+            exact=True,
         )
-        return sqljson.envelope(sqljson.fetch_text(*page), paginator.links())
 
     @idempotent
     def post(self, request: Request) -> Response:
@@ -354,7 +336,7 @@ class DisbursementReceiversView(APIView):
     def get(self, request: Request, pk) -> HttpResponse:
         # Whether it is the tenant's (its history and wallet are not shown) and
         # how many payments it has, from its tallies.
-        total = _fetch_one(
+        total = sqljson.fetch_text(
             "SELECT stats.total_payments FROM disbursements_disbursement d"  # noqa: S608
             f" {selectors.DISBURSEMENT_STATS_JOIN}"
             " WHERE d.organization_id = %s AND d.id = %s",

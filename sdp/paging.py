@@ -43,7 +43,7 @@ class CachedCountPagination(PageNumberPagination):
             ),
             self.max_limit,
         )
-        self.total = self._count(queryset, request, count or queryset.count)
+        self.total = self._count(request, count or (lambda: queryset.count()))
         self.pages = math.ceil(self.total / self.limit) if self.total else 0
         return (self.page - 1) * self.limit, self.limit
 
@@ -57,16 +57,27 @@ class CachedCountPagination(PageNumberPagination):
         keys = list(queryset.values_list("pk", flat=True)[start : start + limit])
         return list(queryset.filter(pk__in=keys))
 
-    def json_page(self, queryset, request, element: str, joins: str):
+    def json_page(self, queryset, request, element: str, joins: str, *, exact=False):
         """The page as PostgreSQL renders it (sdp.sqljson.page_json), in SDP's
-        envelope."""
-        start, limit = self.window(queryset, request, lambda: sqljson.count(queryset))
-        sql, params = sqljson.page_json(
-            element, joins, sqljson.ids_sql(queryset, start, limit)
-        )
-        return sqljson.envelope(sqljson.fetch_text(sql, params), self.links())
+        envelope. The queryset's SQL is compiled once and serves both the count
+        and the page. ``exact``: count on every request (lists that stay
+        small), instead of caching totals above EXACT_UP_TO."""
+        sql, params = sqljson.ids_sql(queryset)
 
-    def _count(self, queryset, request, count) -> int:
+        def count() -> int:
+            return sqljson.fetch_text(
+                f"SELECT count(*) FROM ({sql}) AS listed",  # noqa: S608
+                params,
+            )
+
+        if exact and self.exact_total is None:
+            self.exact_total = count
+        start, limit = self.window(queryset, request, count)
+        page = (f"({sql}) LIMIT %s OFFSET %s", (*params, limit, start))
+        body = sqljson.fetch_text(*sqljson.page_json(element, joins, page))
+        return sqljson.envelope(body, self.links())
+
+    def _count(self, request, count) -> int:
         if self.exact_total is not None:
             total = self.exact_total()
             if total is not None:

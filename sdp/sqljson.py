@@ -69,13 +69,6 @@ def ids_sql(queryset: QuerySet, start: int = 0, limit: int | None = None):
     return sql, tuple(params)
 
 
-def count(queryset: QuerySet) -> int:
-    """``queryset.count()``, prepared (fetch_row) and without the ORM's
-    aggregation step."""
-    sql, params = ids_sql(queryset.order_by())
-    return fetch_text(f"SELECT count(*) FROM ({sql}) AS q", params)  # noqa: S608
-
-
 def page_json(element: str, joins: str, ids: tuple[str, tuple]) -> tuple[str, list]:
     """A query giving the JSON array of ``element`` for each id of ``ids`` (from
     ids_sql), in their order; ``joins`` starts ``FROM`` with the alias ``page``
