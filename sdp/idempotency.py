@@ -26,6 +26,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from sdp.api import APIError
 
@@ -71,6 +72,16 @@ def _replay(record) -> HttpResponse:
     return response
 
 
+def _body(response: HttpResponse) -> bytes:
+    # A DRF Response is rendered later, by the view; an HttpResponse (JSON that
+    # PostgreSQL wrote, sdp.sqljson) already carries its bytes.
+    if isinstance(response, Response):
+        return (
+            JSONRenderer().render(response.data) if response.data is not None else b""
+        )
+    return response.content
+
+
 def idempotent(view_method):
     @wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs):
@@ -95,11 +106,7 @@ def idempotent(view_method):
                 response = view_method(view, request, *args, **kwargs)
             except Exception as exc:  # every error answer is stored too
                 response = view.handle_exception(exc)  # re-raises unexpected errors
-            body = (
-                JSONRenderer().render(response.data)
-                if response.data is not None
-                else b""
-            )
+            body = _body(response)
             _model().objects.filter(pk=record.pk).update(
                 response_status=response.status_code, response_body=body
             )

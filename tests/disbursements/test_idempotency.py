@@ -12,7 +12,12 @@ from django.utils import timezone
 
 from disbursements.models import Disbursement, IdempotencyKey, Payment
 from tests.api2_fixtures import client_for
-from tests.factories import DisbursementFactory, PaymentFactory
+from tests.factories import (
+    DisbursementFactory,
+    PaymentFactory,
+    ReceiverFactory,
+    ReceiverWalletFactory,
+)
 
 
 def body(wallet, asset, name="Idem"):
@@ -34,6 +39,31 @@ def test_replay_returns_the_first_answer(owner, wallet, usdc):
     assert second.json() == first.json()
     assert second["Idempotent-Replayed"] == "true"
     assert Disbursement.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_replay_of_a_body_postgresql_wrote(organization, owner, wallet, usdc):
+    # POST /payments answers JSON that PostgreSQL wrote (an HttpResponse, not a
+    # DRF Response): its bytes are stored and replayed as they are.
+    registered = ReceiverWalletFactory(
+        receiver=ReceiverFactory(organization=organization),
+        wallet=wallet,
+        status="REGISTERED",
+        stellar_address="GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H",
+    )
+    api = client_for(owner, HTTP_IDEMPOTENCY_KEY="k-direct")
+    payment = {
+        "amount": "5.5",
+        "asset": {"id": str(usdc.pk)},
+        "receiver": {"id": str(registered.receiver_id)},
+        "wallet": {"id": str(registered.wallet_id)},
+    }
+    first = api.post("/payments", payment, format="json")
+    second = api.post("/payments", payment, format="json")
+    assert first.status_code == second.status_code == 201, first.content
+    assert second.content == first.content
+    assert second["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
 
 
 @pytest.mark.django_db
