@@ -355,11 +355,41 @@ def _uuid(value: str, name: str | None):
         raise APIError(extras={name: "invalid id"}) from None
 
 
+# What receivers' SQL reads of payments (PaymentReader): figures of the payments
+# of one receiver or one receiver wallet, as subqueries to join LATERAL.
+# ``{column}`` is a payment column of FIGURES_OF, ``{key}`` the SQL it equals
+# (e.g. ``r.id``): both come from the code, never from a request.
+PAYMENT_COUNTS_SQL = """(SELECT count(*) AS total,
+    count(*) FILTER (WHERE fp.status = 'SUCCESS') AS successful,
+    count(*) FILTER (WHERE fp.status = 'FAILED') AS failed,
+    count(*) FILTER (WHERE fp.status = 'CANCELED') AS canceled,
+    count(*) FILTER (WHERE fp.status NOT IN ('SUCCESS', 'FAILED', 'CANCELED'))
+        AS remaining
+    FROM disbursements_payment fp WHERE fp.{column} = {key})"""
+RECEIVED_SQL = """(SELECT fa.code AS asset_code, fa.issuer AS asset_issuer,
+    sum(fp.amount) AS amount
+    FROM disbursements_payment fp JOIN auth_org_asset fa ON fa.id = fp.asset_id
+    WHERE fp.{column} = {key} AND fp.status = 'SUCCESS'
+    GROUP BY fa.code, fa.issuer)"""
+FIGURES_OF = {"receiver_id", "receiver_wallet_id"}
+
+
 class PaymentReader:
     """What receivers may read of payments (installed by DisbursementsConfig)."""
 
-    def receiver_stats(self, receiver_ids: list) -> dict[str, Any]:
-        return receiver_stats(receiver_ids)
+    def counts_sql(self, column: str, key: str) -> str:
+        """One row: how many payments have ``column`` = ``key``, in all (total)
+        and by outcome (successful, failed, canceled, remaining: the others)."""
+        if column not in FIGURES_OF:
+            raise ValueError(f"no payment figures by {column}")
+        return PAYMENT_COUNTS_SQL.format(column=column, key=key)
+
+    def received_sql(self, column: str, key: str) -> str:
+        """A row per asset (asset_code, asset_issuer) of the successful
+        payments with ``column`` = ``key``, with the sum of their amounts."""
+        if column not in FIGURES_OF:
+            raise ValueError(f"no payment figures by {column}")
+        return RECEIVED_SQL.format(column=column, key=key)
 
     def has_payments_in_flight(self, receiver_wallet_id) -> bool:
         return Payment.objects.filter(

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
-from django.db.models import Prefetch
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org.catalog_api import iso, wallet_json
+from auth_org.catalog_api import iso
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from receivers import selectors, services
-from receivers.models import Receiver, ReceiverVerification, ReceiverWallet
+from receivers.models import Receiver, ReceiverWallet
+from sdp import sqljson
 from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
@@ -22,121 +23,140 @@ from sdp.paging import CachedCountPagination
 RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 
 
-def _money(value) -> str:
-    return f"{value:.7f}"
+# A receiver and its wallets as the dashboard reads them, written by PostgreSQL
+# (sdp.sqljson). Payment figures come as SQL from the reader disbursements
+# installs (selectors.payment_reads()), so the text is built on first use.
+# By code, then issuer, comparing code points as Python's sorted() did: under a
+# language collation (en_US) "eurc" would come before "USDC".
+RECEIVED_ORDER = 'fr.asset_code COLLATE "C", fr.asset_issuer COLLATE "C"'
+WALLET_SQL = sqljson.obj(
+    id="w.id",
+    name="w.name",
+    homepage="w.homepage",
+    deep_link_schema="w.deep_link_schema",
+    sep_10_client_domain="w.sep_10_client_domain",
+    enabled="w.enabled",
+    user_managed="w.user_managed",
+    embedded="w.embedded",
+    created_at=sqljson.iso("w.created_at"),
+    updated_at=sqljson.iso("w.updated_at"),
+    deleted_at=sqljson.iso("w.deleted_at"),
+)
+VERIFICATIONS_SQL = sqljson.agg(
+    sqljson.obj(
+        verification_field="v.verification_field",
+        hashed_value="v.hashed_value",
+        confirmed_at=sqljson.iso("v.confirmed_at"),
+        verification_channel="nullif(v.verification_channel, '')",
+        updated_at=sqljson.iso("v.updated_at"),
+    ),
+    "receivers_receiververification v WHERE v.receiver_id = r.id",
+    "v.verification_field",
+)
 
 
-def _received(entry: dict[str, Any], *, issuer: bool = True) -> list[dict]:
-    amounts = []
-    for (code, asset_issuer), amount in sorted(entry["received"].items()):
-        item = {"asset_code": code, "received_amount": _money(amount)}
-        if issuer:
-            item["asset_issuer"] = asset_issuer
-        amounts.append(item)
-    return amounts
-
-
-def receiver_wallet_json(receiver_wallet: ReceiverWallet, stats: dict) -> dict:
-    entry = stats["wallets"][receiver_wallet.pk]
-    counters = _wallet_counters(entry)
-    return {
-        "id": str(receiver_wallet.pk),
-        "receiver": {"id": str(receiver_wallet.receiver_id)},
-        "wallet": wallet_json(receiver_wallet.wallet, assets=False),
-        "status": receiver_wallet.status,
-        "stellar_address": receiver_wallet.stellar_address or "",
-        "stellar_memo": receiver_wallet.stellar_memo,
-        "stellar_memo_type": receiver_wallet.stellar_memo_type,
-        "created_at": iso(receiver_wallet.created_at),
-        "updated_at": iso(receiver_wallet.updated_at),
-        "invited_at": iso(receiver_wallet.invitation_sent_at),
-        "last_sms_sent": iso(receiver_wallet.invitation_sent_at),
-        "invitation_sent_at": iso(receiver_wallet.invitation_sent_at),
-        **counters,
-        "received_amounts": _received(entry, issuer=False),
+def _received_sql(column: str, key: str, *, issuer: bool) -> str:
+    """The received amounts (successful payments summed per asset) of a
+    receiver or receiver wallet, as a JSON array in RECEIVED_ORDER."""
+    fields = {
+        "asset_code": "fr.asset_code",
+        "received_amount": sqljson.money("fr.amount"),
     }
+    if issuer:
+        fields["asset_issuer"] = "fr.asset_issuer"
+    source = selectors.payment_reads().received_sql(column, key)
+    return sqljson.agg(sqljson.obj(**fields), f"{source} fr", RECEIVED_ORDER)
 
 
-def _wallet_counters(entry: dict) -> dict[str, str]:
-    count = entry["count"]
-    total = sum(count.values())
-    success, failed = count.get("SUCCESS", 0), count.get("FAILED", 0)
-    canceled = count.get("CANCELED", 0)
-    return {
-        "total_payments": str(total),
-        "payments_received": str(success),
-        "failed_payments": str(failed),
-        "remaining_payments": str(total - success - failed - canceled),
-    }
-
-
-def receiver_json(receiver: Receiver, stats: dict) -> dict[str, Any]:
-    entry = stats["receivers"][receiver.pk]
-    count = entry["count"]
-    total = sum(count.values())
-    success, failed = count.get("SUCCESS", 0), count.get("FAILED", 0)
-    canceled = count.get("CANCELED", 0)
-    wallets = receiver.listed_wallets
-    return {
-        "id": str(receiver.pk),
-        "email": receiver.email or "",
-        "phone_number": receiver.phone_number or "",
-        "external_id": receiver.external_id,
-        "created_at": iso(receiver.created_at),
-        "updated_at": iso(receiver.updated_at),
-        "total_payments": str(total),
-        "successful_payments": str(success),
-        "failed_payments": str(failed),
-        "canceled_payments": str(canceled),
-        "remaining_payments": str(total - success - failed - canceled),
-        "registered_wallets": str(
-            sum(1 for w in wallets if w.status == ReceiverWallet.Status.REGISTERED)
-        ),
-        "received_amounts": _received(entry),
-        "wallets": [receiver_wallet_json(w, stats) for w in wallets],
-        "verifications": [
-            {
-                "verification_field": v.verification_field,
-                "hashed_value": v.hashed_value,
-                "confirmed_at": iso(v.confirmed_at),
-                "verification_channel": v.verification_channel or None,
-                "updated_at": iso(v.updated_at),
-            }
-            for v in receiver.listed_verifications
-        ],
-    }
-
-
-def _with_relations(queryset):
-    # to_attr: plain lists. Without it Django builds a filtered queryset per
-    # receiver and relation to hold the prefetched rows (~0.1 ms each).
-    return queryset.prefetch_related(
-        Prefetch(
-            "wallets",
-            queryset=ReceiverWallet.objects.select_related("wallet").order_by(
-                "created_at", "pk"
-            ),
-            to_attr="listed_wallets",
-        ),
-        Prefetch(
-            "verifications",
-            queryset=ReceiverVerification.objects.order_by("verification_field"),
-            to_attr="listed_verifications",
-        ),
+@functools.cache
+def receiver_wallet_sql() -> tuple[str, str]:
+    """A receiver wallet (alias ``rw``) with its payment figures: (element,
+    joins after ``FROM receivers_receiverwallet rw``)."""
+    counts = selectors.payment_reads().counts_sql("receiver_wallet_id", "rw.id")
+    joins = (
+        f"JOIN auth_org_wallet w ON w.id = rw.wallet_id CROSS JOIN LATERAL {counts} wc"
     )
+    element = sqljson.obj(
+        id="rw.id",
+        receiver=sqljson.obj(id="rw.receiver_id"),
+        wallet=WALLET_SQL,
+        status="rw.status",
+        stellar_address="coalesce(rw.stellar_address, '')",
+        stellar_memo="rw.stellar_memo",
+        stellar_memo_type="rw.stellar_memo_type",
+        created_at=sqljson.iso("rw.created_at"),
+        updated_at=sqljson.iso("rw.updated_at"),
+        invited_at=sqljson.iso("rw.invitation_sent_at"),
+        last_sms_sent=sqljson.iso("rw.invitation_sent_at"),
+        invitation_sent_at=sqljson.iso("rw.invitation_sent_at"),
+        total_payments="wc.total::text",
+        payments_received="wc.successful::text",
+        failed_payments="wc.failed::text",
+        remaining_payments="wc.remaining::text",
+        received_amounts=_received_sql("receiver_wallet_id", "rw.id", issuer=False),
+    )
+    return element, joins
 
 
-def render_receivers(receivers: list[Receiver]) -> list[dict]:
-    stats = selectors.payment_reads().receiver_stats([r.pk for r in receivers])
-    return [receiver_json(r, stats) for r in receivers]
+@functools.cache
+def receiver_sql() -> tuple[str, str]:
+    """A receiver (alias ``r``) with its figures, wallets and verifications:
+    (element, joins after ``FROM receivers_receiver r``)."""
+    counts = selectors.payment_reads().counts_sql("receiver_id", "r.id")
+    wallet, wallet_joins = receiver_wallet_sql()
+    element = sqljson.obj(
+        id="r.id",
+        email="coalesce(r.email, '')",
+        phone_number="coalesce(r.phone_number, '')",
+        external_id="r.external_id",
+        created_at=sqljson.iso("r.created_at"),
+        updated_at=sqljson.iso("r.updated_at"),
+        total_payments="rc.total::text",
+        successful_payments="rc.successful::text",
+        failed_payments="rc.failed::text",
+        canceled_payments="rc.canceled::text",
+        remaining_payments="rc.remaining::text",
+        registered_wallets=(
+            "(SELECT count(*) FROM receivers_receiverwallet rr"
+            " WHERE rr.receiver_id = r.id AND rr.status = 'REGISTERED')::text"
+        ),
+        received_amounts=_received_sql("receiver_id", "r.id", issuer=True),
+        wallets=sqljson.agg(
+            wallet,
+            f"receivers_receiverwallet rw {wallet_joins} WHERE rw.receiver_id = r.id",
+            "rw.created_at, rw.id",
+        ),
+        verifications=VERIFICATIONS_SQL,
+    )
+    return element, f"CROSS JOIN LATERAL {counts} rc"
+
+
+def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:
+    element, joins = receiver_sql()
+    body = sqljson.fetch_text(
+        f"SELECT ({element})::text FROM receivers_receiver r {joins}"  # noqa: S608
+        " WHERE r.organization_id = %s AND r.id = %s",
+        [request.tenant.pk, pk],
+    )
+    if body is None:
+        raise NotFound("receiver not found")
+    return sqljson.json_response(body, status)
+
+
+def receiver_wallet_response(request: Request, pk) -> HttpResponse:
+    element, joins = receiver_wallet_sql()
+    body = sqljson.fetch_text(
+        f"SELECT ({element})::text FROM receivers_receiverwallet rw {joins}"  # noqa: S608
+        " WHERE rw.organization_id = %s AND rw.id = %s",
+        [request.tenant.pk, pk],
+    )
+    if body is None:
+        raise NotFound("receiver wallet not found")
+    return sqljson.json_response(body)
 
 
 def get_receiver(request: Request, pk) -> Receiver:
-    receiver = (
-        _with_relations(Receiver.objects.filter(organization=request.tenant))
-        .filter(pk=pk)
-        .first()
-    )
+    receiver = Receiver.objects.filter(organization=request.tenant, pk=pk).first()
     if receiver is None:
         raise NotFound("receiver not found")
     return receiver
@@ -171,9 +191,13 @@ class ReceiversView(APIView):
 
     def get(self, request: Request) -> Response:
         queryset = selectors.receivers_for(request.tenant, request.query_params)
-        paginator = CachedCountPagination()
-        page = paginator.paginate_queryset(_with_relations(queryset), request, self)
-        return paginator.get_paginated_response(render_receivers(page))
+        element, joins = receiver_sql()
+        return CachedCountPagination().json_page(
+            queryset,
+            request,
+            element,
+            f"JOIN receivers_receiver r ON r.id = page.id {joins}",
+        )
 
     @idempotent
     def post(self, request: Request) -> Response:
@@ -184,9 +208,7 @@ class ReceiversView(APIView):
             services.NewReceiver(**data.validated_data),
             actor=request.user,
         )
-        return Response(
-            render_receivers([get_receiver(request, receiver.pk)])[0], status=201
-        )
+        return receiver_response(request, receiver.pk, status=201)
 
 
 PATCH_KEYS = {
@@ -202,7 +224,7 @@ class ReceiverView(APIView):
     api_key_permissions = {"GET": "read:receivers", "PATCH": "write:receivers"}
 
     def get(self, request: Request, pk) -> Response:
-        return Response(render_receivers([get_receiver(request, pk)])[0])
+        return receiver_response(request, pk)
 
     @idempotent
     def patch(self, request: Request, pk) -> Response:
@@ -245,9 +267,7 @@ class ReceiverWalletAddressView(APIView):
             memo=data.validated_data["stellar_memo"],
             actor=request.user,
         )
-        stats = selectors.payment_reads().receiver_stats([receiver_wallet.receiver_id])
-        receiver_wallet = get_receiver_wallet(request, receiver_wallet.pk)
-        return Response(receiver_wallet_json(receiver_wallet, stats))
+        return receiver_wallet_response(request, receiver_wallet.pk)
 
 
 class RetryInvitationView(APIView):

@@ -8,7 +8,7 @@ disbursements installs at start-up (``disbursements.apps``): ``PAYMENT_READS``.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.db.models import Q, QuerySet
 
@@ -18,7 +18,14 @@ from sdp.listing import date_range, ordering, statuses
 
 
 class PaymentReads(Protocol):
-    def receiver_stats(self, receiver_ids: list) -> dict[str, Any]: ...
+    # SQL subqueries over the payments whose ``column`` ("receiver_id" or
+    # "receiver_wallet_id") equals the SQL ``key`` (e.g. "r.id"), to join
+    # LATERAL. counts_sql: one row (total, successful, failed, canceled,
+    # remaining). received_sql: a row per asset of the successful ones
+    # (asset_code, asset_issuer, amount).
+    def counts_sql(self, column: str, key: str) -> str: ...
+
+    def received_sql(self, column: str, key: str) -> str: ...
 
     def has_payments_in_flight(self, receiver_wallet_id) -> bool: ...
 

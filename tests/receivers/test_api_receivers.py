@@ -32,10 +32,12 @@ from tests.api2_fixtures import (  # noqa: F401 - fixtures
     wallet,
 )
 from tests.factories import (
+    AssetFactory,
     DisbursementFactory,
     PaymentFactory,
     ReceiverFactory,
     ReceiverWalletFactory,
+    WalletFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +122,123 @@ def test_list_and_details_carry_stats_wallets_and_verifications(
     assert verification["verification_field"] == "DATE_OF_BIRTH"
     assert verification["confirmed_at"] is None
     assert "1990" not in verification["hashed_value"]
+
+
+def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
+    api, organization, wallet, usdc
+):
+    """PostgreSQL writes the JSON (sdp.sqljson): received amounts sorted by code
+    then issuer as Python compares strings (upper case before lower case), key
+    order, strings for counters, nulls and empty strings where they were."""
+    issuers = sorted(Keypair.random().public_key for _ in range(2))
+    eurc_b = AssetFactory(organization=organization, code="EURC", issuer=issuers[1])
+    eurc_a = AssetFactory(organization=organization, code="EURC", issuer=issuers[0])
+    lower = AssetFactory(organization=organization, code="eurc", issuer=issuers[0])
+    other_wallet = WalletFactory(organization=organization, deleted_at=timezone.now())
+    receiver = ReceiverFactory(organization=organization, email=None)
+    first = ReceiverWalletFactory(receiver=receiver, wallet=wallet, status="READY")
+    second = ReceiverWalletFactory(
+        receiver=receiver, wallet=other_wallet, status="REGISTERED",
+        stellar_memo="7", stellar_memo_type="id",
+    )  # fmt: skip
+    for receiver_wallet, asset, status, amount in [
+        (first, lower, "SUCCESS", "1.5"), (first, usdc, "SUCCESS", "0.0000001"),
+        (second, eurc_b, "SUCCESS", "2"), (second, eurc_a, "SUCCESS", "3"),
+        (second, eurc_a, "SUCCESS", "4.25"), (second, usdc, "FAILED", "9"),
+        (second, usdc, "PENDING", "9"), (first, usdc, "CANCELED", "9"),
+    ]:  # fmt: skip
+        PaymentFactory(
+            disbursement=DisbursementFactory(
+                organization=organization, wallet=receiver_wallet.wallet, asset=asset
+            ),
+            receiver_wallet=receiver_wallet,
+            status=status,
+            amount=Decimal(amount),
+        )
+    ReceiverVerification.objects.create(
+        receiver=receiver, verification_field="PIN", hashed_value="h",
+        confirmed_at=timezone.now(), verification_channel="SMS",
+    )  # fmt: skip
+    ReceiverVerification.objects.create(
+        receiver=receiver, verification_field="DATE_OF_BIRTH", hashed_value="h"
+    )
+    body = api.get(f"/receivers/{receiver.pk}").json()
+    assert body == api.get("/receivers/").json()["data"][0]
+    assert list(body) == [
+        "id", "email", "phone_number", "external_id", "created_at", "updated_at",
+        "total_payments", "successful_payments", "failed_payments",
+        "canceled_payments", "remaining_payments", "registered_wallets",
+        "received_amounts", "wallets", "verifications",
+    ]  # fmt: skip
+    assert body["email"] == ""
+    assert [body[k] for k in list(body)[6:12]] == ["8", "5", "1", "1", "1", "1"]
+    assert body["received_amounts"] == [
+        {"asset_code": "EURC", "received_amount": "7.2500000", "asset_issuer": issuers[0]},
+        {"asset_code": "EURC", "received_amount": "2.0000000", "asset_issuer": issuers[1]},
+        {"asset_code": "USDC", "received_amount": "0.0000001", "asset_issuer": usdc.issuer},
+        {"asset_code": "eurc", "received_amount": "1.5000000", "asset_issuer": issuers[0]},
+    ]  # fmt: skip
+    assert [w["id"] for w in body["wallets"]] == [str(first.pk), str(second.pk)]
+    one, two = body["wallets"]
+    assert list(one) == [
+        "id", "receiver", "wallet", "status", "stellar_address", "stellar_memo",
+        "stellar_memo_type", "created_at", "updated_at", "invited_at",
+        "last_sms_sent", "invitation_sent_at", "total_payments",
+        "payments_received", "failed_payments", "remaining_payments",
+        "received_amounts",
+    ]  # fmt: skip
+    assert (one["stellar_address"], one["invited_at"]) == ("", None)
+    assert [one[k] for k in list(one)[12:16]] == ["3", "2", "0", "0"]
+    assert one["received_amounts"] == [
+        {"asset_code": "USDC", "received_amount": "0.0000001"},
+        {"asset_code": "eurc", "received_amount": "1.5000000"},
+    ]
+    assert (two["stellar_memo"], two["stellar_memo_type"]) == ("7", "id")
+    assert [two[k] for k in list(two)[12:16]] == ["5", "3", "1", "1"]
+    assert [a["asset_code"] for a in two["received_amounts"]] == ["EURC", "EURC"]
+    assert two["wallet"]["deleted_at"].endswith("Z")
+    assert list(two["wallet"]) == [
+        "id", "name", "homepage", "deep_link_schema", "sep_10_client_domain",
+        "enabled", "user_managed", "embedded", "created_at", "updated_at",
+        "deleted_at",
+    ]  # fmt: skip
+    dob, pin = body["verifications"]
+    assert (dob["verification_field"], dob["verification_channel"]) == (
+        "DATE_OF_BIRTH", None,
+    )  # fmt: skip
+    assert (pin["verification_channel"], pin["confirmed_at"][-1]) == ("SMS", "Z")
+
+
+def test_receiver_without_payments_or_wallets(api, organization):
+    receiver = ReceiverFactory(organization=organization, email="z@example.org")
+    body = api.get(f"/receivers/{receiver.pk}").json()
+    assert [body[k] for k in list(body)[6:12]] == ["0"] * 6
+    assert body["received_amounts"] == body["wallets"] == body["verifications"] == []
+
+
+def test_write_answers_are_replayed_with_an_idempotency_key(
+    owner, organization, user_managed_wallet
+):
+    api = client_for(owner, HTTP_IDEMPOTENCY_KEY="k-receiver")
+    body = {"email": "eve@example.org", "external_id": "eve",
+            "verifications": [{"type": "PIN", "value": "1234"}]}  # fmt: skip
+    first = api.post("/receivers", body, format="json")
+    second = api.post("/receivers", body, format="json")
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content
+    assert second["Idempotent-Replayed"] == "true"
+    assert first.json()["external_id"] == "eve"
+    receiver = Receiver.objects.get()
+    rw = ReceiverWalletFactory(
+        receiver=receiver, wallet=user_managed_wallet, status="READY"
+    )
+    api = client_for(owner, HTTP_IDEMPOTENCY_KEY="k-address")
+    url = f"/receivers/{receiver.pk}/wallets/{rw.pk}"
+    first = api.patch(url, {"stellar_address": G2}, format="json")
+    second = api.patch(url, {"stellar_address": G2}, format="json")
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert first.json()["stellar_address"] == G2
 
 
 def test_list_search_status_and_isolation(api, receiver, organization):
