@@ -346,17 +346,16 @@ class DisbursementReceiversView(APIView):
             raise NotFound("disbursement not found")
         paginator = CachedCountPagination(exact_total=lambda: total)
         start, limit = paginator.window(None, request)  # nothing left to count
-        # Its payments in upload order (index payment_disb_created).
+        # Its payments in upload order (index payment_disb_created): one plan
+        # serves every disbursement, so the keys' query is prepared too.
         page = sqljson.page_json(
             disbursement_receiver_sql(),
             DISBURSEMENT_RECEIVER_JOINS,
-            (
-                "SELECT id FROM disbursements_payment WHERE disbursement_id = %s"
-                " ORDER BY created_at, id LIMIT %s OFFSET %s",
-                (pk, limit, start),
-            ),
+            keys="ARRAY(SELECT id FROM disbursements_payment WHERE disbursement_id = %s"
+            " ORDER BY created_at, id LIMIT %s OFFSET %s)",
         )
-        return sqljson.envelope(sqljson.fetch_text(*page), paginator.links())
+        body = sqljson.fetch_text(page, [pk, limit, start])
+        return sqljson.envelope(body, paginator.links())
 
 
 # --- payments ----------------------------------------------------------------

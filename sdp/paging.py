@@ -14,6 +14,7 @@ import hashlib
 import math
 
 from django.core.cache import cache
+from django.db import connection
 
 from sdp import sqljson
 from sdp.api import PageNumberPagination, _positive_int
@@ -60,7 +61,7 @@ class CachedCountPagination(PageNumberPagination):
     def json_page(self, queryset, request, element: str, joins: str, *, exact=False):
         """The page as PostgreSQL renders it (sdp.sqljson.page_json), in SDP's
         envelope. The queryset's SQL is compiled once and serves both the count
-        and the page. ``exact``: count on every request (lists that stay
+        and the page's keys. ``exact``: count on every request (lists that stay
         small), instead of caching totals above EXACT_UP_TO."""
         sql, params = sqljson.ids_sql(queryset)
 
@@ -68,13 +69,16 @@ class CachedCountPagination(PageNumberPagination):
             return sqljson.fetch_text(
                 f"SELECT count(*) FROM ({sql}) AS listed",  # noqa: S608
                 params,
+                prepare=False,
             )
 
         if exact and self.exact_total is None:
             self.exact_total = count
         start, limit = self.window(queryset, request, count)
-        page = (f"({sql}) LIMIT %s OFFSET %s", (*params, limit, start))
-        body = sqljson.fetch_text(*sqljson.page_json(element, joins, page))
+        with connection.cursor() as cursor:
+            cursor.execute(f"({sql}) LIMIT %s OFFSET %s", (*params, limit, start))
+            ids = [row[0] for row in cursor.fetchall()]
+        body = sqljson.fetch_text(sqljson.page_json(element, joins), [ids])
         return sqljson.envelope(body, self.links())
 
     def _count(self, request, count) -> int:
