@@ -524,11 +524,10 @@ class StatisticsView(APIView):
     api_key_permissions = {"GET": "read:statistics"}
 
     def get(self, request: Request, pk=None) -> Response:
-        disbursement = None
-        if pk is not None:
-            disbursement = Disbursement.objects.filter(
-                organization=request.tenant, pk=pk
-            ).first()
-            if disbursement is None:
-                raise NotFound("disbursement not found")
-        return Response(selectors.cached_statistics(request.tenant, disbursement))
+        if pk is not None and not sqljson.fetch_text(
+            "SELECT true FROM disbursements_disbursement"
+            " WHERE organization_id = %s AND id = %s",
+            [request.tenant.pk, pk],
+        ):
+            raise NotFound("disbursement not found")
+        return Response(selectors.cached_statistics(request.tenant, pk))

@@ -94,17 +94,15 @@ def disbursement_stats(ids: list) -> dict[Any, dict[str, Any]]:
     }
 
 
-def statistics(
-    organization: Organization, disbursement: Disbursement | None = None
-) -> dict[str, Any]:
+def statistics(organization: Organization, disbursement_id=None) -> dict[str, Any]:
     """SDP's statistics shape (dashboard §2.3), with three grouped queries."""
     payments = Payment.objects.filter(organization=organization)
     tallies = PaymentTally.objects.filter(organization_id=organization.pk)
     wallets = ReceiverWallet.objects.filter(organization=organization)
     receivers = Receiver.objects.filter(organization=organization)
-    if disbursement is not None:
-        payments = payments.filter(disbursement=disbursement)
-        tallies = tallies.filter(disbursement_id=disbursement.pk)
+    if disbursement_id is not None:
+        payments = payments.filter(disbursement_id=disbursement_id)
+        tallies = tallies.filter(disbursement_id=disbursement_id)
         wallets = wallets.filter(
             pk__in=payments.values("receiver_wallet_id").distinct()
         )
@@ -149,7 +147,7 @@ def statistics(
                 },
             }
         )
-    if disbursement is None:
+    if disbursement_id is None:
         total_disbursements = Disbursement.objects.filter(
             organization=organization
         ).count()
@@ -171,7 +169,7 @@ REFRESH_LOCK_SECONDS = 10
 
 
 def cached_statistics(
-    organization: Organization, disbursement: Disbursement | None = None
+    organization: Organization, disbursement_id=None
 ) -> dict[str, Any]:
     """statistics(), fresh for STATISTICS_TTL seconds: with 100,000 receivers the
     receiver and wallet counts take tens of milliseconds, and the home page asks
@@ -181,7 +179,7 @@ def cached_statistics(
     REFRESH_LOCK_SECONDS more if that request died); the lists are always fresh."""
     from django.core.cache import cache
 
-    key = f"statistics:{organization.pk}:{disbursement.pk if disbursement else ''}"
+    key = f"statistics:{organization.pk}:{disbursement_id or ''}"
     entry = cache.get(key)
     if entry is not None:
         computed_at, figures = entry
@@ -190,7 +188,7 @@ def cached_statistics(
         if not cache.add(f"{key}:refresh", 1, REFRESH_LOCK_SECONDS):
             return figures
     started = time.time()
-    figures = statistics(organization, disbursement)
+    figures = statistics(organization, disbursement_id)
     cache.set(key, (started, figures), STATISTICS_KEEP)
     cache.delete(f"{key}:refresh")
     return figures
