@@ -15,6 +15,7 @@ import math
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count, Window
 
 from sdp import sqljson
 from sdp.api import PageNumberPagination, _positive_int
@@ -31,9 +32,18 @@ class CachedCountPagination(PageNumberPagination):
     def __init__(self, exact_total=None):
         self.exact_total = exact_total
 
-    def window(self, queryset, request, count=None) -> tuple[int, int]:
-        """Reads ``page`` and ``page_limit``, counts the list (with ``count()``
-        when given, else the queryset's count); the page's first row and size."""
+    def window(self, queryset, request) -> tuple[int, int]:
+        """Reads ``page`` and ``page_limit``, counts the list; the page's first
+        row and size."""
+        self._read_page(request)
+        total = self._known_total(request)
+        if total is None:
+            total = queryset.count()
+            self._remember_total(request, total)
+        self._set_total(total)
+        return (self.page - 1) * self.limit, self.limit
+
+    def _read_page(self, request) -> None:
         self.request = request
         self.page = _positive_int(request.query_params.get("page"), "page", default=1)
         self.limit = min(
@@ -44,9 +54,10 @@ class CachedCountPagination(PageNumberPagination):
             ),
             self.max_limit,
         )
-        self.total = self._count(request, count or (lambda: queryset.count()))
-        self.pages = math.ceil(self.total / self.limit) if self.total else 0
-        return (self.page - 1) * self.limit, self.limit
+
+    def _set_total(self, total: int) -> None:
+        self.total = total
+        self.pages = math.ceil(total / self.limit) if total else 0
 
     def paginate_queryset(self, queryset, request, view=None):
         start, limit = self.window(queryset, request)
@@ -60,32 +71,49 @@ class CachedCountPagination(PageNumberPagination):
 
     def json_page(self, queryset, request, element: str, joins: str, *, exact=False):
         """The page as PostgreSQL renders it (sdp.sqljson.page_json), in SDP's
-        envelope. The queryset's SQL is compiled once and serves both the count
-        and the page's keys. ``exact``: count on every request (lists that stay
-        small), instead of caching totals above EXACT_UP_TO."""
-        sql, params = sqljson.ids_sql(queryset)
+        envelope. ``exact``: count on every request (lists that stay small),
+        instead of caching totals above EXACT_UP_TO.
 
-        def count() -> int:
-            return sqljson.fetch_text(
-                f"SELECT count(*) FROM ({sql}) AS listed",  # noqa: S608
-                params,
-                prepare=False,
-            )
-
-        if exact and self.exact_total is None:
-            self.exact_total = count
-        start, limit = self.window(queryset, request, count)
+        Two queries when the total is known (exact_total, or cached): the page's
+        keys, then their JSON. When it is not, the keys' query counts too
+        (``count(*) OVER ()``, the whole filtered list before the page is
+        cut), instead of running the filters a second time."""
+        self._read_page(request)
+        total = self._known_total(request, cached=not exact)
+        start = (self.page - 1) * self.limit
+        if total is None:
+            keys = queryset.annotate(listed=Window(Count("*")))
+            keys = keys.values_list("pk", "listed")
+        else:
+            keys = queryset.values_list("pk")
+        sql, params = keys[start : start + self.limit].query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute(f"({sql}) LIMIT %s OFFSET %s", (*params, limit, start))
-            ids = [row[0] for row in cursor.fetchall()]
-        body = sqljson.fetch_text(sqljson.page_json(element, joins), [ids])
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if total is None:
+            # Past the last page no row carries the total: count it alone.
+            total = rows[0][1] if rows else (queryset.count() if start else 0)
+            self._remember_total(request, total, cached=not exact)
+        self._set_total(total)
+        body = sqljson.fetch_text(
+            sqljson.page_json(element, joins), [[row[0] for row in rows]]
+        )
         return sqljson.envelope(body, self.links())
 
-    def _count(self, request, count) -> int:
+    def _known_total(self, request, *, cached=True) -> int | None:
+        """The exact total if exact_total knows it, else a cached one."""
         if self.exact_total is not None:
             total = self.exact_total()
             if total is not None:
                 return total
+        return cache.get(self._count_key(request)) if cached else None
+
+    def _remember_total(self, request, total: int, *, cached=True) -> None:
+        if cached and total > EXACT_UP_TO:
+            cache.set(self._count_key(request), total, COUNT_TTL)
+
+    @staticmethod
+    def _count_key(request) -> str:
         params = sorted(
             (k, v)
             for k, v in request.query_params.items()
@@ -93,11 +121,4 @@ class CachedCountPagination(PageNumberPagination):
         )
         tenant = getattr(request, "tenant", None)
         raw = f"{request.path}|{getattr(tenant, 'pk', '')}|{params}"
-        key = "list-count:" + hashlib.sha256(raw.encode()).hexdigest()
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-        total = count()
-        if total > EXACT_UP_TO:
-            cache.set(key, total, COUNT_TTL)
-        return total
+        return "list-count:" + hashlib.sha256(raw.encode()).hexdigest()

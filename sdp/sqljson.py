@@ -13,8 +13,6 @@ parameters.
 
 - ``obj(key=sql, ...)``: a ``json_build_object`` from keyword arguments;
 - ``iso(column)``: a timestamp as ``auth_org.catalog_api.iso`` writes it;
-- ``ids_sql(queryset)``: the ordered primary keys a queryset selects, as SQL
-  and parameters;
 - ``page_json(element, joins)``: the JSON array of ``element`` for a list of keys;
 - ``fetch_row``/``fetch_text``: run a short, hot query as a prepared statement.
 """
@@ -26,7 +24,6 @@ from typing import Any
 
 import psycopg
 from django.db import connection
-from django.db.models import QuerySet
 from django.http import HttpResponse
 
 # Always microseconds and "Z", like catalog_api.iso (isoformat with
@@ -58,12 +55,6 @@ def agg(element: str, source: str, order: str) -> str:
         f"coalesce((SELECT json_agg({element} ORDER BY {order}) FROM {source}),"  # noqa: S608
         " '[]'::json)"
     )
-
-
-def ids_sql(queryset: QuerySet) -> tuple[str, tuple]:
-    """The SQL and parameters of the queryset's primary keys, in its order."""
-    sql, params = queryset.values_list("pk", flat=True).query.sql_with_params()
-    return sql, tuple(params)
 
 
 def page_json(element: str, joins: str, keys: str = "%s::uuid[]") -> str:

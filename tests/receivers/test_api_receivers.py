@@ -535,3 +535,37 @@ def test_other_tenants_receiver_wallet_is_404(api):
         == 404
     )
     assert not Message.objects.exists()
+
+
+def test_list_totals_past_the_last_page_and_cached_above_the_limit(
+    api, organization, monkeypatch
+):
+    from django.core.cache import cache
+
+    from sdp import paging
+
+    for n in range(3):
+        ReceiverFactory(organization=organization, external_id=f"page-{n}")
+    body = api.get("/receivers?page=2&page_limit=2").json()
+    assert [r["external_id"] for r in body["data"]] == ["page-0"]
+    assert body["pagination"]["total"] == 3
+    assert body["pagination"]["pages"] == 2
+    # Past the last page no row carries the count: it is counted alone.
+    past = api.get("/receivers?page=9&page_limit=2").json()
+    assert past["data"] == []
+    assert past["pagination"]["total"] == 3
+    assert api.get("/receivers?q=nobody").json() == {
+        "data": [],
+        "pagination": {"pages": 0, "total": 0},
+    }
+    # Above EXACT_UP_TO the total is kept for COUNT_TTL: a new receiver shows
+    # in the page at once, in the total only later.
+    monkeypatch.setattr(paging, "EXACT_UP_TO", 2)
+    cache.clear()
+    assert api.get("/receivers?page=1&page_limit=2").json()["pagination"]["total"] == 3
+    ReceiverFactory(organization=organization, external_id="late")
+    body = api.get("/receivers?page=1&page_limit=2").json()
+    assert body["data"][0]["external_id"] == "late"
+    assert body["pagination"]["total"] == 3
+    cache.clear()
+    assert api.get("/receivers?page=1&page_limit=2").json()["pagination"]["total"] == 4
