@@ -225,7 +225,10 @@ def wrk(url: str, token: str, *, duration: int, connections: int) -> dict:
             "wrk", "-t", str(min(2, connections)), "-c", str(connections),
             "-d", f"{duration}s",
             "--latency", "--timeout", "10s",
-            "-H", f"Authorization: Bearer {token}", url,
+            "-H", f"Authorization: Bearer {token}",
+            # As the dashboard sends it with every call.
+            "-H", f"SDP-Tenant-Name: {ORG}",
+            url,
         ],
         capture_output=True,
         text=True,

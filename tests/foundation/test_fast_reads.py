@@ -139,3 +139,29 @@ def test_a_clean_request_marks_its_connection(client):
     before = time.monotonic()
     assert client.get("/health").status_code in (200, 503)
     assert connection.clean_at >= before
+
+
+def test_the_header_tenant_is_resolved_only_when_read(client, user, monkeypatch):
+    from sdp import tenancy
+
+    calls = []
+    resolve = tenancy.resolve_tenant
+
+    def counted(request):
+        calls.append(request.path)
+        return resolve(request)
+
+    monkeypatch.setattr(tenancy, "resolve_tenant", counted)
+    headers = {"SDP-Tenant-Name": user.organization.name}
+    # Authenticated: the token names the tenant; the header is never looked up.
+    response = client.get(
+        "/organization",
+        headers={**headers, "Authorization": f"Bearer {issue_token(user)}"},
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == user.organization.display_name
+    assert calls == []
+    # Unauthenticated: the header names it, looked up once.
+    response = client.get("/app-config", headers=headers)
+    assert response.status_code == 200
+    assert calls == ["/app-config"]
