@@ -55,28 +55,53 @@ VERIFICATIONS_SQL = sqljson.agg(
 )
 
 
-def _received_sql(column: str, key: str, *, issuer: bool) -> str:
+def _received_sql(column: str, key: str, *, issuer: bool, here: str = "") -> str:
     """The received amounts (successful payments summed per asset) of a
-    receiver or receiver wallet, as a JSON array in RECEIVED_ORDER."""
+    receiver or receiver wallet, as a JSON array in RECEIVED_ORDER, from the
+    receiver's payment figures (alias ``rf``, PaymentReads.figures_sql): none;
+    one asset's; or else grouped from the payments with ``column`` = ``key``.
+    ``here``: for a receiver wallet, the SQL of its receiver wallet id (its
+    figures are the receiver's if the receiver's payments are all in it, none
+    if all in another)."""
     fields = {
         "asset_code": "fr.asset_code",
         "received_amount": sqljson.money("fr.amount"),
     }
     if issuer:
         fields["asset_issuer"] = "fr.asset_issuer"
+    element = sqljson.obj(**fields)
+    one = (
+        f"(SELECT json_build_array({element}) FROM (SELECT a.code AS asset_code,"  # noqa: S608
+        " a.issuer AS asset_issuer, rf.received AS amount"
+        " FROM auth_org_asset a WHERE a.id = rf.received_asset_id) fr)"
+    )
     source = selectors.payment_reads().received_sql(column, key)
-    return sqljson.agg(sqljson.obj(**fields), f"{source} fr", RECEIVED_ORDER)
+    several = sqljson.agg(element, f"{source} fr", RECEIVED_ORDER)
+    none, ones = "rf.received IS NULL", "rf.received_asset_id IS NOT NULL"
+    if here:
+        none += f" OR rf.receiver_wallet_id <> {here}"
+        ones += f" AND rf.receiver_wallet_id = {here}"
+    return f"CASE WHEN {none} THEN '[]'::json WHEN {ones} THEN {one} ELSE {several} END"
+
+
+def _wallet_figure(name: str) -> str:
+    """A payment figure of a receiver wallet (alias ``rw``): the receiver's
+    (``rf``) when the receiver's payments are all in this wallet, 0 when they
+    are all in another (or none), else counted from the wallet's own. (A
+    payment's receiver wallet is always one of its receiver's.)"""
+    own = selectors.payment_reads().figures_sql("receiver_wallet_id", "rw.id")
+    return (
+        f"CASE WHEN rf.receiver_wallet_id = rw.id THEN rf.{name}"  # noqa: S608
+        " WHEN rf.receiver_wallet_id <> rw.id OR rf.total = 0 THEN 0"
+        f" ELSE (SELECT own.{name} FROM {own} own) END"
+    )
 
 
 @functools.cache
-def receiver_wallet_sql() -> tuple[str, str]:
-    """A receiver wallet (alias ``rw``) with its payment figures: (element,
-    joins after ``FROM receivers_receiverwallet rw``)."""
-    counts = selectors.payment_reads().counts_sql("receiver_wallet_id", "rw.id")
-    joins = (
-        f"JOIN auth_org_wallet w ON w.id = rw.wallet_id CROSS JOIN LATERAL {counts} wc"
-    )
-    element = sqljson.obj(
+def _wallet_element() -> str:
+    """A receiver wallet (alias ``rw``, its wallet ``w``) with its payment
+    figures, from its receiver's (alias ``rf``, PaymentReads.figures_sql)."""
+    return sqljson.obj(
         id="rw.id",
         receiver=sqljson.obj(id="rw.receiver_id"),
         wallet=WALLET_SQL,
@@ -89,21 +114,41 @@ def receiver_wallet_sql() -> tuple[str, str]:
         invited_at=sqljson.iso("rw.invitation_sent_at"),
         last_sms_sent=sqljson.iso("rw.invitation_sent_at"),
         invitation_sent_at=sqljson.iso("rw.invitation_sent_at"),
-        total_payments="wc.total::text",
-        payments_received="wc.successful::text",
-        failed_payments="wc.failed::text",
-        remaining_payments="wc.remaining::text",
-        received_amounts=_received_sql("receiver_wallet_id", "rw.id", issuer=False),
+        total_payments=f"({_wallet_figure('total')})::text",
+        payments_received=f"({_wallet_figure('successful')})::text",
+        failed_payments=f"({_wallet_figure('failed')})::text",
+        remaining_payments=f"({_wallet_figure('remaining')})::text",
+        received_amounts=_received_sql(
+            "receiver_wallet_id", "rw.id", issuer=False, here="rw.id"
+        ),
     )
-    return element, joins
+
+
+@functools.cache
+def receiver_wallet_sql() -> tuple[str, str]:
+    """A receiver wallet (alias ``rw``) with its payment figures: (element,
+    joins after ``FROM receivers_receiverwallet rw``)."""
+    figures = selectors.payment_reads().figures_sql("receiver_id", "rw.receiver_id")
+    joins = (
+        f"JOIN auth_org_wallet w ON w.id = rw.wallet_id CROSS JOIN LATERAL {figures} rf"
+    )
+    return _wallet_element(), joins
 
 
 @functools.cache
 def receiver_sql() -> tuple[str, str]:
     """A receiver (alias ``r``) with its figures, wallets and verifications:
-    (element, joins after ``FROM receivers_receiver r``)."""
-    counts = selectors.payment_reads().counts_sql("receiver_id", "r.id")
-    wallet, wallet_joins = receiver_wallet_sql()
+    (element, joins after ``FROM receivers_receiver r``). The receiver's
+    payments are read once, for its figures and its wallets'."""
+    figures = selectors.payment_reads().figures_sql("receiver_id", "r.id")
+    wallets = (
+        "CROSS JOIN LATERAL (SELECT json_agg("  # noqa: S608
+        f"{_wallet_element()} ORDER BY rw.created_at, rw.id) AS list,"
+        " count(*) FILTER (WHERE rw.status = 'REGISTERED') AS registered"
+        " FROM receivers_receiverwallet rw"
+        " JOIN auth_org_wallet w ON w.id = rw.wallet_id"
+        " WHERE rw.receiver_id = r.id) ws"
+    )
     element = sqljson.obj(
         id="r.id",
         email="coalesce(r.email, '')",
@@ -111,24 +156,17 @@ def receiver_sql() -> tuple[str, str]:
         external_id="r.external_id",
         created_at=sqljson.iso("r.created_at"),
         updated_at=sqljson.iso("r.updated_at"),
-        total_payments="rc.total::text",
-        successful_payments="rc.successful::text",
-        failed_payments="rc.failed::text",
-        canceled_payments="rc.canceled::text",
-        remaining_payments="rc.remaining::text",
-        registered_wallets=(
-            "(SELECT count(*) FROM receivers_receiverwallet rr"
-            " WHERE rr.receiver_id = r.id AND rr.status = 'REGISTERED')::text"
-        ),
+        total_payments="rf.total::text",
+        successful_payments="rf.successful::text",
+        failed_payments="rf.failed::text",
+        canceled_payments="rf.canceled::text",
+        remaining_payments="rf.remaining::text",
+        registered_wallets="ws.registered::text",
         received_amounts=_received_sql("receiver_id", "r.id", issuer=True),
-        wallets=sqljson.agg(
-            wallet,
-            f"receivers_receiverwallet rw {wallet_joins} WHERE rw.receiver_id = r.id",
-            "rw.created_at, rw.id",
-        ),
+        wallets="coalesce(ws.list, '[]'::json)",
         verifications=VERIFICATIONS_SQL,
     )
-    return element, f"CROSS JOIN LATERAL {counts} rc"
+    return element, f"CROSS JOIN LATERAL {figures} rf {wallets}"
 
 
 def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:

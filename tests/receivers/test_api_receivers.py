@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -207,6 +208,121 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
         "DATE_OF_BIRTH", None,
     )  # fmt: skip
     assert (pin["verification_channel"], pin["confirmed_at"][-1]) == ("SMS", "Z")
+
+
+def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
+    api, organization, wallet, user_managed_wallet, usdc
+):
+    """A receiver's payments are read once: a wallet holding all of them shows
+    the receiver's figures, a wallet holding none zeros, and wallets sharing
+    them their own; the same figures as the CSV export's (receiver_stats), and
+    the wallet address answer shows its wallet as the list does."""
+    from disbursements.selectors import counters_of, receiver_stats
+
+    eurc = AssetFactory(organization=organization, code="EURC")
+    split = ReceiverFactory(organization=organization)
+    managed = ReceiverWalletFactory(
+        receiver=split, wallet=user_managed_wallet, status="READY"
+    )
+    other = ReceiverWalletFactory(receiver=split, wallet=wallet, status="REGISTERED")
+    idle = ReceiverFactory(organization=organization)
+    empty = ReceiverWalletFactory(receiver=idle, wallet=user_managed_wallet)
+    holder = ReceiverWalletFactory(receiver=idle, wallet=wallet)
+    mixed = ReceiverFactory(organization=organization)
+    only = ReceiverWalletFactory(receiver=mixed, wallet=wallet)
+    shared = ReceiverFactory(organization=organization)
+    first = ReceiverWalletFactory(receiver=shared, wallet=user_managed_wallet)
+    second = ReceiverWalletFactory(receiver=shared, wallet=wallet)
+    for receiver_wallet, asset, status, amount in [
+        (managed, usdc, "SUCCESS", "1"), (managed, eurc, "SUCCESS", "2"),
+        (managed, usdc, "FAILED", "3"), (other, usdc, "SUCCESS", "4"),
+        (other, usdc, "PENDING", "5"), (other, eurc, "CANCELED", "6"),
+        (holder, usdc, "SUCCESS", "7"), (holder, usdc, "READY", "8"),
+        (only, eurc, "SUCCESS", "9"), (only, usdc, "SUCCESS", "10"),
+        (only, usdc, "SUCCESS", "0.5"), (only, usdc, "FAILED", "11"),
+        (first, usdc, "SUCCESS", "1.25"), (second, usdc, "SUCCESS", "2"),
+        (second, usdc, "CANCELED", "1"),
+    ]:  # fmt: skip
+        PaymentFactory(
+            disbursement=DisbursementFactory(
+                organization=organization, wallet=receiver_wallet.wallet, asset=asset
+            ),
+            receiver_wallet=receiver_wallet,
+            status=status,
+            amount=Decimal(amount),
+        )
+    url = f"/receivers/{split.pk}/wallets/{managed.pk}"
+    answer = api.patch(url, {"stellar_address": G2}, format="json").json()
+    listed = {item["id"]: item for item in api.get("/receivers/").json()["data"]}
+    body = {str(r.pk): listed[str(r.pk)] for r in (split, idle, mixed, shared)}
+    for receiver in (split, idle, mixed, shared):
+        assert body[str(receiver.pk)] == api.get(f"/receivers/{receiver.pk}").json()
+    assert body[str(split.pk)]["wallets"][0] == answer
+
+    def figures(item, keys):
+        return [item[k] for k in keys], [
+            (a["asset_code"], a["received_amount"]) for a in item["received_amounts"]
+        ]
+
+    counts = ["total_payments", "successful_payments", "failed_payments",
+              "canceled_payments", "remaining_payments"]  # fmt: skip
+    wallet_counts = ["total_payments", "payments_received", "failed_payments",
+                     "remaining_payments"]  # fmt: skip
+    seen = {
+        str(r.pk): (
+            figures(body[str(r.pk)], counts),
+            {w["id"]: figures(w, wallet_counts) for w in body[str(r.pk)]["wallets"]},
+        )
+        for r in (split, idle, mixed, shared)
+    }
+    usd, eur = "USDC", "EURC"
+    assert seen == {
+        str(split.pk): (
+            (["6", "3", "1", "1", "1"], [(eur, "2.0000000"), (usd, "5.0000000")]),
+            {
+                str(managed.pk): (["3", "2", "1", "0"], [(eur, "2.0000000"), (usd, "1.0000000")]),
+                str(other.pk): (["3", "1", "0", "1"], [(usd, "4.0000000")]),
+            },
+        ),
+        str(idle.pk): (
+            (["2", "1", "0", "0", "1"], [(usd, "7.0000000")]),
+            {
+                str(empty.pk): (["0", "0", "0", "0"], []),
+                str(holder.pk): (["2", "1", "0", "1"], [(usd, "7.0000000")]),
+            },
+        ),
+        str(mixed.pk): (
+            (["4", "3", "1", "0", "0"], [(eur, "9.0000000"), (usd, "10.5000000")]),
+            {str(only.pk): (["4", "3", "1", "0"], [(eur, "9.0000000"), (usd, "10.5000000")])},
+        ),
+        str(shared.pk): (
+            (["3", "2", "0", "1", "0"], [(usd, "3.2500000")]),
+            {
+                str(first.pk): (["1", "1", "0", "0"], [(usd, "1.2500000")]),
+                str(second.pk): (["2", "1", "0", "0"], [(usd, "2.0000000")]),
+            },
+        ),
+    }  # fmt: skip
+    assert [w["id"] for w in body[str(idle.pk)]["wallets"]] == [
+        str(empty.pk), str(holder.pk),
+    ]  # fmt: skip
+    assert body[str(idle.pk)]["received_amounts"][0]["asset_issuer"] == usdc.issuer
+    stats = receiver_stats([split.pk, idle.pk, mixed.pk, shared.pk])
+    for receiver in (split, idle, mixed, shared):
+        item = body[str(receiver.pk)]
+        assert counters_of(stats["receivers"][receiver.pk]) == {
+            k: item[k] for k in counts
+        }
+        received = stats["receivers"][receiver.pk]["received"]
+        assert sorted(
+            (code, f"{amount:.7f}") for (code, _), amount in received.items()
+        ) == [(a["asset_code"], a["received_amount"]) for a in item["received_amounts"]]
+        for w in item["wallets"]:
+            entry = stats["wallets"][uuid.UUID(w["id"])]
+            expected = counters_of(entry)
+            expected["payments_received"] = expected.pop("successful_payments")
+            del expected["canceled_payments"]
+            assert expected == {k: w[k] for k in wallet_counts}
 
 
 def test_receiver_without_payments_or_wallets(api, organization):
