@@ -362,26 +362,32 @@ def _uuid(value: str, name: str | None):
 # them by asset or wallet (a sort or a hash table set up again for every
 # receiver) cost more than everything else on a receivers page. It tells instead
 # whether the successful payments share one asset and all share one receiver
-# wallet, as nearly all do; the others are grouped by RECEIVED_SQL. PostgreSQL 15
-# has no min()/max() of uuid: their text serves, compared bytewise (COLLATE "C").
-PAYMENT_FIGURES_SQL = """(SELECT total, successful, failed, canceled, remaining,
-    received,
-    CASE WHEN asset_lo = asset_hi THEN asset_lo::uuid END AS received_asset_id,
-    CASE WHEN wallet_lo = wallet_hi THEN wallet_lo::uuid END AS receiver_wallet_id
-    FROM (SELECT count(*) AS total,
-        count(*) FILTER (WHERE fp.status = 'SUCCESS') AS successful,
-        count(*) FILTER (WHERE fp.status = 'FAILED') AS failed,
-        count(*) FILTER (WHERE fp.status = 'CANCELED') AS canceled,
-        count(*) FILTER (WHERE fp.status NOT IN ('SUCCESS', 'FAILED', 'CANCELED'))
-            AS remaining,
-        sum(fp.amount) FILTER (WHERE fp.status = 'SUCCESS') AS received,
-        min(fp.asset_id::text COLLATE "C") FILTER (WHERE fp.status = 'SUCCESS')
-            AS asset_lo,
-        max(fp.asset_id::text COLLATE "C") FILTER (WHERE fp.status = 'SUCCESS')
-            AS asset_hi,
-        min(fp.receiver_wallet_id::text COLLATE "C") AS wallet_lo,
-        max(fp.receiver_wallet_id::text COLLATE "C") AS wallet_hi
-        FROM disbursements_payment fp WHERE fp.{column} = {key}) AS spread)"""
+# wallet, as nearly all do; the others are grouped by RECEIVED_SQL.
+
+
+def _shared(column: str, where: str = "") -> str:
+    """SQL: the payments' ``column`` (a uuid) when they all have the same,
+    else NULL. PostgreSQL 15 has no min()/max() of uuid: their text serves,
+    compared bytewise (COLLATE "C"). One level with the counts, so that the
+    value is computed once per row of figures, not wherever it is read."""
+    value = f'fp.{column}::text COLLATE "C"'
+    only = f" FILTER (WHERE {where})" if where else ""
+    return (
+        f"CASE WHEN min({value}){only} = max({value}){only}"
+        f" THEN (min({value}){only})::uuid END"
+    )
+
+
+PAYMENT_FIGURES_SQL = f"""(SELECT count(*) AS total,
+    count(*) FILTER (WHERE fp.status = 'SUCCESS') AS successful,
+    count(*) FILTER (WHERE fp.status = 'FAILED') AS failed,
+    count(*) FILTER (WHERE fp.status = 'CANCELED') AS canceled,
+    count(*) FILTER (WHERE fp.status NOT IN ('SUCCESS', 'FAILED', 'CANCELED'))
+        AS remaining,
+    sum(fp.amount) FILTER (WHERE fp.status = 'SUCCESS') AS received,
+    {_shared("asset_id", "fp.status = 'SUCCESS'")} AS received_asset_id,
+    {_shared("receiver_wallet_id")} AS receiver_wallet_id
+    FROM disbursements_payment fp WHERE fp.{{column}} = {{key}})"""  # noqa: S608
 RECEIVED_SQL = """(SELECT fa.code AS asset_code, fa.issuer AS asset_issuer,
     sum(fp.amount) AS amount
     FROM disbursements_payment fp JOIN auth_org_asset fa ON fa.id = fp.asset_id

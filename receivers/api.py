@@ -58,8 +58,9 @@ VERIFICATIONS_SQL = sqljson.agg(
 def _received_sql(column: str, key: str, *, issuer: bool, here: str = "") -> str:
     """The received amounts (successful payments summed per asset) of a
     receiver or receiver wallet, as a JSON array in RECEIVED_ORDER, from the
-    receiver's payment figures (alias ``rf``, PaymentReads.figures_sql): none;
-    one asset's; or else grouped from the payments with ``column`` = ``key``.
+    receiver's payment figures (alias ``rf``, PaymentReads.figures_sql, and
+    ``ra`` its received asset: _figures_joins): none; one asset's; or else
+    grouped from the payments with ``column`` = ``key``.
     ``here``: for a receiver wallet, the SQL of its receiver wallet id (its
     figures are the receiver's if the receiver's payments are all in it, none
     if all in another)."""
@@ -70,18 +71,20 @@ def _received_sql(column: str, key: str, *, issuer: bool, here: str = "") -> str
     if issuer:
         fields["asset_issuer"] = "fr.asset_issuer"
     element = sqljson.obj(**fields)
-    one = (
-        f"(SELECT json_build_array({element}) FROM (SELECT a.code AS asset_code,"  # noqa: S608
-        " a.issuer AS asset_issuer, rf.received AS amount"
-        " FROM auth_org_asset a WHERE a.id = rf.received_asset_id) fr)"
-    )
+    one = {"asset_code": "ra.code", "received_amount": sqljson.money("rf.received")}
+    if issuer:
+        one["asset_issuer"] = "ra.issuer"
     source = selectors.payment_reads().received_sql(column, key)
     several = sqljson.agg(element, f"{source} fr", RECEIVED_ORDER)
     none, ones = "rf.received IS NULL", "rf.received_asset_id IS NOT NULL"
     if here:
         none += f" OR rf.receiver_wallet_id <> {here}"
         ones += f" AND rf.receiver_wallet_id = {here}"
-    return f"CASE WHEN {none} THEN '[]'::json WHEN {ones} THEN {one} ELSE {several} END"
+    return (
+        f"CASE WHEN {none} THEN '[]'::json"
+        f" WHEN {ones} THEN json_build_array({sqljson.obj(**one)})"
+        f" ELSE {several} END"
+    )
 
 
 def _wallet_figure(name: str) -> str:
@@ -94,6 +97,16 @@ def _wallet_figure(name: str) -> str:
         f"CASE WHEN rf.receiver_wallet_id = rw.id THEN rf.{name}"  # noqa: S608
         " WHEN rf.receiver_wallet_id <> rw.id OR rf.total = 0 THEN 0"
         f" ELSE (SELECT own.{name} FROM {own} own) END"
+    )
+
+
+def _figures_joins(receiver_id: str) -> str:
+    """The payment figures of the receiver whose id is the SQL ``receiver_id``
+    (alias ``rf``) and the asset of its received amounts if one (``ra``)."""
+    figures = selectors.payment_reads().figures_sql("receiver_id", receiver_id)
+    return (
+        f"CROSS JOIN LATERAL {figures} rf"
+        " LEFT JOIN auth_org_asset ra ON ra.id = rf.received_asset_id"
     )
 
 
@@ -128,9 +141,9 @@ def _wallet_element() -> str:
 def receiver_wallet_sql() -> tuple[str, str]:
     """A receiver wallet (alias ``rw``) with its payment figures: (element,
     joins after ``FROM receivers_receiverwallet rw``)."""
-    figures = selectors.payment_reads().figures_sql("receiver_id", "rw.receiver_id")
     joins = (
-        f"JOIN auth_org_wallet w ON w.id = rw.wallet_id CROSS JOIN LATERAL {figures} rf"
+        "JOIN auth_org_wallet w ON w.id = rw.wallet_id"
+        f" {_figures_joins('rw.receiver_id')}"
     )
     return _wallet_element(), joins
 
@@ -140,7 +153,6 @@ def receiver_sql() -> tuple[str, str]:
     """A receiver (alias ``r``) with its figures, wallets and verifications:
     (element, joins after ``FROM receivers_receiver r``). The receiver's
     payments are read once, for its figures and its wallets'."""
-    figures = selectors.payment_reads().figures_sql("receiver_id", "r.id")
     wallets = (
         "CROSS JOIN LATERAL (SELECT json_agg("  # noqa: S608
         f"{_wallet_element()} ORDER BY rw.created_at, rw.id) AS list,"
@@ -166,7 +178,7 @@ def receiver_sql() -> tuple[str, str]:
         wallets="coalesce(ws.list, '[]'::json)",
         verifications=VERIFICATIONS_SQL,
     )
-    return element, f"CROSS JOIN LATERAL {figures} rf {wallets}"
+    return element, f"{_figures_joins('r.id')} {wallets}"
 
 
 def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:
