@@ -15,6 +15,7 @@ from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from receivers import selectors, services
 from receivers.models import Receiver, ReceiverWallet
+from sdp import jsontext as jt
 from sdp import sqljson
 from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
@@ -23,86 +24,43 @@ from sdp.paging import CachedCountPagination
 RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 
 
-# A receiver and its wallets as the dashboard reads them, written by PostgreSQL
-# (sdp.sqljson). Payment figures come as SQL from the reader disbursements
-# installs (selectors.payment_reads()), so the text is built on first use.
+# A receiver and its wallets as the dashboard reads them, JSON written by
+# PostgreSQL (sdp.jsontext: joined text, as json_build_object would write it,
+# cheaper). Payment figures come as SQL from the reader disbursements installs
+# (selectors.payment_reads()), so the text is built on first use.
 # By code, then issuer, comparing code points as Python's sorted() did: under a
 # language collation (en_US) "eurc" would come before "USDC".
 RECEIVED_ORDER = 'fr.asset_code COLLATE "C", fr.asset_issuer COLLATE "C"'
-WALLET_SQL = sqljson.obj(
-    id="w.id",
-    name="w.name",
-    homepage="w.homepage",
-    deep_link_schema="w.deep_link_schema",
-    sep_10_client_domain="w.sep_10_client_domain",
-    enabled="w.enabled",
-    user_managed="w.user_managed",
-    embedded="w.embedded",
-    created_at=sqljson.iso("w.created_at"),
-    updated_at=sqljson.iso("w.updated_at"),
-    deleted_at=sqljson.iso("w.deleted_at"),
+WALLET_SQL = jt.obj(
+    id=jt.quoted("w.id"),
+    name=jt.string("w.name"),
+    homepage=jt.string("w.homepage"),
+    deep_link_schema=jt.string("w.deep_link_schema"),
+    sep_10_client_domain=jt.string("w.sep_10_client_domain"),
+    enabled=jt.literal("w.enabled"),
+    user_managed=jt.literal("w.user_managed"),
+    embedded=jt.literal("w.embedded"),
+    created_at=jt.iso("w.created_at"),
+    updated_at=jt.iso("w.updated_at"),
+    deleted_at=jt.iso("w.deleted_at"),
 )
-VERIFICATIONS_SQL = sqljson.agg(
-    sqljson.obj(
-        verification_field="v.verification_field",
-        hashed_value="v.hashed_value",
-        confirmed_at=sqljson.iso("v.confirmed_at"),
-        verification_channel="nullif(v.verification_channel, '')",
-        updated_at=sqljson.iso("v.updated_at"),
+VERIFICATIONS_SQL = jt.agg(
+    jt.obj(
+        verification_field=jt.string("v.verification_field"),
+        hashed_value=jt.string("v.hashed_value"),
+        confirmed_at=jt.iso("v.confirmed_at"),
+        verification_channel=jt.string("nullif(v.verification_channel, '')"),
+        updated_at=jt.iso("v.updated_at"),
     ),
     "receivers_receiververification v WHERE v.receiver_id = r.id",
     "v.verification_field",
 )
 
 
-def _received_sql(column: str, key: str, *, issuer: bool, here: str = "") -> str:
-    """The received amounts (successful payments summed per asset) of a
-    receiver or receiver wallet, as a JSON array in RECEIVED_ORDER, from the
-    receiver's payment figures (alias ``rf``, PaymentReads.figures_sql, and
-    ``ra`` its received asset: _figures_joins): none; one asset's; or else
-    grouped from the payments with ``column`` = ``key``.
-    ``here``: for a receiver wallet, the SQL of its receiver wallet id (its
-    figures are the receiver's if the receiver's payments are all in it, none
-    if all in another)."""
-    fields = {
-        "asset_code": "fr.asset_code",
-        "received_amount": sqljson.money("fr.amount"),
-    }
-    if issuer:
-        fields["asset_issuer"] = "fr.asset_issuer"
-    element = sqljson.obj(**fields)
-    one = {"asset_code": "ra.code", "received_amount": sqljson.money("rf.received")}
-    if issuer:
-        one["asset_issuer"] = "ra.issuer"
-    source = selectors.payment_reads().received_sql(column, key)
-    several = sqljson.agg(element, f"{source} fr", RECEIVED_ORDER)
-    none, ones = "rf.received IS NULL", "rf.received_asset_id IS NOT NULL"
-    if here:
-        none += f" OR rf.receiver_wallet_id <> {here}"
-        ones += f" AND rf.receiver_wallet_id = {here}"
-    return (
-        f"CASE WHEN {none} THEN '[]'::json"
-        f" WHEN {ones} THEN json_build_array({sqljson.obj(**one)})"
-        f" ELSE {several} END"
-    )
-
-
-def _wallet_figure(name: str) -> str:
-    """A payment figure of a receiver wallet (alias ``rw``): the receiver's
-    (``rf``) when the receiver's payments are all in this wallet, 0 when they
-    are all in another (or none), else counted from the wallet's own. (A
-    payment's receiver wallet is always one of its receiver's.)"""
-    own = selectors.payment_reads().figures_sql("receiver_wallet_id", "rw.id")
-    return (
-        f"CASE WHEN rf.receiver_wallet_id = rw.id THEN rf.{name}"  # noqa: S608
-        " WHEN rf.receiver_wallet_id <> rw.id OR rf.total = 0 THEN 0"
-        f" ELSE (SELECT own.{name} FROM {own} own) END"
-    )
-
-
 def _figures_joins(receiver_id: str) -> str:
     """The payment figures of the receiver whose id is the SQL ``receiver_id``
-    (alias ``rf``) and the asset of its received amounts if one (``ra``)."""
+    (alias ``rf``, PaymentReads.figures_sql) and the asset of its received
+    amounts if they have one (``ra``)."""
     figures = selectors.payment_reads().figures_sql("receiver_id", receiver_id)
     return (
         f"CROSS JOIN LATERAL {figures} rf"
@@ -110,37 +68,95 @@ def _figures_joins(receiver_id: str) -> str:
     )
 
 
+def _received_sql(column: str, key: str, *, issuer: bool, here: str = "") -> str:
+    """The received amounts (successful payments summed per asset) of a
+    receiver or receiver wallet, as a JSON array in RECEIVED_ORDER, from the
+    receiver's figures (``rf``, ``ra``: _figures_joins): none; one asset's; or
+    else grouped from the payments with ``column`` = ``key``. ``here``: for a
+    receiver wallet, the SQL of its id (its amounts are the receiver's if the
+    receiver's payments are all in it, none if all in another)."""
+
+    def amount(code: str, issuer_sql: str, sum_sql: str) -> str:
+        fields = {"asset_code": jt.string(code), "received_amount": jt.money(sum_sql)}
+        if issuer:
+            fields["asset_issuer"] = jt.string(issuer_sql)
+        return jt.obj(**fields)
+
+    one = amount("ra.code", "ra.issuer", "rf.received")
+    source = selectors.payment_reads().received_sql(column, key)
+    several = jt.agg(
+        amount("fr.asset_code", "fr.asset_issuer", "fr.amount"),
+        f"{source} fr",
+        RECEIVED_ORDER,
+    )
+    none, ones = "rf.received IS NULL", "rf.received_asset_id IS NOT NULL"
+    if here:
+        none += f" OR rf.receiver_wallet_id <> {here}"
+        ones += f" AND rf.receiver_wallet_id = {here}"
+    return (
+        f"CASE WHEN {none} THEN '[]' WHEN {ones} THEN '[' || {one} || ']'"
+        f" ELSE {several} END"
+    )
+
+
+def _wallet_counters() -> str:
+    """A receiver wallet's (alias ``rw``) payment counters, as members of its
+    object: its receiver's (``rf``) when the receiver's payments are all in
+    this wallet, zeros when they are all in another (or there are none), else
+    counted from the wallet's own. (A payment's receiver wallet is always one
+    of its receiver's.)"""
+
+    def counters(figures: str = "") -> str:
+        def count(name: str) -> str:
+            return jt.quoted(f"{figures}.{name}" if figures else "0")
+
+        return jt.members(
+            total_payments=count("total"),
+            payments_received=count("successful"),
+            failed_payments=count("failed"),
+            remaining_payments=count("remaining"),
+        )
+
+    own = selectors.payment_reads().figures_sql("receiver_wallet_id", "rw.id")
+    return (
+        f"CASE WHEN rf.receiver_wallet_id = rw.id THEN {counters('rf')}"  # noqa: S608
+        f" WHEN rf.receiver_wallet_id <> rw.id OR rf.total = 0 THEN {counters()}"
+        f" ELSE (SELECT {counters('own')} FROM {own} own) END"
+    )
+
+
 @functools.cache
 def _wallet_element() -> str:
     """A receiver wallet (alias ``rw``, its wallet ``w``) with its payment
-    figures, from its receiver's (alias ``rf``, PaymentReads.figures_sql)."""
-    return sqljson.obj(
-        id="rw.id",
-        receiver=sqljson.obj(id="rw.receiver_id"),
-        wallet=WALLET_SQL,
-        status="rw.status",
-        stellar_address="coalesce(rw.stellar_address, '')",
-        stellar_memo="rw.stellar_memo",
-        stellar_memo_type="rw.stellar_memo_type",
-        created_at=sqljson.iso("rw.created_at"),
-        updated_at=sqljson.iso("rw.updated_at"),
-        invited_at=sqljson.iso("rw.invitation_sent_at"),
-        last_sms_sent=sqljson.iso("rw.invitation_sent_at"),
-        invitation_sent_at=sqljson.iso("rw.invitation_sent_at"),
-        total_payments=f"({_wallet_figure('total')})::text",
-        payments_received=f"({_wallet_figure('successful')})::text",
-        failed_payments=f"({_wallet_figure('failed')})::text",
-        remaining_payments=f"({_wallet_figure('remaining')})::text",
-        received_amounts=_received_sql(
-            "receiver_wallet_id", "rw.id", issuer=False, here="rw.id"
+    figures, from its receiver's (``rf``, ``ra``: _figures_joins)."""
+    return jt.join(
+        jt.members(
+            id=jt.quoted("rw.id"),
+            receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
+            wallet=WALLET_SQL,
+            status=jt.string("rw.status"),
+            stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
+            stellar_memo=jt.string("rw.stellar_memo"),
+            stellar_memo_type=jt.string("rw.stellar_memo_type"),
+            created_at=jt.iso("rw.created_at"),
+            updated_at=jt.iso("rw.updated_at"),
+            invited_at=jt.iso("rw.invitation_sent_at"),
+            last_sms_sent=jt.iso("rw.invitation_sent_at"),
+            invitation_sent_at=jt.iso("rw.invitation_sent_at"),
+        ),
+        _wallet_counters(),
+        jt.members(
+            received_amounts=_received_sql(
+                "receiver_wallet_id", "rw.id", issuer=False, here="rw.id"
+            )
         ),
     )
 
 
 @functools.cache
 def receiver_wallet_sql() -> tuple[str, str]:
-    """A receiver wallet (alias ``rw``) with its payment figures: (element,
-    joins after ``FROM receivers_receiverwallet rw``)."""
+    """A receiver wallet (alias ``rw``) with its payment figures, as JSON text:
+    (element, joins after ``FROM receivers_receiverwallet rw``)."""
     joins = (
         "JOIN auth_org_wallet w ON w.id = rw.wallet_id"
         f" {_figures_joins('rw.receiver_id')}"
@@ -150,32 +166,32 @@ def receiver_wallet_sql() -> tuple[str, str]:
 
 @functools.cache
 def receiver_sql() -> tuple[str, str]:
-    """A receiver (alias ``r``) with its figures, wallets and verifications:
-    (element, joins after ``FROM receivers_receiver r``). The receiver's
-    payments are read once, for its figures and its wallets'."""
+    """A receiver (alias ``r``) with its figures, wallets and verifications, as
+    JSON text: (element, joins after ``FROM receivers_receiver r``). The
+    receiver's payments are read once, for its figures and its wallets'."""
     wallets = (
-        "CROSS JOIN LATERAL (SELECT json_agg("  # noqa: S608
-        f"{_wallet_element()} ORDER BY rw.created_at, rw.id) AS list,"
+        "CROSS JOIN LATERAL (SELECT '[' || string_agg("  # noqa: S608
+        f"{_wallet_element()}, ', ' ORDER BY rw.created_at, rw.id) || ']' AS list,"
         " count(*) FILTER (WHERE rw.status = 'REGISTERED') AS registered"
         " FROM receivers_receiverwallet rw"
         " JOIN auth_org_wallet w ON w.id = rw.wallet_id"
         " WHERE rw.receiver_id = r.id) ws"
     )
-    element = sqljson.obj(
-        id="r.id",
-        email="coalesce(r.email, '')",
-        phone_number="coalesce(r.phone_number, '')",
-        external_id="r.external_id",
-        created_at=sqljson.iso("r.created_at"),
-        updated_at=sqljson.iso("r.updated_at"),
-        total_payments="rf.total::text",
-        successful_payments="rf.successful::text",
-        failed_payments="rf.failed::text",
-        canceled_payments="rf.canceled::text",
-        remaining_payments="rf.remaining::text",
-        registered_wallets="ws.registered::text",
+    element = jt.obj(
+        id=jt.quoted("r.id"),
+        email=jt.string("coalesce(r.email, '')"),
+        phone_number=jt.string("coalesce(r.phone_number, '')"),
+        external_id=jt.string("r.external_id"),
+        created_at=jt.iso("r.created_at"),
+        updated_at=jt.iso("r.updated_at"),
+        total_payments=jt.quoted("rf.total"),
+        successful_payments=jt.quoted("rf.successful"),
+        failed_payments=jt.quoted("rf.failed"),
+        canceled_payments=jt.quoted("rf.canceled"),
+        remaining_payments=jt.quoted("rf.remaining"),
+        registered_wallets=jt.quoted("ws.registered"),
         received_amounts=_received_sql("receiver_id", "r.id", issuer=True),
-        wallets="coalesce(ws.list, '[]'::json)",
+        wallets="coalesce(ws.list, '[]')",
         verifications=VERIFICATIONS_SQL,
     )
     return element, f"{_figures_joins('r.id')} {wallets}"
@@ -184,7 +200,7 @@ def receiver_sql() -> tuple[str, str]:
 def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:
     element, joins = receiver_sql()
     body = sqljson.fetch_text(
-        f"SELECT ({element})::text FROM receivers_receiver r {joins}"  # noqa: S608
+        f"SELECT {element} FROM receivers_receiver r {joins}"  # noqa: S608
         " WHERE r.organization_id = %s AND r.id = %s",
         [request.tenant.pk, pk],
     )
@@ -196,7 +212,7 @@ def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:
 def receiver_wallet_response(request: Request, pk) -> HttpResponse:
     element, joins = receiver_wallet_sql()
     body = sqljson.fetch_text(
-        f"SELECT ({element})::text FROM receivers_receiverwallet rw {joins}"  # noqa: S608
+        f"SELECT {element} FROM receivers_receiverwallet rw {joins}"  # noqa: S608
         " WHERE rw.organization_id = %s AND rw.id = %s",
         [request.tenant.pk, pk],
     )
@@ -247,6 +263,7 @@ class ReceiversView(APIView):
             request,
             element,
             f"JOIN receivers_receiver r ON r.id = page.id {joins}",
+            render=jt.page,
         )
 
     @idempotent

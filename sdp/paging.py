@@ -69,10 +69,20 @@ class CachedCountPagination(PageNumberPagination):
         keys = list(queryset.values_list("pk", flat=True)[start : start + limit])
         return list(queryset.filter(pk__in=keys))
 
-    def json_page(self, queryset, request, element: str, joins: str, *, exact=False):
-        """The page as PostgreSQL renders it (sdp.sqljson.page_json), in SDP's
-        envelope. ``exact``: count on every request (lists that stay small),
-        instead of caching totals above EXACT_UP_TO.
+    def json_page(
+        self,
+        queryset,
+        request,
+        element: str,
+        joins: str,
+        *,
+        exact=False,
+        render=sqljson.page_json,
+    ):
+        """The page as PostgreSQL renders it (``render``: sdp.sqljson.page_json,
+        or sdp.jsontext.page for an element of JSON text), in SDP's envelope.
+        ``exact``: count on every request (lists that stay small), instead of
+        caching totals above EXACT_UP_TO.
 
         Two queries when the total is known (exact_total, or cached): the page's
         keys, then their JSON. When it is not, the keys' query counts too
@@ -95,9 +105,7 @@ class CachedCountPagination(PageNumberPagination):
             total = rows[0][1] if rows else (queryset.count() if start else 0)
             self._remember_total(request, total, cached=not exact)
         self._set_total(total)
-        body = sqljson.fetch_text(
-            sqljson.page_json(element, joins), [[row[0] for row in rows]]
-        )
+        body = sqljson.fetch_text(render(element, joins), [[row[0] for row in rows]])
         return sqljson.envelope(body, self.links())
 
     def _known_total(self, request, *, cached=True) -> int | None:

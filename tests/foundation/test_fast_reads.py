@@ -6,6 +6,7 @@ check and an idle one does not."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from decimal import Decimal
 from unittest import mock
@@ -18,7 +19,7 @@ from django.db import connection, connections
 
 from auth_org.catalog_api import iso
 from auth_org.tokens import decode_token, issue_token
-from sdp import sqljson
+from sdp import jsontext, sqljson
 from sdp.postgres.base import TRUSTED_FOR
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +71,60 @@ def test_obj_and_agg_build_json():
     assert sqljson.fetch_text(f"SELECT {empty}::text", []) == "[]"
     with pytest.raises(ValueError, match="at most 50"):
         sqljson.obj(**{f"k{i}": "1" for i in range(51)})
+
+
+def test_jsontext_writes_what_json_build_object_writes():
+    """sdp.jsontext joins text, sqljson asks json_build_object and json_agg:
+    the same bytes for every kind of value, escapes and NULLs included."""
+    strings = ["plain", 'quote " backslash \\ /', "tab\tline\n\x01", "é €𝄞", "", None]
+    values = ", ".join(f"(%s, {i})" for i in range(len(strings)))
+    source = (
+        "(SELECT v.s, v.i, CASE WHEN v.i < 5 THEN md5(v.i::text)::uuid END AS u,"  # noqa: S608
+        " CASE WHEN v.i %% 2 = 0 THEN now() + v.i * interval '1 microsecond' END AS t,"
+        " CASE WHEN v.i < 5 THEN 12.5 * v.i END AS m"
+        f" FROM (VALUES {values}) AS v(s, i)) AS v"
+    )
+    empty = "generate_series(1, 0) AS g"
+    built = sqljson.obj(
+        text="v.s",
+        id="v.u",
+        count="v.i::text",
+        number="v.i",
+        at=sqljson.iso("v.t"),
+        amount=sqljson.money("v.m"),
+        inner=sqljson.obj(flag="v.i > 2", nothing="NULL::text"),
+        empty=sqljson.agg(sqljson.obj(n="g"), empty, "g"),
+    )
+    joined = jsontext.obj(
+        text=jsontext.string("v.s"),
+        id=jsontext.quoted("v.u"),
+        count=jsontext.quoted("v.i"),
+        number=jsontext.literal("v.i"),
+        at=jsontext.iso("v.t"),
+        amount=jsontext.money("v.m"),
+        inner=jsontext.obj(
+            flag=jsontext.literal("v.i > 2"), nothing=jsontext.string("NULL::text")
+        ),
+        empty=jsontext.agg(jsontext.obj(n=jsontext.literal("g")), empty, "g"),
+    )
+    expected = sqljson.fetch_text(
+        f"SELECT json_agg({built} ORDER BY v.i)::text FROM {source}",  # noqa: S608
+        strings,
+    )
+    written = sqljson.fetch_text(
+        f"SELECT '[' || string_agg({joined}, ', ' ORDER BY v.i) || ']'"  # noqa: S608
+        f" FROM {source}",
+        strings,
+    )
+    assert written == expected
+    assert [row["text"] for row in json.loads(written)] == strings
+    assert jsontext.obj() == "'{}'"
+    page = "JOIN LATERAL (SELECT page.id::text AS s) AS v ON true"
+    keys = ["00000000-0000-0000-0000-00000000000" + c for c in "21"]
+    assert sqljson.fetch_text(
+        jsontext.page(jsontext.obj(id=jsontext.string("v.s")), page), [keys]
+    ) == sqljson.fetch_text(sqljson.page_json(sqljson.obj(id="v.s"), page), [keys])
+    assert sqljson.fetch_text(jsontext.page("'x'", page), [[]]) == "[]"
 
 
 def test_prepared_reads_see_the_open_transaction(organization):
