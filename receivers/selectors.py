@@ -22,9 +22,10 @@ class PaymentReads(Protocol):
     # "receiver_wallet_id") equals the SQL ``key`` (e.g. "r.id"), to join
     # LATERAL. figures_sql: one row (total, successful, failed, canceled,
     # remaining; received: the successful ones' amounts summed;
-    # received_asset_id: their asset if they share one; receiver_wallet_id:
-    # the payments' wallet if they share one). received_sql: a row per asset
-    # of the successful ones (asset_code, asset_issuer, amount).
+    # received_asset_id: their asset if they share one, else NULL (NULL may
+    # also mean "ask received_sql"); receiver_wallet_id: the payments' wallet
+    # if they share one). received_sql: a row per asset of the successful ones
+    # (asset_code, asset_issuer, amount).
     def figures_sql(self, column: str, key: str) -> str: ...
 
     def received_sql(self, column: str, key: str) -> str: ...

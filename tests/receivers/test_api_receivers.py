@@ -233,6 +233,8 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
     shared = ReceiverFactory(organization=organization)
     first = ReceiverWalletFactory(receiver=shared, wallet=user_managed_wallet)
     second = ReceiverWalletFactory(receiver=shared, wallet=wallet)
+    odd = ReceiverFactory(organization=organization)  # failed in another asset
+    single = ReceiverWalletFactory(receiver=odd, wallet=wallet)
     for receiver_wallet, asset, status, amount in [
         (managed, usdc, "SUCCESS", "1"), (managed, eurc, "SUCCESS", "2"),
         (managed, usdc, "FAILED", "3"), (other, usdc, "SUCCESS", "4"),
@@ -241,7 +243,8 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
         (only, eurc, "SUCCESS", "9"), (only, usdc, "SUCCESS", "10"),
         (only, usdc, "SUCCESS", "0.5"), (only, usdc, "FAILED", "11"),
         (first, usdc, "SUCCESS", "1.25"), (second, usdc, "SUCCESS", "2"),
-        (second, usdc, "CANCELED", "1"),
+        (second, usdc, "CANCELED", "1"), (single, eurc, "FAILED", "1"),
+        (single, usdc, "SUCCESS", "2"), (single, usdc, "SUCCESS", "3"),
     ]:  # fmt: skip
         PaymentFactory(
             disbursement=DisbursementFactory(
@@ -254,8 +257,8 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
     url = f"/receivers/{split.pk}/wallets/{managed.pk}"
     answer = api.patch(url, {"stellar_address": G2}, format="json").json()
     listed = {item["id"]: item for item in api.get("/receivers/").json()["data"]}
-    body = {str(r.pk): listed[str(r.pk)] for r in (split, idle, mixed, shared)}
-    for receiver in (split, idle, mixed, shared):
+    body = {str(r.pk): listed[str(r.pk)] for r in (split, idle, mixed, shared, odd)}
+    for receiver in (split, idle, mixed, shared, odd):
         assert body[str(receiver.pk)] == api.get(f"/receivers/{receiver.pk}").json()
     assert body[str(split.pk)]["wallets"][0] == answer
 
@@ -273,7 +276,7 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
             figures(body[str(r.pk)], counts),
             {w["id"]: figures(w, wallet_counts) for w in body[str(r.pk)]["wallets"]},
         )
-        for r in (split, idle, mixed, shared)
+        for r in (split, idle, mixed, shared, odd)
     }
     usd, eur = "USDC", "EURC"
     assert seen == {
@@ -302,13 +305,17 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
                 str(second.pk): (["2", "1", "0", "0"], [(usd, "2.0000000")]),
             },
         ),
+        str(odd.pk): (
+            (["3", "2", "1", "0", "0"], [(usd, "5.0000000")]),
+            {str(single.pk): (["3", "2", "1", "0"], [(usd, "5.0000000")])},
+        ),
     }  # fmt: skip
     assert [w["id"] for w in body[str(idle.pk)]["wallets"]] == [
         str(empty.pk), str(holder.pk),
     ]  # fmt: skip
     assert body[str(idle.pk)]["received_amounts"][0]["asset_issuer"] == usdc.issuer
-    stats = receiver_stats([split.pk, idle.pk, mixed.pk, shared.pk])
-    for receiver in (split, idle, mixed, shared):
+    stats = receiver_stats([split.pk, idle.pk, mixed.pk, shared.pk, odd.pk])
+    for receiver in (split, idle, mixed, shared, odd):
         item = body[str(receiver.pk)]
         assert counters_of(stats["receivers"][receiver.pk]) == {
             k: item[k] for k in counts
