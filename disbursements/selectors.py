@@ -370,7 +370,7 @@ PAYMENT_FIGURES_SQL = """(SELECT f.total, f.successful, f.failed, f.canceled,
     f.total - f.successful - f.failed - f.canceled AS remaining, f.received,
     CASE WHEN f.one_asset THEN ref.asset_id END AS received_asset_id,
     CASE WHEN f.one_wallet THEN ref.receiver_wallet_id END AS receiver_wallet_id
-    FROM (SELECT) AS one
+    FROM (SELECT 1) AS one
     LEFT JOIN LATERAL (SELECT p.asset_id, p.receiver_wallet_id
         FROM disbursements_payment p WHERE p.{column} = {key} LIMIT 1) AS ref ON true
     CROSS JOIN LATERAL (SELECT count(*) AS total,
