@@ -63,7 +63,12 @@ class RequestIDFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
-        tenant = getattr(request_var.get(), "tenant", None)
+        # Only a tenant already known: resolving one here would query the
+        # database from inside logging. (Imported here: logging is configured
+        # before the apps and their models load.)
+        from sdp.tenancy import known_tenant
+
+        tenant = known_tenant(request_var.get())
         record.tenant = getattr(tenant, "name", None) or "-"
         return True
 

@@ -74,6 +74,17 @@ def _lazy_tenant_class(base: type) -> type:
     return LazyTenantRequest
 
 
+def known_tenant(request: HttpRequest | None) -> Organization | None:
+    """The request's tenant if already resolved or set, without resolving it (no
+    query): for log records, which may be written while the database fails."""
+    if request is None:
+        return None
+    value = request.__dict__.get("_tenant", _UNRESOLVED)
+    if value is _UNRESOLVED:
+        value = request.__dict__.get("tenant")  # a request the middleware skipped
+    return value
+
+
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -49,3 +49,29 @@ def test_json_line_inside_a_request_carries_request_id_and_tenant(rf, user, json
     assert first["time"].endswith("Z")
     assert second["error"] == "ValueError: cannot reach [email]"
     assert user.email not in stream.getvalue()
+
+
+def test_a_log_line_names_a_known_tenant_but_never_looks_one_up(
+    rf, user, json_log, monkeypatch
+):
+    from sdp import tenancy
+    from sdp.logfilters import request_var
+
+    logger, stream = json_log
+    monkeypatch.setattr(
+        tenancy,
+        "resolve_tenant",
+        lambda request: pytest.fail("logging resolved the tenant"),
+    )
+    request = rf.get("/", headers={"SDP-Tenant-Name": user.organization.name})
+    tenancy.TenantMiddleware(lambda r: None)(request)  # the lazy tenant
+    token = request_var.set(request)
+    try:
+        logger.info("before the tenant is known")
+        request.tenant = user.organization  # as authentication sets it
+        logger.info("after")
+    finally:
+        request_var.reset(token)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["tenant"] == "-"
+    assert second["tenant"] == user.organization.name
