@@ -199,26 +199,25 @@ def receiver_sql() -> tuple[str, str]:
 
 def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:
     element, joins = receiver_sql()
-    body = sqljson.fetch_text(
-        f"SELECT {element} FROM receivers_receiver r {joins}"  # noqa: S608
-        " WHERE r.organization_id = %s AND r.id = %s",
-        [request.tenant.pk, pk],
+    return sqljson.one_response(
+        element,
+        f"receivers_receiver r {joins}",
+        request.tenant.pk,
+        pk,
+        missing="receiver not found",
+        status=status,
     )
-    if body is None:
-        raise NotFound("receiver not found")
-    return sqljson.json_response(body, status)
 
 
 def receiver_wallet_response(request: Request, pk) -> HttpResponse:
     element, joins = receiver_wallet_sql()
-    body = sqljson.fetch_text(
-        f"SELECT {element} FROM receivers_receiverwallet rw {joins}"  # noqa: S608
-        " WHERE rw.organization_id = %s AND rw.id = %s",
-        [request.tenant.pk, pk],
+    return sqljson.one_response(
+        element,
+        f"receivers_receiverwallet rw {joins}",
+        request.tenant.pk,
+        pk,
+        missing="receiver wallet not found",
     )
-    if body is None:
-        raise NotFound("receiver wallet not found")
-    return sqljson.json_response(body)
 
 
 def get_receiver(request: Request, pk) -> Receiver:

@@ -29,6 +29,8 @@ import psycopg
 from django.db import connection
 from django.http import HttpResponse
 
+from sdp.api import NotFound
+
 # Always microseconds and "Z", like catalog_api.iso (isoformat with
 # timespec="microseconds"): the same instant reads the same from either.
 _ISO = "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -107,6 +109,30 @@ def fetch_text(sql: str, params: list | tuple, *, prepare=True) -> Any:
     """The first column of the first row (as fetch_row); None without a row."""
     row = fetch_row(sql, params, prepare=prepare)
     return row[0] if row else None
+
+
+def one_response(
+    element: str,
+    source: str,
+    organization_id,
+    pk,
+    *,
+    missing: str,
+    status: int = 200,
+) -> HttpResponse:
+    """The JSON ``element`` of one row, answered as is. ``source`` is the text
+    after FROM, starting with the row's table and its alias (``receivers_receiver
+    r JOIN ...``); the row is ``<alias>.id = pk`` of the organization, else 404
+    with ``missing``."""
+    alias = source.split()[1]
+    body = fetch_text(
+        f"SELECT ({element})::text FROM {source}"  # noqa: S608
+        f" WHERE {alias}.organization_id = %s AND {alias}.id = %s",
+        [organization_id, pk],
+    )
+    if body is None:
+        raise NotFound(missing)
+    return json_response(body, status)
 
 
 def json_response(body: str, status: int = 200) -> HttpResponse:
