@@ -19,6 +19,7 @@ from disbursements import payments as payment_services
 from disbursements import selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.models import Disbursement, Payment
+from sdp import jsontext as jt
 from sdp import sqljson
 from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
@@ -361,8 +362,11 @@ class DisbursementReceiversView(APIView):
 # --- payments ----------------------------------------------------------------
 
 
-# A payment as the dashboard reads it, written by PostgreSQL (sdp.sqljson): the
-# payments list and details answer with it, the direct payment route too.
+# A payment as the dashboard reads it, JSON written by PostgreSQL (sdp.jsontext:
+# joined text, as json_build_object would write it, cheaper): the payments list
+# and details answer with it, the direct payment route too. ASSET_SQL and
+# RECEIVER_WALLET_SQL (json_build_object) serve the disbursements above; their
+# *_TEXT twins, the payments.
 PAYMENT_JOINS = """
     JOIN auth_org_asset a ON a.id = p.asset_id
     JOIN receivers_receiverwallet rw ON rw.id = p.receiver_wallet_id
@@ -377,6 +381,14 @@ ASSET_SQL = sqljson.obj(
     updated_at=sqljson.iso("a.updated_at"),
     deleted_at=sqljson.iso("a.deleted_at"),
 )
+ASSET_TEXT = jt.obj(
+    id=jt.quoted("a.id"),
+    code=jt.string("a.code"),
+    issuer=jt.string("a.issuer"),
+    created_at=jt.iso("a.created_at"),
+    updated_at=jt.iso("a.updated_at"),
+    deleted_at=jt.iso("a.deleted_at"),
+)
 RECEIVER_WALLET_SQL = sqljson.obj(
     id="rw.id",
     receiver=sqljson.obj(id="rw.receiver_id"),
@@ -388,46 +400,62 @@ RECEIVER_WALLET_SQL = sqljson.obj(
     created_at=sqljson.iso("rw.created_at"),
     updated_at=sqljson.iso("rw.updated_at"),
 )
-_PAYMENT_FIELDS = {
-    "id": "p.id",
-    "amount": sqljson.money("p.amount"),
-    "type": "p.type",
-    "status": "p.status",
-    "status_history": sqljson.agg(
-        sqljson.obj(
-            status="h.to_status",
-            status_message="h.note",
-            timestamp=sqljson.iso("h.created_at"),
+RECEIVER_WALLET_TEXT = jt.obj(
+    id=jt.quoted("rw.id"),
+    receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
+    wallet=jt.obj(id=jt.quoted("rw.wallet_id"), name=jt.string("w.name")),
+    stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
+    stellar_memo=jt.string("rw.stellar_memo"),
+    stellar_memo_type=jt.string("rw.stellar_memo_type"),
+    status=jt.string("rw.status"),
+    created_at=jt.iso("rw.created_at"),
+    updated_at=jt.iso("rw.updated_at"),
+)
+_PAYMENT_MEMBERS = jt.members(
+    id=jt.quoted("p.id"),
+    amount=jt.money("p.amount"),
+    type=jt.string("p.type"),
+    status=jt.string("p.status"),
+    status_history=jt.agg(
+        jt.obj(
+            status=jt.string("h.to_status"),
+            status_message=jt.string("h.note"),
+            timestamp=jt.iso("h.created_at"),
         ),
         "disbursements_paymentstatuschange h WHERE h.payment_id = p.id",
         "h.created_at, h.id",
     ),
-    "stellar_transaction_id": "p.stellar_transaction_id",
-    "stellar_operation_id": "p.stellar_operation_id",
-    "stellar_address": "coalesce(rw.stellar_address, '')",
-    "external_payment_id": "p.external_payment_id",
-    "circle_transfer_request_id": "NULL",
-    "sender_address": "p.sender_address",
-    "asset": ASSET_SQL,
-    "receiver_wallet": RECEIVER_WALLET_SQL,
-    "created_at": sqljson.iso("p.created_at"),
-    "updated_at": sqljson.iso("p.updated_at"),
-}
+    stellar_transaction_id=jt.string("p.stellar_transaction_id"),
+    stellar_operation_id=jt.string("p.stellar_operation_id"),
+    stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
+    external_payment_id=jt.string("p.external_payment_id"),
+    circle_transfer_request_id="'null'",
+    sender_address=jt.string("p.sender_address"),
+    asset=ASSET_TEXT,
+    receiver_wallet=RECEIVER_WALLET_TEXT,
+    created_at=jt.iso("p.created_at"),
+    updated_at=jt.iso("p.updated_at"),
+)
+_DISBURSEMENT_MEMBER = jt.members(
+    disbursement=jt.obj(
+        id=jt.quoted("d.id"),
+        name=jt.string("d.name"),
+        status=jt.string("d.status"),
+        created_at=jt.iso("d.created_at"),
+        updated_at=jt.iso("d.updated_at"),
+    )
+)
 # A direct payment has no "disbursement" key at all (the dashboard's "Direct
 # Payment"), not a null one.
-PAYMENT_SQL = f"""CASE WHEN d.id IS NULL THEN {sqljson.obj(**_PAYMENT_FIELDS)}
-    ELSE {sqljson.obj(**_PAYMENT_FIELDS, disbursement=sqljson.obj(
-        id="d.id",
-        name="d.name",
-        status="d.status",
-        created_at=sqljson.iso("d.created_at"),
-        updated_at=sqljson.iso("d.updated_at"),
-    ))} END"""  # fmt: skip
+PAYMENT_SQL = jt.join(
+    f"{_PAYMENT_MEMBERS} || CASE WHEN d.id IS NULL THEN ''"
+    f" ELSE ', ' || {_DISBURSEMENT_MEMBER} END"
+)
 
 
 def payment_response(request: Request, pk, status: int = 200):
     body = sqljson.fetch_text(
-        f"SELECT ({PAYMENT_SQL})::text FROM disbursements_payment p {PAYMENT_JOINS}"  # noqa: S608
+        f"SELECT {PAYMENT_SQL} FROM disbursements_payment p {PAYMENT_JOINS}"  # noqa: S608
         " WHERE p.organization_id = %s AND p.id = %s",
         [request.tenant.pk, pk],
     )
@@ -468,6 +496,7 @@ class PaymentsView(APIView):
             request,
             PAYMENT_SQL,
             f"JOIN disbursements_payment p ON p.id = page.id {PAYMENT_JOINS}",
+            render=jt.page,
         )
 
     @idempotent
