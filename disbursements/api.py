@@ -454,14 +454,14 @@ PAYMENT_SQL = jt.join(
 
 
 def payment_response(request: Request, pk, status: int = 200):
-    body = sqljson.fetch_text(
-        f"SELECT {PAYMENT_SQL} FROM disbursements_payment p {PAYMENT_JOINS}"  # noqa: S608
-        " WHERE p.organization_id = %s AND p.id = %s",
-        [request.tenant.pk, pk],
+    return sqljson.one_response(
+        PAYMENT_SQL,
+        f"disbursements_payment p {PAYMENT_JOINS}",
+        request.tenant.pk,
+        pk,
+        missing="payment not found",
+        status=status,
     )
-    if body is None:
-        raise NotFound("payment not found")
-    return sqljson.json_response(body, status)
 
 
 def get_payment(request: Request, pk) -> Payment:
