@@ -367,15 +367,18 @@ class DisbursementReceiversView(APIView):
             raise NotFound("disbursement not found")
         paginator = CachedCountPagination(exact_total=lambda: total)
         start, limit = paginator.window(None, request)  # nothing left to count
-        # Its payments in upload order (index payment_disb_created): one plan
-        # serves every disbursement, so the keys' query is prepared too.
-        page = jt.page(
-            DISBURSEMENT_RECEIVER_SQL,
-            DISBURSEMENT_RECEIVER_JOINS,
-            keys="ARRAY(SELECT id FROM disbursements_payment WHERE disbursement_id = %s"
-            " ORDER BY created_at, id LIMIT %s OFFSET %s)",
+        # Its payments in upload order (index payment_disb_created), then their
+        # JSON. Apart: with the keys' query inside (LIMIT and OFFSET unknown to
+        # a generic plan) PostgreSQL planned the whole rendering on every
+        # request (~0.8 ms); alone, it is one generic plan.
+        keys = sqljson.fetch_text(
+            "SELECT ARRAY(SELECT id FROM disbursements_payment"
+            " WHERE disbursement_id = %s ORDER BY created_at, id LIMIT %s OFFSET %s)",
+            [pk, limit, start],
         )
-        body = sqljson.fetch_text(page, [pk, limit, start])
+        body = sqljson.fetch_text(
+            jt.page(DISBURSEMENT_RECEIVER_SQL, DISBURSEMENT_RECEIVER_JOINS), [keys]
+        )
         return sqljson.envelope(body, paginator.links())
 
 
