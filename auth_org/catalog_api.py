@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from auth_org import catalog
 from auth_org.models import Asset, Role, Wallet
 from auth_org.permissions import ALL
+from sdp import jsontext as jt
 from sdp.api import APIError, NotFound
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
@@ -28,6 +29,32 @@ def iso(value) -> str | None:
     if not isinstance(value, datetime):
         return value.isoformat()
     return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# The same objects as asset_json and wallet_json, written by PostgreSQL
+# (sdp.jsontext) for the reads that render them in SQL: an asset aliased ``a``, a
+# wallet aliased ``w`` (WALLET_MEMBERS: its members, without assets).
+ASSET_TEXT = jt.obj(
+    id=jt.quoted("a.id"),
+    code=jt.string("a.code"),
+    issuer=jt.string("a.issuer"),
+    created_at=jt.iso("a.created_at"),
+    updated_at=jt.iso("a.updated_at"),
+    deleted_at=jt.iso("a.deleted_at"),
+)
+WALLET_MEMBERS = jt.members(
+    id=jt.quoted("w.id"),
+    name=jt.string("w.name"),
+    homepage=jt.string("w.homepage"),
+    deep_link_schema=jt.string("w.deep_link_schema"),
+    sep_10_client_domain=jt.string("w.sep_10_client_domain"),
+    enabled=jt.literal("w.enabled"),
+    user_managed=jt.literal("w.user_managed"),
+    embedded=jt.literal("w.embedded"),
+    created_at=jt.iso("w.created_at"),
+    updated_at=jt.iso("w.updated_at"),
+    deleted_at=jt.iso("w.deleted_at"),
+)
 
 
 def asset_json(asset: Asset) -> dict[str, Any]:

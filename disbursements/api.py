@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org import catalog
+from auth_org.catalog_api import ASSET_TEXT, WALLET_MEMBERS
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
@@ -39,16 +40,6 @@ PAYMENT_WRITE = OWNER_FC | {Role.BUSINESS}
 # subqueries rather than joins: PostgreSQL plans them in a fraction of the time.
 DISBURSEMENT_JOINS = selectors.DISBURSEMENT_STATS_JOIN
 
-# The asset (alias ``a``) of a disbursement, of its wallet, of its payments: the
-# payments' ASSET_SQL as text.
-_DISB_ASSET_TEXT = jt.obj(
-    id=jt.quoted("a.id"),
-    code=jt.string("a.code"),
-    issuer=jt.string("a.issuer"),
-    created_at=jt.iso("a.created_at"),
-    updated_at=jt.iso("a.updated_at"),
-    deleted_at=jt.iso("a.deleted_at"),
-)
 _DISB_USER_TEXT = jt.obj(
     id=jt.quoted("u.id"),
     first_name=jt.string("u.first_name"),
@@ -64,23 +55,15 @@ def _user_text(user_id: str) -> str:
 
 # The wallet's assets, oldest first (the order the unordered prefetch gave in
 # practice); within the subquery "a" is the listed asset.
-_DISB_WALLET_TEXT = jt.obj(
-    id=jt.quoted("w.id"),
-    name=jt.string("w.name"),
-    homepage=jt.string("w.homepage"),
-    deep_link_schema=jt.string("w.deep_link_schema"),
-    sep_10_client_domain=jt.string("w.sep_10_client_domain"),
-    enabled=jt.literal("w.enabled"),
-    user_managed=jt.literal("w.user_managed"),
-    embedded=jt.literal("w.embedded"),
-    created_at=jt.iso("w.created_at"),
-    updated_at=jt.iso("w.updated_at"),
-    deleted_at=jt.iso("w.deleted_at"),
-    assets=jt.agg(
-        _DISB_ASSET_TEXT,
-        "auth_org_wallet_assets wa JOIN auth_org_asset a ON a.id = wa.asset_id"
-        " WHERE wa.wallet_id = w.id AND a.deleted_at IS NULL",
-        "a.created_at, a.id",
+_DISB_WALLET_TEXT = jt.join(
+    WALLET_MEMBERS,
+    jt.members(
+        assets=jt.agg(
+            ASSET_TEXT,
+            "auth_org_wallet_assets wa JOIN auth_org_asset a ON a.id = wa.asset_id"
+            " WHERE wa.wallet_id = w.id AND a.deleted_at IS NULL",
+            "a.created_at, a.id",
+        )
     ),
 )
 # The user of its last start (null when that start had none).
@@ -106,7 +89,7 @@ DISBURSEMENT_SQL = jt.obj(
         " WHERE w.id = d.wallet_id)"
     ),
     asset=jt.literal(
-        f"(SELECT {_DISB_ASSET_TEXT} FROM auth_org_asset a"  # noqa: S608
+        f"(SELECT {ASSET_TEXT} FROM auth_org_asset a"  # noqa: S608
         " WHERE a.id = d.asset_id)"
     ),
     verification_field=jt.string("d.verification_field"),
@@ -204,7 +187,6 @@ class DisbursementsView(APIView):
             DISBURSEMENT_SQL,
             f"JOIN disbursements_disbursement d ON d.id = page.id {DISBURSEMENT_JOINS}",
             exact=True,
-            render=jt.page,
         )
 
     @idempotent
@@ -310,8 +292,9 @@ DISBURSEMENT_RECEIVER_JOINS = """
     JOIN disbursements_payment p ON p.id = page.id
     JOIN receivers_receiver r ON r.id = p.receiver_id
 """
-# The payments' RECEIVER_WALLET_SQL as text (alias ``rw``, its wallet ``w``).
-_DISB_RECEIVER_WALLET_TEXT = jt.obj(
+# A receiver wallet (alias ``rw``, its wallet ``w``) of a payment: in the
+# payments and in a disbursement's receivers.
+RECEIVER_WALLET_TEXT = jt.obj(
     id=jt.quoted("rw.id"),
     receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
     wallet=jt.obj(id=jt.quoted("rw.wallet_id"), name=jt.string("w.name")),
@@ -330,7 +313,7 @@ DISBURSEMENT_RECEIVER_SQL = jt.obj(
     created_at=jt.iso("r.created_at"),
     updated_at=jt.iso("r.updated_at"),
     receiver_wallet=jt.literal(
-        f"(SELECT {_DISB_RECEIVER_WALLET_TEXT} FROM receivers_receiverwallet rw"  # noqa: S608
+        f"(SELECT {RECEIVER_WALLET_TEXT} FROM receivers_receiverwallet rw"  # noqa: S608
         " JOIN auth_org_wallet w ON w.id = rw.wallet_id"
         " WHERE rw.id = p.receiver_wallet_id)"
     ),
@@ -341,7 +324,7 @@ DISBURSEMENT_RECEIVER_SQL = jt.obj(
         stellar_operation_id=jt.string("p.stellar_operation_id"),
         status=jt.string("p.status"),
         asset=jt.literal(
-            f"(SELECT {_DISB_ASSET_TEXT} FROM auth_org_asset a"  # noqa: S608
+            f"(SELECT {ASSET_TEXT} FROM auth_org_asset a"  # noqa: S608
             " WHERE a.id = p.asset_id)"
         ),
         created_at=jt.iso("p.created_at"),
@@ -387,53 +370,13 @@ class DisbursementReceiversView(APIView):
 
 # A payment as the dashboard reads it, JSON written by PostgreSQL (sdp.jsontext:
 # joined text, as json_build_object would write it, cheaper): the payments list
-# and details answer with it, the direct payment route too. ASSET_SQL and
-# RECEIVER_WALLET_SQL (json_build_object) serve the disbursements above; their
-# *_TEXT twins, the payments.
+# and details answer with it, the direct payment route too.
 PAYMENT_JOINS = """
     JOIN auth_org_asset a ON a.id = p.asset_id
     JOIN receivers_receiverwallet rw ON rw.id = p.receiver_wallet_id
     JOIN auth_org_wallet w ON w.id = rw.wallet_id
     LEFT JOIN disbursements_disbursement d ON d.id = p.disbursement_id
 """
-ASSET_SQL = sqljson.obj(
-    id="a.id",
-    code="a.code",
-    issuer="a.issuer",
-    created_at=sqljson.iso("a.created_at"),
-    updated_at=sqljson.iso("a.updated_at"),
-    deleted_at=sqljson.iso("a.deleted_at"),
-)
-ASSET_TEXT = jt.obj(
-    id=jt.quoted("a.id"),
-    code=jt.string("a.code"),
-    issuer=jt.string("a.issuer"),
-    created_at=jt.iso("a.created_at"),
-    updated_at=jt.iso("a.updated_at"),
-    deleted_at=jt.iso("a.deleted_at"),
-)
-RECEIVER_WALLET_SQL = sqljson.obj(
-    id="rw.id",
-    receiver=sqljson.obj(id="rw.receiver_id"),
-    wallet=sqljson.obj(id="rw.wallet_id", name="w.name"),
-    stellar_address="coalesce(rw.stellar_address, '')",
-    stellar_memo="rw.stellar_memo",
-    stellar_memo_type="rw.stellar_memo_type",
-    status="rw.status",
-    created_at=sqljson.iso("rw.created_at"),
-    updated_at=sqljson.iso("rw.updated_at"),
-)
-RECEIVER_WALLET_TEXT = jt.obj(
-    id=jt.quoted("rw.id"),
-    receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
-    wallet=jt.obj(id=jt.quoted("rw.wallet_id"), name=jt.string("w.name")),
-    stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
-    stellar_memo=jt.string("rw.stellar_memo"),
-    stellar_memo_type=jt.string("rw.stellar_memo_type"),
-    status=jt.string("rw.status"),
-    created_at=jt.iso("rw.created_at"),
-    updated_at=jt.iso("rw.updated_at"),
-)
 _PAYMENT_MEMBERS = jt.members(
     id=jt.quoted("p.id"),
     amount=jt.money("p.amount"),
@@ -519,7 +462,6 @@ class PaymentsView(APIView):
             request,
             PAYMENT_SQL,
             f"JOIN disbursements_payment p ON p.id = page.id {PAYMENT_JOINS}",
-            render=jt.page,
         )
 
     @idempotent

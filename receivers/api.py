@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org.catalog_api import iso
+from auth_org.catalog_api import WALLET_MEMBERS, iso
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from receivers import selectors, services
@@ -31,19 +31,7 @@ RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 # By code, then issuer, comparing code points as Python's sorted() did: under a
 # language collation (en_US) "eurc" would come before "USDC".
 RECEIVED_ORDER = 'fr.asset_code COLLATE "C", fr.asset_issuer COLLATE "C"'
-WALLET_SQL = jt.obj(
-    id=jt.quoted("w.id"),
-    name=jt.string("w.name"),
-    homepage=jt.string("w.homepage"),
-    deep_link_schema=jt.string("w.deep_link_schema"),
-    sep_10_client_domain=jt.string("w.sep_10_client_domain"),
-    enabled=jt.literal("w.enabled"),
-    user_managed=jt.literal("w.user_managed"),
-    embedded=jt.literal("w.embedded"),
-    created_at=jt.iso("w.created_at"),
-    updated_at=jt.iso("w.updated_at"),
-    deleted_at=jt.iso("w.deleted_at"),
-)
+WALLET_SQL = jt.join(WALLET_MEMBERS)
 VERIFICATIONS_SQL = jt.agg(
     jt.obj(
         verification_field=jt.string("v.verification_field"),
@@ -262,7 +250,6 @@ class ReceiversView(APIView):
             request,
             element,
             f"JOIN receivers_receiver r ON r.id = page.id {joins}",
-            render=jt.page,
         )
 
     @idempotent

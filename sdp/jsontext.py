@@ -1,6 +1,6 @@
-"""JSON that PostgreSQL writes by joining text, for the costliest renderings.
+"""The dashboard reads' JSON, written by PostgreSQL by joining text.
 
-``sqljson.obj`` builds an object with ``json_build_object``, which looks up the
+``json_build_object`` (what these reads used first) looks up the
 type of every argument, keys included, in the catalog caches on every row: four
 lookups for a text or uuid, eight per key. A receivers page (20 receivers and
 their wallets, ~45 keys each) spent a quarter of its database CPU there. Here an
@@ -17,7 +17,7 @@ function of its kind (a SQL NULL reads ``null``, as with json_build_object).
 - ``literal(sql)``: numbers and booleans, as they are;
 - ``obj(**fields)``, ``members(**fields)``, ``join(*members)``: objects;
 - ``agg(element, source, order)``: an array; ``page(element, joins)``: the
-  array of a page of keys, as ``sqljson.page_json``.
+  array of a page of keys.
 
 Like sqljson, every fragment is a constant of the code; values are bound.
 """
@@ -79,7 +79,15 @@ def agg(element: str, source: str, order: str) -> str:
 
 
 def page(element: str, joins: str, keys: str = "%s::uuid[]") -> str:
-    """sqljson.page_json for an ``element`` of JSON text."""
+    """A query giving the JSON array of ``element`` for the primary keys of the
+    array ``keys`` (by default its one parameter, a uuid[]), in their order;
+    ``joins`` starts with ``JOIN`` and has the alias ``page`` (columns ``id`` and
+    ``ord``) in scope, e.g. ``JOIN t ON t.id = page.id``.
+
+    The keys come in as a value, not as the selector's query: this query is
+    prepared (sqljson.fetch_row) and a generic plan would serve every filter the
+    same way (a receivers search took 36 ms instead of 0.3). The selector's
+    query runs apart, planned for its values each time."""
     return (
         f"SELECT '[' || coalesce(string_agg({element}, ', ' ORDER BY page.ord), '')"  # noqa: S608
         f" || ']' FROM unnest({keys}) WITH ORDINALITY AS page(id, ord) {joins}"

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Window
 
-from sdp import sqljson
+from sdp import jsontext, sqljson
 from sdp.api import PageNumberPagination, _positive_int
 
 EXACT_UP_TO = 10_000
@@ -77,10 +77,9 @@ class CachedCountPagination(PageNumberPagination):
         joins: str,
         *,
         exact=False,
-        render=sqljson.page_json,
     ):
-        """The page as PostgreSQL renders it (``render``: sdp.sqljson.page_json,
-        or sdp.jsontext.page for an element of JSON text), in SDP's envelope.
+        """The page as PostgreSQL renders it (sdp.jsontext.page of ``element``,
+        JSON text, and ``joins``), in SDP's envelope.
         ``exact``: count on every request (lists that stay small), instead of
         caching totals above EXACT_UP_TO.
 
@@ -105,7 +104,9 @@ class CachedCountPagination(PageNumberPagination):
             total = rows[0][1] if rows else (queryset.count() if start else 0)
             self._remember_total(request, total, cached=not exact)
         self._set_total(total)
-        body = sqljson.fetch_text(render(element, joins), [[row[0] for row in rows]])
+        body = sqljson.fetch_text(
+            jsontext.page(element, joins), [[row[0] for row in rows]]
+        )
         return sqljson.envelope(body, self.links())
 
     def _known_total(self, request, *, cached=True) -> int | None:
