@@ -242,7 +242,7 @@ else:
 # A test's Celery worker is pointed at the test database by name.
 if env.str("DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django's backend, checking only connections idle for over a second (see there).
 DATABASES["default"]["ENGINE"] = "sdp.postgres"
@@ -251,7 +251,13 @@ DATABASES["default"]["ENGINE"] = "sdp.postgres"
 # Switch off behind a pooler that cannot keep them (PgBouncer < 1.21 in
 # transaction mode).
 if env.bool("DB_PREPARED_STATEMENTS", default=True):
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["prepare_threshold"] = 2**31 - 1
+    # They all read by keys: one generic plan from the first execution, instead
+    # of PostgreSQL's five custom plans per new connection before it settles.
+    _db_options["options"] = (
+        _db_options.get("options", "") + " -c plan_cache_mode=force_generic_plan"
+    ).strip()
 
 REDIS_URL = env.str("REDIS_URL", default="") or devservices.redis_url()
 
