@@ -21,7 +21,7 @@ from disbursements.csv_ingest import CSVError
 from disbursements.models import Disbursement, Payment
 from sdp import jsontext as jt
 from sdp import sqljson
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, PageNumberPagination
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 
@@ -348,8 +348,9 @@ class DisbursementReceiversView(APIView):
         )
         if total is None:
             raise NotFound("disbursement not found")
-        paginator = CachedCountPagination(exact_total=lambda: total)
-        start, limit = paginator.window(None, request)  # nothing left to count
+        paginator = PageNumberPagination()
+        paginator.read_page(request)
+        paginator.set_total(total)
         # Its payments in upload order (index payment_disb_created), then their
         # JSON. Apart: with the keys' query inside (LIMIT and OFFSET unknown to
         # a generic plan) PostgreSQL planned the whole rendering on every
@@ -357,7 +358,7 @@ class DisbursementReceiversView(APIView):
         keys = sqljson.fetch_text(
             "SELECT ARRAY(SELECT id FROM disbursements_payment"
             " WHERE disbursement_id = %s ORDER BY created_at, id LIMIT %s OFFSET %s)",
-            [pk, limit, start],
+            [pk, paginator.limit, paginator.start],
         )
         body = sqljson.fetch_text(
             jt.page(DISBURSEMENT_RECEIVER_SQL, DISBURSEMENT_RECEIVER_JOINS), [keys]

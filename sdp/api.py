@@ -192,6 +192,12 @@ class PageNumberPagination(BasePagination):
     max_limit = 100
 
     def paginate_queryset(self, queryset, request: Request, view=None):
+        self.read_page(request)
+        self.set_total(queryset.count())
+        return list(queryset[self.start : self.start + self.limit])
+
+    def read_page(self, request: Request) -> None:
+        """``page`` and ``page_limit`` of the request (400 naming a bad one)."""
         self.request = request
         self.page = _positive_int(request.query_params.get("page"), "page", default=1)
         self.limit = min(
@@ -202,10 +208,11 @@ class PageNumberPagination(BasePagination):
             ),
             self.max_limit,
         )
-        self.total = queryset.count()
-        self.pages = math.ceil(self.total / self.limit) if self.total else 0
-        start = (self.page - 1) * self.limit
-        return list(queryset[start : start + self.limit])
+        self.start = (self.page - 1) * self.limit
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        self.pages = math.ceil(total / self.limit) if total else 0
 
     def links(self) -> dict[str, Any]:
         pagination: dict[str, Any] = {"pages": self.pages, "total": self.total}

@@ -11,17 +11,15 @@ total exactly and cheaply (payments, from their tallies) passes ``exact_total``.
 from __future__ import annotations
 
 import hashlib
-import math
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Window
 
 from sdp import jsontext, sqljson
-from sdp.api import PageNumberPagination, _positive_int
+from sdp.api import PageNumberPagination
 
 EXACT_UP_TO = 10_000
-LATE_ROWS_FROM = 200
 COUNT_TTL = 30
 
 
@@ -31,43 +29,6 @@ class CachedCountPagination(PageNumberPagination):
 
     def __init__(self, exact_total=None):
         self.exact_total = exact_total
-
-    def window(self, queryset, request) -> tuple[int, int]:
-        """Reads ``page`` and ``page_limit``, counts the list; the page's first
-        row and size."""
-        self._read_page(request)
-        total = self._known_total(request)
-        if total is None:
-            total = queryset.count()
-            self._remember_total(request, total)
-        self._set_total(total)
-        return (self.page - 1) * self.limit, self.limit
-
-    def _read_page(self, request) -> None:
-        self.request = request
-        self.page = _positive_int(request.query_params.get("page"), "page", default=1)
-        self.limit = min(
-            _positive_int(
-                request.query_params.get("page_limit"),
-                "page_limit",
-                default=self.default_limit,
-            ),
-            self.max_limit,
-        )
-
-    def _set_total(self, total: int) -> None:
-        self.total = total
-        self.pages = math.ceil(total / self.limit) if total else 0
-
-    def paginate_queryset(self, queryset, request, view=None):
-        start, limit = self.window(queryset, request)
-        if start < LATE_ROWS_FROM:
-            return list(queryset[start : start + limit])
-        # Far pages: find the page's keys first (the sort index answers alone),
-        # then read those rows with their relations, instead of joining every
-        # skipped row to its relations only to throw it away.
-        keys = list(queryset.values_list("pk", flat=True)[start : start + limit])
-        return list(queryset.filter(pk__in=keys))
 
     def json_page(
         self,
@@ -87,23 +48,22 @@ class CachedCountPagination(PageNumberPagination):
         keys, then their JSON. When it is not, the keys' query counts too
         (``count(*) OVER ()``, the whole filtered list before the page is
         cut), instead of running the filters a second time."""
-        self._read_page(request)
+        self.read_page(request)
         total = self._known_total(request, cached=not exact)
-        start = (self.page - 1) * self.limit
         if total is None:
             keys = queryset.annotate(listed=Window(Count("*")))
             keys = keys.values_list("pk", "listed")
         else:
             keys = queryset.values_list("pk")
-        sql, params = keys[start : start + self.limit].query.sql_with_params()
+        sql, params = keys[self.start : self.start + self.limit].query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if total is None:
             # Past the last page no row carries the total: count it alone.
-            total = rows[0][1] if rows else (queryset.count() if start else 0)
+            total = rows[0][1] if rows else (queryset.count() if self.start else 0)
             self._remember_total(request, total, cached=not exact)
-        self._set_total(total)
+        self.set_total(total)
         body = sqljson.fetch_text(
             jsontext.page(element, joins), [[row[0] for row in rows]]
         )
