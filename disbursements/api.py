@@ -116,15 +116,13 @@ DISBURSEMENT_SQL = jt.obj(
 
 
 def disbursement_text(request: Request, pk) -> str:
-    body = sqljson.fetch_text(
-        f"SELECT {DISBURSEMENT_SQL}"  # noqa: S608
-        f" FROM disbursements_disbursement d {DISBURSEMENT_JOINS}"
-        " WHERE d.organization_id = %s AND d.id = %s",
-        [request.tenant.pk, pk],
+    return sqljson.one_text(
+        DISBURSEMENT_SQL,
+        f"disbursements_disbursement d {DISBURSEMENT_JOINS}",
+        request.tenant.pk,
+        pk,
+        missing="disbursement not found",
     )
-    if body is None:
-        raise NotFound("disbursement not found")
-    return body
 
 
 def get_disbursement(request: Request, pk) -> Disbursement:
