@@ -158,8 +158,8 @@ def receiver_sql() -> tuple[str, str]:
     JSON text: (element, joins after ``FROM receivers_receiver r``). The
     receiver's payments are read once, for its figures and its wallets'."""
     wallets = (
-        "CROSS JOIN LATERAL (SELECT '[' || string_agg("  # noqa: S608
-        f"{_wallet_element()}, ', ' ORDER BY rw.created_at, rw.id) || ']' AS list,"
+        "CROSS JOIN LATERAL (SELECT"  # noqa: S608
+        f" {jt.array(_wallet_element(), 'rw.created_at, rw.id')} AS list,"
         " count(*) FILTER (WHERE rw.status = 'REGISTERED') AS registered"
         " FROM receivers_receiverwallet rw"
         " JOIN auth_org_wallet w ON w.id = rw.wallet_id"

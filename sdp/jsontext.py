@@ -16,8 +16,8 @@ function of its kind (a SQL NULL reads ``null``, as with json_build_object).
   ``iso``, amounts by ``money``), in quotes;
 - ``literal(sql)``: numbers and booleans, as they are;
 - ``obj(**fields)``, ``members(**fields)``, ``join(*members)``: objects;
-- ``agg(element, source, order)``: an array; ``page(element, joins)``: the
-  array of a page of keys.
+- ``array(element, order)``, ``agg(element, source, order)``: arrays;
+  ``page(element, joins)``: the array of a page of keys.
 
 Like sqljson, every fragment is a constant of the code; values are bound.
 """
@@ -69,26 +69,29 @@ def obj(**fields: str) -> str:
     return join(members(**fields)) if fields else "'{}'"
 
 
+def array(element: str, order: str) -> str:
+    """The aggregate of a JSON array of ``element`` in ``order`` (NULL over no
+    rows, as json_agg), for a SELECT that may aggregate more beside it."""
+    return f"'[' || string_agg({element}, ', ' ORDER BY {order}) || ']'"
+
+
 def agg(element: str, source: str, order: str) -> str:
     """An array (``[]`` when empty) of ``element`` over ``source`` (the text
     after FROM, with its WHERE), in ``order``."""
-    return (
-        f"coalesce((SELECT '[' || string_agg({element}, ', ' ORDER BY {order})"  # noqa: S608
-        f" || ']' FROM {source}), '[]')"
-    )
+    return f"coalesce((SELECT {array(element, order)} FROM {source}), '[]')"  # noqa: S608
 
 
-def page(element: str, joins: str, keys: str = "%s::uuid[]") -> str:
-    """A query giving the JSON array of ``element`` for the primary keys of the
-    array ``keys`` (by default its one parameter, a uuid[]), in their order;
-    ``joins`` starts with ``JOIN`` and has the alias ``page`` (columns ``id`` and
-    ``ord``) in scope, e.g. ``JOIN t ON t.id = page.id``.
+def page(element: str, joins: str) -> str:
+    """A query giving the JSON array of ``element`` for the primary keys of its
+    one parameter (a uuid[]), in their order; ``joins`` starts with ``JOIN`` and
+    has the alias ``page`` (columns ``id`` and ``ord``) in scope, e.g. ``JOIN t
+    ON t.id = page.id``.
 
     The keys come in as a value, not as the selector's query: this query is
     prepared (sqljson.fetch_row) and a generic plan would serve every filter the
     same way (a receivers search took 36 ms instead of 0.3). The selector's
     query runs apart, planned for its values each time."""
     return (
-        f"SELECT '[' || coalesce(string_agg({element}, ', ' ORDER BY page.ord), '')"  # noqa: S608
-        f" || ']' FROM unnest({keys}) WITH ORDINALITY AS page(id, ord) {joins}"
+        f"SELECT coalesce({array(element, 'page.ord')}, '[]')"  # noqa: S608
+        " FROM unnest(%s::uuid[]) WITH ORDINALITY AS page(id, ord) " + joins
     )
