@@ -47,6 +47,20 @@ G1 = Keypair.from_raw_ed25519_seed(bytes([1]) * 32).public_key
 G2 = Keypair.from_raw_ed25519_seed(bytes([2]) * 32).public_key
 
 
+def _pay(organization, payments) -> None:
+    """A payment per (receiver wallet, asset, status, amount), each in its own
+    disbursement of that wallet and asset."""
+    for receiver_wallet, asset, status, amount in payments:
+        PaymentFactory(
+            disbursement=DisbursementFactory(
+                organization=organization, wallet=receiver_wallet.wallet, asset=asset
+            ),
+            receiver_wallet=receiver_wallet,
+            status=status,
+            amount=Decimal(amount),
+        )
+
+
 @pytest.fixture
 def receiver(organization, wallet, usdc):
     receiver = ReceiverFactory(
@@ -142,20 +156,12 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
         receiver=receiver, wallet=other_wallet, status="REGISTERED",
         stellar_memo="7", stellar_memo_type="id",
     )  # fmt: skip
-    for receiver_wallet, asset, status, amount in [
+    _pay(organization, [
         (first, lower, "SUCCESS", "1.5"), (first, usdc, "SUCCESS", "0.0000001"),
         (second, eurc_b, "SUCCESS", "2"), (second, eurc_a, "SUCCESS", "3"),
         (second, eurc_a, "SUCCESS", "4.25"), (second, usdc, "FAILED", "9"),
         (second, usdc, "PENDING", "9"), (first, usdc, "CANCELED", "9"),
-    ]:  # fmt: skip
-        PaymentFactory(
-            disbursement=DisbursementFactory(
-                organization=organization, wallet=receiver_wallet.wallet, asset=asset
-            ),
-            receiver_wallet=receiver_wallet,
-            status=status,
-            amount=Decimal(amount),
-        )
+    ])  # fmt: skip
     ReceiverVerification.objects.create(
         receiver=receiver, verification_field="PIN", hashed_value="h",
         confirmed_at=timezone.now(), verification_channel="SMS",
@@ -235,7 +241,7 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
     second = ReceiverWalletFactory(receiver=shared, wallet=wallet)
     odd = ReceiverFactory(organization=organization)  # failed in another asset
     single = ReceiverWalletFactory(receiver=odd, wallet=wallet)
-    for receiver_wallet, asset, status, amount in [
+    _pay(organization, [
         (managed, usdc, "SUCCESS", "1"), (managed, eurc, "SUCCESS", "2"),
         (managed, usdc, "FAILED", "3"), (other, usdc, "SUCCESS", "4"),
         (other, usdc, "PENDING", "5"), (other, eurc, "CANCELED", "6"),
@@ -245,15 +251,7 @@ def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
         (first, usdc, "SUCCESS", "1.25"), (second, usdc, "SUCCESS", "2"),
         (second, usdc, "CANCELED", "1"), (single, eurc, "FAILED", "1"),
         (single, usdc, "SUCCESS", "2"), (single, usdc, "SUCCESS", "3"),
-    ]:  # fmt: skip
-        PaymentFactory(
-            disbursement=DisbursementFactory(
-                organization=organization, wallet=receiver_wallet.wallet, asset=asset
-            ),
-            receiver_wallet=receiver_wallet,
-            status=status,
-            amount=Decimal(amount),
-        )
+    ])  # fmt: skip
     url = f"/receivers/{split.pk}/wallets/{managed.pk}"
     answer = api.patch(url, {"stellar_address": G2}, format="json").json()
     listed = {item["id"]: item for item in api.get("/receivers/").json()["data"]}
