@@ -2,15 +2,28 @@
 
 ``COUNT(*)`` over a million payments costs ~100 ms even as an index-only scan,
 on every page. Totals up to EXACT_UP_TO are always exact; above that, the total of
-the same organization, filters and user is kept for COUNT_TTL seconds, so paging
-through a huge list costs one count, and the total the dashboard shows may lag by
-that much. Pages themselves are always read fresh. A list that can know its
+the same organization, path and filters is recounted every COUNT_TTL seconds, so
+paging through a huge list costs one count, and the total the dashboard shows may
+lag by that much. Pages themselves are always read fresh. A list that can know its
 total exactly and cheaply (payments, from their tallies) passes ``exact_total``.
+
+A stale total is recounted by one request only, the first to claim the recount;
+the others serve the stale total meanwhile (for up to COUNT_KEPT seconds). Without
+that, every request arriving while the total is stale counts at once: with 20
+clients on 100,000 receivers, five workers each spent ~35 ms counting in the same
+instant, every 30 s, and that herd was the receivers list's p99.
+
+Each worker also keeps what it learnt (LOCAL_TOTALS entries, fresh as long as
+the shared entry): a cached total, or that the list is small and counted on every
+request. Within that time a list asks nothing of the cache, which saves a Redis
+round trip on every page of every list.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections import OrderedDict
 
 from django.core.cache import cache
 from django.db import connection
@@ -20,7 +33,26 @@ from sdp import jsontext, sqljson
 from sdp.api import PageNumberPagination
 
 EXACT_UP_TO = 10_000
-COUNT_TTL = 30
+COUNT_TTL = 30  # seconds a cached total is fresh
+COUNT_KEPT = 600  # seconds a stale total may be served while it is recounted
+RECOUNT_CLAIM = 10  # seconds before another request may retry a recount
+LOCAL_TOTALS = 1024  # lists whose totals a worker remembers
+
+# This process's totals: key -> (total, or None for "small: count it", fresh
+# until), least recently used first.
+_local: OrderedDict[str, tuple[int | None, float]] = OrderedDict()
+
+
+def forget_totals() -> None:
+    """Forget this process's totals (the shared ones live in the cache)."""
+    _local.clear()
+
+
+def _remember_locally(key: str, total: int | None, fresh_until: float) -> None:
+    _local[key] = (total, fresh_until)
+    _local.move_to_end(key)
+    if len(_local) > LOCAL_TOTALS:
+        _local.popitem(last=False)
 
 
 class CachedCountPagination(PageNumberPagination):
@@ -75,11 +107,40 @@ class CachedCountPagination(PageNumberPagination):
             total = self.exact_total()
             if total is not None:
                 return total
-        return cache.get(self._count_key(request)) if cached else None
+        if not cached:
+            return None
+        key = self._count_key(request)
+        known = _local.get(key)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        return self._cached_total(key)
+
+    @staticmethod
+    def _cached_total(key: str) -> int | None:
+        """The cached total; None, to count, when there is none, or when it is
+        stale and this request is the one that claimed the recount."""
+        entry = cache.get(key)
+        if entry is None:
+            return None
+        total, fresh_until = entry
+        if time.time() < fresh_until:
+            _remember_locally(key, total, fresh_until)
+            return total
+        if cache.add(f"{key}:recount", 1, RECOUNT_CLAIM):
+            return None
+        return total
 
     def _remember_total(self, request, total: int, *, cached=True) -> None:
-        if cached and total > EXACT_UP_TO:
-            cache.set(self._count_key(request), total, COUNT_TTL)
+        if not cached:
+            return
+        key = self._count_key(request)
+        fresh_until = time.time() + COUNT_TTL
+        if total > EXACT_UP_TO:
+            cache.set(key, (total, fresh_until), COUNT_KEPT)
+            cache.delete(f"{key}:recount")
+            _remember_locally(key, total, fresh_until)
+        else:
+            _remember_locally(key, None, fresh_until)
 
     @staticmethod
     def _count_key(request) -> str:
@@ -90,4 +151,4 @@ class CachedCountPagination(PageNumberPagination):
         )
         tenant = getattr(request, "tenant", None)
         raw = f"{request.path}|{getattr(tenant, 'pk', '')}|{params}"
-        return "list-count:" + hashlib.sha256(raw.encode()).hexdigest()
+        return "list-total:" + hashlib.sha256(raw.encode()).hexdigest()

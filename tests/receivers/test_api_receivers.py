@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -682,11 +683,87 @@ def test_list_totals_past_the_last_page_and_cached_above_the_limit(
     # Above EXACT_UP_TO the total is kept for COUNT_TTL: a new receiver shows
     # in the page at once, in the total only later.
     monkeypatch.setattr(paging, "EXACT_UP_TO", 2)
-    cache.clear()
     assert api.get("/receivers?page=1&page_limit=2").json()["pagination"]["total"] == 3
     ReceiverFactory(organization=organization, external_id="late")
     body = api.get("/receivers?page=1&page_limit=2").json()
     assert body["data"][0]["external_id"] == "late"
     assert body["pagination"]["total"] == 3
     cache.clear()
+    paging.forget_totals()
     assert api.get("/receivers?page=1&page_limit=2").json()["pagination"]["total"] == 4
+
+
+def test_a_stale_total_is_recounted_by_one_request_while_the_others_serve_it(
+    api, organization, monkeypatch
+):
+    from django.core.cache import cache
+
+    from sdp import paging
+
+    monkeypatch.setattr(paging, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(paging, "COUNT_TTL", 0)  # every cached total is stale
+    for n in range(3):
+        ReceiverFactory(organization=organization, external_id=f"stale-{n}")
+
+    def total():
+        return api.get("/receivers?page=1&page_limit=2").json()["pagination"]["total"]
+
+    assert total() == 3
+    ReceiverFactory(organization=organization, external_id="stale-3")
+    # Another request has claimed the recount: this one serves the stale total.
+    listing = SimpleNamespace(path="/receivers", tenant=organization, query_params={})
+    claim = paging.CachedCountPagination._count_key(listing) + ":recount"
+    assert cache.add(claim, 1, 60)
+    assert total() == 3
+    # Once the claim is gone, the next request claims it and recounts; its
+    # recount releases the claim for the next one.
+    cache.delete(claim)
+    assert total() == 4
+    ReceiverFactory(organization=organization, external_id="stale-4")
+    assert total() == 5
+    # Filters are counted apart.
+    assert api.get("/receivers?q=stale-4").json()["pagination"]["total"] == 1
+
+
+class CacheSpy:
+    """The cache, with the names of the calls made to it."""
+
+    def __init__(self, cache):
+        self.cache, self.calls = cache, []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self.cache, name)
+
+
+def test_a_worker_keeps_the_totals_it_learnt_until_they_are_stale(
+    api, organization, monkeypatch
+):
+    from django.core.cache import cache
+
+    from sdp import paging
+
+    monkeypatch.setattr(paging, "EXACT_UP_TO", 2)
+    for n in range(3):
+        ReceiverFactory(organization=organization, external_id=f"kept-{n}")
+
+    def total(query="page=1&page_limit=2"):
+        return api.get(f"/receivers?{query}").json()["pagination"]["total"]
+
+    assert total() == 3  # counted, shared through the cache and kept here
+    ReceiverFactory(organization=organization, external_id="kept-3")
+    spy = CacheSpy(cache)
+    monkeypatch.setattr(paging, "cache", spy)
+    assert total() == 3
+    assert spy.calls == []
+    # Another worker (one that has not seen it) reads the shared total once.
+    paging.forget_totals()
+    assert total() == 3
+    assert spy.calls == ["get"]
+    assert total() == 3
+    assert spy.calls == ["get"]
+    # A small list is counted on every request, without asking the cache again.
+    assert total("q=kept-1") == 1
+    ReceiverFactory(organization=organization, external_id="kept-1b")
+    assert total("q=kept-1") == 2
+    assert spy.calls == ["get", "get"]
