@@ -477,7 +477,8 @@ def test_verification_values_are_hashed_and_checked(field, stored, given, matche
     # inside 80 hex digits, so the parts are compared, not searched.
     prefix, salt, digest = verification.hashed_value.split("$")
     assert prefix == "hmac_sha256"
-    assert len(salt) == 16 and len(digest) == 64
+    assert len(salt) == 16
+    assert len(digest) == 64
     assert stored.strip().lower() not in (salt, digest)
     assert check_verification_value(verification, given) is matches
 
