@@ -22,7 +22,10 @@ parameters.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import re
 from typing import Any
 
 import psycopg
@@ -62,10 +65,26 @@ def fetch_row(sql: str, params: list | tuple) -> tuple | None:
     connection.ensure_connection()
     with (
         connection.wrap_database_errors,
-        psycopg.Cursor(connection.connection) as cursor,
+        psycopg.RawCursor(connection.connection) as cursor,
     ):
-        cursor.execute(sql, params, prepare=True)
+        cursor.execute(_numbered(sql), params, prepare=True)
         return cursor.fetchone()
+
+
+_PLACEHOLDER = re.compile(r"%([s%])")
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(sql: str) -> bytes:
+    """``sql`` with PostgreSQL's own placeholders ($1, $2 ...) for psycopg's
+    ``%s`` (and ``%%`` as ``%``), encoded: converted once per text. psycopg
+    would split every query longer than 4 KB again on each execution (it caches
+    only shorter ones), and these are 5-15 KB; the same bytes object also keeps
+    its hash for psycopg's lookup of the prepared statement."""
+    number = itertools.count(1)
+    return _PLACEHOLDER.sub(
+        lambda m: f"${next(number)}" if m[1] == "s" else "%", sql
+    ).encode()
 
 
 def fetch_text(sql: str, params: list | tuple) -> Any:
