@@ -4,7 +4,8 @@
   records (``sdp.logfilters.RequestIDFilter``);
 - ``BodySizeLimitMiddleware``: 413 with the error body above ``MAX_REQUEST_BODY_BYTES``;
 - ``RateLimitMiddleware``: 40 requests per 20 seconds per client IP and path, counted
-  in Redis so every web process shares the budget; 429 with the error body.
+  in Redis so every web process shares the budget; 429 with the error body;
+- ``RequestMetricsMiddleware``: each request's latency and status on ``/metrics``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functools import cache
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from prometheus_client import Counter, Histogram
 
 from sdp.api import error_response
 from sdp.logfilters import request_id_var, request_var
@@ -70,7 +72,7 @@ class RequestIDMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
@@ -141,4 +143,40 @@ class RateLimitMiddleware:
         response = self.get_response(request)
         response["X-RateLimit-Limit"] = str(limit)
         response["X-RateLimit-Remaining"] = str(max(limit - count, 0))
+        return response
+
+
+# django-prometheus's names for its two most used HTTP series, so dashboards
+# built for it keep working. Its own middleware pair updated fourteen series on
+# every request (bodies' sizes, transports, charsets...): 0.35 M instructions,
+# 7% of a dashboard list's Python.
+REQUEST_LATENCY = Histogram(
+    "django_http_requests_latency_seconds_by_view_method",
+    "Seconds from the first middleware to the response, by view and method.",
+    ["view", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RESPONSES = Counter(
+    "django_http_responses_total_by_status_view_method",
+    "Responses by status, view and method.",
+    ["status", "view", "method"],
+)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RequestMetricsMiddleware:
+    """First in the chain: what every request cost, by view (the URL pattern's
+    name, so ids do not multiply the series), method and status."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name if match else None) or "<unnamed view>"
+        method = request.method if request.method in METHODS else "<invalid method>"
+        REQUEST_LATENCY.labels(view, method).observe(time.perf_counter() - started)
+        RESPONSES.labels(str(response.status_code), view, method).inc()
         return response

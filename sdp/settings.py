@@ -191,7 +191,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "sdp.middleware.RequestMetricsMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "sdp.middleware.RateLimitMiddleware",
     "sdp.middleware.RequestIDMiddleware",
@@ -204,7 +204,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 if PRODUCTION:
