@@ -352,10 +352,12 @@ class DisbursementReceiversView(APIView):
         # Its payments in upload order (index payment_disb_created), then their
         # JSON. Apart: with the keys' query inside (LIMIT and OFFSET unknown to
         # a generic plan) PostgreSQL planned the whole rendering on every
-        # request (~0.8 ms); alone, it is one generic plan.
+        # request (~0.8 ms); alone, it is one generic plan. Read as text, the
+        # keys go back as one text parameter (sqljson.uuid_array).
         keys = sqljson.fetch_text(
             "SELECT ARRAY(SELECT id FROM disbursements_payment"
-            " WHERE disbursement_id = %s ORDER BY created_at, id LIMIT %s OFFSET %s)",
+            " WHERE disbursement_id = %s ORDER BY created_at, id LIMIT %s OFFSET %s)"
+            "::text",
             [pk, paginator.limit, paginator.start],
         )
         body = sqljson.fetch_text(

@@ -83,9 +83,9 @@ def agg(element: str, source: str, order: str) -> str:
 
 def page(element: str, joins: str) -> str:
     """A query giving the JSON array of ``element`` for the primary keys of its
-    one parameter (a uuid[]), in their order; ``joins`` starts with ``JOIN`` and
-    has the alias ``page`` (columns ``id`` and ``ord``) in scope, e.g. ``JOIN t
-    ON t.id = page.id``.
+    one parameter (a uuid[], best given as sqljson.uuid_array), in their order;
+    ``joins`` starts with ``JOIN`` and has the alias ``page`` (columns ``id``
+    and ``ord``) in scope, e.g. ``JOIN t ON t.id = page.id``.
 
     The keys come in as a value, not as the selector's query: this query is
     prepared (sqljson.fetch_row) and a generic plan would serve every filter the

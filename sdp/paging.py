@@ -97,7 +97,8 @@ class CachedCountPagination(PageNumberPagination):
             self._remember_total(request, total, cached=not exact)
         self.set_total(total)
         body = sqljson.fetch_text(
-            jsontext.page(element, joins), [[row[0] for row in rows]]
+            jsontext.page(element, joins),
+            [sqljson.uuid_array(row[0] for row in rows)],
         )
         return sqljson.envelope(body, self.links())
 

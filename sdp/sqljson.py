@@ -14,6 +14,7 @@ parameters.
 - ``iso(column)``: a timestamp as ``auth_org.catalog_api.iso`` writes it;
   ``money(column)``: an amount with 7 decimals;
 - ``fetch_row``/``fetch_text``: run a short, hot query as a prepared statement;
+- ``uuid_array``: a page's keys as one parameter;
 - ``one_response``, ``json_response``, ``envelope``: answers of JSON text.
 
 ``sdp.jsontext`` builds the objects and arrays (joined text, the bytes
@@ -85,6 +86,13 @@ def _numbered(sql: str) -> bytes:
     return _PLACEHOLDER.sub(
         lambda m: f"${next(number)}" if m[1] == "s" else "%", sql
     ).encode()
+
+
+def uuid_array(keys) -> str:
+    """Primary keys as the text of a uuid[] parameter (``%s::uuid[]``). Given a
+    list, psycopg's dumper inspects every element to choose the array's type:
+    ~0.15 ms a page, where joining the text costs a few microseconds."""
+    return "{" + ",".join(map(str, keys)) + "}"
 
 
 def fetch_text(sql: str, params: list | tuple) -> Any:
