@@ -316,6 +316,7 @@ REST_FRAMEWORK = {
         "sdp.api.AnyJSONParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sdp.api.JSONNegotiation",
     "DEFAULT_PAGINATION_CLASS": "sdp.api.PageNumberPagination",
     "EXCEPTION_HANDLER": "sdp.api.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -101,3 +101,37 @@ def test_wrong_method_is_json_405(client, user):
     response = client.delete("/profile", headers=bearer(user))
     assert response.status_code == 405
     assert response.json() == {"error": "Method not allowed."}
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "*/*",
+        "application/json",
+        "application/json, text/plain, */*",
+        "text/html;q=0.9, application/json",
+        "application/*",
+    ],
+)
+def test_json_is_served_for_any_accept_header_that_admits_it(client, user, accept):
+    from tests.auth_org.helpers import bearer
+
+    extra = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    response = client.get("/profile", headers=bearer(user), **extra)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["email"] == user.email
+    # Errors are rendered by the renderer chosen for the request.
+    missing = client.get("/payments/not-a-payment", headers=bearer(user), **extra)
+    assert missing.status_code == 404
+    assert missing.json()["error"]
+
+
+def test_a_request_that_refuses_json_is_406(client, user):
+    from tests.auth_org.helpers import bearer
+
+    response = client.get("/profile", headers=bearer(user), HTTP_ACCEPT="text/html")
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert "error" in response.json()
