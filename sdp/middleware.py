@@ -5,7 +5,8 @@
 - ``BodySizeLimitMiddleware``: 413 with the error body above ``MAX_REQUEST_BODY_BYTES``;
 - ``RateLimitMiddleware``: 40 requests per 20 seconds per client IP and path, counted
   in Redis so every web process shares the budget; 429 with the error body;
-- ``RequestMetricsMiddleware``: each request's latency and status on ``/metrics``.
+- ``RequestMetricsMiddleware``: each request's latency and status on ``/metrics``;
+- ``LazyMessageMiddleware``: Django's messages, stored only when used.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
 from prometheus_client import Counter, Histogram
 
 from sdp.api import error_response
@@ -180,3 +184,20 @@ class RequestMetricsMiddleware:
         REQUEST_LATENCY.labels(view, method).observe(time.perf_counter() - started)
         RESPONSES.labels(str(response.status_code), view, method).inc()
         return response
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages, with their storage built when first used. Only the
+    admin shows messages; building the storage (cookie and session backends) on
+    every API request was 2% of a list's Python."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponse
+    ) -> HttpResponse:
+        stored = getattr(request, "_messages", None)
+        if isinstance(stored, SimpleLazyObject) and stored._wrapped is empty:
+            return response  # never used: nothing to store
+        return super().process_response(request, response)
