@@ -49,10 +49,15 @@ def forget_totals() -> None:
 
 
 def _remember_locally(key: str, total: int | None, fresh_until: float) -> None:
-    _local[key] = (total, fresh_until)
-    _local.move_to_end(key)
-    if len(_local) > LOCAL_TOTALS:
-        _local.popitem(last=False)
+    """Each step is one atomic dict operation, so threads (runserver, threaded
+    workers) can share the dict without a lock."""
+    _local.pop(key, None)
+    _local[key] = (total, fresh_until)  # a new key goes last
+    while len(_local) > LOCAL_TOTALS:
+        try:
+            _local.popitem(last=False)
+        except KeyError:  # emptied meanwhile by another thread
+            break
 
 
 class CachedCountPagination(PageNumberPagination):

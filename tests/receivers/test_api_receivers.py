@@ -767,3 +767,17 @@ def test_a_worker_keeps_the_totals_it_learnt_until_they_are_stale(
     ReceiverFactory(organization=organization, external_id="kept-1b")
     assert total("q=kept-1") == 2
     assert spy.calls == ["get", "get"]
+
+
+def test_a_worker_remembers_a_bounded_number_of_totals(monkeypatch):
+    from sdp import paging
+
+    monkeypatch.setattr(paging, "LOCAL_TOTALS", 3)
+    paging.forget_totals()
+    for n in range(5):
+        paging._remember_locally(f"list-{n}", n, 10.0**10)
+    paging._remember_locally("list-2", 22, 10.0**10)  # used again: kept longest
+    paging._remember_locally("list-5", 5, 10.0**10)
+    assert list(paging._local) == ["list-4", "list-2", "list-5"]
+    assert paging._local["list-2"] == (22, 10.0**10)
+    paging.forget_totals()
