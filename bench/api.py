@@ -291,9 +291,15 @@ def main() -> None:
     server = start_server(port, args.workers, args.threads)
     results = {}
     try:
-        # Warm every worker (imports, connections, caches) before measuring.
+        # Warm every worker (imports, connections, prepared statements, caches)
+        # on every endpoint before measuring: steady state, not first calls.
         for path in endpoints.values():
-            wrk(f"http://127.0.0.1:{port}{path}", token, duration=1, connections=8)
+            wrk(
+                f"http://127.0.0.1:{port}{path}",
+                token,
+                duration=2,
+                connections=args.connections,
+            )
         database = connection.settings_dict["NAME"]
         for name, path in endpoints.items():
             before = server_cpu(server, database)
