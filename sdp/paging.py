@@ -27,7 +27,7 @@ from collections import OrderedDict
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Window
+from django.db.models.expressions import RawSQL
 
 from sdp import jsontext, sqljson
 from sdp.api import PageNumberPagination
@@ -88,7 +88,9 @@ class CachedCountPagination(PageNumberPagination):
         self.read_page(request)
         total = self._known_total(request, cached=not exact)
         if total is None:
-            keys = queryset.annotate(listed=Window(Count("*")))
+            # As text: Window(Count("*")) costs the ORM ~5% of a search to
+            # resolve and compile, for the same SQL.
+            keys = queryset.annotate(listed=RawSQL("count(*) OVER ()", ()))
             keys = keys.values_list("pk", "listed")
         else:
             keys = queryset.values_list("pk")
