@@ -4,7 +4,7 @@ flags and GUNICORN_CMD_ARGS override them).
 Sync workers, 2 x cores + 1 of them (WEB_CONCURRENCY overrides). A sync worker
 takes a connection from the shared listening socket only when it is free, so
 requests wait in one queue and are served in arrival order: under load, p99 stays
-within ~1.2 x p50. Threaded workers keep each client's connection alive and
+within ~1.2-1.5 x p50. Threaded workers keep each client's connection alive and
 serve it from the process that first accepted it; the load spreads unevenly and
 p99 reached 3-7 x p50 on the same machine and load (`python -m bench.api
 --workers 4 --threads 2`; README, Performance). Run them behind a buffering
