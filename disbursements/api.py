@@ -30,6 +30,21 @@ DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
 PAYMENT_WRITE = OWNER_FC | {Role.BUSINESS}
 
 
+def status_history(source: str, **detail: str) -> str:
+    """A status history as the dashboard reads it, oldest first: each change
+    (alias ``h``, from ``source``: the table and its WHERE) with its status,
+    its ``detail`` members and its timestamp."""
+    return jt.agg(
+        jt.obj(
+            status=jt.string("h.to_status"),
+            **detail,
+            timestamp=jt.iso("h.created_at"),
+        ),
+        source,
+        "h.created_at, h.id",
+    )
+
+
 # --- disbursements -----------------------------------------------------------
 
 # A disbursement as the dashboard reads it, JSON written by PostgreSQL
@@ -98,14 +113,9 @@ DISBURSEMENT_SQL = jt.obj(
         "d.receiver_registration_message_template"
     ),
     file_name=jt.string("d.file_name"),
-    status_history=jt.agg(
-        jt.obj(
-            status=jt.string("h.to_status"),
-            user_id=jt.quoted("coalesce(h.actor_id::text, '')"),
-            timestamp=jt.iso("h.created_at"),
-        ),
+    status_history=status_history(
         "disbursements_disbursementstatuschange h WHERE h.disbursement_id = d.id",
-        "h.created_at, h.id",
+        user_id=jt.quoted("coalesce(h.actor_id::text, '')"),
     ),
     created_at=jt.iso("d.created_at"),
     updated_at=jt.iso("d.updated_at"),
@@ -383,14 +393,9 @@ _PAYMENT_MEMBERS = jt.members(
     amount=jt.money("p.amount"),
     type=jt.string("p.type"),
     status=jt.string("p.status"),
-    status_history=jt.agg(
-        jt.obj(
-            status=jt.string("h.to_status"),
-            status_message=jt.string("h.note"),
-            timestamp=jt.iso("h.created_at"),
-        ),
+    status_history=status_history(
         "disbursements_paymentstatuschange h WHERE h.payment_id = p.id",
-        "h.created_at, h.id",
+        status_message=jt.string("h.note"),
     ),
     stellar_transaction_id=jt.string("p.stellar_transaction_id"),
     stellar_operation_id=jt.string("p.stellar_operation_id"),
