@@ -88,7 +88,7 @@ class CachedCountPagination(PageNumberPagination):
         self.read_page(request)
         total = self._known_total(request, cached=not exact)
         if total is None:
-            # As text: Window(Count("*")) costs the ORM ~5% of a search to
+            # As text: Window(Count("*")) costs the ORM ~3% of a search to
             # resolve and compile, for the same SQL.
             keys = queryset.annotate(listed=RawSQL("count(*) OVER ()", ()))
             keys = keys.values_list("pk", "listed")
