@@ -11,9 +11,8 @@ receivers) run before the first write and raise a CSVError listing every bad row
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
@@ -33,6 +32,7 @@ from receivers.verification import normalize_verification_value
 from receivers.verification_hash import _key, hash_verification_value
 from receivers.verification_hash import verification_value_matches as matches
 from sdp.fsm import transition_many
+from sdp.ids import uuid7_texts
 
 CHUNK = 5000
 
@@ -118,23 +118,6 @@ def copy_model(
         rows,
         suffix="".join("\t" + _copy_text(value) for value in constants.values()),
     )
-
-
-def new_ids(count: int) -> Iterator[str]:
-    """``count`` random (version 4) UUIDs as text, for ids that go straight into
-    COPY: the same bits as uuid.uuid4() (16 random bytes, version and variant
-    set), drawn from os.urandom in one call and formatted without a UUID object
-    each (str(uuid4()) costs four times as much)."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes([(byte & 0x0F) | 0x40 for byte in raw[6::16]])
-    raw[8::16] = bytes([(byte & 0x3F) | 0x80 for byte in raw[8::16]])
-    digits = raw.hex()
-    del raw
-    for i in range(0, 32 * count, 32):
-        yield (
-            f"{digits[i : i + 8]}-{digits[i + 8 : i + 12]}-{digits[i + 12 : i + 16]}"
-            f"-{digits[i + 16 : i + 20]}-{digits[i + 20 : i + 32]}"
-        )
 
 
 def _chunks(items: list, size: int = CHUNK):
@@ -245,7 +228,7 @@ def store_instructions(
 
     # 1. receivers: create the missing ones (external_id = the CSV's id).
     existing = set(existing_ids)
-    ids = new_ids(len(instructions))
+    ids = uuid7_texts(len(instructions))
     new_receivers = []
     for instruction in instructions:
         contact = contact_of(instruction)
@@ -266,7 +249,7 @@ def store_instructions(
 
     # 2. one receiver wallet per (receiver, disbursement wallet).
     wallet_ids = {receiver_id: wallet[0] for receiver_id, wallet in wallets.items()}
-    ids = new_ids(len(instructions))
+    ids = uuid7_texts(len(instructions))
     new_wallets = []
     for instruction in instructions:
         receiver_id = receivers[contact_of(instruction)]
@@ -319,7 +302,7 @@ def store_instructions(
                 i.payment_id,
             )
             for (index, i), payment_id in zip(
-                enumerate(instructions), new_ids(len(instructions)), strict=True
+                enumerate(instructions), uuid7_texts(len(instructions)), strict=True
             )
         ),
         now=now,

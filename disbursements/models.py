@@ -11,6 +11,7 @@ from django.db import models
 from receivers.models import VerificationField
 from sdp.fields import amount_field
 from sdp.fsm import ActorStatusChange, StatusModel
+from sdp.ids import uuid7
 
 
 class RegistrationContactType(models.TextChoices):
@@ -116,7 +117,7 @@ class Payment(StatusModel):
         DISBURSEMENT = "DISBURSEMENT"
         DIRECT = "DIRECT"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # No single-column indexes where a composite one below starts with the column
     # (organization, disbursement, receiver_wallet): each costs every insert of an
     # upload an index write and finds nothing the composite one cannot.

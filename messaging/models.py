@@ -6,12 +6,12 @@ the rows it was asked about (receiver wallet, user, disbursement) only as ids.
 
 from __future__ import annotations
 
-import uuid
 from typing import ClassVar
 
 from django.db import models
 
 from sdp.fsm import StatusChange, StatusModel
+from sdp.ids import uuid7
 
 
 class Message(StatusModel):
@@ -47,7 +47,7 @@ class Message(StatusModel):
         AWS_EMAIL = "AWS_EMAIL"
         DRY_RUN = "DRY_RUN"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     tenant_id = models.UUIDField(db_index=True)
     kind = models.CharField(max_length=32, choices=Kind)
     channel = models.CharField(max_length=16, choices=Channel)

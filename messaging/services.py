@@ -36,6 +36,7 @@ from messaging import senders
 from messaging.models import Message
 from messaging.signals import message_delivered, message_failed
 from sdp.fsm import InvalidTransition, transition, transition_many
+from sdp.ids import uuid7_texts
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def queue_messages(drafts: list[MessageDraft]) -> list[uuid.UUID]:
     if not drafts:
         return []
     now = timezone.now()
-    ids = [uuid.uuid4() for _ in drafts]
+    ids = [uuid.UUID(text) for text in uuid7_texts(len(drafts))]
     table = Message._meta.db_table
     with (
         transaction.atomic(),

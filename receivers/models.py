@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower, Upper
 
 from sdp.fsm import ActorStatusChange, StatusModel
+from sdp.ids import uuid7
 
 
 class VerificationField(models.TextChoices):
@@ -20,7 +21,7 @@ class VerificationField(models.TextChoices):
 
 
 class Receiver(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Indexed by the composite indexes below, which start with it.
     organization = models.ForeignKey(
         "auth_org.Organization",
@@ -140,7 +141,7 @@ class ReceiverWallet(StatusModel):
         ID = "id"
         HASH = "hash"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Both indexed by the (organization, status) index and the unique
     # (receiver, wallet) constraint, which start with them.
     organization = models.ForeignKey(

@@ -8,13 +8,13 @@ submitter_transactions table"``).
 
 from __future__ import annotations
 
-import uuid
 from typing import ClassVar
 
 from django.db import models
 
 from sdp.fields import amount_field
 from sdp.fsm import StatusChange, StatusModel
+from sdp.ids import uuid7
 
 
 class SubmitterTransaction(StatusModel):
@@ -37,7 +37,7 @@ class SubmitterTransaction(StatusModel):
         HASH = "hash"
         RETURN = "return"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     tenant_id = models.UUIDField(db_index=True)
     external_id = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)

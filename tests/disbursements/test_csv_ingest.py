@@ -167,3 +167,24 @@ def test_pin_and_national_id_and_year_month(api, make):
         assert response.status_code == 200, (field, response.json())
         stored = ReceiverVerification.objects.get(verification_field=field)
         assert verification_value_matches(stored.hashed_value, value)
+
+
+def test_new_rows_get_time_ordered_keys_in_the_files_order(api, make):
+    # sdp.ids: rows of an upload append at the right edge of each index.
+    response = upload(
+        api,
+        make(),
+        "phone,id,amount,verification\n"
+        + "".join(f"+1415555{i:04d},r-{i},1,1990-01-30\n" for i in range(30)),
+    )
+    assert response.status_code == 200, response.json()
+    payments = Payment.objects.select_related("receiver")
+    by_external = sorted(payments, key=lambda p: int(p.receiver.external_id[2:]))
+    for rows in (
+        [p.pk for p in by_external],
+        [p.receiver_id for p in by_external],
+        [p.receiver_wallet_id for p in by_external],
+    ):
+        assert len(rows) == 30
+        assert {key.version for key in rows} == {7}
+        assert rows == sorted(rows)

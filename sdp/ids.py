@@ -1,0 +1,63 @@
+"""Time-ordered primary keys (UUID version 7, RFC 9562) for the tables that grow
+by thousands of rows at a time: receivers, their wallets, payments, messages and
+submitter transactions.
+
+Random (version 4) keys land on random pages of every B-tree that holds them:
+the primary key, and each index of another table that refers to them (a
+payment's receiver and receiver wallet). Once those indexes outgrow
+PostgreSQL's buffers, every new row reads pages back in. Measured with
+``bench.csv`` on a database already holding 1,000,000 payments: a 10,000-row
+upload spent 1.3-1.7 s of PostgreSQL CPU with random keys, 0.9-1.0 s with
+these. A version 7 key starts with its millisecond, so new rows append at the
+right edge of each index.
+
+The millisecond is public in the key; so is ``created_at`` in every answer that
+carries one. What must not be guessable is never a key alone: every read is
+scoped to the caller's organization, and capabilities are separate secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+_SEQUENCE_BITS = 24
+
+
+def _millis_prefix() -> str:
+    """The first 13 hex digits: 48-bit Unix milliseconds, a dash, version 7."""
+    millis = time.time_ns() // 1_000_000
+    return f"{millis >> 16 & 0xFFFFFFFF:08x}-{millis & 0xFFFF:04x}-7"
+
+
+def uuid7() -> uuid.UUID:
+    """One key: the millisecond, then 74 random bits."""
+    random = int.from_bytes(os.urandom(10))
+    value = int(_millis_prefix().replace("-", "") + "0" * 19, 16)
+    value |= (random >> 62 & 0xFFF) << 64  # rand_a, after the version
+    value |= 0x8000000000000000 | (random & 0x3FFFFFFFFFFFFFFF)  # variant, rand_b
+    return uuid.UUID(int=value)
+
+
+def uuid7_texts(count: int) -> Iterator[str]:
+    """``count`` keys as text, ascending in the order given, for rows that go
+    straight into COPY: one millisecond for the batch, then a 24-bit sequence
+    (12 bits in rand_a, 12 after the variant) and 50 random bits. Past 2**24
+    keys the sequence wraps: the keys stay unique by their random bits, only
+    their order is lost.
+
+    Drawn from os.urandom in one call and formatted without a UUID object each
+    (str(uuid4()) costs about four times as much)."""
+    prefix = _millis_prefix()
+    random_hex = os.urandom(8 * count).hex()
+    mask = (1 << _SEQUENCE_BITS) - 1
+    for i in range(count):
+        sequence = i & mask
+        random = int(random_hex[16 * i : 16 * i + 16], 16)
+        clock_seq = 0x8000 | (sequence & 0xFFF) << 2 | random >> 62
+        yield (
+            f"{prefix}{sequence >> 12:03x}-{clock_seq:04x}"
+            f"-{random >> 14 & 0xFFFFFFFFFFFF:012x}"
+        )
