@@ -399,7 +399,6 @@ _PAYMENT_MEMBERS = jt.members(
     ),
     stellar_transaction_id=jt.string("p.stellar_transaction_id"),
     stellar_operation_id=jt.string("p.stellar_operation_id"),
-    stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
     external_payment_id=jt.string("p.external_payment_id"),
     circle_transfer_request_id="'null'",
     sender_address=jt.string("p.sender_address"),

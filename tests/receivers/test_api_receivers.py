@@ -374,6 +374,12 @@ def test_list_search_status_and_isolation(api, receiver, organization):
     assert api.get("/receivers/").json()["pagination"]["total"] == 2
     other = ReceiverFactory()
     assert api.get(f"/receivers/{other.pk}").status_code == 404
+    # Part of an id, as SDP (r.id ILIKE): its start, from the key's index.
+    text = str(receiver.pk)
+    for q in (text[:8], text[:23].upper(), text):
+        found = api.get("/receivers/", {"q": q}).json()["data"]
+        assert str(receiver.pk) in [item["id"] for item in found], q
+    assert api.get("/receivers/", {"q": text[:23]}).json()["pagination"]["total"] == 1
 
 
 def test_create_with_verifications(api, organization):
