@@ -312,6 +312,10 @@ RECEIVER_WALLET_TEXT = jt.obj(
     status=jt.string("rw.status"),
     created_at=jt.iso("rw.created_at"),
     updated_at=jt.iso("rw.updated_at"),
+    invitation_sent_at=jt.iso("rw.invitation_sent_at"),
+    otp_confirmed_at=jt.iso("rw.otp_confirmed_at"),
+    otp_confirmed_with=jt.string("nullif(rw.otp_confirmed_with, '')"),
+    sep24_transaction_id=jt.string("nullif(rw.sep24_transaction_id, '')"),
 )
 DISBURSEMENT_RECEIVER_SQL = jt.obj(
     id=jt.quoted("r.id"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -191,18 +192,19 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
     assert list(one) == [
         "id", "receiver", "wallet", "status", "stellar_address", "stellar_memo",
         "stellar_memo_type", "created_at", "updated_at", "invited_at",
-        "last_sms_sent", "invitation_sent_at", "total_payments",
-        "payments_received", "failed_payments", "remaining_payments",
-        "received_amounts",
+        "last_message_sent_at", "last_sms_sent", "invitation_sent_at",
+        "otp_confirmed_at", "otp_confirmed_with", "sep24_transaction_id",
+        "total_payments", "payments_received", "failed_payments",
+        "canceled_payments", "remaining_payments", "received_amounts",
     ]  # fmt: skip
     assert (one["stellar_address"], one["invited_at"]) == ("", None)
-    assert [one[k] for k in list(one)[12:16]] == ["3", "2", "0", "0"]
+    assert [one[k] for k in list(one)[16:21]] == ["3", "2", "0", "1", "0"]
     assert one["received_amounts"] == [
         {"asset_code": "USDC", "received_amount": "0.0000001"},
         {"asset_code": "eurc", "received_amount": "1.5000000"},
     ]
     assert (two["stellar_memo"], two["stellar_memo_type"]) == ("7", "id")
-    assert [two[k] for k in list(two)[12:16]] == ["5", "3", "1", "1"]
+    assert [two[k] for k in list(two)[16:21]] == ["5", "3", "1", "0", "1"]
     assert [a["asset_code"] for a in two["received_amounts"]] == ["EURC", "EURC"]
     assert two["wallet"]["deleted_at"].endswith("Z")
     assert list(two["wallet"]) == [
@@ -215,6 +217,55 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
         "DATE_OF_BIRTH", None,
     )  # fmt: skip
     assert (pin["verification_channel"], pin["confirmed_at"][-1]) == ("SMS", "Z")
+
+
+def test_wallet_carries_sdp_messages_otp_and_sep24_fields(api, receiver, organization):
+    """SDP 6.5's receiver wallet: invited_at and last_message_sent_at are the
+    first and last invitation delivered (its messages with status SUCCESS),
+    last_sms_sent the latter under its older name; otp_confirmed_at/with and
+    sep24_transaction_id from the registration; canceled_payments counted."""
+    receiver_wallet = receiver.wallets.get()
+    now = timezone.now()
+    times = {}
+    for minutes, status, kind in [
+        (50, "FAILURE", "RECEIVER_INVITATION"),
+        (40, "SUCCESS", "RECEIVER_INVITATION"),
+        (20, "SUCCESS", "RECEIVER_INVITATION"),
+        (10, "SUCCESS", "RECEIVER_OTP"),
+        (5, "PENDING", "RECEIVER_INVITATION"),
+    ]:
+        message = Message.objects.create(
+            tenant_id=organization.pk, kind=kind, channel="SMS",
+            recipient="+14155550101", body="hi", status=status,
+            receiver_id=receiver.pk, receiver_wallet_id=receiver_wallet.pk,
+        )  # fmt: skip
+        Message.objects.filter(pk=message.pk).update(
+            created_at=now - timezone.timedelta(minutes=minutes)
+        )
+        times[minutes] = now - timezone.timedelta(minutes=minutes)
+    receiver_wallet.otp_confirmed_at = now
+    receiver_wallet.otp_confirmed_with = "+14155550101"
+    receiver_wallet.sep24_transaction_id = "0190c3f2-sep24"
+    receiver_wallet.save()
+
+    def iso(value):
+        return (
+            value.astimezone(UTC)
+            .isoformat(timespec="microseconds")
+            .replace("+00:00", "Z")
+        )
+
+    detail = api.get(f"/receivers/{receiver.pk}").json()
+    assert detail == api.get("/receivers/?page=1&page_limit=20").json()["data"][0]
+    (rw,) = detail["wallets"]
+    assert rw["invited_at"] == iso(times[40])
+    assert rw["last_message_sent_at"] == iso(times[20])
+    assert rw["last_sms_sent"] == rw["last_message_sent_at"]
+    assert rw["otp_confirmed_at"] == iso(now)
+    assert rw["otp_confirmed_with"] == "+14155550101"
+    assert rw["sep24_transaction_id"] == "0190c3f2-sep24"
+    assert rw["canceled_payments"] == "1"
+    assert rw["invitation_sent_at"] is None
 
 
 def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
