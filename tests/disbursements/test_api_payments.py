@@ -452,3 +452,31 @@ def test_search_by_part_of_an_id(api, disbursement, organization):
         response = api.get("/payments/", {"q": q})
         assert response.status_code == 200, q
         assert str(p.pk) not in [item["id"] for item in response.json()["data"]]
+
+
+def test_direct_payment_to_a_contract_address_is_refused(api, registered, usdc):
+    """A wallet holding a contract (C...) address from before they were
+    refused at entry is not paid: 400 naming the field, no payment."""
+    from stellar_sdk import StrKey
+
+    from receivers.models import ReceiverWallet
+
+    ReceiverWallet.objects.filter(pk=registered.pk).update(
+        stellar_address=StrKey.encode_contract(bytes(range(32)))
+    )
+    response = api.post(
+        "/payments",
+        {
+            "amount": "5.5",
+            "asset": {"id": str(usdc.pk)},
+            "receiver": {"id": str(registered.receiver_id)},
+            "wallet": {"id": str(registered.wallet_id)},
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert (
+        "contract addresses"
+        in (response.json()["extras"]["receiver_wallet.stellar_address"])
+    )
+    assert not Payment.objects.exists()

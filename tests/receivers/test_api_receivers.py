@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
-from stellar_sdk import Keypair
+from stellar_sdk import Keypair, StrKey
 
 from auth_org.models import Role
 from messaging.models import Message
@@ -838,3 +838,49 @@ def test_a_worker_remembers_a_bounded_number_of_totals(monkeypatch):
     assert list(paging._local) == ["list-4", "list-2", "list-5"]
     assert paging._local["list-2"] == (22, 10.0**10)
     paging.forget_totals()
+
+
+# A contract (C...) address: the platform cannot pay one yet.
+C1 = StrKey.encode_contract(bytes(range(32)))
+
+
+def test_contract_address_refused_on_create_and_on_the_wallet_address(
+    api, organization, user_managed_wallet
+):
+    """The dashboard's create modal and the user-managed wallet's address:
+    a C... address is refused naming the field, and nothing is written."""
+    response = api.post(
+        "/receivers",
+        {
+            "email": "carl@example.org",
+            "phone_number": "",
+            "external_id": "carl",
+            "verifications": [],
+            "wallets": [{"address": C1, "memo": ""}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert "contract addresses" in response.json()["extras"]["wallets[0]"]
+    assert not Receiver.objects.exists()
+    receiver = ReceiverFactory(organization=organization)
+    rw = ReceiverWalletFactory(
+        receiver=receiver, wallet=user_managed_wallet, status="READY"
+    )
+    response = api.patch(
+        f"/receivers/{receiver.pk}/wallets/{rw.pk}",
+        {"stellar_address": C1},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert "contract addresses" in response.json()["extras"]["stellar_address"]
+    rw.refresh_from_db()
+    assert (rw.status, rw.stellar_address) == ("READY", None)
+
+
+def test_sep10_refuses_a_contract_account(client, organization):
+    """Registration goes through SEP-10, which only takes a G... account."""
+    response = client.get(
+        "/sep10/auth", {"account": C1}, headers={"SDP-Tenant-Name": organization.name}
+    )
+    assert response.status_code == 400
