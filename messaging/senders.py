@@ -18,6 +18,8 @@ What the providers offer for that:
   messages cannot be listed. ``find_accepted`` raises ``CannotReconcile``: the
   message fails with that reason rather than risk a second copy; an operator may
   retry it from the admin.
+- Twilio SendGrid's mail send takes no idempotency key either, and listing
+  sent messages needs a paid add-on: ``CannotReconcile`` as with SES.
 - DRY_RUN sends nothing, so sending again is harmless.
 """
 
@@ -341,6 +343,73 @@ class AwsEmailSender(Sender):
         return email.extra_headers["message_id"]
 
 
+# --- Twilio SendGrid ---------------------------------------------------------
+#
+# Through Twilio's ``sendgrid`` library (maintained: 6.12 in 2025), as SDP does
+# with its Go client. SendGrid's mail send takes no idempotency key and its
+# sent messages can only be listed with a paid add-on: find_accepted cannot
+# reconcile (the base class), as with SES.
+
+
+class TwilioEmailSender(Sender):
+    name = Message.Sender.TWILIO_EMAIL
+
+    def mail(self, message: Message):
+        from django.utils.html import strip_tags
+        from sendgrid.helpers.mail import Mail
+
+        is_html = message.body.lstrip().startswith("<")
+        return Mail(
+            from_email=settings.TWILIO_SENDGRID_SENDER_ADDRESS,
+            to_emails=message.recipient,
+            subject=message.title or settings.INSTANCE_NAME,
+            plain_text_content=strip_tags(message.body) if is_html else message.body,
+            html_content=message.body if is_html else None,
+        )
+
+    def send(self, message: Message) -> str:
+        from urllib.error import URLError
+
+        from python_http_client.exceptions import HTTPError
+        from sendgrid import SendGridAPIClient
+
+        client = SendGridAPIClient(
+            settings.TWILIO_SENDGRID_API_KEY, host=settings.TWILIO_SENDGRID_API_URL
+        )
+        try:
+            response = client.client.mail.send.post(
+                request_body=self.mail(message).get(), timeout=HTTP_TIMEOUT_SECONDS
+            )
+        except HTTPError as exc:
+            raise _sendgrid_error(exc, message) from None
+        except TimeoutError:
+            # The request was sent; SendGrid may have taken it.
+            raise TransientError(
+                "SendGrid did not answer: timeout", maybe_accepted=True
+            ) from None
+        except (URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TransientError(
+                f"SendGrid unreachable: {type(reason).__name__}"
+            ) from None
+        return response.headers.get("X-Message-Id") or ""
+
+
+def _sendgrid_error(exc, message: Message) -> SendError:
+    status = int(exc.status_code or 0)
+    try:
+        errors = json.loads(exc.body or b"{}").get("errors") or []
+        detail = "; ".join(str(e.get("message", "")) for e in errors)[:300]
+    except (ValueError, AttributeError):
+        detail = ""
+    reason = f"SendGrid {status} error: {detail}".replace(
+        message.recipient, "<recipient>"
+    )
+    if status == 429 or status >= 500:
+        return TransientError(reason, code=str(status))
+    return PermanentError(reason, code=str(status))
+
+
 SENDERS: dict[str, type[Sender]] = {
     cls.name: cls
     for cls in (
@@ -349,11 +418,12 @@ SENDERS: dict[str, type[Sender]] = {
         TwilioWhatsAppSender,
         AwsSMSSender,
         AwsEmailSender,
+        TwilioEmailSender,
     )
 }
 
 SMS_SENDERS = {"DRY_RUN", "TWILIO_SMS", "TWILIO_WHATSAPP", "AWS_SMS"}
-EMAIL_SENDERS = {"DRY_RUN", "AWS_EMAIL"}
+EMAIL_SENDERS = {"DRY_RUN", "AWS_EMAIL", "TWILIO_EMAIL"}
 
 
 def sender_name_for(channel: str) -> str:
