@@ -444,3 +444,48 @@ def sender_name_for(channel: str) -> str:
 
 def get_sender(name: str) -> Sender:
     return SENDERS[name]()
+
+
+# --- a test message (manage.py message_send, SDP's `message send`) ----------
+
+# WhatsApp goes only through Twilio content templates, which a free text
+# cannot fill; SDP's command does not offer it either.
+TEST_SENDERS = {"DRY_RUN", "TWILIO_SMS", "AWS_SMS", "AWS_EMAIL", "TWILIO_EMAIL"}
+
+
+def send_test_message(
+    *, sender_name: str, email: bool, recipient: str, body: str, title: str = ""
+) -> str:
+    """Send one text now through ``sender_name``, by email or else SMS, to check
+    its configuration. Nothing is recorded (no Message row: it is no tenant's
+    message). Returns the provider's id; raises ValueError naming what is
+    wrong in the input, SendError with the provider's reason."""
+    from sdp.validators import validate_email, validate_phone
+
+    if sender_name not in TEST_SENDERS:
+        raise ValueError(
+            f"message sender type must be one of {', '.join(sorted(TEST_SENDERS))}"
+        )
+    if sender_name not in (EMAIL_SENDERS if email else SMS_SENDERS):
+        raise ValueError(
+            f"{sender_name} does not send "
+            + ("emails: use --phone-number" if email else "SMS: use --email")
+        )
+    if not body.strip():
+        raise ValueError("message: the message is empty")
+    if email:
+        if error := validate_email(recipient):
+            raise ValueError(f"email: {error}")
+        if not title.strip():
+            raise ValueError("title: a title is required for an email")
+    elif error := validate_phone(recipient):
+        raise ValueError(f"phone-number: {error}")
+    message = Message(
+        kind=Message.Kind.USER_MFA,
+        channel=Message.Channel.EMAIL if email else Message.Channel.SMS,
+        sender=sender_name,
+        recipient=recipient,
+        title=title,
+        body=body,
+    )
+    return get_sender(sender_name).send(message)
