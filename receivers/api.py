@@ -153,7 +153,11 @@ def _wallet_element() -> str:
         _wallet_counters(),
         jt.members(
             received_amounts=_received_sql(
-                "receiver_wallet_id", "rw.id", issuer=False, here="rw.id"
+                # With the issuer, as SDP's Amount (the receiver's too).
+                "receiver_wallet_id",
+                "rw.id",
+                issuer=True,
+                here="rw.id",
             )
         ),
     )

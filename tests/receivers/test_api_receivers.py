@@ -132,8 +132,9 @@ def test_list_and_details_carry_stats_wallets_and_verifications(
     assert (rw["total_payments"], rw["payments_received"], rw["failed_payments"],
             rw["remaining_payments"]) == ("5", "2", "1", "1")  # fmt: skip
     assert rw["received_amounts"] == [
-        {"asset_code": "USDC", "received_amount": "15.0000000"}
-    ]
+        {"asset_code": "USDC", "received_amount": "15.0000000",
+         "asset_issuer": usdc.issuer}
+    ]  # fmt: skip
     assert {"invited_at", "last_sms_sent", "created_at", "updated_at"} <= rw.keys()
     (verification,) = item["verifications"]
     assert verification["verification_field"] == "DATE_OF_BIRTH"
@@ -200,8 +201,16 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
     assert (one["stellar_address"], one["invited_at"]) == ("", None)
     assert [one[k] for k in list(one)[16:21]] == ["3", "2", "0", "1", "0"]
     assert one["received_amounts"] == [
-        {"asset_code": "USDC", "received_amount": "0.0000001"},
-        {"asset_code": "eurc", "received_amount": "1.5000000"},
+        {
+            "asset_code": "USDC",
+            "received_amount": "0.0000001",
+            "asset_issuer": usdc.issuer,
+        },
+        {
+            "asset_code": "eurc",
+            "received_amount": "1.5000000",
+            "asset_issuer": issuers[0],
+        },
     ]
     assert (two["stellar_memo"], two["stellar_memo_type"]) == ("7", "id")
     assert [two[k] for k in list(two)[16:21]] == ["5", "3", "1", "0", "1"]
