@@ -26,7 +26,14 @@ from rest_framework.views import APIView
 
 from auth_org import apikeys, services, sessions
 from auth_org.authentication import JWTAuthentication
-from auth_org.models import APIKey, Organization, Role, User
+from auth_org.models import (
+    DEFAULT_INVITATION_TEMPLATE,
+    DEFAULT_OTP_TEMPLATE,
+    APIKey,
+    Organization,
+    Role,
+    User,
+)
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
 from sdp.api import APIError, NotFound
@@ -260,13 +267,29 @@ class ProfilePasswordView(APIView):
 # --- organization -----------------------------------------------------------------
 
 
+DEFAULT_TEMPLATES = {
+    "receiver_registration_message_template": DEFAULT_INVITATION_TEMPLATE,
+    "otp_message_template": DEFAULT_OTP_TEMPLATE,
+}
+
+
+def logo_version(organization: Organization) -> str:
+    """A short digest of the logo, for its URL: a new logo gets a new URL, so a
+    browser that cached the old one for LOGO_MAX_AGE fetches the new one."""
+    if not organization.logo:
+        return "default"
+    return f"{zlib.crc32(bytes(organization.logo)):08x}"
+
+
 def organization_json(organization: Organization, request: Request) -> dict[str, Any]:
     def effective(value: bool | None, default: bool) -> bool:
         return default if value is None else value
 
-    return {
+    body = {
         "name": organization.display_name,
-        "logo_url": request.build_absolute_uri("/organization/logo"),
+        "logo_url": request.build_absolute_uri(
+            f"/organization/logo?v={logo_version(organization)}"
+        ),
         "base_url": organization.base_url or settings.BASE_URL,
         "distribution_account_public_key": organization.distribution_account_address,
         "distribution_account": {
@@ -284,10 +307,6 @@ def organization_json(organization: Organization, request: Request) -> dict[str,
         "payment_cancellation_period_days": (
             organization.payment_cancellation_period_days or 0
         ),
-        "receiver_registration_message_template": (
-            organization.receiver_registration_message_template
-        ),
-        "otp_message_template": organization.otp_message_template,
         "privacy_policy_link": organization.privacy_policy_link or None,
         "message_channel_priority": list(organization.message_channel_priority),
         "mfa_disabled": sessions.mfa_disabled(organization),
@@ -296,6 +315,13 @@ def organization_json(organization: Organization, request: Request) -> dict[str,
             organization.receiver_invitations_disabled, False
         ),
     }
+    # As SDP: a template is shown only while it is not the default, so the
+    # dashboard's Settings tell "Standard message" from "Custom message" (a
+    # PATCH with "" goes back to the default).
+    for key, default in DEFAULT_TEMPLATES.items():
+        if getattr(organization, key) != default:
+            body[key] = getattr(organization, key)
+    return body
 
 
 class OrganizationView(APIView):
@@ -359,6 +385,9 @@ def default_logo() -> bytes:
     )
 
 
+LOGO_MAX_AGE = 300
+
+
 class OrganizationLogoView(PublicView):
     @extend_schema(responses={(200, "image/png"): bytes})
     def get(self, request: Request) -> HttpResponse:
@@ -375,7 +404,8 @@ class OrganizationLogoView(PublicView):
         else:
             content, content_type = default_logo(), "image/png"
         response = HttpResponse(content, content_type=content_type or "image/png")
-        response["Cache-Control"] = "private, max-age=300"
+        # The URL the organization gives (logo_url) changes with the logo.
+        response["Cache-Control"] = f"private, max-age={LOGO_MAX_AGE}"
         return response
 
 

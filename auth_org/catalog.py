@@ -161,23 +161,71 @@ def wallets_of(
     return queryset
 
 
+def _asset_error(code: Any, issuer: Any) -> dict[str, str]:
+    """What is wrong with a classic asset's code and issuer ({} if nothing)."""
+    if (
+        not isinstance(code, str)
+        or not 1 <= len(code) <= 12
+        or not (code.isascii() and code.isalnum())
+    ):
+        return {"code": "invalid asset code"}
+    if not isinstance(issuer, str):
+        return {"issuer": "invalid issuer"}
+    if code == "XLM":
+        return {"issuer": "the native asset has no issuer"} if issuer else {}
+    from stellar_sdk import StrKey
+
+    if not StrKey.is_valid_ed25519_public_key(issuer):
+        return {"issuer": "invalid issuer"}
+    return {}
+
+
+def get_or_create_asset(organization: Organization, code: str, issuer: str) -> Asset:
+    """The organization's asset, created if it has none (SDP's GetOrCreate:
+    the row only; the distribution account's trustline is added on the
+    Distribution Account page, POST /assets)."""
+    existing = assets_of(organization).filter(code=code, issuer=issuer).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Asset.objects.create(
+                organization=organization, code=code, issuer=issuer
+            )
+    except IntegrityError:  # created meanwhile by another request
+        return assets_of(organization).get(code=code, issuer=issuer)
+
+
 def resolve_assets(organization: Organization, specs: Iterable[dict]) -> list[Asset]:
-    """Asset references of the wallet form: ``{id}`` or ``{type, code, issuer}``."""
+    """Asset references of the wallet form: ``{id}`` of an asset of the
+    organization, or ``{type: "native"}``, or ``{type: "classic", code,
+    issuer}`` (a classic or native asset it does not have yet is created, as
+    SDP's asset resolver does)."""
     assets = []
     for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
             spec = {"id": spec}
-        queryset = assets_of(organization)
+        field = f"assets[{index}]"
+        kind = spec.get("type")
         if spec.get("id"):
-            asset = queryset.filter(pk=_uuid_or_none(spec["id"])).first()
-        elif spec.get("type") == "native":
-            asset = queryset.filter(code="XLM", issuer="").first()
+            asset = assets_of(organization).filter(pk=_uuid_or_none(spec["id"])).first()
+            if asset is None:
+                raise APIError(extras={field: "asset not found"})
+        elif kind == "native":
+            asset = get_or_create_asset(organization, *NATIVE)
+        elif kind in ("contract", "fiat"):
+            raise APIError(extras={f"{field}.type": f"{kind} assets are not supported"})
+        elif kind in ("classic", None) and (spec.get("code") or spec.get("issuer")):
+            code, issuer = spec.get("code", ""), spec.get("issuer") or ""
+            code = code.strip() if isinstance(code, str) else code
+            issuer = issuer.strip() if isinstance(issuer, str) else issuer
+            if error := _asset_error(code, issuer):
+                raise APIError(
+                    extras={f"{field}.{name}": text for name, text in error.items()}
+                )
+            asset = get_or_create_asset(organization, code, issuer)
         else:
-            asset = queryset.filter(
-                code=spec.get("code", ""), issuer=spec.get("issuer", "")
-            ).first()
-        if asset is None:
-            raise APIError(extras={f"assets[{index}]": "asset not found"})
+            raise APIError(extras={field: "asset id, or type with code and issuer"})
         assets.append(asset)
     return assets
 

@@ -47,27 +47,40 @@ TESTNET_ASSETS = (
 )
 LOCALNET_ASSETS = (AssetSeed("XLM"),)
 
+# Every asset of the network (SDP's AllAssets...), for the user-managed wallet.
+ALL = ("USDC", "EURC", "XLM")
 USER_MANAGED_WALLET = WalletSeed(
     name="User Managed Wallet",
     homepage="https://stellar.org",
     deep_link_schema="SELF",
     sep_10_client_domain="localhost",
+    assets=ALL,
     user_managed=True,
 )
+# SDP 6.5's internal/services/wallets (wallets_pubnet.go, wallets_testnet.go).
+# Its "Embedded Wallet" is left out: this platform serves no embedded wallet
+# (and SDP gives it the homepage and deep link the user-managed wallet has here).
 PUBNET_WALLETS = (
+    WalletSeed(
+        "Decaf",
+        "https://decaf.so",
+        "https://decafwallet.app.link",
+        "decaf.so",
+        ("XLM", "USDC"),
+    ),
     WalletSeed(
         "Vesseo",
         "https://vesseoapp.com",
-        "https://vesseoapp.com/sdp",
+        "https://vesseoapp.com/disbursement",
         "vesseoapp.com",
-        ("USDC",),
+        ("XLM", "USDC"),
     ),
     WalletSeed(
         "Beans App",
-        "https://www.beansapp.com/disbursements",
-        "https://www.beansapp.com/disbursements/registration",
+        "https://beansapp.com",
+        "https://www.beansapp.com/disbursements/registration?env=prod",
         "api.beansapp.com",
-        ("USDC",),
+        ("XLM", "USDC", "EURC"),
     ),
     USER_MANAGED_WALLET,
 )
@@ -78,6 +91,27 @@ TESTNET_WALLETS = (
         "https://demo-wallet.stellar.org",
         "demo-wallet-server.stellar.org",
         ("USDC", "XLM"),
+    ),
+    WalletSeed(
+        "Decaf",
+        "https://decaf.so",
+        "https://decafwallet.app.link",
+        "decaf.so",
+        ALL,
+    ),
+    WalletSeed(
+        "Vesseo",
+        "https://vesseoapp.com",
+        "https://vesseoapp.com/disbursement",
+        "vesseoapp.com",
+        ALL,
+    ),
+    WalletSeed(
+        "Via Wallet",
+        "https://www.solvewithvia.com/wallet/",
+        "https://www.solvewithvia.com/wallet/",
+        "solvewithvia.com",
+        ALL,
     ),
     USER_MANAGED_WALLET,
 )
@@ -105,7 +139,9 @@ def network_seeds() -> tuple[tuple[AssetSeed, ...], tuple[WalletSeed, ...]]:
 def setup_for_network(organization: Organization) -> None:
     """Seed the network's assets and wallet providers for ``organization``.
 
-    Idempotent: existing rows (by code+issuer, by wallet name) are left as they are.
+    Idempotent. As SDP's, it also updates: a wallet already there (by name)
+    gets the seed's links and domain, and the seed's assets it lacks (its
+    ``enabled`` and the assets it was given stay as they are).
     """
     assets_seed, wallets_seed = network_seeds()
     assets: dict[str, Asset] = {}
@@ -118,19 +154,22 @@ def setup_for_network(organization: Organization) -> None:
         )
         assets[seed.code] = asset
     for seed in wallets_seed:
+        fields = {
+            "homepage": seed.homepage,
+            "deep_link_schema": seed.deep_link_schema,
+            "sep_10_client_domain": seed.sep_10_client_domain,
+            "user_managed": seed.user_managed,
+        }
         wallet, created = Wallet.objects.get_or_create(
             organization=organization,
             name=seed.name,
-            defaults={
-                "homepage": seed.homepage,
-                "deep_link_schema": seed.deep_link_schema,
-                "sep_10_client_domain": seed.sep_10_client_domain,
-                "user_managed": seed.user_managed,
-                "enabled": not seed.user_managed,
-            },
+            defaults={**fields, "enabled": not seed.user_managed},
         )
-        if created:
-            wallet.assets.set([assets[code] for code in seed.assets if code in assets])
+        if not created and any(getattr(wallet, k) != v for k, v in fields.items()):
+            for name, value in fields.items():
+                setattr(wallet, name, value)
+            wallet.save(update_fields=[*fields, "updated_at"])
+        wallet.assets.add(*[assets[code] for code in seed.assets if code in assets])
 
 
 def validate_tenant_name(name: str) -> str:

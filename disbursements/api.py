@@ -312,6 +312,10 @@ RECEIVER_WALLET_TEXT = jt.obj(
     status=jt.string("rw.status"),
     created_at=jt.iso("rw.created_at"),
     updated_at=jt.iso("rw.updated_at"),
+    invitation_sent_at=jt.iso("rw.invitation_sent_at"),
+    otp_confirmed_at=jt.iso("rw.otp_confirmed_at"),
+    otp_confirmed_with=jt.string("nullif(rw.otp_confirmed_with, '')"),
+    sep24_transaction_id=jt.string("nullif(rw.sep24_transaction_id, '')"),
 )
 DISBURSEMENT_RECEIVER_SQL = jt.obj(
     id=jt.quoted("r.id"),
@@ -399,7 +403,6 @@ _PAYMENT_MEMBERS = jt.members(
     ),
     stellar_transaction_id=jt.string("p.stellar_transaction_id"),
     stellar_operation_id=jt.string("p.stellar_operation_id"),
-    stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
     external_payment_id=jt.string("p.external_payment_id"),
     circle_transfer_request_id="'null'",
     sender_address=jt.string("p.sender_address"),

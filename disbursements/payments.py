@@ -20,7 +20,7 @@ from receivers.invitations import queue_invitations
 from receivers.models import Receiver, ReceiverWallet
 from sdp.api import APIError, NotFound
 from sdp.fsm import transition, transition_many
-from sdp.validators import parse_amount
+from sdp.validators import parse_amount, validate_wallet_address
 
 
 def cancel_payment(payment: Payment, *, actor: User | None) -> None:
@@ -241,6 +241,11 @@ def create_direct_payment(
             ReceiverWallet.Status.REGISTERED,
         ):
             raise APIError(f"receiver wallet is not ready (status {current.status})")
+        # A wallet registered before contract addresses were refused at entry.
+        if current.stellar_address and (
+            error := validate_wallet_address(current.stellar_address)
+        ):
+            raise APIError(extras={"receiver_wallet.stellar_address": error})
 
     if receiver_wallet is not None:
         refuse(receiver_wallet)  # before the network read; again under the lock

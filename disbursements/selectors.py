@@ -17,6 +17,7 @@ from disbursements.models import Disbursement, Payment, PaymentTally
 from receivers.models import Receiver, ReceiverWallet
 from sdp import sqljson
 from sdp.api import APIError
+from sdp.ids import prefix_range
 from sdp.listing import date_range, ordering, statuses
 
 ZERO = Decimal("0")
@@ -290,8 +291,10 @@ def payments_for(organization: Organization, params) -> QuerySet[Payment]:
             | Q(receiver_wallet__stellar_address__icontains=q)
             | Q(disbursement__name__icontains=q)
         )
-        if (payment_id := _uuid(q, None)) is not None:
-            match |= Q(pk=payment_id)
+        # SDP matches part of an id (p.id ILIKE); here its start, as a range
+        # of the primary key.
+        if (keys := prefix_range(q)) is not None:
+            match |= Q(pk__range=keys)
         queryset = queryset.filter(match)
     queryset = date_range(queryset, params)
     return queryset.order_by(

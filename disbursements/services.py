@@ -282,6 +282,14 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
         )
         refuse(locked)
         organization = locked.organization
+        payments = Payment.objects.filter(disbursement=locked)
+        # A list, not a subquery: right after an upload the planner's statistics
+        # do not know the disbursement's rows yet, and a semi-join it believes
+        # tiny goes quadratic (4 s for 10,000 receivers).
+        receiver_wallet_ids = list(
+            set(payments.values_list("receiver_wallet_id", flat=True))
+        )
+        _refuse_unpayable_addresses(receiver_wallet_ids)
         check_balance(
             organization,
             locked.asset,
@@ -290,7 +298,6 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             exclude=Q(disbursement=locked),
         )
         transition(locked, to=Disbursement.Status.STARTED, note="started", actor=actor)
-        payments = Payment.objects.filter(disbursement=locked)
         transition_many(
             payments,
             from_status=Payment.Status.DRAFT,
@@ -298,12 +305,7 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             note="disbursement started",
             actor=actor,
         )
-        # A list, not a subquery: right after an upload the planner's statistics
-        # do not know the disbursement's rows yet, and a semi-join it believes
-        # tiny goes quadratic (4 s for 10,000 receivers).
-        receiver_wallets = ReceiverWallet.objects.filter(
-            pk__any=list(set(payments.values_list("receiver_wallet_id", flat=True)))
-        )
+        receiver_wallets = ReceiverWallet.objects.filter(pk__any=receiver_wallet_ids)
         transition_many(
             receiver_wallets,
             from_status=ReceiverWallet.Status.DRAFT,
@@ -324,6 +326,27 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             )
         hand_off_payments(Payment.objects.filter(disbursement=locked))
     disbursement.refresh_from_db()
+
+
+def _refuse_unpayable_addresses(receiver_wallet_ids: list) -> None:
+    """Refuse to start while a receiver wallet holds an address the platform
+    cannot pay (a contract, C...: refused at entry since, but a wallet may
+    hold one from before), naming its receivers, rather than fail their
+    payments after the start."""
+    unpayable = list(
+        ReceiverWallet.objects.filter(
+            pk__any=receiver_wallet_ids, stellar_address__startswith="C"
+        )
+        .order_by("receiver__external_id")
+        .values_list("receiver__external_id", flat=True)[:10]
+    )
+    if unpayable:
+        raise APIError(
+            extras={
+                "receivers": "contract addresses (C...) cannot be paid yet; "
+                f"receivers: {', '.join(unpayable)}"
+            }
+        )
 
 
 def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:

@@ -45,6 +45,7 @@ class Message(StatusModel):
         TWILIO_WHATSAPP = "TWILIO_WHATSAPP"
         AWS_SMS = "AWS_SMS"
         AWS_EMAIL = "AWS_EMAIL"
+        TWILIO_EMAIL = "TWILIO_EMAIL"
         DRY_RUN = "DRY_RUN"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)

@@ -18,6 +18,8 @@ What the providers offer for that:
   messages cannot be listed. ``find_accepted`` raises ``CannotReconcile``: the
   message fails with that reason rather than risk a second copy; an operator may
   retry it from the admin.
+- Twilio SendGrid's mail send takes no idempotency key either, and listing
+  sent messages needs a paid add-on: ``CannotReconcile`` as with SES.
 - DRY_RUN sends nothing, so sending again is harmless.
 """
 
@@ -341,6 +343,73 @@ class AwsEmailSender(Sender):
         return email.extra_headers["message_id"]
 
 
+# --- Twilio SendGrid ---------------------------------------------------------
+#
+# Through Twilio's ``sendgrid`` library (maintained: 6.12 in 2025), as SDP does
+# with its Go client. SendGrid's mail send takes no idempotency key and its
+# sent messages can only be listed with a paid add-on: find_accepted cannot
+# reconcile (the base class), as with SES.
+
+
+class TwilioEmailSender(Sender):
+    name = Message.Sender.TWILIO_EMAIL
+
+    def mail(self, message: Message):
+        from django.utils.html import strip_tags
+        from sendgrid.helpers.mail import Mail
+
+        is_html = message.body.lstrip().startswith("<")
+        return Mail(
+            from_email=settings.TWILIO_SENDGRID_SENDER_ADDRESS,
+            to_emails=message.recipient,
+            subject=message.title or settings.INSTANCE_NAME,
+            plain_text_content=strip_tags(message.body) if is_html else message.body,
+            html_content=message.body if is_html else None,
+        )
+
+    def send(self, message: Message) -> str:
+        from urllib.error import URLError
+
+        from python_http_client.exceptions import HTTPError
+        from sendgrid import SendGridAPIClient
+
+        client = SendGridAPIClient(
+            settings.TWILIO_SENDGRID_API_KEY, host=settings.TWILIO_SENDGRID_API_URL
+        )
+        try:
+            response = client.client.mail.send.post(
+                request_body=self.mail(message).get(), timeout=HTTP_TIMEOUT_SECONDS
+            )
+        except HTTPError as exc:
+            raise _sendgrid_error(exc, message) from None
+        except TimeoutError:
+            # The request was sent; SendGrid may have taken it.
+            raise TransientError(
+                "SendGrid did not answer: timeout", maybe_accepted=True
+            ) from None
+        except (URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TransientError(
+                f"SendGrid unreachable: {type(reason).__name__}"
+            ) from None
+        return response.headers.get("X-Message-Id") or ""
+
+
+def _sendgrid_error(exc, message: Message) -> SendError:
+    status = int(exc.status_code or 0)
+    try:
+        errors = json.loads(exc.body or b"{}").get("errors") or []
+        detail = "; ".join(str(e.get("message", "")) for e in errors)[:300]
+    except (ValueError, AttributeError):
+        detail = ""
+    reason = f"SendGrid {status} error: {detail}".replace(
+        message.recipient, "<recipient>"
+    )
+    if status == 429 or status >= 500:
+        return TransientError(reason, code=str(status))
+    return PermanentError(reason, code=str(status))
+
+
 SENDERS: dict[str, type[Sender]] = {
     cls.name: cls
     for cls in (
@@ -349,11 +418,12 @@ SENDERS: dict[str, type[Sender]] = {
         TwilioWhatsAppSender,
         AwsSMSSender,
         AwsEmailSender,
+        TwilioEmailSender,
     )
 }
 
 SMS_SENDERS = {"DRY_RUN", "TWILIO_SMS", "TWILIO_WHATSAPP", "AWS_SMS"}
-EMAIL_SENDERS = {"DRY_RUN", "AWS_EMAIL"}
+EMAIL_SENDERS = {"DRY_RUN", "AWS_EMAIL", "TWILIO_EMAIL"}
 
 
 def sender_name_for(channel: str) -> str:
@@ -374,3 +444,48 @@ def sender_name_for(channel: str) -> str:
 
 def get_sender(name: str) -> Sender:
     return SENDERS[name]()
+
+
+# --- a test message (manage.py message_send, SDP's `message send`) ----------
+
+# WhatsApp goes only through Twilio content templates, which a free text
+# cannot fill; SDP's command does not offer it either.
+TEST_SENDERS = {"DRY_RUN", "TWILIO_SMS", "AWS_SMS", "AWS_EMAIL", "TWILIO_EMAIL"}
+
+
+def send_test_message(
+    *, sender_name: str, email: bool, recipient: str, body: str, title: str = ""
+) -> str:
+    """Send one text now through ``sender_name``, by email or else SMS, to check
+    its configuration. Nothing is recorded (no Message row: it is no tenant's
+    message). Returns the provider's id; raises ValueError naming what is
+    wrong in the input, SendError with the provider's reason."""
+    from sdp.validators import validate_email, validate_phone
+
+    if sender_name not in TEST_SENDERS:
+        raise ValueError(
+            f"message sender type must be one of {', '.join(sorted(TEST_SENDERS))}"
+        )
+    if sender_name not in (EMAIL_SENDERS if email else SMS_SENDERS):
+        raise ValueError(
+            f"{sender_name} does not send "
+            + ("emails: use --phone-number" if email else "SMS: use --email")
+        )
+    if not body.strip():
+        raise ValueError("message: the message is empty")
+    if email:
+        if error := validate_email(recipient):
+            raise ValueError(f"email: {error}")
+        if not title.strip():
+            raise ValueError("title: a title is required for an email")
+    elif error := validate_phone(recipient):
+        raise ValueError(f"phone-number: {error}")
+    message = Message(
+        kind=Message.Kind.USER_MFA,
+        channel=Message.Channel.EMAIL if email else Message.Channel.SMS,
+        sender=sender_name,
+        recipient=recipient,
+        title=title,
+        body=body,
+    )
+    return get_sender(sender_name).send(message)

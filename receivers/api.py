@@ -102,6 +102,7 @@ def _wallet_counters() -> str:
             total_payments=count("total"),
             payments_received=count("successful"),
             failed_payments=count("failed"),
+            canceled_payments=count("canceled"),
             remaining_payments=count("remaining"),
         )
 
@@ -113,10 +114,21 @@ def _wallet_counters() -> str:
     )
 
 
+# A receiver wallet's (alias ``rw``) invitations delivered, as SDP reads them
+# from its messages: the first (invited_at) and the last (last_message_sent_at).
+MESSAGES_JOIN = (
+    "CROSS JOIN LATERAL (SELECT min(m.created_at) AS first_at,"
+    " max(m.created_at) AS last_at FROM messaging_message m"
+    " WHERE m.receiver_wallet_id = rw.id AND m.status = 'SUCCESS'"
+    " AND m.kind = 'RECEIVER_INVITATION') rm"
+)
+
+
 @functools.cache
 def _wallet_element() -> str:
-    """A receiver wallet (alias ``rw``, its wallet ``w``) with its payment
-    figures, from its receiver's (``rf``, ``ra``: _figures_joins)."""
+    """A receiver wallet (alias ``rw``, its wallet ``w``, its messages ``rm``:
+    MESSAGES_JOIN) with its payment figures, from its receiver's (``rf``,
+    ``ra``: _figures_joins)."""
     return jt.join(
         jt.members(
             id=jt.quoted("rw.id"),
@@ -128,14 +140,24 @@ def _wallet_element() -> str:
             stellar_memo_type=jt.string("rw.stellar_memo_type"),
             created_at=jt.iso("rw.created_at"),
             updated_at=jt.iso("rw.updated_at"),
-            invited_at=jt.iso("rw.invitation_sent_at"),
-            last_sms_sent=jt.iso("rw.invitation_sent_at"),
+            invited_at=jt.iso("rm.first_at"),
+            last_message_sent_at=jt.iso("rm.last_at"),
+            # SDP's earlier name of last_message_sent_at, still read by the
+            # dashboard 6.5.
+            last_sms_sent=jt.iso("rm.last_at"),
             invitation_sent_at=jt.iso("rw.invitation_sent_at"),
+            otp_confirmed_at=jt.iso("rw.otp_confirmed_at"),
+            otp_confirmed_with=jt.string("nullif(rw.otp_confirmed_with, '')"),
+            sep24_transaction_id=jt.string("nullif(rw.sep24_transaction_id, '')"),
         ),
         _wallet_counters(),
         jt.members(
             received_amounts=_received_sql(
-                "receiver_wallet_id", "rw.id", issuer=False, here="rw.id"
+                # With the issuer, as SDP's Amount (the receiver's too).
+                "receiver_wallet_id",
+                "rw.id",
+                issuer=True,
+                here="rw.id",
             )
         ),
     )
@@ -146,7 +168,7 @@ def receiver_wallet_sql() -> tuple[str, str]:
     """A receiver wallet (alias ``rw``) with its payment figures, as JSON text:
     (element, joins after ``FROM receivers_receiverwallet rw``)."""
     joins = (
-        "JOIN auth_org_wallet w ON w.id = rw.wallet_id"
+        f"JOIN auth_org_wallet w ON w.id = rw.wallet_id {MESSAGES_JOIN}"
         f" {_figures_joins('rw.receiver_id')}"
     )
     return _wallet_element(), joins
@@ -162,7 +184,7 @@ def receiver_sql() -> tuple[str, str]:
         f" {jt.array(_wallet_element(), 'rw.created_at, rw.id')} AS list,"
         " count(*) FILTER (WHERE rw.status = 'REGISTERED') AS registered"
         " FROM receivers_receiverwallet rw"
-        " JOIN auth_org_wallet w ON w.id = rw.wallet_id"
+        f" JOIN auth_org_wallet w ON w.id = rw.wallet_id {MESSAGES_JOIN}"
         " WHERE rw.receiver_id = r.id) ws"
     )
     element = jt.obj(

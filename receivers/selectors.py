@@ -7,13 +7,13 @@ disbursements installs at start-up (``disbursements.apps``): ``PAYMENT_READS``.
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol
 
 from django.db.models import Q, QuerySet
 
 from auth_org.models import Organization
 from receivers.models import Receiver, ReceiverWallet
+from sdp.ids import prefix_range
 from sdp.listing import date_range, ordering, statuses
 
 
@@ -42,13 +42,6 @@ def payment_reads() -> PaymentReads:
     return PAYMENT_READS
 
 
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
     queryset = Receiver.objects.filter(organization=organization)
     if values := statuses(params, ReceiverWallet.Status.values):
@@ -63,8 +56,10 @@ def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
             | Q(phone_number__icontains=q)
             | Q(email__icontains=q)
         )
-        if (receiver_id := _uuid(q)) is not None:
-            match |= Q(pk=receiver_id)
+        # SDP matches part of an id (r.id ILIKE); here its start, as a range
+        # of the primary key.
+        if (keys := prefix_range(q)) is not None:
+            match |= Q(pk__range=keys)
         queryset = queryset.filter(match)
     queryset = date_range(queryset, params)
     return queryset.order_by(

@@ -64,3 +64,21 @@ def uuid7_texts(count: int) -> Iterator[str]:
             f"{prefix}{sequence >> 12:03x}-{clock_seq:04x}"
             f"-{random >> 14 & 0xFFFFFFFFFFFF:012x}"
         )
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def prefix_range(text: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The keys whose text starts with ``text`` ("0190c3f2", "0190c3f2-1a"),
+    as an inclusive range of the primary key's B-tree (a search by part of an
+    id that reads a slice of the index, not every row's text); None when no
+    key's text could start so."""
+    text = text.strip().lower()
+    digits = text.replace("-", "")
+    if not digits or len(digits) > 32 or not set(digits) <= _HEX:
+        return None
+    low = uuid.UUID(digits.ljust(32, "0"))
+    if not str(low).startswith(text):  # dashes where a key has none
+        return None
+    return low, uuid.UUID(digits.ljust(32, "f"))

@@ -158,6 +158,13 @@ AWS_SES_SENDER_ID = env.str("AWS_SES_SENDER_ID", default="")
 DEFAULT_FROM_EMAIL = AWS_SES_SENDER_ID or "no-reply@localhost"
 # Only for local fakes in tests; empty means Twilio's own API hosts.
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+# EMAIL_SENDER_TYPE=TWILIO_EMAIL: Twilio SendGrid, with SDP's variables.
+TWILIO_SENDGRID_API_KEY = env.str("TWILIO_SENDGRID_API_KEY", default="")
+TWILIO_SENDGRID_SENDER_ADDRESS = env.str("TWILIO_SENDGRID_SENDER_ADDRESS", default="")
+# Only for local fakes in tests.
+TWILIO_SENDGRID_API_URL = env.str(
+    "TWILIO_SENDGRID_API_URL", default="https://api.sendgrid.com"
+)
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=5)
 MESSAGE_RETRY_BASE_SECONDS = env.int("MESSAGE_RETRY_BASE_SECONDS", default=30)
 MESSAGE_SEND_LEASE_SECONDS = env.int("MESSAGE_SEND_LEASE_SECONDS", default=120)

@@ -27,7 +27,6 @@ FIELDS = {
     "is_approval_required",
     "receiver_invitation_resend_interval_days",
     "payment_cancellation_period_days",
-    "receiver_registration_message_template",
     "is_link_shortener_enabled",
     "is_memo_tracing_enabled",
     "mfa_disabled",
@@ -68,9 +67,44 @@ def test_organization_has_every_field_the_dashboard_reads(client, user, organiza
     assert body["timezone_utc_offset"] == "+00:00"
     assert body["receiver_invitation_resend_interval_days"] == 0
     assert body["payment_cancellation_period_days"] == 0
-    assert body["receiver_registration_message_template"] == DEFAULT_INVITATION_TEMPLATE
+    # Left out while they are SDP's defaults (see the test below).
+    assert "receiver_registration_message_template" not in body
+    assert "otp_message_template" not in body
     assert body["mfa_disabled"] is False
-    assert body["logo_url"].endswith("/organization/logo")
+    assert "/organization/logo?v=" in body["logo_url"]
+
+
+@pytest.mark.parametrize(
+    "key", ["receiver_registration_message_template", "otp_message_template"]
+)
+def test_default_templates_are_left_out_so_the_dashboard_shows_standard_message(
+    client, user, organization, key
+):
+    """The dashboard 6.5 shows "Custom message" whenever the key is present;
+    "Standard message" sends "" (SDP: the template is only shown when it is
+    not the default)."""
+    assert key not in client.get("/organization", headers=bearer(user)).json()
+    custom = "Hello from {{ organization_name }}"
+    assert patch_org(client, user, {key: custom}).status_code == 200
+    assert client.get("/organization", headers=bearer(user)).json()[key] == custom
+    assert patch_org(client, user, {key: ""}).status_code == 200
+    assert key not in client.get("/organization", headers=bearer(user)).json()
+
+
+def test_a_new_logo_gets_a_new_url(client, user, organization):
+    """The logo is cached for five minutes: its URL changes with it, so the
+    dashboard shows a new logo at once."""
+    first = client.get("/organization", headers=bearer(user)).json()["logo_url"]
+    assert patch_org(client, user, logo=JPEG, logo_name="logo.jpg").status_code == 200
+    second = client.get("/organization", headers=bearer(user)).json()["logo_url"]
+    assert second != first
+    path = second.split("://", 1)[1].split("/", 1)[1]
+    response = client.get("/" + path, headers=bearer(user))
+    assert response.status_code == 200
+    assert response.content == JPEG
+    assert patch_org(client, user, logo=PNG).status_code == 200
+    third = client.get("/organization", headers=bearer(user)).json()["logo_url"]
+    assert third not in (first, second)
 
 
 def test_settings_toggles_one_key_at_a_time(client, user, organization):

@@ -204,3 +204,56 @@ def test_asset_roles_and_isolation(organization, usdc):
     other = AssetFactory()
     owner = client_for(role_user(organization, Role.OWNER))
     assert owner.delete(f"/assets/{other.pk}").status_code == 404
+
+
+def test_create_wallet_with_a_new_classic_asset_creates_it(api, organization, usdc):
+    """The dashboard's wallet form sends asset references; SDP creates a
+    classic (or native) asset the organization does not have yet."""
+    response = api.post(
+        "/wallets",
+        wallet_body(
+            assets=[
+                {"type": "classic", "code": "EURC", "issuer": ISSUER},
+                {"type": "native"},
+                {"id": str(usdc.pk)},
+            ]
+        ),
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    eurc = Asset.objects.get(organization=organization, code="EURC")
+    assert eurc.issuer == ISSUER
+    xlm = Asset.objects.get(organization=organization, code="XLM")
+    assert {a["id"] for a in response.json()["assets"]} == {
+        str(eurc.pk),
+        str(xlm.pk),
+        str(usdc.pk),
+    }
+    # The same reference again finds it, on create and on edit.
+    response = api.patch(
+        f"/wallets/{response.json()['id']}",
+        {"assets": [{"type": "classic", "code": "EURC", "issuer": ISSUER}]},
+        format="json",
+    )
+    assert [a["id"] for a in response.json()["assets"]] == [str(eurc.pk)]
+    assert Asset.objects.filter(code="EURC").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("asset", "extras"),
+    [
+        ({"type": "classic", "code": "EURC", "issuer": "GBAD"}, {"assets[0].issuer": "invalid issuer"}),
+        ({"type": "classic", "code": "TOO-LONG-CODE", "issuer": ISSUER}, {"assets[0].code": "invalid asset code"}),
+        ({"type": "classic", "code": ["x"], "issuer": ISSUER}, {"assets[0].code": "invalid asset code"}),
+        ({"type": "classic", "code": "ÉURC", "issuer": ISSUER}, {"assets[0].code": "invalid asset code"}),
+        ({"type": "classic", "code": "XLM", "issuer": ISSUER}, {"assets[0].issuer": "the native asset has no issuer"}),
+        ({"type": "contract", "contract_id": "C"}, {"assets[0].type": "contract assets are not supported"}),
+        ({"type": "classic"}, {"assets[0]": "asset id, or type with code and issuer"}),
+    ],
+)  # fmt: skip
+def test_wallet_asset_references_refused(api, organization, asset, extras):
+    response = api.post("/wallets", wallet_body(assets=[asset]), format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["extras"] == extras
+    assert not Wallet.objects.exists()
+    assert not Asset.objects.exists()

@@ -525,3 +525,35 @@ def test_other_tenants_disbursement_is_404(api, organization):
         )
         assert response.status_code == 404, url
     assert Disbursement.objects.get(pk=other.pk).status == "DRAFT"
+
+
+def test_start_refused_while_a_wallet_holds_a_contract_address(
+    api, organization, wallet, usdc
+):
+    """A wallet registered with a contract (C...) address before those were
+    refused at entry: the start is refused naming the receiver, nothing
+    moves, rather than the payment failing after the start."""
+    from stellar_sdk import StrKey
+
+    receiver = ReceiverFactory(
+        organization=organization, phone_number="+14155550101", external_id="r-1"
+    )
+    receiver_wallet = ReceiverWalletFactory(
+        receiver=receiver, wallet=wallet, status="REGISTERED",
+        stellar_address="GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H",
+    )  # fmt: skip
+    ReceiverVerification.objects.create(
+        receiver=receiver, verification_field="DATE_OF_BIRTH", hashed_value="x"
+    )
+    body = create_with_csv(api, wallet, usdc).json()
+    ReceiverWallet.objects.filter(pk=receiver_wallet.pk).update(
+        stellar_address=StrKey.encode_contract(bytes(range(32)))
+    )
+    response = api.patch(
+        f"/disbursements/{body['id']}/status", {"status": "STARTED"}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert "r-1" in response.json()["extras"]["receivers"]
+    assert Disbursement.objects.get(pk=body["id"]).status == "READY"
+    assert not SubmitterTransaction.objects.exists()
+    assert set(Payment.objects.values_list("status", flat=True)) == {"DRAFT"}

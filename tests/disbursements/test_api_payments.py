@@ -419,3 +419,64 @@ def test_lists_read_a_fixed_number_of_queries(api, disbursement):
     assert many == few
     body = api.get(f"/payments/?receiver_id={first.receiver_id}").json()
     assert len(body["data"]) == 5
+
+
+def test_payment_json_has_no_top_level_stellar_address(api, disbursement, registered):
+    """The dashboard 6.5 shows a top-level ``stellar_address`` as the payment's
+    "Sender": SDP's payment has none; the receiver's address is in
+    receiver_wallet, the distribution account used in sender_address."""
+    p = payment(disbursement, receiver_wallet=registered)
+    p.sender_address = "GSENDER"
+    p.save(update_fields=["sender_address"])
+    for body in (
+        api.get(f"/payments/{p.pk}").json(),
+        api.get("/payments/?page=1&page_limit=20").json()["data"][0],
+    ):
+        assert "stellar_address" not in body
+        assert body["receiver_wallet"]["stellar_address"] == G1
+        assert body["sender_address"] == "GSENDER"
+
+
+def test_search_by_part_of_an_id(api, disbursement, organization):
+    """The dashboard's search box sends what was typed as ``q``; SDP matches
+    part of a payment's id. Here the start of it, read from the key's index."""
+    p = payment(disbursement)
+    payment(DisbursementFactory(), status="FAILED")  # another tenant's
+    text = str(p.pk)
+    for q in (text[:8], text[:8].upper(), text[:13], text[:23], text):
+        found = api.get("/payments/", {"page": 1, "page_limit": 20, "q": q}).json()
+        assert str(p.pk) in [item["id"] for item in found["data"]], q
+        assert found["pagination"]["total"] >= 1
+    assert api.get("/payments/", {"q": text[:23]}).json()["pagination"]["total"] == 1
+    for q in ("zz", text[:9] + "-", "-" + text[:4], "%", "0" * 40):
+        response = api.get("/payments/", {"q": q})
+        assert response.status_code == 200, q
+        assert str(p.pk) not in [item["id"] for item in response.json()["data"]]
+
+
+def test_direct_payment_to_a_contract_address_is_refused(api, registered, usdc):
+    """A wallet holding a contract (C...) address from before they were
+    refused at entry is not paid: 400 naming the field, no payment."""
+    from stellar_sdk import StrKey
+
+    from receivers.models import ReceiverWallet
+
+    ReceiverWallet.objects.filter(pk=registered.pk).update(
+        stellar_address=StrKey.encode_contract(bytes(range(32)))
+    )
+    response = api.post(
+        "/payments",
+        {
+            "amount": "5.5",
+            "asset": {"id": str(usdc.pk)},
+            "receiver": {"id": str(registered.receiver_id)},
+            "wallet": {"id": str(registered.wallet_id)},
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert (
+        "contract addresses"
+        in (response.json()["extras"]["receiver_wallet.stellar_address"])
+    )
+    assert not Payment.objects.exists()

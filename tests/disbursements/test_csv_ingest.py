@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from stellar_sdk import Keypair
+from stellar_sdk import Keypair, StrKey
 
 from disbursements.models import Payment
 from receivers.models import (
@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 G1 = "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H"
 G2 = Keypair.from_raw_ed25519_seed(bytes([2]) * 32).public_key
 G3 = Keypair.from_raw_ed25519_seed(bytes([3]) * 32).public_key
-C1 = "CA3D5KRYM6CB7OWQ6TWYRR3Z4T7GNZLKERYNZGGA5SOAOPIFY6YQGAXE"
+G4 = Keypair.from_raw_ed25519_seed(bytes([4]) * 32).public_key
+# A contract address (C...), which the platform cannot pay yet.
+C1 = StrKey.encode_contract(bytes(range(32)))
 
 
 def upload(api, disbursement, content: bytes | str, name="payroll.csv"):
@@ -93,7 +95,7 @@ def test_wallet_addresses_register_at_upload_with_memo_types(api, make):
         "phone,id,amount,walletAddress,walletAddressMemo\n"
         f"+14155550101,r-1,5,{G1.lower()},12345\n"
         f"+14155550102,r-2,5,{G2},hello world\n"
-        f"+14155550103,r-3,5,{C1},\n"
+        f"+14155550103,r-3,5,{G4},\n"
         f"+14155550104,r-4,5,{G3},{hash_memo}\n"
     )
     response = upload(api, disbursement, content)
@@ -108,7 +110,7 @@ def test_wallet_addresses_register_at_upload_with_memo_types(api, make):
         wallets["+14155550101"].stellar_memo,
     ) == ("id", "12345")
     assert wallets["+14155550102"].stellar_memo_type == "text"
-    assert wallets["+14155550103"].stellar_address == C1
+    assert wallets["+14155550103"].stellar_address == G4
     assert wallets["+14155550103"].stellar_memo_type == ""
     assert wallets["+14155550104"].stellar_memo_type == "hash"
     assert {w.status for w in wallets.values()} == {"REGISTERED"}
@@ -188,3 +190,22 @@ def test_new_rows_get_time_ordered_keys_in_the_files_order(api, make):
         assert len(rows) == 30
         assert {key.version for key in rows} == {7}
         assert rows == sorted(rows)
+
+
+def test_a_contract_address_is_refused_at_upload_naming_row_and_field(api, make):
+    """The platform cannot pay a contract (C...) address yet: refused when the
+    CSV is uploaded, naming the row and the field, and nothing is written
+    (before, every such payment ended FAILED after the start)."""
+    disbursement = make("PHONE_NUMBER_AND_WALLET_ADDRESS", "")
+    content = (
+        "phone,id,amount,walletAddress,walletAddressMemo\n"
+        f"+14155550101,r-1,5,{G1},\n"
+        f"+14155550102,r-2,5,{C1.lower()},\n"
+    )
+    response = upload(api, disbursement, content)
+    assert response.status_code == 400
+    extras = response.json()["extras"]
+    assert list(extras) == ["line 3 - walletAddress"]
+    assert "contract addresses" in extras["line 3 - walletAddress"]
+    assert not Payment.objects.exists()
+    assert not ReceiverWallet.objects.exists()

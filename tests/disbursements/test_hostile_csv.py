@@ -32,6 +32,9 @@ YM_FORMAT = "invalid year/month format. Correct format: 1990-12"
 ADDRESS_ERR = (
     "invalid wallet address. Must be a valid Stellar public key or contract address"
 )
+CONTRACT_REFUSED = (
+    "contract addresses (C...) cannot be paid yet: use a Stellar account address (G...)"
+)
 MEMO_ERR = (
     "invalid wallet address memo. For more information, visit "
     "https://docs.stellar.org/learn/encyclopedia/transactions-specialized/memos"
@@ -813,15 +816,19 @@ CASES = [
         row_error(2, "walletAddressMemo", MEMO_ERR),
     ),
     (
+        # Contract addresses are refused until the platform can pay them.
         "memo-on-contract",
         "PHONE_NUMBER_AND_WALLET_ADDRESS",
         "",
         address(C1, "123"),
-        row_error(
-            2,
-            "walletAddressMemo",
-            "wallet address memo is not supported for contract addresses",
-        ),
+        row_error(2, "walletAddress", CONTRACT_REFUSED),
+    ),
+    (
+        "contract-address",
+        "PHONE_NUMBER_AND_WALLET_ADDRESS",
+        "",
+        address(C1, ""),
+        row_error(2, "walletAddress", CONTRACT_REFUSED),
     ),
     (
         "memo-bad-hex-65",

@@ -210,3 +210,68 @@ def test_create_tenant_reports_a_network_failure_after_creating_the_tenant(setti
             stdout=StringIO(),
         )
     assert Organization.objects.filter(name="offline-org").exists()
+
+
+SDP_PUBNET_WALLETS = {
+    # name: (homepage, deep link, SEP-10 domain, assets), SDP 6.5's pubnet seed
+    "Decaf": ("https://decaf.so", "https://decafwallet.app.link", "decaf.so",
+              {"XLM", "USDC"}),
+    "Vesseo": ("https://vesseoapp.com", "https://vesseoapp.com/disbursement",
+               "vesseoapp.com", {"XLM", "USDC"}),
+    "Beans App": ("https://beansapp.com",
+                  "https://www.beansapp.com/disbursements/registration?env=prod",
+                  "api.beansapp.com", {"XLM", "USDC", "EURC"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("passphrase", "names"),
+    [
+        (
+            "Public Global Stellar Network ; September 2015",
+            {"Decaf", "Vesseo", "Beans App", "User Managed Wallet"},
+        ),
+        (
+            "Test SDF Network ; September 2015",
+            {"Demo Wallet", "Decaf", "Vesseo", "Via Wallet", "User Managed Wallet"},
+        ),
+    ],
+)
+def test_setup_for_network_seeds_sdp_wallets(passphrase, names):
+    """SDP 6.5's wallets for the network, with their links, domains and
+    assets; the user-managed wallet takes every asset of the network."""
+    organization = Organization.objects.create(name="aid-org", display_name="Aid")
+    with override_settings(NETWORK_PASSPHRASE=passphrase):
+        call_command("setup_for_network", stdout=StringIO())
+    wallets = {w.name: w for w in organization.wallets.all()}
+    assert set(wallets) == names
+    every = set(organization.assets.values_list("code", flat=True))
+    user_managed = wallets["User Managed Wallet"]
+    assert set(user_managed.assets.values_list("code", flat=True)) == every
+    if passphrase.startswith("Public"):
+        for name, (homepage, link, domain, codes) in SDP_PUBNET_WALLETS.items():
+            wallet = wallets[name]
+            assert (wallet.homepage, wallet.deep_link_schema) == (homepage, link)
+            assert wallet.sep_10_client_domain == domain
+            assert set(wallet.assets.values_list("code", flat=True)) == codes
+            usdc = wallet.assets.get(code="USDC")
+            assert usdc.issuer == provisioning.PUBNET_ASSETS[0].issuer
+
+
+def test_setup_for_network_updates_an_older_seed(settings):
+    """A tenant seeded before gets SDP's current links (as SDP's setup does),
+    and keeps its own choice of enabled."""
+    organization = Organization.objects.create(name="aid-org", display_name="Aid")
+    organization.wallets.create(
+        name="Vesseo", homepage="https://vesseoapp.com",
+        deep_link_schema="https://vesseoapp.com/sdp",
+        sep_10_client_domain="vesseoapp.com", enabled=False,
+    )  # fmt: skip
+    with override_settings(
+        NETWORK_PASSPHRASE="Public Global Stellar Network ; September 2015"
+    ):
+        call_command("setup_for_network", stdout=StringIO())
+    vesseo = organization.wallets.get(name="Vesseo")
+    assert vesseo.deep_link_schema == "https://vesseoapp.com/disbursement"
+    assert vesseo.enabled is False
+    assert set(vesseo.assets.values_list("code", flat=True)) == {"XLM", "USDC"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
-from stellar_sdk import Keypair
+from stellar_sdk import Keypair, StrKey
 
 from auth_org.models import Role
 from messaging.models import Message
@@ -131,8 +132,9 @@ def test_list_and_details_carry_stats_wallets_and_verifications(
     assert (rw["total_payments"], rw["payments_received"], rw["failed_payments"],
             rw["remaining_payments"]) == ("5", "2", "1", "1")  # fmt: skip
     assert rw["received_amounts"] == [
-        {"asset_code": "USDC", "received_amount": "15.0000000"}
-    ]
+        {"asset_code": "USDC", "received_amount": "15.0000000",
+         "asset_issuer": usdc.issuer}
+    ]  # fmt: skip
     assert {"invited_at", "last_sms_sent", "created_at", "updated_at"} <= rw.keys()
     (verification,) = item["verifications"]
     assert verification["verification_field"] == "DATE_OF_BIRTH"
@@ -191,18 +193,27 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
     assert list(one) == [
         "id", "receiver", "wallet", "status", "stellar_address", "stellar_memo",
         "stellar_memo_type", "created_at", "updated_at", "invited_at",
-        "last_sms_sent", "invitation_sent_at", "total_payments",
-        "payments_received", "failed_payments", "remaining_payments",
-        "received_amounts",
+        "last_message_sent_at", "last_sms_sent", "invitation_sent_at",
+        "otp_confirmed_at", "otp_confirmed_with", "sep24_transaction_id",
+        "total_payments", "payments_received", "failed_payments",
+        "canceled_payments", "remaining_payments", "received_amounts",
     ]  # fmt: skip
     assert (one["stellar_address"], one["invited_at"]) == ("", None)
-    assert [one[k] for k in list(one)[12:16]] == ["3", "2", "0", "0"]
+    assert [one[k] for k in list(one)[16:21]] == ["3", "2", "0", "1", "0"]
     assert one["received_amounts"] == [
-        {"asset_code": "USDC", "received_amount": "0.0000001"},
-        {"asset_code": "eurc", "received_amount": "1.5000000"},
+        {
+            "asset_code": "USDC",
+            "received_amount": "0.0000001",
+            "asset_issuer": usdc.issuer,
+        },
+        {
+            "asset_code": "eurc",
+            "received_amount": "1.5000000",
+            "asset_issuer": issuers[0],
+        },
     ]
     assert (two["stellar_memo"], two["stellar_memo_type"]) == ("7", "id")
-    assert [two[k] for k in list(two)[12:16]] == ["5", "3", "1", "1"]
+    assert [two[k] for k in list(two)[16:21]] == ["5", "3", "1", "0", "1"]
     assert [a["asset_code"] for a in two["received_amounts"]] == ["EURC", "EURC"]
     assert two["wallet"]["deleted_at"].endswith("Z")
     assert list(two["wallet"]) == [
@@ -215,6 +226,55 @@ def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
         "DATE_OF_BIRTH", None,
     )  # fmt: skip
     assert (pin["verification_channel"], pin["confirmed_at"][-1]) == ("SMS", "Z")
+
+
+def test_wallet_carries_sdp_messages_otp_and_sep24_fields(api, receiver, organization):
+    """SDP 6.5's receiver wallet: invited_at and last_message_sent_at are the
+    first and last invitation delivered (its messages with status SUCCESS),
+    last_sms_sent the latter under its older name; otp_confirmed_at/with and
+    sep24_transaction_id from the registration; canceled_payments counted."""
+    receiver_wallet = receiver.wallets.get()
+    now = timezone.now()
+    times = {}
+    for minutes, status, kind in [
+        (50, "FAILURE", "RECEIVER_INVITATION"),
+        (40, "SUCCESS", "RECEIVER_INVITATION"),
+        (20, "SUCCESS", "RECEIVER_INVITATION"),
+        (10, "SUCCESS", "RECEIVER_OTP"),
+        (5, "PENDING", "RECEIVER_INVITATION"),
+    ]:
+        message = Message.objects.create(
+            tenant_id=organization.pk, kind=kind, channel="SMS",
+            recipient="+14155550101", body="hi", status=status,
+            receiver_id=receiver.pk, receiver_wallet_id=receiver_wallet.pk,
+        )  # fmt: skip
+        Message.objects.filter(pk=message.pk).update(
+            created_at=now - timezone.timedelta(minutes=minutes)
+        )
+        times[minutes] = now - timezone.timedelta(minutes=minutes)
+    receiver_wallet.otp_confirmed_at = now
+    receiver_wallet.otp_confirmed_with = "+14155550101"
+    receiver_wallet.sep24_transaction_id = "0190c3f2-sep24"
+    receiver_wallet.save()
+
+    def iso(value):
+        return (
+            value.astimezone(UTC)
+            .isoformat(timespec="microseconds")
+            .replace("+00:00", "Z")
+        )
+
+    detail = api.get(f"/receivers/{receiver.pk}").json()
+    assert detail == api.get("/receivers/?page=1&page_limit=20").json()["data"][0]
+    (rw,) = detail["wallets"]
+    assert rw["invited_at"] == iso(times[40])
+    assert rw["last_message_sent_at"] == iso(times[20])
+    assert rw["last_sms_sent"] == rw["last_message_sent_at"]
+    assert rw["otp_confirmed_at"] == iso(now)
+    assert rw["otp_confirmed_with"] == "+14155550101"
+    assert rw["sep24_transaction_id"] == "0190c3f2-sep24"
+    assert rw["canceled_payments"] == "1"
+    assert rw["invitation_sent_at"] is None
 
 
 def test_figures_per_wallet_and_receiver_in_several_wallets_and_assets(
@@ -374,6 +434,12 @@ def test_list_search_status_and_isolation(api, receiver, organization):
     assert api.get("/receivers/").json()["pagination"]["total"] == 2
     other = ReceiverFactory()
     assert api.get(f"/receivers/{other.pk}").status_code == 404
+    # Part of an id, as SDP (r.id ILIKE): its start, from the key's index.
+    text = str(receiver.pk)
+    for q in (text[:8], text[:23].upper(), text):
+        found = api.get("/receivers/", {"q": q}).json()["data"]
+        assert str(receiver.pk) in [item["id"] for item in found], q
+    assert api.get("/receivers/", {"q": text[:23]}).json()["pagination"]["total"] == 1
 
 
 def test_create_with_verifications(api, organization):
@@ -781,3 +847,49 @@ def test_a_worker_remembers_a_bounded_number_of_totals(monkeypatch):
     assert list(paging._local) == ["list-4", "list-2", "list-5"]
     assert paging._local["list-2"] == (22, 10.0**10)
     paging.forget_totals()
+
+
+# A contract (C...) address: the platform cannot pay one yet.
+C1 = StrKey.encode_contract(bytes(range(32)))
+
+
+def test_contract_address_refused_on_create_and_on_the_wallet_address(
+    api, organization, user_managed_wallet
+):
+    """The dashboard's create modal and the user-managed wallet's address:
+    a C... address is refused naming the field, and nothing is written."""
+    response = api.post(
+        "/receivers",
+        {
+            "email": "carl@example.org",
+            "phone_number": "",
+            "external_id": "carl",
+            "verifications": [],
+            "wallets": [{"address": C1, "memo": ""}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert "contract addresses" in response.json()["extras"]["wallets[0]"]
+    assert not Receiver.objects.exists()
+    receiver = ReceiverFactory(organization=organization)
+    rw = ReceiverWalletFactory(
+        receiver=receiver, wallet=user_managed_wallet, status="READY"
+    )
+    response = api.patch(
+        f"/receivers/{receiver.pk}/wallets/{rw.pk}",
+        {"stellar_address": C1},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert "contract addresses" in response.json()["extras"]["stellar_address"]
+    rw.refresh_from_db()
+    assert (rw.status, rw.stellar_address) == ("READY", None)
+
+
+def test_sep10_refuses_a_contract_account(client, organization):
+    """Registration goes through SEP-10, which only takes a G... account."""
+    response = client.get(
+        "/sep10/auth", {"account": C1}, headers={"SDP-Tenant-Name": organization.name}
+    )
+    assert response.status_code == 400
