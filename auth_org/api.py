@@ -156,6 +156,18 @@ class RefreshTokenView(APIView):
         return Response({"token": sessions.refresh(request.user, token, request.auth)})
 
 
+class LogoutView(APIView):
+    """End this session: its token (and any refresh of it) no longer works."""
+
+    permission_classes = [SessionOnly]
+    roles = ALL
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    def post(self, request: Request) -> Response:
+        sessions.logout(request.user, request.auth, ip=client_ip(request._request))
+        return Response({"message": "Logged out."})
+
+
 class ForgotPasswordInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     recaptcha_token = serializers.CharField(

@@ -17,6 +17,7 @@ class Action:
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
     LOGIN_LOCKED = "login.locked"
+    LOGGED_OUT = "logout"
     MFA_CODE_SENT = "mfa.code_sent"
     MFA_SUCCEEDED = "mfa.succeeded"
     MFA_FAILED = "mfa.failed"

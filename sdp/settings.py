@@ -122,6 +122,10 @@ ADMIN_ACCOUNT = _secret("ADMIN_ACCOUNT")
 ADMIN_API_KEY = _secret("ADMIN_API_KEY")
 JWT_LIFETIME = timedelta(minutes=15)
 JWT_REFRESH_WINDOW = timedelta(minutes=3)
+# A dashboard session refreshes up to this long after its login, then ends.
+SESSION_ABSOLUTE_LIFETIME = timedelta(
+    hours=env.float("SESSION_ABSOLUTE_LIFETIME_HOURS", default=12)
+)
 MFA_CODE_LIFETIME = timedelta(minutes=5)
 MFA_DEVICE_LIFETIME = timedelta(days=7)
 RESET_TOKEN_LIFETIME = timedelta(minutes=20)
