@@ -27,6 +27,8 @@ from sdp.middleware import get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 
+# The Django admin's logins are counted under this scope instead of a tenant id.
+ADMIN_SCOPE = "admin"
 COUNT_TTL = 15 * 60
 BASE_LOCK = 30
 MAX_LOCK = 15 * 60
@@ -108,9 +110,11 @@ def _database_wait(organization_id: object, email: str, ip: str) -> int:
         scopes.append(
             (failures.filter(ip_address=ip), settings.LOGIN_MAX_FAILURES_PER_IP)
         )
-    user = User.objects.filter(
-        organization_id=organization_id, email__iexact=email.strip()
-    ).first()
+    users = User.objects.filter(email__iexact=email.strip())
+    if organization_id == ADMIN_SCOPE:
+        user = users.filter(is_staff=True).first()
+    else:
+        user = users.filter(organization_id=organization_id).first()
     if user is not None:
         # A right password clears the account's count, as in Redis: its trace is
         # the MFA code it sent, or the session it opened.

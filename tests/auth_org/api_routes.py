@@ -27,6 +27,7 @@ def make_member(organization, user) -> str:
 
 register(
     Route("POST", "refresh-token", ALL, None),
+    Route("POST", "logout", ALL, None),
     Route("GET", "profile", ALL, "read:all"),
     Route("PATCH", "profile", ALL, "write:all", body={"first_name": "Grace"}),
     Route(
