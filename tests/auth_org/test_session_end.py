@@ -152,3 +152,20 @@ def test_an_api_key_cannot_log_out_or_refresh(client, user):
     _, key = create_api_key(user, name="bot", permissions=["read:all", "write:all"])
     assert client.post("/logout", headers={"Authorization": key}).status_code == 403
     assert client.get("/profile", headers={"Authorization": key}).status_code == 200
+
+
+def test_sessions_do_not_come_back_when_a_user_is_reactivated(client, user):
+    from tests.factories import UserFactory
+
+    owner = UserFactory(organization=user.organization, roles=["owner"])
+    session, boss = sign_in(client, user), sign_in(client, owner)
+    for is_active in (False, True):
+        response = client.patch(
+            "/users/activation",
+            json.dumps({"user_id": str(user.pk), "is_active": is_active}),
+            content_type="application/json",
+            headers=boss,
+        )
+        assert response.status_code == 200
+    assert client.get("/profile", headers=session).status_code == 401
+    assert client.get("/profile", headers=sign_in(client, user)).status_code == 200
