@@ -125,6 +125,7 @@ JWT_REFRESH_WINDOW = timedelta(minutes=3)
 # The Django admin asks staff for a TOTP code (django-otp); always in production.
 ADMIN_REQUIRE_OTP = PRODUCTION or env.bool("ADMIN_REQUIRE_OTP", default=False)
 OTP_TOTP_ISSUER = "SDP admin"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no operator sees another's TOTP key
 # A dashboard session refreshes up to this long after its login, then ends.
 SESSION_ABSOLUTE_LIFETIME = timedelta(
     hours=env.float("SESSION_ABSOLUTE_LIFETIME_HOURS", default=12)

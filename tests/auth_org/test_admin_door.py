@@ -161,3 +161,20 @@ def test_a_dashboard_user_cannot_enrol(client, user, otp_on):
     response = client.get("/admin/otp/enrol/")
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_the_admin_never_shows_a_devices_key(client, operator, user):
+    operator_key = _device(operator)
+    device = TOTPDevice.objects.get(user=operator)
+    client.force_login(operator)
+    pages = [
+        client.get("/admin/otp_totp/totpdevice/"),
+        client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert device.key not in text
+        assert base64.b32encode(operator_key).decode() not in text
+    qr = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/")
+    assert qr.status_code in (403, 404)
