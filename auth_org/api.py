@@ -41,6 +41,7 @@ from sdp.middleware import client_ip
 
 TENANT_NOT_FOUND = "Tenant not found in context."
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
+CREDENTIAL_FIELDS = frozenset({"email", "password", "current_password", "new_password"})
 
 MessageSerializer = inline_serializer("Message", {"message": serializers.CharField()})
 TokenSerializer = inline_serializer("Token", {"token": serializers.CharField()})
@@ -162,6 +163,18 @@ class RefreshTokenView(APIView):
         return Response({"token": sessions.refresh(request.user, token, request.auth)})
 
 
+class LogoutView(APIView):
+    """End this session: its token (and any refresh of it) no longer works."""
+
+    permission_classes = [SessionOnly]
+    roles = ALL
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    def post(self, request: Request) -> Response:
+        sessions.logout(request.user, request.auth, ip=client_ip(request._request))
+        return Response({"message": "Logged out."})
+
+
 class ForgotPasswordInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     recaptcha_token = serializers.CharField(
@@ -237,6 +250,16 @@ class ProfileView(APIView):
 
     @extend_schema(request=ProfileInput, responses=MessageSerializer)
     def patch(self, request: Request) -> Response:
+        if isinstance(request.auth, APIKey) and isinstance(request.data, dict):
+            # The account's credentials are its owner's: a key changing the
+            # email would hand the account over through forgot-password.
+            refused = sorted(CREDENTIAL_FIELDS & set(request.data))
+            if refused:
+                raise APIError(
+                    "An API key cannot change a user's email or password.",
+                    status_code=403,
+                    extras=dict.fromkeys(refused, "not with an API key"),
+                )
         data = _validated(ProfileInput, request.data)
         services.update_profile(request.user, data=data, ip=client_ip(request._request))
         return Response({"message": "user profile updated successfully"})
@@ -597,8 +620,9 @@ class APIKeyUpdateInput(serializers.Serializer):
 
 
 class APIKeysView(APIView):
+    # Keys may not make, change or delete keys (nor list them): a session only.
+    permission_classes = [SessionOnly]
     roles = API_KEY_ROLES
-    api_key_permissions = "write:all"
 
     @extend_schema(
         operation_id="api_keys_list",
@@ -626,8 +650,8 @@ class APIKeysView(APIView):
 
 
 class APIKeyView(APIView):
+    permission_classes = [SessionOnly]
     roles = API_KEY_ROLES
-    api_key_permissions = "write:all"
 
     def _key(self, request: Request, pk: Any) -> APIKey:
         key = APIKey.objects.filter(

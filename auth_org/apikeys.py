@@ -1,7 +1,9 @@
 """API keys: ``SDP_<id>.<secret>``, shown once, stored as sha256(salt + secret).
 
 A request with a key acts as the key's creator, limited to the key's permissions
-(``read:all``/``write:all`` cover every ``read:``/``write:`` permission).
+(``read:all``/``write:all`` cover every ``read:``/``write:`` permission) and to
+what the creator's current roles allow (auth_org.permissions). A key is made or
+changed only with permissions its creator's roles grant.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.utils import timezone
 from auth_org import audit
 from auth_org.audit import Action
 from auth_org.models import APIKey, Organization, User
+from auth_org.permissions import permissions_granted_to
 from sdp.api import APIError
 
 PREFIX = "SDP_"
@@ -101,7 +104,7 @@ def ip_allowed(ip: str, allowed: list[str]) -> bool:
     return False
 
 
-def clean_permissions(permissions: Any) -> list[str]:
+def clean_permissions(permissions: Any, creator: User) -> list[str]:
     if not isinstance(permissions, list) or not permissions:
         raise APIError(extras={"permissions": "at least one permission is required"})
     unknown = [p for p in permissions if not isinstance(p, str) or p not in PERMISSIONS]
@@ -110,6 +113,15 @@ def clean_permissions(permissions: Any) -> list[str]:
             extras={
                 "permissions": f"invalid permission(s): {', '.join(map(str, unknown))}"
             }
+        )
+    beyond = sorted(
+        set(permissions) - permissions_granted_to(creator.roles, permissions)
+    )
+    if beyond:
+        raise APIError(
+            "An API key cannot have more permissions than its creator's roles.",
+            status_code=403,
+            extras={"permissions": "your roles do not grant: " + ", ".join(beyond)},
         )
     return sorted(set(permissions))
 
@@ -154,7 +166,7 @@ def create_api_key(
         name=name.strip()[:128],
         key_hash=_hash(salt, secret),
         salt=salt,
-        permissions=clean_permissions(permissions),
+        permissions=clean_permissions(permissions, user),
         allowed_ips=clean_allowed_ips(allowed_ips),
         expiry_date=expiry_date,
         created_by=user,
@@ -186,7 +198,7 @@ def update_api_key(
     ip: str | None = None,
 ) -> APIKey:
     before = {"permissions": key.permissions, "allowed_ips": key.allowed_ips}
-    key.permissions = clean_permissions(permissions)
+    key.permissions = clean_permissions(permissions, key.created_by or actor)
     key.allowed_ips = clean_allowed_ips(allowed_ips)
     key.updated_by = actor
     key.save(update_fields=["permissions", "allowed_ips", "updated_by", "updated_at"])

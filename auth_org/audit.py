@@ -17,6 +17,8 @@ class Action:
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
     LOGIN_LOCKED = "login.locked"
+    LOGGED_OUT = "logout"
+    ADMIN_TOTP_ENROLLED = "admin.totp_enrolled"
     MFA_CODE_SENT = "mfa.code_sent"
     MFA_SUCCEEDED = "mfa.succeeded"
     MFA_FAILED = "mfa.failed"

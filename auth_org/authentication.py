@@ -5,7 +5,8 @@
 
 Every request re-loads the user (or the key and its creator), so a deactivated
 user or a deleted key is refused at once, and the request's tenant becomes the
-token's or key's tenant.
+token's or key's tenant. A session token is refused once its session was logged
+out, or once the user's password changed after it was issued (token version).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from auth_org.apikeys import PREFIX, authenticate_key
-from auth_org.models import APIKey, Organization, User
+from auth_org.models import APIKey, Organization, RevokedSession, User
 from auth_org.tokens import decode_token
 from sdp import sqljson
 from sdp.middleware import client_ip
@@ -40,7 +41,9 @@ def _session_user_query() -> tuple[str, list, list, list, list]:
     sql = (
         f"SELECT {', '.join(columns)} FROM {User._meta.db_table} u "  # noqa: S608
         f"JOIN {Organization._meta.db_table} o ON o.id = u.organization_id "
-        "WHERE u.id = %s AND u.organization_id = %s AND u.is_active"
+        "WHERE u.id = %s AND u.organization_id = %s AND u.is_active "
+        f"AND NOT EXISTS (SELECT 1 FROM {RevokedSession._meta.db_table} r "
+        "WHERE r.session_id = %s)"
     )
 
     def converters(model, fields):
@@ -69,15 +72,18 @@ def _convert(values: list, converters: list) -> list:
     return values
 
 
-def session_user(user_id, tenant_id) -> User | None:
+def session_user(user_id, tenant_id, session_id=None) -> User | None:
     """The active user ``user_id`` of organization ``tenant_id`` with its
-    organization (logo deferred), read fresh on every request."""
+    organization (logo deferred), read fresh on every request; None when the
+    session ``session_id`` was logged out."""
     try:
         user_id, tenant_id = uuid.UUID(str(user_id)), uuid.UUID(str(tenant_id))
+        if session_id is not None:
+            session_id = uuid.UUID(str(session_id))
     except ValueError:
         return None
     sql, user_fields, org_fields, user_conv, org_conv = _session_user_query()
-    row = sqljson.fetch_row(sql, [user_id, tenant_id])
+    row = sqljson.fetch_row(sql, [user_id, tenant_id, session_id])
     if row is None:
         return None
     row = list(row)
@@ -109,9 +115,11 @@ class JWTAuthentication(authentication.BaseAuthentication):
             user_id = claims["user"]["id"]
         except (jwt.InvalidTokenError, KeyError, TypeError) as exc:
             raise exceptions.AuthenticationFailed() from exc
-        user = session_user(user_id, claims["tenant_id"])
+        user = session_user(user_id, claims["tenant_id"], claims.get("sid"))
         if (
             user is None
+            # Issued before the user's last password change or reset.
+            or claims.get("ver", 0) != user.token_version
             or user.organization is None
             or not user.organization.is_serving
         ):

@@ -170,6 +170,9 @@ class User(AbstractBaseUser):
     # Django admin access for platform operators.
     is_staff = models.BooleanField(default=False)
     is_superuser = models.BooleanField(default=False)
+    # Carried in every session token; raising it ends all the user's sessions
+    # (password changed or reset).
+    token_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -359,6 +362,19 @@ class MFACode(models.Model):
 
     def __str__(self) -> str:
         return f"MFA {self.user_id} / {self.device_id}"
+
+
+class RevokedSession(models.Model):
+    """A dashboard session ended by logout: its tokens (same ``sid``) are refused
+    until they would have expired anyway."""
+
+    session_id = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"revoked session {self.session_id}"
 
 
 class AuditEntry(models.Model):

@@ -141,6 +141,9 @@ def set_user_activation(
     before = user.is_active
     user.is_active = is_active
     user.save(update_fields=["is_active", "updated_at"])
+    if not is_active:
+        # Reactivation must not bring the old sessions back.
+        sessions.end_sessions(user)
     audit.record(
         Action.USER_ACTIVATION_CHANGED,
         organization=organization,

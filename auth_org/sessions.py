@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,13 @@ from django.utils import timezone
 
 from auth_org import audit, throttle
 from auth_org.audit import Action
-from auth_org.models import MFACode, Organization, PasswordResetToken, User
+from auth_org.models import (
+    MFACode,
+    Organization,
+    PasswordResetToken,
+    RevokedSession,
+    User,
+)
 from auth_org.passwords import password_problems
 from auth_org.tokens import issue_token
 from messaging.models import Message
@@ -238,12 +245,48 @@ def verify_mfa(
     return _complete_login(match.user, ip, via="mfa")
 
 
+SESSION_ENDED = "Session expired, please sign in again."
+
+
 def refresh(user: User, token: str, claims: dict[str, Any]) -> str:
-    """A new token only in the last minutes of the current one (SDP)."""
-    expires_in = claims["exp"] - int(timezone.now().timestamp())
-    if expires_in > settings.JWT_REFRESH_WINDOW.total_seconds():
+    """A new token of the same session only in the last minutes of the current
+    one (SDP), and never past the session's absolute lifetime: then 401."""
+    now = int(timezone.now().timestamp())
+    # A token from before sessions carried auth_time started at its iat at best.
+    auth_time = claims.get("auth_time", claims.get("iat"))
+    if not isinstance(auth_time, int) or (
+        now >= auth_time + settings.SESSION_ABSOLUTE_LIFETIME.total_seconds()
+    ):
+        raise APIError(SESSION_ENDED, status_code=401)
+    if claims["exp"] - now > settings.JWT_REFRESH_WINDOW.total_seconds():
         return token
-    return issue_token(user)
+    return issue_token(user, session_id=claims.get("sid"), auth_time=auth_time)
+
+
+def logout(user: User, claims: dict[str, Any], *, ip: str) -> None:
+    """End the session of this token: its tokens are refused from now on. A
+    token without a session id (issued before they existed) ends them all."""
+    session_id = claims.get("sid")
+    expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    with transaction.atomic():
+        if session_id:
+            RevokedSession.objects.get_or_create(
+                session_id=uuid.UUID(str(session_id)),
+                defaults={"user": user, "expires_at": expires_at},
+            )
+        else:
+            end_sessions(user)
+        # Rows past their tokens' expiry protect nothing any more.
+        RevokedSession.objects.filter(expires_at__lt=timezone.now()).delete()
+        audit.record(
+            Action.LOGGED_OUT, organization=user.organization, actor=user, ip_address=ip
+        )
+
+
+def end_sessions(user: User) -> None:
+    """Refuse every token issued to ``user`` so far (in the caller's transaction)."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
 
 
 def _reset_link(user: User, token: str) -> str:
@@ -332,6 +375,7 @@ def reset_password(
         user = row.user
         user.set_password(password)
         user.save(update_fields=["password", "updated_at"])
+        end_sessions(user)
         audit.record(
             Action.PASSWORD_RESET, organization=organization, actor=user, ip_address=ip
         )
@@ -356,6 +400,7 @@ def change_password(
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
+        end_sessions(user)
         audit.record(
             Action.PASSWORD_CHANGED,
             organization=user.organization,

@@ -1,14 +1,18 @@
 """Dashboard session tokens: ES256 JWTs signed with EC256_PRIVATE_KEY.
 
 Claims are those the dashboard reads: ``exp``, ``user{id,email,roles,...}`` and
-``tenant_id``. Only ES256 is accepted when decoding, so ``alg: none`` and an HS256
-token signed with the public key are refused.
+``tenant_id``, plus the session's: ``sid`` (one id from login to logout, kept by
+refresh), ``auth_time`` (the login, bounding the session's whole life) and ``ver``
+(the user's token version: a password change or reset raises it and so ends every
+session issued before). Only ES256 is accepted when decoding, so ``alg: none``
+and an HS256 token signed with the public key are refused.
 """
 
 from __future__ import annotations
 
 import copy
 import time
+import uuid
 from datetime import timedelta
 from functools import cache, lru_cache
 from typing import Any
@@ -29,8 +33,22 @@ def _keys(pem: str) -> tuple[Any, Any]:
     return private_key, private_key.public_key()
 
 
-def issue_token(user: User, *, lifetime: timedelta | None = None) -> str:
+def issue_token(
+    user: User,
+    *,
+    lifetime: timedelta | None = None,
+    session_id: str | None = None,
+    auth_time: int | None = None,
+) -> str:
+    """A session token; ``session_id`` and ``auth_time`` carry a refreshed
+    session on (a new session otherwise). It never outlives the session's
+    absolute lifetime."""
     now = timezone.now()
+    auth_time = int(now.timestamp()) if auth_time is None else auth_time
+    expires = min(
+        int((now + (lifetime or settings.JWT_LIFETIME)).timestamp()),
+        auth_time + int(settings.SESSION_ABSOLUTE_LIFETIME.total_seconds()),
+    )
     claims = {
         "user": {
             "id": str(user.id),
@@ -43,7 +61,10 @@ def issue_token(user: User, *, lifetime: timedelta | None = None) -> str:
         "tenant_id": str(user.organization_id),
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
-        "exp": int((now + (lifetime or settings.JWT_LIFETIME)).timestamp()),
+        "exp": expires,
+        "sid": session_id or uuid.uuid4().hex,
+        "auth_time": auth_time,
+        "ver": user.token_version,
     }
     private_key, _ = _keys(settings.EC256_PRIVATE_KEY)
     return jwt.encode(claims, private_key, algorithm=ALGORITHM)

@@ -8,6 +8,7 @@ urlpatterns = [
     route("login", api.LoginView.as_view(), name="login"),
     route("mfa", api.MFAView.as_view(), name="mfa"),
     route("refresh-token", api.RefreshTokenView.as_view(), name="refresh-token"),
+    route("logout", api.LogoutView.as_view(), name="logout"),
     route("forgot-password", api.ForgotPasswordView.as_view(), name="forgot-password"),
     route("reset-password", api.ResetPasswordView.as_view(), name="reset-password"),
     route("profile", api.ProfileView.as_view(), name="profile"),

@@ -122,6 +122,14 @@ ADMIN_ACCOUNT = _secret("ADMIN_ACCOUNT")
 ADMIN_API_KEY = _secret("ADMIN_API_KEY")
 JWT_LIFETIME = timedelta(minutes=15)
 JWT_REFRESH_WINDOW = timedelta(minutes=3)
+# The Django admin asks staff for a TOTP code (django-otp); always in production.
+ADMIN_REQUIRE_OTP = PRODUCTION or env.bool("ADMIN_REQUIRE_OTP", default=False)
+OTP_TOTP_ISSUER = "SDP admin"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no operator sees another's TOTP key
+# A dashboard session refreshes up to this long after its login, then ends.
+SESSION_ABSOLUTE_LIFETIME = timedelta(
+    hours=env.float("SESSION_ABSOLUTE_LIFETIME_HOURS", default=12)
+)
 MFA_CODE_LIFETIME = timedelta(minutes=5)
 MFA_DEVICE_LIFETIME = timedelta(days=7)
 RESET_TOKEN_LIFETIME = timedelta(minutes=20)
@@ -177,7 +185,8 @@ CSV_MAX_ROWS = env.int("CSV_MAX_ROWS", default=10_000)
 
 # --- Django ----------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with the operators' site: lockout and TOTP (auth_org.admin_site).
+    "auth_org.admin_apps.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -187,6 +196,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "corsheaders",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # ours, bottom layer first
     "messaging",
     "tss",
@@ -209,6 +220,7 @@ MIDDLEWARE = [
     "sdp.tenancy.TenantMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "sdp.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -9,7 +9,13 @@ handler500 = "sdp.api.handler500"
 
 urlpatterns = [
     path("health", health, name="health"),
-    path("admin/operations/", operations_view, name="operations"),
+    # Through the admin site's door: staff, and a TOTP-verified session where
+    # the second factor is required.
+    path(
+        "admin/operations/",
+        admin.site.admin_view(operations_view),
+        name="operations",
+    ),
     path("admin/", admin.site.urls),
     path("", include("disbursements.urls")),
     path("", include("receivers.urls")),

@@ -5,10 +5,12 @@ Routes are registered in ``tests/<app>/api_routes.py`` (see tests/api_matrix.py)
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
-from auth_org.apikeys import PERMISSIONS, create_api_key
-from auth_org.models import Role
+from auth_org.apikeys import PERMISSIONS, PREFIX, _hash, create_api_key
+from auth_org.models import APIKey, Role
 from auth_org.permissions import grants
 from auth_org.tokens import issue_token
 from tests.api_matrix import OBJECTS, call, load_routes, make_objects
@@ -35,6 +37,68 @@ def _bearer(user) -> dict[str, str]:
 def _key_header(user, permissions: list[str]) -> dict[str, str]:
     _, plaintext = create_api_key(user, name="matrix", permissions=permissions)
     return {"HTTP_AUTHORIZATION": plaintext}
+
+
+def _forced_key_header(user, permissions: list[str]) -> dict[str, str]:
+    """A key stored as the service would, whatever its creator's roles: a key
+    made before its creator was demoted (the service refuses it today)."""
+    secret, salt = secrets.token_urlsafe(32), secrets.token_hex(16)
+    key = APIKey.objects.create(
+        organization=user.organization,
+        name="forced",
+        key_hash=_hash(salt, secret),
+        salt=salt,
+        permissions=permissions,
+        created_by=user,
+        updated_by=user,
+    )
+    return {"HTTP_AUTHORIZATION": f"{PREFIX}{key.pk}.{secret}"}
+
+
+def _grantable(role: str, permission: str) -> bool:
+    """From the matrix alone: ``role`` may hold ``permission`` when every route
+    the permission opens to a key is open to the role."""
+    return all(
+        role in set(route.roles)
+        for route in ROUTES
+        if route.key_permission and grants([permission], route.key_permission)
+    )
+
+
+@pytest.mark.parametrize("role", Role.values)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+def test_a_key_never_does_more_than_its_creators_role(client, route, role):
+    """A key with the route's own permission, and one with every permission,
+    made by a user of each role: allowed only where the creator's role is."""
+    creator = _user(role)
+    ids = make_objects(route, creator.organization, creator)
+    needed = route.key_permission
+    for permissions in ([needed] if needed else [], ["read:all", "write:all"]):
+        if not permissions:
+            continue
+        response = call(client, route, ids, **_forced_key_header(creator, permissions))
+        if needed and role in set(route.roles):
+            assert response.status_code not in DENIED, (permissions, response.content)
+        else:
+            assert response.status_code == 403, (permissions, response.content)
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.DEVELOPER])
+def test_a_key_is_made_only_with_permissions_its_creators_role_grants(client, role):
+    creator = _user(role)
+    headers = _bearer(creator)
+    for permission in sorted(PERMISSIONS):
+        response = client.post(
+            "/api-keys",
+            {"name": permission, "permissions": [permission]},
+            content_type="application/json",
+            **headers,
+        )
+        if _grantable(role, permission):
+            assert response.status_code == 201, (permission, response.content)
+        else:
+            assert response.status_code == 403, (permission, response.content)
+            assert permission in response.json()["extras"]["permissions"]
 
 
 @pytest.mark.parametrize("role", Role.values)

@@ -201,3 +201,127 @@ def test_a_deactivated_tenant_loses_its_sessions_keys_and_logins(client, user):
     )
     assert login.status_code in (400, 401, 404)
     assert "token" not in login.json()
+
+
+# --- issue 16, items 1 and 3: a key never does more than its creator may --------
+
+
+def _as_key(key: str) -> dict[str, str]:
+    return {"Authorization": key}
+
+
+def test_a_developer_cannot_make_a_key_that_creates_owners_or_reads_receivers(
+    client, user
+):
+    developer = UserFactory(organization=user.organization, roles=["developer"])
+    for permissions, refused in (
+        (["write:users"], "write:users"),
+        (["read:all"], "read:all"),
+        (["read:receivers", "read:wallets"], "read:receivers"),
+    ):
+        response = create(client, developer, permissions=permissions)
+        assert response.status_code == 403, response.content
+        assert refused in response.json()["extras"]["permissions"]
+    assert not APIKey.objects.filter(created_by=developer).exists()
+    # What a developer's login may do, a developer's key may.
+    assert create(client, developer, permissions=["write:wallets"]).status_code == 201
+
+
+def test_a_demoted_creators_key_shrinks_at_once_and_a_deactivated_ones_stops(
+    client, user
+):
+    key = create(client, user, permissions=["read:all", "write:users"]).json()["key"]
+    new_user = {
+        "first_name": "Eve",
+        "last_name": "Mallory",
+        "email": "eve@example.org",
+        "roles": ["owner"],
+    }
+    assert client.get("/users", headers=_as_key(key)).status_code == 200
+    assert client.get("/receivers", headers=_as_key(key)).status_code == 200
+
+    user.roles = ["developer"]
+    user.save(update_fields=["roles"])
+    assert client.get("/users", headers=_as_key(key)).status_code == 403
+    assert client.get("/receivers", headers=_as_key(key)).status_code == 403
+    created = client.post(
+        "/users",
+        json.dumps(new_user),
+        content_type="application/json",
+        headers=_as_key(key),
+    )
+    assert created.status_code == 403
+    # What the developer role still allows, the key still does.
+    assert client.get("/organization", headers=_as_key(key)).status_code == 200
+
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get("/organization", headers=_as_key(key)).status_code == 401
+
+
+def test_a_key_cannot_change_its_permissions_beyond_its_creators_roles(client, user):
+    developer = UserFactory(organization=user.organization, roles=["developer"])
+    key_id = create(client, developer, permissions=["read:wallets"]).json()["id"]
+    response = client.patch(
+        f"/api-keys/{key_id}",
+        json.dumps({"permissions": ["write:users"]}),
+        content_type="application/json",
+        headers=bearer(developer),
+    )
+    assert response.status_code == 403
+    assert "write:users" in response.json()["extras"]["permissions"]
+    assert APIKey.objects.get(pk=key_id).permissions == ["read:wallets"]
+
+
+def test_a_key_cannot_make_change_or_delete_keys(client, user):
+    key = create(client, user, permissions=["read:all", "write:all"]).json()
+    headers = _as_key(key["key"])
+    minted = client.post(
+        "/api-keys",
+        json.dumps({"name": "more", "permissions": ["read:all"]}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert minted.status_code == 403
+    changed = client.patch(
+        f"/api-keys/{key['id']}",
+        json.dumps({"permissions": ["read:all", "write:all"], "allowed_ips": None}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert changed.status_code == 403
+    assert client.delete(f"/api-keys/{key['id']}", headers=headers).status_code == 403
+    assert APIKey.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "attacker@example.org"},
+        {"first_name": "Ann", "email": "attacker@example.org"},
+        {"password": "Correct-Horse-9-battery"},
+        {"current_password": "x", "new_password": "Correct-Horse-9-battery"},
+    ],
+)
+def test_a_key_cannot_change_its_creators_email_or_password(client, user, body):
+    key = create(client, user, permissions=["write:all"]).json()["key"]
+    password = user.password
+    response = client.patch(
+        "/profile",
+        json.dumps(body),
+        content_type="application/json",
+        headers=_as_key(key),
+    )
+    assert response.status_code == 403, response.content
+    assert set(body) - {"first_name"} <= set(response.json()["extras"])
+    user.refresh_from_db()
+    assert user.email != "attacker@example.org"
+    assert user.password == password
+    # The name is not a credential: a key may still change it.
+    renamed = client.patch(
+        "/profile",
+        json.dumps({"first_name": "Grace"}),
+        content_type="application/json",
+        headers=_as_key(key),
+    )
+    assert renamed.status_code == 200
