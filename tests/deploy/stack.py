@@ -130,6 +130,17 @@ def compose_command(service: str) -> list[str]:
     return list(yaml.safe_load(COMPOSE.read_text())["services"][service]["command"])
 
 
+def compose_healthcheck(service: str) -> list[str]:
+    """The service's healthcheck as a command (CMD-SHELL through /bin/sh, with
+    compose's $$ unescaped)."""
+    test = yaml.safe_load(COMPOSE.read_text())["services"][service]["healthcheck"]
+    kind, *rest = test["test"]
+    if kind == "CMD-SHELL":
+        return ["/bin/sh", "-c", rest[0].replace("$$", "$")]
+    assert kind == "CMD", test
+    return rest
+
+
 def runnable(command: list[str], replacements: dict[str, str]) -> list[str]:
     """The image's command on this machine: its programs from this Python's
     environment, container addresses and paths replaced."""
@@ -139,7 +150,14 @@ def runnable(command: list[str], replacements: dict[str, str]) -> list[str]:
         program = os.sys.executable
     elif (bin_dir / program).exists():
         program = str(bin_dir / program)
-    return [program, *(replacements.get(arg, arg) for arg in command[1:])]
+    args = []
+    for arg in command[1:]:
+        for old, new in replacements.items():
+            arg = arg.replace(old, new)
+        args.append(arg)
+    if program == "/bin/sh":  # a shell line: its programs from this environment
+        args[-1] = f"PATH={bin_dir}:$PATH; {args[-1]}"
+    return [program, *args]
 
 
 @dataclass
@@ -150,6 +168,15 @@ class Stack:
     ca_bundle: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    replacements: dict[str, str] = field(default_factory=dict)
+
+    def healthcheck(self, service: str) -> subprocess.CompletedProcess:
+        """docker-compose.yml's healthcheck of ``service``, run here."""
+        command = runnable(compose_healthcheck(service), self.replacements)
+        env = {**self.env, "HOSTNAME": socket.gethostname()}
+        return subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
 
     @property
     def base_url(self) -> str:
@@ -274,8 +301,9 @@ def production_stack(workdir: Path, env: dict[str, str], localnet_url: str):
             localnet_url=localnet_url,
         )
     )
-    replacements = {
+    stack.replacements = replacements = {
         "0.0.0.0:8000": f"127.0.0.1:{web_port}",
+        "127.0.0.1:8000": f"127.0.0.1:{web_port}",
         "/tmp/celerybeat-schedule": str(workdir / "celerybeat-schedule"),  # noqa: S108
     }
     with ExitStack() as cleanup:

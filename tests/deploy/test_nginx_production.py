@@ -192,6 +192,10 @@ def test_production_shape_behind_nginx(stack, network, settings):
     )  # fmt: skip
     assert plain.status_code == 301
     assert plain.headers["Location"].startswith(f"https://{HOST}")
+    # docker-compose.yml's healthchecks answer for the running processes.
+    for service in ("web", "worker", "beat"):
+        check = stack.healthcheck(service)
+        assert check.returncode == 0, (service, check.stdout, check.stderr)
 
     from tests.deploy.stack import resolving_test_hosts
 
