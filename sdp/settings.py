@@ -8,6 +8,7 @@ missing required secret stops the start with a message naming it.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -239,7 +240,13 @@ else:
 # A test's Celery worker is pointed at the test database by name.
 if env.str("DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
+# runserver (make demo, make run) serves each connection in a new thread, and
+# each thread would keep its own persistent connection open after it ends
+# ("too many clients" after an afternoon): there, close after each request.
+_RUNSERVER = sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "DB_CONN_MAX_AGE", default=0 if _RUNSERVER else 600
+)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django's backend, checking only connections idle for over a second (see there).
 DATABASES["default"]["ENGINE"] = "sdp.postgres"
@@ -515,8 +522,6 @@ def _is_loopback(host: str | None) -> bool:
 
 
 if PRODUCTION and (_problems := _production_problems()):
-    import sys
-
     sys.stderr.write(
         "".join(f"ENVIRONMENT=production refused: {line}\n" for line in _problems)
     )
