@@ -12,7 +12,6 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "- installing the platform's packages (pip's progress below)"
 	$(BIN)/python -m pip install --progress-bar on -e .
 	touch $(STAMP)
