@@ -15,9 +15,13 @@ COPY localnet localnet
 COPY bench bench
 COPY templates templates
 COPY manage.py gunicorn.conf.py ./
-# collectstatic only imports the settings: placeholders satisfy the production check.
+# collectstatic only imports the settings: placeholders that pass the production
+# checks (nothing is served or connected to during the build).
 RUN pip install --no-cache-dir . \
     && env DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
+       BASE_URL=https://build.invalid ALLOWED_HOSTS=build.invalid DEBUG=false \
+       "NETWORK_PASSPHRASE=Test SDF Network ; September 2015" \
+       HORIZON_URL=https://horizon-testnet.stellar.org \
        SECRET_KEY=build EC256_PRIVATE_KEY=build SEP10_SIGNING_PUBLIC_KEY=build \
        SEP10_SIGNING_PRIVATE_KEY=build SEP24_JWT_SECRET=build DISTRIBUTION_PUBLIC_KEY=build \
        DISTRIBUTION_SEED=build DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE=build \

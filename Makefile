@@ -1,31 +1,39 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
+# `make demo` installs only what running needs; `make test` adds the test tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint format migrate run worker beat stop clean
+.PHONY: install install-dev demo test lint format migrate run worker beat stop clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "- installing the platform's packages (pip's progress below)"
+	$(BIN)/python -m pip install --progress-bar on -e .
 	touch $(STAMP)
+
+install-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev]"
+	touch $(DEV_STAMP)
 
 demo: install
 	$(BIN)/python manage.py demo
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest $(ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-format: install
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -36,10 +44,10 @@ run: install
 	$(BIN)/python manage.py runserver
 
 worker: install
-	$(BIN)/celery -A sdp worker -Q tss,messages,default --loglevel INFO
+	$(BIN)/python -m sdp.devservices run -- $(BIN)/celery -A sdp worker -Q tss,messages,default --loglevel INFO
 
 beat: install
-	$(BIN)/celery -A sdp beat --loglevel INFO
+	$(BIN)/python -m sdp.devservices run -- $(BIN)/celery -A sdp beat --loglevel INFO
 
 stop:
 	$(BIN)/python -m sdp.devservices stop

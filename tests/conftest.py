@@ -25,6 +25,11 @@ CELERY_PREFIX = f"test-{uuid.uuid4().hex[:8]}:"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Without DATABASE_URL / REDIS_URL the embedded ones (the settings only point
+    # at them; nothing is started when they are imported).
+    from sdp import devservices
+
+    devservices.ensure_started()
     # Production hashes passwords slowly on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_PREFIX}

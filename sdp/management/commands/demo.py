@@ -2,8 +2,11 @@
 
 Starts the localnet (a local Stellar network), the web server, a Celery worker
 and beat, and stops them all on Ctrl-C. PostgreSQL and Redis are the embedded
-ones unless DATABASE_URL / REDIS_URL say otherwise. Seeding is idempotent, so a
-second run reuses the demo organization, its accounts and the localnet's state.
+ones unless DATABASE_URL / REDIS_URL say otherwise (manage.py starts them; Ctrl-C
+stops those this run started). Seeding is idempotent, so a second run reuses the
+demo organization, its accounts and the localnet's state. Once running, the
+terminal shows the platform at work: a line per invitation sent, payment
+submitted and payment confirmed, read from the database as they happen.
 """
 
 from __future__ import annotations
@@ -58,8 +61,14 @@ class Command(BaseCommand):
             help="seed the database only and exit (no network, no processes)",
         )
 
+    def step(self, text: str) -> None:
+        self.stdout.write(f"- {text}")
+        self.stdout.flush()
+
     def handle(self, *args, **options):
+        self.step("migrating the database")
         call_command("migrate", verbosity=0)
+        self.step("seeding the demo organization and its logins")
         organization = self.seed_database()
         if options["no_serve"]:
             return
@@ -76,27 +85,37 @@ class Command(BaseCommand):
             DISABLE_RECAPTCHA="true",
             # The MFA email only reaches the dry-run outbox; sign in without it.
             DISABLE_MFA="true",
+            # Worker and beat at INFO, one short line each, Celery's per-task
+            # chatter left out (LOG_FORMAT=compact in sdp/settings.py).
+            LOG_FORMAT="compact",
         )
         processes: dict[str, subprocess.Popen] = {}
         # Stop everything on SIGTERM as on Ctrl-C.
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)
         try:
+            self.step(f"starting the localnet on {horizon_url}")
             processes["localnet"] = self.start_localnet(options, env)
             self.wait_for(f"{horizon_url}/", processes["localnet"], "the localnet")
             settings.HORIZON_URL = horizon_url
             settings.NETWORK_PASSPHRASE = settings.LOCALNET_PASSPHRASE
+            self.step("funding the demo accounts and channel accounts on the localnet")
             self.seed_network(organization, horizon_url)
             csv_path = self.write_sample_csv()
             self.start_sample_disbursement(organization, csv_path)
+            activity = Activity(organization, self.stdout)
+            self.step(f"starting the web (port {options['port']}), worker and beat")
             processes.update(self.start_platform(options["port"], env))
             self.wait_for(
                 f"http://127.0.0.1:{options['port']}/health",
                 processes["web"],
                 "the web",
             )
-            self.print_welcome(options["port"], horizon_url, csv_path)
+            self.wait_for_worker(processes["worker"])
+            receiver = self.unpaid_receiver(organization, csv_path)
+            self.print_welcome(options["port"], horizon_url, csv_path, receiver)
             while all(process.poll() is None for process in processes.values()):
+                activity.poll()
                 time.sleep(0.5)
             dead = [name for name, p in processes.items() if p.poll() is not None]
             self.stderr.write(f"stopped because {', '.join(dead)} exited")
@@ -104,6 +123,7 @@ class Command(BaseCommand):
             self.stdout.write("\nstopping...")
         finally:
             self.stop(processes)
+            self.stop_embedded_services()
 
     # --- seeding ---------------------------------------------------------------
 
@@ -153,25 +173,71 @@ class Command(BaseCommand):
         )
 
     def write_sample_csv(self) -> Path:
+        """The sample receivers, and those added by earlier runs (kept: the
+        banner may name one of them, and demo_wallet reads its verification)."""
         folder = settings.BASE_DIR / ".sdp" / "demo"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "receivers.csv"
+        rows = {row[1]: [row[1], row[0], row[2], row[3]] for row in SAMPLE_RECEIVERS}
+        if path.exists():
+            with path.open(newline="") as handle:
+                for row in csv.DictReader(handle):
+                    rows.setdefault(row["phone"], [row["phone"], row["id"],
+                                    row["amount"], row["verification"]])  # fmt: skip
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["phone", "id", "amount", "verification"])
-            for external_id, phone, amount, birthday in SAMPLE_RECEIVERS:
-                writer.writerow([phone, external_id, amount, birthday])
+            writer.writerows(rows.values())
         return path
 
-    def start_sample_disbursement(self, organization: Organization, csv_path: Path):
-        """A started disbursement of the sample CSV, once: its invitations are in
-        the outbox, so `demo_wallet` can register a receiver straight away."""
+    def unpaid_receiver(self, organization: Organization, csv_path: Path) -> str:
+        """A receiver the banner's command can pay now: one of a started demo
+        disbursement whose payment waits for the wallet's registration; else a
+        new receiver, in a new started disbursement of one (after a restart the
+        samples are paid)."""
+        from disbursements.models import Disbursement, Payment
+
+        waiting = (
+            Payment.objects.filter(
+                organization=organization,
+                status=Payment.Status.READY,
+                disbursement__status=Disbursement.Status.STARTED,
+                receiver__phone_number__isnull=False,
+            )
+            .select_related("receiver")
+            .order_by("created_at")
+        )
+        with csv_path.open(newline="") as handle:
+            known = {row["phone"] for row in csv.DictReader(handle)}
+        for payment in waiting:
+            if payment.receiver.phone_number in known:
+                return payment.receiver.phone_number
+        number = 4 + Payment.objects.filter(organization=organization).count()
+        phone = f"+1415555{number:04d}"
+        row = [phone, f"demo-{number}", "5", "1995-05-05"]
+        with csv_path.open("a", newline="") as handle:
+            csv.writer(handle).writerow(row)
+        one = csv_path.parent / f"receiver-{number}.csv"
+        with one.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["phone", "id", "amount", "verification"])
+            writer.writerow(row)
+        self.start_sample_disbursement(
+            organization, one, name=f"{SAMPLE_NAME} {number}"
+        )
+        return phone
+
+    def start_sample_disbursement(
+        self, organization: Organization, csv_path: Path, name: str = SAMPLE_NAME
+    ):
+        """A started disbursement of the CSV, once: its invitations are in the
+        outbox, so `demo_wallet` can register a receiver straight away."""
         from disbursements.models import Disbursement, RegistrationContactType
         from disbursements.services import create_disbursement, start_disbursement
 
         owner = User.objects.get(organization=organization, is_owner=True)
         disbursement = Disbursement.objects.filter(
-            organization=organization, name=SAMPLE_NAME
+            organization=organization, name=name
         ).first()
         if disbursement is not None:
             if disbursement.status == Disbursement.Status.READY:
@@ -180,7 +246,7 @@ class Command(BaseCommand):
         disbursement = create_disbursement(
             organization,
             actor=owner,
-            name=SAMPLE_NAME,
+            name=name,
             wallet=Wallet.objects.get(organization=organization, name="Demo Wallet"),
             asset=Asset.objects.get(
                 organization=organization, code=DEMO_ASSET, deleted_at__isnull=True
@@ -191,7 +257,7 @@ class Command(BaseCommand):
             file_content=csv_path.read_bytes(),
         )
         start_disbursement(disbursement, actor=owner)
-        self.stdout.write(f"started the sample disbursement {SAMPLE_NAME!r}")
+        self.step(f"started the disbursement {name!r}")
 
     # --- processes -------------------------------------------------------------
 
@@ -211,10 +277,11 @@ class Command(BaseCommand):
         commands = {
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}",
                     "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "sdp", "worker",
-                       "-Q", "tss,messages,default", "--loglevel", "WARNING"],
-            "beat": [python, "-m", "celery", "-A", "sdp", "beat",
-                     "--loglevel", "WARNING", "--schedule", str(schedule)],
+            # --quiet: no Celery banner pushing the demo's off the screen.
+            "worker": [python, "-m", "celery", "-A", "sdp", "--quiet", "worker",
+                       "-Q", "tss,messages,default", "--loglevel", "INFO"],
+            "beat": [python, "-m", "celery", "-A", "sdp", "--quiet", "beat",
+                     "--loglevel", "INFO", "--schedule", str(schedule)],
         }  # fmt: skip
         return {
             name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)  # noqa: S603
@@ -235,6 +302,34 @@ class Command(BaseCommand):
                 time.sleep(0.3)
         raise CommandError(f"{what} did not answer {url} within 90 s")
 
+    def wait_for_worker(self, process: subprocess.Popen) -> None:
+        """Until the worker answers a ping (its start-up lines come before the
+        banner, not after it)."""
+        from sdp.celery import app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CommandError("the worker did not start")
+            if app.control.ping(timeout=1.0):
+                return
+        raise CommandError("the worker did not answer within 60 s")
+
+    def stop_embedded_services(self) -> None:
+        from sdp import devservices
+
+        if devservices.STARTED_HERE:
+            devservices.stop(devservices.STARTED_HERE)
+            self.stdout.write(
+                f"stopped the embedded {' and '.join(devservices.STARTED_HERE)} "
+                "this demo started"
+            )
+        elif not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+            self.stdout.write(
+                "the embedded PostgreSQL and Redis were running before this demo "
+                "and keep running: `make stop` stops them"
+            )
+
     def stop(self, processes: dict[str, subprocess.Popen]) -> None:
         for process in processes.values():
             if process.poll() is None:
@@ -245,7 +340,9 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    def print_welcome(self, port: int, horizon_url: str, csv_path: Path) -> None:
+    def print_welcome(
+        self, port: int, horizon_url: str, csv_path: Path, receiver: str
+    ) -> None:
         base = f"http://127.0.0.1:{port}"
         self.stdout.write(
             f"""
@@ -259,10 +356,10 @@ Stellar Disbursement Platform demo is running (a local network: no real money).
   Health         {base}/health     Metrics {base}/metrics
   Sample CSV     {csv_path}
 
-Pay someone: the disbursement "{SAMPLE_NAME}" (the sample CSV) is started and
-its invitations are in the outbox. Play a recipient's wallet, in another terminal:
-    .venv/bin/python manage.py demo_wallet --invite {SAMPLE_RECEIVERS[0][1]} --wait
-and watch the payment land in the admin (Disbursements > Payments) or the
+Pay someone: {receiver} has an invitation in the outbox and a payment waiting.
+Play their wallet, in another terminal:
+    .venv/bin/python manage.py demo_wallet --invite {receiver} --wait
+and watch the payment land here, in the admin (Disbursements > Payments) or the
 dashboard. To pay more people, upload the CSV again in a new disbursement from the
 dashboard (Demo Wallet, {DEMO_ASSET}, PHONE_NUMBER, DATE_OF_BIRTH) and start it.
 
@@ -276,6 +373,80 @@ SDP dashboard 6.5.0 against this backend: serve it with public/settings/env-conf
   }};
   (and CORS_ALLOWED_ORIGINS=http://localhost:3000 here, the default)
 
+Below: a line per invitation sent, payment submitted and payment confirmed.
 Press Ctrl-C to stop everything.
 """
         )
+        self.stdout.flush()
+
+
+class Activity:
+    """What the platform does, read from the database every half second: one
+    line per invitation sent, payment submitted and payment confirmed (those
+    already done when the demo started are not repeated)."""
+
+    def __init__(self, organization: Organization, stdout):
+        self.organization = organization
+        self.stdout = stdout
+        self.sent = set(self._sent_invitations().values_list("pk", flat=True))
+        self.statuses = dict(self._payments().values_list("pk", "status"))
+
+    def _sent_invitations(self):
+        from messaging.models import Message
+
+        return Message.objects.filter(
+            tenant_id=self.organization.id,
+            kind=Message.Kind.RECEIVER_INVITATION,
+            status=Message.Status.SUCCESS,
+        )
+
+    def _payments(self):
+        from disbursements.models import Payment
+
+        return Payment.objects.filter(
+            organization=self.organization,
+            status__in=[
+                Payment.Status.PENDING,
+                Payment.Status.SUCCESS,
+                Payment.Status.FAILED,
+            ],
+        )
+
+    def poll(self) -> None:
+        from django.db import DatabaseError
+
+        try:
+            self._poll()
+        except DatabaseError as exc:  # say it, keep the demo running
+            self.stdout.write(f"(activity: database unavailable: {exc})\n")
+
+    def _poll(self) -> None:
+        from disbursements.models import Payment
+        from messaging.services import mask
+
+        for message in self._sent_invitations().exclude(pk__in=self.sent):
+            self.sent.add(message.pk)
+            self._say(f"invitation sent to {mask(message.recipient)} "
+                      f"({message.channel}, dry run)")  # fmt: skip
+        changed = self._payments().select_related("receiver", "asset")
+        for payment in changed.order_by("created_at"):
+            if self.statuses.get(payment.pk) == payment.status:
+                continue
+            self.statuses[payment.pk] = payment.status
+            who = mask(payment.receiver.phone_number or payment.receiver.email or "")
+            what = (
+                f"payment of {payment.amount.normalize()} {payment.asset.code} to {who}"
+            )
+            if payment.status == Payment.Status.PENDING:
+                self._say(f"{what} submitted to the network")
+            elif payment.status == Payment.Status.SUCCESS:
+                tx = payment.stellar_transaction_id[:12]
+                self._say(f"{what} confirmed on the ledger (transaction {tx}...)")
+            else:
+                self._say(f"{what} FAILED (see the admin's payment history)")
+
+    def _say(self, text: str) -> None:
+        # A newline of its own: an OutputWrapper adds none then, a plain stream
+        # needs it.
+        self.stdout.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        self.stdout.flush()
