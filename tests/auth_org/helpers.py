@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import struct
+import time
 
 from auth_org.tokens import issue_token
 from messaging.models import Message
@@ -33,3 +37,13 @@ def link_token_for(user, kind: str) -> str:
 
 def bearer(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(user)}"}
+
+
+def totp(key: bytes, *, at: float | None = None) -> str:
+    """The RFC 6238 code an authenticator app shows for ``key`` (django-otp's
+    default: SHA-1, 30 s steps, 6 digits), computed independently of django-otp."""
+    counter = int((time.time() if at is None else at) // 30)
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"

@@ -9,11 +9,8 @@ the enrolment page shows.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
 import socket
-import struct
 import time
 
 import pytest
@@ -21,20 +18,13 @@ import time_machine
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from auth_org.models import AuditEntry
+from tests.auth_org.helpers import totp
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/admin/login/?next=/admin/"
 WRONG = "Wrong-password-1!"
-
-
-def totp(key: bytes, *, at: float | None = None) -> str:
-    counter = int((time.time() if at is None else at) // 30)
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
 
 
 def admin_login(client, email, password=TEST_PASSWORD, **extra):

@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 import requests
 from django.conf import global_settings, settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stellar_sdk import Asset as StellarAsset
 from stellar_sdk import Keypair, Payment
 
@@ -24,6 +25,7 @@ from auth_org.provisioning import provision_distribution_account, provision_tena
 from localnet.testing import start_localnet
 from receivers import demo_wallet
 from sdp.settings import REQUIRED_SECRETS
+from tests.auth_org.helpers import totp
 from tests.conftest import CELERY_PREFIX
 from tests.deploy.helpers import production_env
 from tests.deploy.stack import DASHBOARD_HOST, HOST, free_port, production_stack
@@ -39,10 +41,6 @@ OWNER_PASSWORD = "Prod-Owner-9-Password!"
 PHONE = "+14155550188"
 DATE_OF_BIRTH = "1990-01-15"
 TIME_LIMIT = 120  # seconds, the journey once everything runs
-
-# The admin's second factor (TOTP, in production, from another branch) is
-# switched off for this test by its setting; name it here when it lands.
-ADMIN_SECOND_FACTOR_OFF: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -73,7 +71,6 @@ def stack(tmp_path, network, django_db_setup, monkeypatch):
         METRICS_PORT=str(free_port()),
         ADMIN_PORT=str(free_port()),
         LOG_LEVEL="INFO",
-        **ADMIN_SECOND_FACTOR_OFF,
     )
     # The same keys as this process: it provisions what the processes use.
     for name in REQUIRED_SECRETS:
@@ -122,6 +119,8 @@ def _admin_login(stack) -> requests.Session:
     operator = UserFactory(
         organization=None, roles=[], is_owner=False, is_staff=True, is_superuser=True
     )
+    # Production always asks staff for their TOTP code (issue 16 item 5).
+    key = TOTPDevice.objects.create(user=operator, name="phone", confirmed=True).bin_key
     browser = requests.Session()
     page = browser.get(f"{stack.base_url}/admin/login/", timeout=15)
     assert page.status_code == 200, page.text[:300]
@@ -131,7 +130,7 @@ def _admin_login(stack) -> requests.Session:
     response = browser.post(
         f"{stack.base_url}/admin/login/?next=/admin/",
         data={"username": operator.email, "password": TEST_PASSWORD,
-              "csrfmiddlewaretoken": token},
+              "otp_token": totp(key), "csrfmiddlewaretoken": token},
         # What a browser sends with the form.
         headers={"Origin": stack.base_url, "Referer": page.url},
         allow_redirects=False,
