@@ -61,6 +61,29 @@ class DisbursementAdmin(admin.ModelAdmin):
     inlines = [DisbursementStatusChangeInline]
     actions = ["start", "pause", "resume"]
     date_hierarchy = "created_at"
+    # Past DRAFT these are the money of its payments: read-only, as in the API.
+    MONEY_FIELDS = (
+        "organization", "asset", "wallet", "registration_contact_type",
+        "verification_field",
+    )  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != Disbursement.Status.DRAFT:
+            fields += self.MONEY_FIELDS
+        return fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != Disbursement.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.delete_disbursement(obj)
+
+    def delete_queryset(self, request, queryset):
+        for disbursement in queryset:
+            services.delete_disbursement(disbursement)
 
     @admin.display(description="Messages and estimated cost")
     def message_summary(self, obj: Disbursement) -> str:
@@ -126,6 +149,28 @@ class PaymentAdmin(admin.ModelAdmin):
     )  # fmt: skip
     inlines = [PaymentStatusChangeInline]
     actions = ["cancel", "retry"]
+    # Past DRAFT a payment's money is settled (or on its way): nothing of it is
+    # edited here, and it is never deleted (the database refuses too).
+    MONEY_FIELDS = (
+        "organization", "disbursement", "receiver", "receiver_wallet", "asset",
+        "type", "external_payment_id",
+    )  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != Payment.Status.DRAFT:
+            fields += self.MONEY_FIELDS
+        return fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != Payment.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        # Payments come from an upload or the direct-payment service, which
+        # check the balance and the wallet; a hand-made row would skip both.
+        return False
 
     @admin.display(description="amount", ordering="amount")
     def money(self, payment: Payment) -> str:
