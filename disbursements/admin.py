@@ -130,15 +130,18 @@ class PaymentStatusChangeInline(StatusHistoryInline):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
+    # Titled by amount, asset and receiver (Payment.__str__), not by id.
     list_display = (
-        "id", "organization", "money", "status", "type", "disbursement", "created_at",
+        "__str__", "status", "type", "disbursement", "organization", "created_at",
     )  # fmt: skip
     list_filter = ("status", "type", "organization")
+    # Support finds a payment by what the receiver tells them.
     search_fields = (
         "id", "external_payment_id", "stellar_transaction_id",
+        "receiver__phone_number", "receiver__email", "receiver__external_id",
         "receiver_wallet__stellar_address", "disbursement__name",
     )  # fmt: skip
-    list_select_related = ("organization", "asset", "disbursement")
+    list_select_related = ("organization", "asset", "disbursement", "receiver")
     readonly_fields = (
         "status", "money", "stellar_transaction_id", "stellar_operation_id",
         "sender_address", "created_at", "updated_at",
