@@ -14,7 +14,13 @@ from django.urls import reverse
 from stellar_sdk import Keypair
 
 from messaging.models import Message
-from tests.factories import MessageFactory, PaymentFactory, UserFactory
+from tests.factories import (
+    MessageFactory,
+    OrganizationFactory,
+    PaymentFactory,
+    UserFactory,
+    WalletFactory,
+)
 from tss.models import ChannelAccount, SubmitterTransaction
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,7 +62,13 @@ def test_apps_have_readable_names():
 def _rows() -> None:
     """A row of every busy list, with its longest values."""
     address = Keypair.random().public_key
+    organization = OrganizationFactory(name="org-" + "long-tenant-name" * 3)
+    WalletFactory(
+        organization=organization,
+        homepage="https://a-wallet-with-a-long-home-page.example.org/path/to/home",
+    )
     payment = PaymentFactory(
+        disbursement__organization=organization,
         status="SUCCESS",
         amount=Decimal("1234567.1234567"),
         stellar_transaction_id="ab" * 32,
