@@ -28,7 +28,13 @@ MAX_SNAPSHOTS = 500
 
 def _is_secret(field: models.Field) -> bool:
     name = field.name.lower()
-    return isinstance(field, models.BinaryField) or any(w in name for w in SECRET_WORDS)
+    # "key": a TOTP device's seed (django-otp), an API key's material.
+    is_key = name == "key" or name.endswith("_key")
+    return (
+        isinstance(field, models.BinaryField)
+        or is_key
+        or any(w in name for w in SECRET_WORDS)
+    )
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:

@@ -219,3 +219,21 @@ def test_admin_add_of_another_model_is_audited_without_secrets(
 def test_every_registered_admin_is_audited():
     for model_admin in admin.site._registry.values():
         assert isinstance(model_admin, AuditedAdmin), model_admin
+
+
+def test_secret_fields_are_recorded_as_changed_never_by_value():
+    from django.db import models
+
+    from auth_org.admin_audit import HIDDEN, _is_secret, diff
+
+    for name in ("key", "api_key", "password", "encrypted_secret", "otp_hash",
+                 "hashed_value", "token_hash"):  # fmt: skip
+        field = models.CharField(max_length=8)
+        field.set_attributes_from_name(name)
+        assert _is_secret(field), name
+    plain = models.CharField(max_length=8)
+    plain.set_attributes_from_name("name")
+    assert not _is_secret(plain)
+    assert diff(None, {"key": HIDDEN}) == {
+        "key": {"before": None, "after": None, "hidden": True}
+    }
