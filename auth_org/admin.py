@@ -24,6 +24,7 @@ from auth_org.models import (
     User,
     Wallet,
 )
+from sdp.admin_display import short_column
 from sdp.api import APIError
 from sdp.middleware import client_ip
 
@@ -61,7 +62,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "display_name",
         "status",
         "is_default",
-        "distribution_account_address",
+        short_column("distribution_account_address", "distribution account"),
         "created_at",
         "deleted_at",
     ]
@@ -71,7 +72,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "id",
         "status",
         "is_default",
-        "distribution_account_address",
+        short_column("distribution_account_address", "distribution account"),
         "distribution_account_type",
         "distribution_account_status",
         "created_at",
@@ -278,7 +279,8 @@ class MFACodeAdmin(ReadOnlyAdmin):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
-    list_display = ["code", "issuer", "organization", "created_at", "deleted_at"]
+    list_display = ["code", short_column("issuer"), "organization", "created_at",
+                    "deleted_at"]  # fmt: skip
     list_filter = ["code", "organization"]
     search_fields = ["code", "issuer", "organization__name"]
     list_select_related = ["organization"]

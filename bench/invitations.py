@@ -182,7 +182,7 @@ def main() -> None:
 def run(args, net) -> None:
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from auth_org.models import Asset, Wallet
     from disbursements.models import Disbursement
@@ -222,7 +222,10 @@ def run(args, net) -> None:
             original_url__contains=disbursement.wallet.deep_link_schema
         ).delete()
         messages.delete()
-        Disbursement.objects.filter(organization=organization).delete()
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Money rows past DRAFT are guarded (disbursements 0008).
+            cursor.execute("SET LOCAL sdp.purge = 'on'")
+            Disbursement.objects.filter(organization=organization).delete()
         ReceiverWallet.objects.filter(organization=organization).delete()
         Receiver.objects.filter(organization=organization).delete()
         Wallet.objects.filter(organization=organization).delete()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
+from auth_org import catalog
 from disbursements import payments as payment_services
 from disbursements import services
 from disbursements.models import (
@@ -39,6 +42,85 @@ def _run(modeladmin, request, queryset, action, done: str) -> None:
         modeladmin.message_user(request, f"{ok} {done}", messages.SUCCESS)
 
 
+class DisbursementAddForm(forms.ModelForm):
+    """The admin's "Add disbursement": the API's create service, with its CSV.
+
+    The service runs in ``clean`` (inside the admin's transaction), so a refused
+    file shows the API's own errors, one per row, and writes nothing."""
+
+    instructions = forms.FileField(
+        required=False,
+        help_text=(
+            "CSV of the recipients and amounts, as the dashboard uploads it "
+            "(phone or email, id, amount, verification...). With a file the "
+            "disbursement is READY to start; without, it stays DRAFT."
+        ),
+    )
+
+    class Meta:
+        model = Disbursement
+        fields = (
+            "organization", "name", "wallet", "asset", "registration_contact_type",
+            "verification_field", "receiver_registration_message_template",
+        )  # fmt: skip
+
+    actor = None  # set by DisbursementAdmin.get_form
+    created: Disbursement | None = None
+
+    def clean(self):
+        data = super().clean()
+        organization, wallet, asset = (
+            data.get("organization"), data.get("wallet"), data.get("asset"),
+        )  # fmt: skip
+        if (
+            organization
+            and wallet
+            and not catalog.wallets_of(organization).filter(pk=wallet.pk).exists()
+        ):
+            self.add_error("wallet", "not a wallet of this organization")
+        if (
+            organization
+            and asset
+            and not catalog.assets_of(organization).filter(pk=asset.pk).exists()
+        ):
+            self.add_error("asset", "not an asset of this organization")
+        return data
+
+    def _post_clean(self):
+        # The model's own checks first (fields, the unique name), then the
+        # service, which writes the disbursement and its payments.
+        super()._post_clean()
+        if self.errors:
+            return
+        data = self.cleaned_data
+        upload = data.get("instructions")
+        try:
+            self.created = services.create_disbursement(
+                data["organization"],
+                actor=self.actor,
+                name=data["name"],
+                wallet=data["wallet"],
+                asset=data["asset"],
+                registration_contact_type=data["registration_contact_type"],
+                verification_field=data.get("verification_field") or "",
+                receiver_registration_message_template=data.get(
+                    "receiver_registration_message_template"
+                )
+                or "",
+                file_name=upload.name if upload else "",
+                file_content=upload.read() if upload else None,
+            )
+        except ERRORS as exc:
+            message = getattr(exc, "message", str(exc))
+            extras = getattr(exc, "extras", None) or {}
+            self.add_error(
+                None,
+                ValidationError(
+                    [message] + [f"{key}: {value}" for key, value in extras.items()]
+                ),
+            )
+
+
 class DisbursementStatusChangeInline(StatusHistoryInline):
     model = DisbursementStatusChange
 
@@ -61,6 +143,62 @@ class DisbursementAdmin(admin.ModelAdmin):
     inlines = [DisbursementStatusChangeInline]
     actions = ["start", "pause", "resume"]
     date_hierarchy = "created_at"
+    # Past DRAFT these are the money of its payments: read-only, as in the API.
+    MONEY_FIELDS = (
+        "organization", "asset", "wallet", "registration_contact_type",
+        "verification_field",
+    )  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != Disbursement.Status.DRAFT:
+            fields += self.MONEY_FIELDS
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            return super().get_form(request, obj, change=change, **kwargs)
+        kwargs["form"] = DisbursementAddForm
+        kwargs["fields"] = (*DisbursementAddForm.Meta.fields, "instructions")
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            fields = (*DisbursementAddForm.Meta.fields, "instructions")
+            return [(None, {"fields": fields})]
+        return super().get_fieldsets(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_form(self, request, form, change):
+        if not change and isinstance(form, DisbursementAddForm):
+            return form.created  # written by the service in clean()
+        return super().save_form(request, form, change)
+
+    def save_model(self, request, obj, form, change):
+        if not change and isinstance(form, DisbursementAddForm):
+            return
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        if not change and isinstance(form, DisbursementAddForm):
+            return
+        super().save_related(request, form, formsets, change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != Disbursement.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.delete_disbursement(obj)
+
+    def delete_queryset(self, request, queryset):
+        for disbursement in queryset:
+            services.delete_disbursement(disbursement)
 
     @admin.display(description="Messages and estimated cost")
     def message_summary(self, obj: Disbursement) -> str:
@@ -107,15 +245,18 @@ class PaymentStatusChangeInline(StatusHistoryInline):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
+    # Titled by amount, asset and receiver (Payment.__str__), not by id.
     list_display = (
-        "id", "organization", "money", "status", "type", "disbursement", "created_at",
+        "__str__", "status", "type", "disbursement", "organization", "created_at",
     )  # fmt: skip
     list_filter = ("status", "type", "organization")
+    # Support finds a payment by what the receiver tells them.
     search_fields = (
         "id", "external_payment_id", "stellar_transaction_id",
+        "receiver__phone_number", "receiver__email", "receiver__external_id",
         "receiver_wallet__stellar_address", "disbursement__name",
     )  # fmt: skip
-    list_select_related = ("organization", "asset", "disbursement")
+    list_select_related = ("organization", "asset", "disbursement", "receiver")
     readonly_fields = (
         "status", "money", "stellar_transaction_id", "stellar_operation_id",
         "sender_address", "created_at", "updated_at",
@@ -126,6 +267,28 @@ class PaymentAdmin(admin.ModelAdmin):
     )  # fmt: skip
     inlines = [PaymentStatusChangeInline]
     actions = ["cancel", "retry"]
+    # Past DRAFT a payment's money is settled (or on its way): nothing of it is
+    # edited here, and it is never deleted (the database refuses too).
+    MONEY_FIELDS = (
+        "organization", "disbursement", "receiver", "receiver_wallet", "asset",
+        "type", "external_payment_id",
+    )  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != Payment.Status.DRAFT:
+            fields += self.MONEY_FIELDS
+        return fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != Payment.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        # Payments come from an upload or the direct-payment service, which
+        # check the balance and the wallet; a hand-made row would skip both.
+        return False
 
     @admin.display(description="amount", ordering="amount")
     def money(self, payment: Payment) -> str:

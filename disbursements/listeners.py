@@ -13,17 +13,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from contextlib import suppress
 
-from django.db.models import Q
-
+from disbursements.completion import complete_disbursements_of
 from disbursements.handoff import hand_off_payments
-from disbursements.models import Disbursement, Payment
-from sdp.fsm import InvalidTransition, transition, transition_many
-
-# As SDP: a FAILED payment can still be retried (which needs a STARTED
-# disbursement), so only SUCCESS and CANCELED count as done.
-FINAL = (Payment.Status.SUCCESS, Payment.Status.CANCELED)
+from disbursements.models import Payment
+from sdp.fsm import transition_many
 
 
 def _is_payment_id(external_id: str) -> bool:
@@ -70,33 +64,7 @@ def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
             )
         )
     if touched:
-        complete_finished_disbursements(touched)
-
-
-def complete_finished_disbursements(payment_pks) -> None:
-    disbursement_ids = set(
-        Payment.objects.filter(pk__in=payment_pks, disbursement__isnull=False)
-        .values_list("disbursement_id", flat=True)
-        .distinct()
-    )
-    if not disbursement_ids:
-        return
-    unfinished = set(
-        Payment.objects.filter(disbursement_id__in=disbursement_ids)
-        .filter(~Q(status__in=FINAL))
-        .values_list("disbursement_id", flat=True)
-        .distinct()
-    )
-    for disbursement in Disbursement.objects.filter(
-        pk__in=disbursement_ids - unfinished, status=Disbursement.Status.STARTED
-    ).select_for_update():
-        # Completed (or paused) by someone else meanwhile: nothing to do.
-        with suppress(InvalidTransition):
-            transition(
-                disbursement,
-                to=Disbursement.Status.COMPLETED,
-                note="every payment is final",
-            )
+        complete_disbursements_of(touched)
 
 
 def on_receiver_wallet_registered(sender, receiver_wallet, **kwargs) -> None:

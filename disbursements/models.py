@@ -189,7 +189,10 @@ class Payment(StatusModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} to {self.receiver_id} ({self.status})"
+        # What staff recognise: amount, asset and receiver (the admin selects
+        # the asset and receiver with the list, so no query per row).
+        amount = format(self.amount.normalize(), "f") if self.amount else "-"
+        return f"{amount} {self.asset.code} to {self.receiver} ({self.status})"
 
 
 class PaymentTally(models.Model):

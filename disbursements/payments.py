@@ -13,6 +13,10 @@ from django.utils import timezone
 
 from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
+from disbursements.completion import (
+    complete_disbursements_of,
+    complete_finished_disbursements,
+)
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
 from disbursements.services import check_balance, read_balances
@@ -24,10 +28,13 @@ from sdp.validators import parse_amount, validate_wallet_address
 
 
 def cancel_payment(payment: Payment, *, actor: User | None) -> None:
-    """READY -> CANCELED (the only cancel the dashboard offers)."""
+    """READY -> CANCELED (the only cancel the dashboard offers); the last open
+    payment of a STARTED disbursement completes it."""
     if payment.status != Payment.Status.READY:
         raise APIError(f"only READY payments can be canceled (status {payment.status})")
-    transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)
+    with transaction.atomic():
+        transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)
+        complete_finished_disbursements([payment.disbursement_id])
 
 
 def retry_payments(
@@ -102,8 +109,8 @@ def cancel_expired_ready_payments(now=None) -> int:
                 | Q(ready_since__isnull=True, created_at__lt=cutoff)
             )
         )
-        canceled += len(
-            transition_many(
+        with transaction.atomic():
+            moved = transition_many(
                 Payment.objects.filter(
                     pk__in=list(expired.values_list("pk", flat=True))
                 ),
@@ -114,7 +121,8 @@ def cancel_expired_ready_payments(now=None) -> int:
                     f"{organization.payment_cancellation_period_days} days"
                 ),
             )
-        )
+            complete_disbursements_of(moved)
+        canceled += len(moved)
     return canceled
 
 

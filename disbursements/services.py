@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
+from disbursements.completion import complete_finished_disbursements
 from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
 from disbursements.handoff import hand_off_payments
 from disbursements.instructions import store_instructions
@@ -405,4 +406,6 @@ def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> No
             actor=actor,
         )
         hand_off_payments(Payment.objects.filter(disbursement=locked))
+        # Paused with every payment already final: nothing will finish later.
+        complete_finished_disbursements([locked.pk])
     disbursement.refresh_from_db()

@@ -13,3 +13,12 @@ def compact_payment_tallies_task() -> int:
     from disbursements.tallies import compact_payment_tallies
 
     return compact_payment_tallies()
+
+
+@shared_task
+def complete_finished_disbursements_task() -> int:
+    """Beat: STARTED disbursements whose payments are all final, that no payment
+    event completed (a race between two finishing transactions, a crash)."""
+    from disbursements.completion import sweep_finished_disbursements
+
+    return sweep_finished_disbursements()

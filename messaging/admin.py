@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from messaging import services
 from messaging.models import Message, MessageStatusChange
 from sdp.admin import StatusHistoryInline
+from sdp.admin_display import short_column
 
 
 class MessageStatusChangeInline(StatusHistoryInline):
@@ -14,7 +15,7 @@ class MessageStatusChangeInline(StatusHistoryInline):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
+        short_column("id", keep=8),
         "kind",
         "channel",
         "status",

@@ -11,7 +11,9 @@ from receivers.models import (
     ReceiverWallet,
     ReceiverWalletStatusChange,
 )
+from receivers.registration import reset_verification_attempts
 from sdp.admin import StatusHistoryInline
+from sdp.admin_display import short_column
 from sdp.api import APIError
 from sdp.fsm import InvalidTransition
 
@@ -56,6 +58,20 @@ class ReceiverAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     raw_id_fields = ("organization",)
     inlines = [ReceiverWalletInline, ReceiverVerificationInline]
+    actions = ["reset_verification_attempts"]
+
+    @admin.action(description="Reset the verification attempts of the receivers")
+    def reset_verification_attempts(self, request, queryset):
+        verifications = ReceiverVerification.objects.filter(
+            receiver__in=queryset
+        ).select_related("receiver")
+        count = 0
+        for verification in verifications:
+            reset_verification_attempts(verification, actor=request.user)
+            count += 1
+        self.message_user(
+            request, f"{count} verification value(s) unlocked", messages.SUCCESS
+        )
 
 
 @admin.register(ReceiverVerification)
@@ -69,9 +85,20 @@ class ReceiverVerificationAdmin(admin.ModelAdmin):
     readonly_fields = ("receiver", "verification_field", "attempts", "confirmed_at",
                        "failed_at", "verification_channel", "confirmed_by_type",
                        "confirmed_by_id")  # fmt: skip
+    actions = ["reset_attempts"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Reset the attempts of the selected verification values")
+    def reset_attempts(self, request, queryset):
+        count = 0
+        for verification in queryset.select_related("receiver"):
+            reset_verification_attempts(verification, actor=request.user)
+            count += 1
+        self.message_user(
+            request, f"{count} verification value(s) unlocked", messages.SUCCESS
+        )
 
 
 class ReceiverWalletStatusChangeInline(StatusHistoryInline):
@@ -80,7 +107,8 @@ class ReceiverWalletStatusChangeInline(StatusHistoryInline):
 
 @admin.register(ReceiverWallet)
 class ReceiverWalletAdmin(admin.ModelAdmin):
-    list_display = ("receiver", "wallet", "organization", "status", "stellar_address",
+    list_display = ("__str__", "organization", "status",
+                    short_column("stellar_address", "address"),
                     "invitation_sent_at")  # fmt: skip
     list_filter = ("status", "organization")
     search_fields = ("id", "stellar_address", "receiver__external_id",
@@ -92,11 +120,11 @@ class ReceiverWalletAdmin(admin.ModelAdmin):
     exclude = ("otp_hash",)
     raw_id_fields = ("organization", "receiver", "wallet")
     inlines = [ReceiverWalletStatusChangeInline]
-    actions = ["flag", "unflag"]
+    actions = ["resend_invitation", "flag", "unflag"]
 
     def _run(self, request, queryset, action, done: str) -> None:
         ok = 0
-        for receiver_wallet in queryset:
+        for receiver_wallet in queryset.select_related("receiver", "wallet"):
             try:
                 action(receiver_wallet, actor=request.user)
             except (APIError, InvalidTransition) as exc:
@@ -108,6 +136,16 @@ class ReceiverWalletAdmin(admin.ModelAdmin):
                 ok += 1
         if ok:
             self.message_user(request, f"{ok} {done}", messages.SUCCESS)
+
+    @admin.action(description="Resend the invitation of the selected receiver wallets")
+    def resend_invitation(self, request, queryset):
+        # The dashboard's "retry invitation" (PATCH /receivers/wallets/{id}).
+        self._run(
+            request,
+            queryset,
+            lambda receiver_wallet, actor: services.retry_invitation(receiver_wallet),
+            "invitation(s) queued",
+        )
 
     @admin.action(description="Flag the selected receiver wallets")
     def flag(self, request, queryset):

@@ -80,7 +80,7 @@ class Receiver(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.external_id
+        return self.external_id or self.phone_number or self.email or str(self.pk)
 
 
 class ReceiverVerification(models.Model):
@@ -178,7 +178,7 @@ class ReceiverWallet(StatusModel):
         indexes = [models.Index(fields=["organization", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.receiver_id} @ {self.wallet_id} ({self.status})"
+        return f"{self.receiver} on {self.wallet.name} ({self.status})"
 
 
 class ReceiverWalletStatusChange(ActorStatusChange):

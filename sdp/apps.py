@@ -11,6 +11,7 @@ class SdpConfig(AppConfig):
         from prometheus_client import REGISTRY
 
         import sdp.lookups  # noqa: F401  (registers field__any)
+        from auth_org.admin_audit import audit_admin_sites
         from sdp.operations import OperationsCollector
 
         # ready() can run twice (tests, autoreload); register the collector once.
@@ -19,3 +20,5 @@ class SdpConfig(AppConfig):
             for c in list(REGISTRY._collector_to_names)
         ):
             REGISTRY.register(OperationsCollector())
+        # Last in INSTALLED_APPS: every admin module is registered by now.
+        audit_admin_sites()

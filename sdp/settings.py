@@ -429,6 +429,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["cancel-expired-ready-payments"] = {"task": "disbursements.tasks.cancel_expired_ready_payments_task", "schedule": 300}  # noqa: E501  # fmt: skip
+CELERY_BEAT_SCHEDULE["complete-finished-disbursements"] = {
+    "task": "disbursements.tasks.complete_finished_disbursements_task",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["sample-operations"] = {
+    "task": "sdp.tasks.sample_operations_task",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["compact-payment-tallies"] = {
     "task": "disbursements.tasks.compact_payment_tallies_task",
     "schedule": 60.0,

@@ -3,6 +3,7 @@ through the engine, and no secret (encrypted or not) is shown."""
 
 from django.contrib import admin
 
+from sdp.admin_display import short_column
 from tss.models import ChannelAccount, DistributionAccount, SubmitterTransaction
 
 
@@ -20,12 +21,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(SubmitterTransaction)
 class SubmitterTransactionAdmin(ReadOnlyAdmin):
     list_display = (
-        "external_id",
+        short_column("external_id", "external id", keep=8),
         "status",
         "amount",
         "asset_code",
-        "destination",
-        "stellar_transaction_hash",
+        short_column("destination"),
+        short_column("stellar_transaction_hash", "transaction hash"),
         "attempts_count",
         "created_at",
     )
@@ -36,11 +37,20 @@ class SubmitterTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(ReadOnlyAdmin):
-    list_display = ("public_key", "sequence", "locked_until_ledger_number")
+    list_display = (
+        short_column("public_key", "public key"),
+        "sequence",
+        "locked_until_ledger_number",
+    )
     exclude = ("encrypted_secret",)
 
 
 @admin.register(DistributionAccount)
 class DistributionAccountAdmin(ReadOnlyAdmin):
-    list_display = ("public_key", "tenant_id", "retired_at", "created_at")
+    list_display = (
+        short_column("public_key", "public key"),
+        short_column("tenant_id", "tenant id", keep=8),
+        "retired_at",
+        "created_at",
+    )
     exclude = ("encrypted_secret",)

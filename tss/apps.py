@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class TssConfig(AppConfig):
     name = "tss"
+    verbose_name = "Submission"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

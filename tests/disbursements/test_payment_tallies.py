@@ -52,10 +52,12 @@ def test_tallies_follow_inserts_updates_and_deletes():
     assert from_tallies() == from_payments()
     # One row, then a bulk update moving several rows and statuses at once.
     Payment.objects.filter(pk=payments[0].pk).update(status="READY")
-    Payment.objects.filter(disbursement=first).update(status="PENDING")
+    # Status and amount at once (a DRAFT row: past DRAFT the amount is fixed).
     Payment.objects.filter(pk=payments[1].pk).update(
-        status="SUCCESS", amount=Decimal("2.5")
+        status="READY", amount=Decimal("2.5")
     )
+    Payment.objects.filter(disbursement=first).update(status="PENDING")
+    Payment.objects.filter(pk=payments[1].pk).update(status="SUCCESS")
     # An update that moves neither status nor amount appends nothing.
     before = PaymentTally.objects.count()
     Payment.objects.filter(disbursement=first).update(stellar_transaction_id="ab")

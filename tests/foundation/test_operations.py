@@ -61,3 +61,79 @@ def test_metrics_carry_the_same_figures_with_a_tenant_label(client, busy_tenant)
     ) in body
     assert 'sdp_messages{status="FAILURE",tenant="busy-org"} 1.0' in body
     assert 'sdp_channel_accounts{state="free"} 1.0' in body
+
+
+# --- pictures and delivery progress (issue 18, items 6a and 10) ---------------
+
+
+def test_history_counts_confirmations_failures_and_samples_ages(busy_tenant):
+    from disbursements.models import PaymentStatusChange
+    from sdp.operations import WINDOWS, history, sample_operations
+
+    for _ in range(3):
+        payment = PaymentFactory(
+            disbursement__organization=busy_tenant, status="PENDING"
+        )
+        transition(payment, to=Payment.Status.SUCCESS)
+    assert PaymentStatusChange.objects.filter(to_status="SUCCESS").count() == 3
+    assert sample_operations() >= 1
+    (_, hour, minute), (_, day, quarter) = WINDOWS
+    by_minute = history([busy_tenant.pk], window=hour, bucket=minute)[busy_tenant.pk]
+    assert len(by_minute.confirmed_per_minute) == 60
+    assert by_minute.confirmed_per_minute[-1] == 3
+    assert by_minute.failures[-1] == 1  # the payment that failed (fixture)
+    assert by_minute.oldest_payment_s[-1] is not None
+    assert by_minute.capacity_share[-1] == pytest.approx(3 / 600)  # no Horizon
+    by_quarter = history([busy_tenant.pk], window=day, bucket=quarter)[busy_tenant.pk]
+    assert len(by_quarter.confirmed_per_minute) == 96
+    assert by_quarter.confirmed_per_minute[-1] == pytest.approx(3 / 15)
+
+
+def test_operations_page_draws_each_tenant_with_links(client, operator, busy_tenant):
+    from sdp.operations import sample_operations
+
+    sample_operations()
+    client.force_login(operator)
+    page = client.get("/admin/operations/").content.decode()
+    assert page.count("<svg") >= 10  # five figures, two windows, per tenant
+    content = page[page.index('<div id="content-main">') :]
+    assert "<script" not in content  # server-rendered SVG, no script of its own
+    of_org = f"organization__id__exact={busy_tenant.pk}"
+    assert (
+        f'href="/admin/disbursements/payment/?status__exact=SUCCESS&amp;{of_org}"'
+        in page
+    )
+    assert (
+        f'href="/admin/disbursements/payment/?status__exact=FAILED&amp;{of_org}"'
+        in page
+    )
+    assert f"tenant_id={busy_tenant.pk}" in page
+    assert 'aria-label="confirmed / min: now 0' in page
+    assert "oldest pending payment" in page
+
+
+def test_operations_page_shows_invitation_delivery_beside_payments(client, operator):
+    from tests.factories import DisbursementFactory
+
+    disbursement = DisbursementFactory(status="STARTED", name="March payroll")
+    for status in ("SUCCESS", "SUCCESS", "FAILURE", "PENDING"):
+        MessageFactory(
+            tenant_id=disbursement.organization_id,
+            disbursement_id=disbursement.pk,
+            status=status,
+        )
+    PaymentFactory(disbursement=disbursement, status="READY")
+    client.force_login(operator)
+    page = client.get("/admin/operations/").content.decode()
+    row = page[page.index("March payroll") :]
+    row = row[: row.index("</tr>")]
+    assert "4 / 2 /\n          1 / 1" in row  # written / delivered / failed / waiting
+    assert "of 1" in row  # its payments
+    assert f"disbursement_id={disbursement.pk}" in row
+
+
+def test_the_sampler_is_scheduled():
+    from django.conf import settings
+
+    tasks = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert "sdp.tasks.sample_operations_task" in tasks

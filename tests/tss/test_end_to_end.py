@@ -9,7 +9,12 @@ from django.core.management import call_command
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Disbursement, Payment
 from receivers.models import ReceiverWallet
-from tests.factories import AssetFactory, DisbursementFactory, PaymentFactory
+from tests.factories import (
+    AssetFactory,
+    DisbursementFactory,
+    OrganizationFactory,
+    PaymentFactory,
+)
 from tests.tss.conftest import create_receivers, payments_on_ledger
 from tss import accounts
 from tss.models import DistributionAccount
@@ -20,11 +25,13 @@ def test_started_disbursement_is_paid_by_the_worker_and_completed(
     network, tss_worker, channel_accounts
 ):
     channel_accounts(4)
-    disbursement = DisbursementFactory(status=Disbursement.Status.STARTED)
-    disbursement.asset = AssetFactory(
-        organization=disbursement.organization, code="XLM", issuer=""
+    organization = OrganizationFactory()
+    disbursement = DisbursementFactory(
+        organization=organization,
+        status=Disbursement.Status.STARTED,
+        # Past DRAFT the asset is fixed (disbursements 0008): chosen at creation.
+        asset=AssetFactory(organization=organization, code="XLM", issuer=""),
     )
-    disbursement.save()
     accounts.create_distribution_account(disbursement.organization_id)
     destinations = create_receivers(5)
     for destination in destinations:
