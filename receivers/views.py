@@ -24,6 +24,7 @@ from auth_org.models import Organization
 from receivers import captcha, links, registration
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
+from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
 from receivers.sep.tokens import InvalidToken, read_sep24_token
 
 SESSION_KEY = "receiver_registration"
@@ -44,6 +45,16 @@ PAGE_ERRORS = {
     "400_5": lambda: _("This code has expired. Request a new code."),
     "400_6": lambda: _("This code is not valid. Check it and try again."),
 }
+
+
+def _throttled_message(exc: Exception) -> str:
+    seconds = getattr(exc, "retry_after", 60)
+    if isinstance(exc, OTPThrottleUnavailable):
+        return _("Codes cannot be sent right now. Try again in a minute.")
+    return _(
+        "A code was sent a moment ago. You can ask for another one in "
+        "%(seconds)s seconds."
+    ) % {"seconds": seconds}
 
 
 def _error_page(request: HttpRequest, message: str, status: int) -> HttpResponse:
@@ -187,10 +198,22 @@ def contact(request: HttpRequest, sep24_transaction) -> HttpResponse:
             form.add_error(None, PAGE_ERRORS["400_1"]())
         else:
             kind, value = form.cleaned_data["kind"], form.cleaned_data["contact"]
-            field = registration.request_otp(
-                sep24_transaction,
-                **{"phone_number" if kind == "phone" else "email": value},
-            )
+            try:
+                field = registration.request_otp(
+                    sep24_transaction,
+                    **{"phone_number" if kind == "phone" else "email": value},
+                )
+            except (OTPThrottled, OTPThrottleUnavailable) as exc:
+                form.add_error(None, _throttled_message(exc))
+                response = _page(
+                    request,
+                    "contact.html",
+                    sep24_transaction,
+                    form=form,
+                    status=exc.status_code,
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
             state = request.registration_state
             state.update(contact_kind=kind, contact=value, verification_field=field)
             request.session[SESSION_KEY] = state
@@ -251,14 +274,29 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
 def resend(request: HttpRequest, sep24_transaction) -> HttpResponse:
     state = request.registration_state
     if state.get("contact"):
-        registration.request_otp(
-            sep24_transaction,
-            **{
-                "phone_number" if state["contact_kind"] == "phone" else "email": (
-                    state["contact"]
-                )
-            },
-        )
+        try:
+            registration.request_otp(
+                sep24_transaction,
+                **{
+                    "phone_number" if state["contact_kind"] == "phone" else "email": (
+                        state["contact"]
+                    )
+                },
+            )
+        except (OTPThrottled, OTPThrottleUnavailable) as exc:
+            form = VerifyForm(verification_field=state["verification_field"])
+            form.cleaned_data = {}  # an unbound form holding only this error
+            form.add_error(None, _throttled_message(exc))
+            response = _page(
+                request,
+                "verify.html",
+                sep24_transaction,
+                form=form,
+                contact_kind=state["contact_kind"],
+                status=exc.status_code,
+            )
+            response["Retry-After"] = str(exc.retry_after)
+            return response
     return redirect("receivers-registration:verify")
 
 

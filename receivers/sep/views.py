@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from auth_org.models import Organization
 from receivers import captcha, registration
 from receivers.models import Sep24Transaction
+from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
 from receivers.sep import interactive, web_auth
 from receivers.sep.stellar_toml import render_stellar_toml
 from receivers.sep.tokens import (
@@ -25,7 +26,7 @@ from receivers.sep.tokens import (
     read_sep10_token,
     read_sep24_token,
 )
-from sdp.api import APIError
+from sdp.api import APIError, error_body
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -244,11 +245,18 @@ class InteractiveOTPView(InteractiveView):
         sep24_transaction = self.sep24_transaction(request)
         data = self.body(request)
         self.check_captcha(request, sep24_transaction.organization)
-        field = registration.request_otp(
-            sep24_transaction,
-            phone_number=str(data.get("phone_number", "")),
-            email=str(data.get("email", "")),
-        )
+        try:
+            field = registration.request_otp(
+                sep24_transaction,
+                phone_number=str(data.get("phone_number", "")),
+                email=str(data.get("email", "")),
+            )
+        except (OTPThrottled, OTPThrottleUnavailable) as exc:
+            return Response(
+                error_body(exc.status_code, exc.message, exc.extras),
+                status=exc.status_code,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return Response(
             {
                 "message": _(
