@@ -91,6 +91,7 @@ def registration_session(view):
                 organization_id=state["tenant_id"],
                 organization__deleted_at__isnull=True,
             )
+            .exclude(organization__status=Organization.Status.DEACTIVATED)
             .first()
         )
         if sep24_transaction is None:
@@ -148,12 +149,17 @@ def start(request: HttpRequest) -> HttpResponse:
     tenant = getattr(request, "tenant", None)
     if tenant is not None and str(tenant.id) != grant.identity.tenant_id:
         return _error_page(request, _("This registration link is not valid."), 403)
-    exists = Sep24Transaction.objects.filter(
-        pk=grant.transaction_id,
-        organization_id=grant.identity.tenant_id,
-        account=grant.identity.account,
-        memo=grant.identity.memo,
-    ).exists()
+    exists = (
+        Sep24Transaction.objects.filter(
+            pk=grant.transaction_id,
+            organization_id=grant.identity.tenant_id,
+            organization__deleted_at__isnull=True,
+            account=grant.identity.account,
+            memo=grant.identity.memo,
+        )
+        .exclude(organization__status=Organization.Status.DEACTIVATED)
+        .exists()
+    )
     if not exists:
         return _error_page(request, _("This registration link is not valid."), 403)
     # A fresh session key: a session id planted before the token was shown

@@ -81,9 +81,12 @@ class _BearerAuthentication(authentication.BaseAuthentication):
         tenant = getattr(request, "tenant", None)
         if tenant is not None and str(tenant.id) != identity.tenant_id:
             raise exceptions.AuthenticationFailed()
-        organization = Organization.objects.filter(
-            pk=identity.tenant_id, deleted_at__isnull=True
-        ).first()
+        # A deactivated tenant serves no wallet, whatever token it issued before.
+        organization = (
+            Organization.objects.filter(pk=identity.tenant_id, deleted_at__isnull=True)
+            .exclude(status=Organization.Status.DEACTIVATED)
+            .first()
+        )
         if organization is None:
             raise exceptions.AuthenticationFailed()
         request._request.tenant = organization
