@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from auth_org import services, tenants
+from auth_org import catalog, services, tenants
 from auth_org.models import (
     APIKey,
     Asset,
@@ -314,8 +314,22 @@ class AssetAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
 
 
+class WalletForm(forms.ModelForm):
+    class Meta:
+        model = Wallet
+        fields = "__all__"  # noqa: DJ007 - the admin's own field list decides
+
+    def clean_deep_link_schema(self) -> str:
+        value = self.cleaned_data.get("deep_link_schema", "")
+        error = catalog.deep_link_schema_error(value)
+        if error:
+            raise ValidationError(error)
+        return value
+
+
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
+    form = WalletForm
     list_display = [
         "name",
         "organization",
