@@ -170,6 +170,8 @@ CSV_MAX_ROWS = env.int("CSV_MAX_ROWS", default=10_000)
 
 # --- Django ----------------------------------------------------------------
 INSTALLED_APPS = [
+    # runserver that answers "Connection: close" (before staticfiles' runserver)
+    "sdp.devserver",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -91,6 +91,31 @@ def test_challenge_is_built_for_the_account_and_client_domain(wallet, wallet_dom
     assert SepNonce.objects.filter(nonce=tx.operations[0].data_value.decode()).exists()
 
 
+@pytest.mark.parametrize("port", ["", ":443", ":8443"])
+def test_web_auth_domain_is_the_host_name_without_port(wallet, port):
+    """SEP-10: the web auth domain is the domain name of the endpoint; clients
+    compare it with the endpoint URL's host name (on 443 the Host header has no
+    port, as an HTTPS client sends it behind the TLS proxy)."""
+    wallet.host = wallet.host + port
+    envelope = TransactionEnvelope.from_xdr(
+        wallet.challenge(),
+        settings.NETWORK_PASSPHRASE,
+    )
+
+    values = {
+        op.data_name: op.data_value
+        for op in envelope.transaction.operations
+        if op.data_name == "web_auth_domain"
+    }
+    assert values == {"web_auth_domain": wallet.host.split(":")[0].encode()}
+    assert (
+        wallet.exchange(
+            wallet.sign(wallet.challenge(), passphrase=settings.NETWORK_PASSPHRASE)
+        ).status_code
+        == 200
+    )
+
+
 def test_wallet_gets_a_token_for_its_account(wallet):
     token = wallet.authenticate(settings.NETWORK_PASSPHRASE)
 
