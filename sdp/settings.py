@@ -304,6 +304,9 @@ CORS_ALLOW_HEADERS = [
     "idempotency-key",
 ]
 CORS_EXPOSE_HEADERS = ["Content-Disposition"]
+# SEP-1/10/24 answer any origin themselves (Access-Control-Allow-Origin: *,
+# preflight included), as the SEPs require: django-cors-headers leaves them be.
+CORS_URLS_REGEX = r"^(?!/(sep10|sep24)(/|$)).*$"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

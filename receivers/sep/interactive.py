@@ -346,11 +346,26 @@ def record_payment_results(results: Iterable[PaymentResult]) -> int:
     A registered transaction of the payment's receiver wallet follows the first
     payment reported after its registration; later news of that same payment
     (a FAILED one retried and paid) updates it, news of other payments does
-    not. A completed transaction never changes. Runs in the caller's
-    transaction; returns the number of transactions updated."""
+    not. A completed transaction never changes. Payments of one batch are
+    taken oldest first (their ids are time-ordered). A transaction opened after
+    its wallet's last payment waits (pending_anchor) for the next one. Runs in
+    the caller's transaction; returns the number of transactions updated."""
+    results = list(results)
+    # One read for the batch: most payments (a CSV's addresses, wallets paid
+    # before) have no SEP-24 transaction waiting, and cost no write here.
+    waiting = set(
+        Sep24Transaction.objects.filter(
+            receiver_wallet_id__in={r.receiver_wallet_id for r in results},
+            registered_at__isnull=False,
+        )
+        .exclude(payment_status=Sep24Transaction.PaymentStatus.SUCCESS)
+        .values_list("receiver_wallet_id", flat=True)
+    )
     updated = 0
     now = timezone.now()
-    for result in results:
+    for result in sorted(results, key=lambda r: str(r.payment_id)):
+        if result.receiver_wallet_id not in waiting:
+            continue
         if result.status not in Sep24Transaction.PaymentStatus.values or not (
             result.status
         ):

@@ -118,6 +118,20 @@ class SepView(APIView):
     """SEP endpoints are read by wallets on other origins (SEP-10 and SEP-24:
     ``Access-Control-Allow-Origin: *`` on every answer, errors included)."""
 
+    def initial(self, request, *args, **kwargs):
+        if request.method == "OPTIONS":  # a preflight carries no token
+            self.format_kwarg = self.get_format_suffix(**kwargs)
+            return
+        super().initial(request, *args, **kwargs)
+
+    def options(self, request, *args, **kwargs):
+        """The browser's preflight: any origin may send the token."""
+        response = Response(status=204)
+        response["Access-Control-Allow-Methods"] = ", ".join(self.allowed_methods)
+        response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Access-Control-Allow-Origin"] = "*"

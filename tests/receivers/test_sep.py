@@ -427,3 +427,21 @@ def test_a_token_only_sees_its_own_transactions(client, tenant, wallet_domain):
     )
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/sep24/transactions", "/sep24/transaction", "/sep10/auth"]
+)
+def test_a_browser_wallet_on_any_origin_passes_the_preflight(wallet, path):
+    response = wallet.client.options(
+        path,
+        HTTP_HOST=wallet.host,
+        HTTP_ORIGIN="https://wallet.example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in response["Access-Control-Allow-Headers"]
+    assert "GET" in response["Access-Control-Allow-Methods"]
