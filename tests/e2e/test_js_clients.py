@@ -5,6 +5,7 @@ development web server (runserver)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -197,3 +198,159 @@ def test_python_sdk_reads_the_challenge_as_the_spec_says(live_server, single_ten
         endpoint, json={"transaction": envelope.to_xdr()}, timeout=10
     ).json()["token"]
     assert read_sep10_token(token).account == account.public_key
+
+
+# --- 4b on 443: the SDK through real nginx terminating TLS ------------------------
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _UnixBridge:
+    """A Unix socket relayed to the live server's TCP port, so nginx in its own
+    network namespace (where 443 is free) can reach it."""
+
+    def __init__(self, path: Path, target: tuple[str, int]):
+        import threading
+
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen(16)
+        self.server.settimeout(0.5)
+        self.target = target
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self.stopped.is_set():
+            try:
+                inbound, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            outbound = socket.create_connection(self.target, timeout=30)
+            for a, b in ((inbound, outbound), (outbound, inbound)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+NGINX_CONF = """
+user root;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:443 ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        location / {{
+            proxy_pass http://unix:{socket}:;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+"""
+
+
+def test_typescript_wallet_sdk_logs_in_on_443_behind_tls(
+    node_modules, live_server, single_tenant, settings, tmp_path
+):
+    """https://localhost (port 443) through nginx terminating TLS, in a network
+    namespace of the test's own where 443 is free; the SDK trusts the test's
+    certificate. Django takes the scheme from X-Forwarded-Proto, as gunicorn
+    does for a proxy on the same machine."""
+    assert shutil.which("nginx"), "nginx is needed: apt-get install nginx"
+    assert shutil.which("unshare"), "unshare (util-linux) is needed"
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    cert, key = _self_signed(tmp_path)
+    bridge = _UnixBridge(
+        tmp_path / "web.sock", ("127.0.0.1", urlsplit(live_server.url).port)
+    )
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            dir=tmp_path, cert=cert, key=key, socket=tmp_path / "web.sock"
+        )
+    )
+    account = Keypair.random()
+    script = (
+        f"ip link set lo up && nginx -c {conf} && "
+        f"NODE_EXTRA_CA_CERTS={cert} NODE_OPTIONS=--dns-result-order=ipv4first "
+        f"node sep10_login.js localhost {account.secret}; status=$?; "
+        f"kill $(cat {tmp_path}/nginx.pid); exit $status"
+    )
+    try:
+        done = subprocess.run(
+            ["unshare", "--net", "sh", "-c", script],
+            cwd=JS,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    finally:
+        bridge.close()
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr[-2000:] + (tmp_path / "error.log").read_text()[-2000:]
+    result = json.loads(lines[-1])
+    assert "token" in result, (result, (tmp_path / "error.log").read_text()[-2000:])
+    assert read_sep10_token(result["token"]).account == account.public_key
