@@ -24,6 +24,7 @@ from stellar_sdk import Keypair, Network
 from stellar_sdk.sep.stellar_web_authentication import read_challenge_transaction
 
 from receivers.sep.tokens import read_sep10_token
+from tests.receivers import sep24_schema as schema
 from tests.receivers.conftest import (  # noqa: F401 - fixtures
     _horizon_server,
     horizon,
@@ -158,12 +159,20 @@ def test_typescript_wallet_sdk_logs_in_on_a_non_standard_port(
     account = Keypair.random()
     assert urlsplit(live_server.url).port not in (None, 80, 443)
 
-    result = _node("sep10_login.js", live_server.url, account.secret)
+    result = _node("sep10_login.js", live_server.url, account.secret, "USDC")
 
     assert "token" in result, result
     identity = read_sep10_token(result["token"])
     assert identity.account == account.public_key
     assert identity.tenant_id == str(single_tenant.id)
+    # SEP-24 through the same SDK: what it read, checked against the spec.
+    schema.check(result["info"], schema.INFO)
+    schema.check(result["deposit"], schema.INTERACTIVE)
+    schema.check({"transaction": result["transaction"]}, schema.ONE)
+    schema.check({"transactions": result["transactions"]}, schema.MANY)
+    assert result["transaction"]["id"] == result["deposit"]["id"]
+    assert result["transaction"]["status"] == "incomplete"
+    assert [t["id"] for t in result["transactions"]] == [result["deposit"]["id"]]
 
 
 def test_python_sdk_reads_the_challenge_as_the_spec_says(live_server, single_tenant):
