@@ -31,6 +31,7 @@ from sdp.api import APIError, NotFound
 MIN_AMOUNT = Decimal("1")
 MAX_AMOUNT = Decimal("10000")
 MAX_LIMIT = 200
+_NOTHING = "00000000-0000-0000-0000-000000000000"  # the nil UUID: never an id here
 SEVEN_PLACES = Decimal("0.0000001")
 
 
@@ -140,12 +141,15 @@ def transaction_for(
             extras={"id": "required"},
         )
     found = _owned(organization, identity)
+    # An id that is not a UUID names nothing (and must not become IS NULL).
     if transaction_id:
-        found = found.filter(pk=_uuid_or_none(transaction_id))
+        found = found.filter(pk=_uuid_or_none(transaction_id) or _NOTHING)
     if stellar_transaction_id:
         found = found.filter(stellar_transaction_id=stellar_transaction_id)
     if external_transaction_id:
-        found = found.filter(payment_id=_uuid_or_none(external_transaction_id))
+        found = found.filter(
+            payment_id=_uuid_or_none(external_transaction_id) or _NOTHING
+        )
     found = found.order_by("-started_at").first()
     if found is None:
         raise NotFound("transaction not found")
@@ -206,7 +210,7 @@ def transactions_for(
         found = found.filter(started_at__gte=since)
     if query.paging_id:
         anchor = _owned(organization, identity).filter(
-            pk=_uuid_or_none(query.paging_id)
+            pk=_uuid_or_none(query.paging_id) or _NOTHING
         )
         anchor_row = anchor.values("started_at", "id").first()
         if anchor_row is None:

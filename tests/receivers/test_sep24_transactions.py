@@ -306,6 +306,8 @@ def test_transaction_lookup_needs_an_id_and_hides_unknown_ones(wallet):
         {"id": "not-a-uuid"},
         {"stellar_transaction_id": "cd" * 32},
         {"external_transaction_id": "8c1b5d3e-0d52-4d0a-9a53-2f2b7bd5a001"},
+        # Not a UUID: names nothing (never "the ones without a payment").
+        {"external_transaction_id": "x"},
     ):
         response = _one(wallet, token, **params)
         assert response.status_code == 404, params
