@@ -18,6 +18,7 @@ from disbursements.completion import (
     complete_finished_disbursements,
 )
 from disbursements.handoff import hand_off_payments
+from disbursements.listeners import report_to_sep24
 from disbursements.models import Payment, PaymentStatusChange
 from disbursements.services import check_balance, read_balances
 from receivers.invitations import queue_invitations
@@ -35,6 +36,7 @@ def cancel_payment(payment: Payment, *, actor: User | None) -> None:
     with transaction.atomic():
         transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)
         complete_finished_disbursements([payment.disbursement_id])
+        report_to_sep24([payment.pk])
 
 
 def retry_payments(
@@ -122,6 +124,7 @@ def cancel_expired_ready_payments(now=None) -> int:
                 ),
             )
             complete_disbursements_of(moved)
+            report_to_sep24(moved)
         canceled += len(moved)
     return canceled
 

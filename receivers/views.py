@@ -25,6 +25,7 @@ from receivers import captcha, links, registration
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
+from receivers.sep import interactive, more_info
 from receivers.sep.tokens import InvalidToken, read_sep24_token
 
 SESSION_KEY = "receiver_registration"
@@ -313,3 +314,39 @@ def success(request: HttpRequest, sep24_transaction) -> HttpResponse:
     if not request.registration_state.get("registered"):
         return redirect("receivers-registration:contact")
     return _page(request, "success.html", sep24_transaction)
+
+
+@never_cache
+@require_GET
+def transaction_status(request: HttpRequest) -> HttpResponse:
+    """A SEP-24 transaction's ``more_info_url``: readable by anyone holding the
+    signed link, no cookie or token needed; it shows no personal data."""
+    transaction_id = more_info.unsign(request.GET.get("t", ""))
+    sep24_transaction = (
+        Sep24Transaction.objects.select_related("organization")
+        .filter(pk=transaction_id, organization__deleted_at__isnull=True)
+        .first()
+        if transaction_id
+        else None
+    )
+    tenant = getattr(request, "tenant", None)
+    if sep24_transaction is None or (
+        tenant is not None and tenant.id != sep24_transaction.organization_id
+    ):
+        return _error_page(request, _("This transaction link is not valid."), 404)
+    _activate_language(sep24_transaction.lang)
+    tx = sep24_transaction
+    return _page(
+        request,
+        "status.html",
+        tx,
+        tx_status=interactive.transaction_status(tx),
+        amount=tx.amount,
+        asset_code=tx.amount_asset.rpartition("stellar:")[2]
+        .split(":")[0]
+        .replace("native", "XLM"),
+        message=tx.payment_message,
+        started_at=tx.started_at,
+        completed_at=tx.completed_at,
+        stellar_transaction_id=tx.stellar_transaction_id,
+    )
