@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def celery_process(kind: str, env: dict, log_path: Path, *args: str):
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "sdp", kind, "--loglevel", "INFO", *args],
+        [sys.executable, "-m", "celery", "-A", "sdp", kind, "--loglevel", "INFO",
+         *args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -412,3 +412,19 @@ CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
     "task": "tss.tasks.reconcile_leases",
     "schedule": 30.0,
 }
+
+# --- Ports, readiness, access log, crash tracker (docs/ports.md) -----------
+# The public port serves the dashboard API, SEP and registration; /metrics and
+# /health/ready are on METRICS_PORT, the tenant admin API (/admin-api) and the
+# Django admin on ADMIN_PORT: separate gunicorn listeners (gunicorn.conf.py),
+# told apart by the port of the socket that accepted the request
+# (sdp.ports.PortRoutingMiddleware). SINGLE_PORT serves everything on every
+# port (runserver, the demo, tests); production splits by default.
+METRICS_PORT = env.int("METRICS_PORT", default=8002)
+ADMIN_PORT = env.int("ADMIN_PORT", default=8003)
+SINGLE_PORT = env.bool("SINGLE_PORT", default=not PRODUCTION)
+# The Django admin on the public port (always on ADMIN_PORT).
+ADMIN_UI_ENABLED = env.bool("ADMIN_UI_ENABLED", default=not PRODUCTION)
+MIDDLEWARE.insert(0, "sdp.ports.PortRoutingMiddleware")
+# /health/ready fails while a payment or message has waited PENDING this long.
+READINESS_MAX_PENDING_SECONDS = env.int("READINESS_MAX_PENDING_SECONDS", default=300)
