@@ -55,6 +55,17 @@ backlog = 2048
 accesslog = None
 
 
+def on_starting(server):
+    """gunicorn's access log stays off even when a command line asks for it
+    (``--access-logfile -``): Django's would then log every request twice."""
+    if server.cfg.accesslog:
+        server.log.warning(
+            "gunicorn's access log is off: Django writes one JSON line a request"
+        )
+        server.cfg.set("accesslog", None)
+        server.log.setup(server.cfg)
+
+
 def when_ready(server):
     """Before the first fork: the preloaded application's garbage collected,
     then everything it holds moved out of the collector's reach (gc.freeze).

@@ -110,6 +110,10 @@ class JSONFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "tenant": getattr(record, "tenant", "-"),
         }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):  # sdp.accesslog
+            entry.update({k: v for k, v in access.items() if k not in entry})
+            entry["path"] = redact(str(access.get("path", "")))
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             entry["error"] = redact(f"{type(error).__name__}: {error}")

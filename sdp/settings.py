@@ -425,6 +425,14 @@ ADMIN_PORT = env.int("ADMIN_PORT", default=8003)
 SINGLE_PORT = env.bool("SINGLE_PORT", default=not PRODUCTION)
 # The Django admin on the public port (always on ADMIN_PORT).
 ADMIN_UI_ENABLED = env.bool("ADMIN_UI_ENABLED", default=not PRODUCTION)
-MIDDLEWARE.insert(0, "sdp.ports.PortRoutingMiddleware")
+MIDDLEWARE[:0] = [
+    "sdp.ports.PortRoutingMiddleware",
+    "sdp.accesslog.AccessLogMiddleware",
+]
+# One access line a request (sdp.accesslog); Django's per-request warnings
+# ("Not Found: ...") and runserver's lines would repeat it: errors only.
+LOGGING.setdefault("loggers", {}).update(
+    {"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}}
+)
 # /health/ready fails while a payment or message has waited PENDING this long.
 READINESS_MAX_PENDING_SECONDS = env.int("READINESS_MAX_PENDING_SECONDS", default=300)

@@ -23,14 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def gunicorn(**env_extra: str):
+def gunicorn(*args: str, **env_extra: str):
     ports = {name: free_port() for name in ("PORT", "METRICS_PORT", "ADMIN_PORT")}
     env = dict(os.environ, WEB_CONCURRENCY="1", SINGLE_PORT="false")
     env["DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
     env.update({k: str(v) for k, v in ports.items()}, **env_extra)
     log = open(ROOT / ".sdp" / f"test-gunicorn-{os.getpid()}.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "sdp.wsgi", "-c", "gunicorn.conf.py"],
+        [sys.executable, "-m", "gunicorn", "sdp.wsgi", "-c", "gunicorn.conf.py", *args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
