@@ -436,3 +436,16 @@ LOGGING.setdefault("loggers", {}).update(
 )
 # /health/ready fails while a payment or message has waited PENDING this long.
 READINESS_MAX_PENDING_SECONDS = env.int("READINESS_MAX_PENDING_SECONDS", default=300)
+# Crash reports (sdp.crashtracker): SENTRY sends errors of the web process,
+# worker and beat to SENTRY_DSN with personal data scrubbed; DRY_RUN (the
+# default) only logs them, as SDP.
+CRASH_TRACKER_TYPE = env.str("CRASH_TRACKER_TYPE", default="DRY_RUN").upper()
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if CRASH_TRACKER_TYPE == "SENTRY":
+    if not SENTRY_DSN:
+        raise ImproperlyConfigured("CRASH_TRACKER_TYPE=SENTRY needs SENTRY_DSN")
+    from sdp import crashtracker
+
+    crashtracker.init(SENTRY_DSN, environment=ENVIRONMENT, release=VERSION)
+elif CRASH_TRACKER_TYPE != "DRY_RUN":
+    raise ImproperlyConfigured("CRASH_TRACKER_TYPE must be SENTRY or DRY_RUN")
