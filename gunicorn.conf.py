@@ -57,7 +57,15 @@ accesslog = None
 
 def on_starting(server):
     """gunicorn's access log stays off even when a command line asks for it
-    (``--access-logfile -``): Django's would then log every request twice."""
+    (``--access-logfile -``): Django's would then log every request twice. A
+    --bind that leaves out the internal listeners is named."""
+    single = os.environ.get("SINGLE_PORT", "").lower() in ("1", "true", "yes", "on")
+    if not single and len(server.cfg.bind) < 3:
+        server.log.warning(
+            "only %s bound: /metrics (METRICS_PORT) and /admin-api (ADMIN_PORT) "
+            "are not served; drop --bind to use gunicorn.conf.py's listeners",
+            ", ".join(server.cfg.bind),
+        )
     if server.cfg.accesslog:
         server.log.warning(
             "gunicorn's access log is off: Django writes one JSON line a request"
