@@ -175,6 +175,8 @@ def main() -> None:
     redis = RedisServer()
     redis.start()
     os.environ["HORIZON_URL"] = net.url
+    # Enough for the payments and their fees (the default 5 XLM covers ~12).
+    os.environ.setdefault("TENANT_XLM_BOOTSTRAP_AMOUNT", "50")
     import django
 
     django.setup()
