@@ -434,6 +434,9 @@ MIDDLEWARE[:0] = [
 LOGGING.setdefault("loggers", {}).update(
     {"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}}
 )
+# The worker and beat log through LOGGING too (JSON, redacted): Celery's own
+# root logger printed task failures with the contacts in their messages.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /health/ready fails while a payment or message has waited PENDING this long.
 READINESS_MAX_PENDING_SECONDS = env.int("READINESS_MAX_PENDING_SECONDS", default=300)
 # Crash reports (sdp.crashtracker): SENTRY sends errors of the web process,
