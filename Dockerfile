@@ -31,5 +31,7 @@ RUN pip install --no-cache-dir . \
 USER sdp
 
 EXPOSE 8000
-# Workers, preload and timeout: gunicorn.conf.py.
-CMD ["gunicorn", "sdp.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Listeners (PORT public; METRICS_PORT and ADMIN_PORT on INTERNAL_BIND_ADDRESS),
+# workers, preload, timeout and the JSON access log: gunicorn.conf.py and
+# docs/ports.md. A --bind here would replace the internal listeners.
+CMD ["gunicorn", "sdp.wsgi"]

@@ -3,6 +3,7 @@ per-row Python loops over payments."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -19,6 +20,8 @@ from sdp import sqljson
 from sdp.api import APIError
 from sdp.ids import prefix_range
 from sdp.listing import date_range, ordering, statuses
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 PAYMENT_STATUSES = [s.lower() for s in Payment.Status.values]
@@ -179,19 +182,28 @@ def cached_statistics(
     once, so figures may lag by the TTL plus one computation (at most
     REFRESH_LOCK_SECONDS more if that request died); the lists are always fresh."""
     from django.core.cache import cache
+    from redis.exceptions import RedisError
 
     key = f"statistics:{organization.pk}:{disbursement_id or ''}"
-    entry = cache.get(key)
-    if entry is not None:
-        computed_at, figures = entry
-        if time.time() - computed_at < STATISTICS_TTL:
-            return figures
-        if not cache.add(f"{key}:refresh", 1, REFRESH_LOCK_SECONDS):
-            return figures
+    try:
+        entry = cache.get(key)
+        if entry is not None:
+            computed_at, figures = entry
+            if time.time() - computed_at < STATISTICS_TTL:
+                return figures
+            if not cache.add(f"{key}:refresh", 1, REFRESH_LOCK_SECONDS):
+                return figures
+    except (RedisError, OSError):
+        # Redis down: the figures straight from the database (issue 16.14).
+        logger.warning("statistics served uncached: the cache is unreachable")
+        return statistics(organization, disbursement_id)
     started = time.time()
     figures = statistics(organization, disbursement_id)
-    cache.set(key, (started, figures), STATISTICS_KEEP)
-    cache.delete(f"{key}:refresh")
+    try:
+        cache.set(key, (started, figures), STATISTICS_KEEP)
+        cache.delete(f"{key}:refresh")
+    except (RedisError, OSError):
+        logger.warning("statistics not cached: the cache is unreachable")
     return figures
 
 

@@ -62,3 +62,13 @@ def disbursement_message_stats(disbursement_id: uuid.UUID) -> MessageStats:
         cost += PRICE_PER_UNIT[channel] * units
     stats.estimated_cost = cost.quantize(Decimal("0.0000001"))
     return stats
+
+
+def oldest_pending_created_at():
+    """When the oldest message not sent yet was queued (None when none is)."""
+    return (
+        Message.objects.filter(status=Message.Status.PENDING)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )

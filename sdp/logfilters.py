@@ -2,7 +2,9 @@
 
 ``RedactingFilter`` is a safety net under the rule that code never logs a contact,
 a code or a token: it rewrites the formatted message, replacing e-mail addresses,
-phone numbers, JWTs, API keys, bearer tokens and long digit runs (one-time codes).
+phone numbers, JWTs, API keys, bearer tokens, Stellar secret seeds, values named
+as secrets (password=, token=, otp=, ...) and six-digit one-time codes, and keeps
+ids readable (UUIDs, Stellar public keys, transaction hashes, amounts).
 """
 
 from __future__ import annotations
@@ -24,18 +26,32 @@ request_var: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "request", default=None
 )
 
+# What is secret or personal, and only that: ids stay readable (UUIDs such as
+# payment ids, Stellar public keys G.../M..., transaction hashes, amounts,
+# ledger numbers), since a log that hides them cannot be followed.
+_HIDDEN_FIELD = (
+    r"[\w-]*(?:password|passwd|secret|token|api_?key|private_?key|authorization"
+    r"|otp|(?:mfa|verification|reset|confirmation)_?code)[\w-]*|pin"
+)
 _PATTERNS = [
     # JWTs: three base64url parts, the first one a JSON header ("eyJ").
     (re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*"), "[token]"),
     (re.compile(r"SDP_[0-9a-fA-F-]{36}\.[\w-]+"), "[api-key]"),
-    (re.compile(r"(?i)(bearer|basic)\s+[\w.~+/=-]+"), r"\1 [redacted]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
-    (re.compile(r"\+?\d[\d ()-]{7,}\d"), "[phone]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+"), r"\1 [redacted]"),
+    # Stellar secret seeds (S + 55 base32 characters).
+    (re.compile(r"(?<![A-Za-z0-9])S[A-Z2-7]{55}(?![A-Za-z0-9])"), "[secret-seed]"),
+    # name=value / "name": "value" where the name says it is secret.
     (
-        re.compile(r"(?i)(password|secret|token|code|otp)([\"']?\s*[:=]\s*)\S+"),
+        re.compile(rf"(?i)\b({_HIDDEN_FIELD})\b([\"']?\s*[:=]\s*)[\"']?[^\s,\"'}}&]+"),
         r"\1\2***",
     ),
-    (re.compile(r"(?<![\w.-])\d{6}(?![\w.-])"), "[code]"),
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
+    # Phones: E.164 ("+" and digits, maybe spaced), or a bare run of 10-15
+    # digits; never digits inside an id (a UUID's groups, a hash) or a number.
+    (re.compile(r"(?<![\w.+-])\+\d[\d ()-]{6,}\d(?![\w.-])"), "[phone]"),
+    (re.compile(r"(?<![\w.+-])\d{10,15}(?![\w.-])"), "[phone]"),
+    # One-time codes: six digits on their own.
+    (re.compile(r"(?<![\w.+-])\d{6}(?![\w.-])"), "[code]"),
 ]
 
 
@@ -94,6 +110,10 @@ class JSONFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "tenant": getattr(record, "tenant", "-"),
         }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):  # sdp.accesslog
+            entry.update({k: v for k, v in access.items() if k not in entry})
+            entry["path"] = redact(str(access.get("path", "")))
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             entry["error"] = redact(f"{type(error).__name__}: {error}")

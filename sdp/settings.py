@@ -529,6 +529,45 @@ CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
     "schedule": 30.0,
 }
 
+# --- Ports, readiness, access log, crash tracker (docs/ports.md) -----------
+# The public port serves the dashboard API, SEP and registration; /metrics and
+# /health/ready are on METRICS_PORT, the tenant admin API (/admin-api) and the
+# Django admin on ADMIN_PORT: separate gunicorn listeners (gunicorn.conf.py),
+# told apart by the port of the socket that accepted the request
+# (sdp.ports.PortRoutingMiddleware). SINGLE_PORT serves everything on every
+# port (runserver, the demo, tests); production splits by default.
+METRICS_PORT = env.int("METRICS_PORT", default=8002)
+ADMIN_PORT = env.int("ADMIN_PORT", default=8003)
+SINGLE_PORT = env.bool("SINGLE_PORT", default=not PRODUCTION)
+# The Django admin on the public port (always on ADMIN_PORT).
+ADMIN_UI_ENABLED = env.bool("ADMIN_UI_ENABLED", default=not PRODUCTION)
+MIDDLEWARE[:0] = [
+    "sdp.ports.PortRoutingMiddleware",
+    "sdp.accesslog.AccessLogMiddleware",
+]
+# One access line a request (sdp.accesslog); Django's per-request warnings
+# ("Not Found: ...") and runserver's lines would repeat it: errors only.
+LOGGING.setdefault("loggers", {}).update(
+    {"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}}
+)
+# The worker and beat log through LOGGING too (JSON, redacted): Celery's own
+# root logger printed task failures with the contacts in their messages.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /health/ready fails while a payment or message has waited PENDING this long.
+READINESS_MAX_PENDING_SECONDS = env.int("READINESS_MAX_PENDING_SECONDS", default=300)
+# Crash reports (sdp.crashtracker): SENTRY sends errors of the web process,
+# worker and beat to SENTRY_DSN with personal data scrubbed; DRY_RUN (the
+# default) only logs them, as SDP.
+CRASH_TRACKER_TYPE = env.str("CRASH_TRACKER_TYPE", default="DRY_RUN").upper()
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if CRASH_TRACKER_TYPE == "SENTRY":
+    if not SENTRY_DSN:
+        raise ImproperlyConfigured("CRASH_TRACKER_TYPE=SENTRY needs SENTRY_DSN")
+    from sdp import crashtracker
+
+    crashtracker.init(SENTRY_DSN, environment=ENVIRONMENT, release=VERSION)
+elif CRASH_TRACKER_TYPE != "DRY_RUN":
+    raise ImproperlyConfigured("CRASH_TRACKER_TYPE must be SENTRY or DRY_RUN")
 
 # --- Production refuses to start on a development shape -------------------------
 # Each problem is one line on stderr, then the process exits (no traceback):
@@ -563,6 +602,11 @@ def _production_problems() -> list[str]:
         problems.append("DEBUG is on: set DEBUG=false")
     if IS_PUBNET and DISABLE_MFA:
         problems.append("DISABLE_MFA is set on pubnet: MFA cannot be off there")
+    if SINGLE_PORT:
+        problems.append(
+            "SINGLE_PORT is on: it serves /metrics and the admin API on the public "
+            "port; leave it off and expose only PORT (docs/ports.md)"
+        )
     return problems
 
 

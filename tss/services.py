@@ -114,3 +114,14 @@ def release_stale_channel_leases() -> int:
         .filter(~Exists(holding))
         .update(locked_until_ledger_number=None, locked_at=None)
     )
+
+
+def oldest_pending_created_at():
+    """When the oldest transaction no engine round has taken yet was queued
+    (None when there is none): the readiness check's "is anyone working"."""
+    return (
+        SubmitterTransaction.objects.filter(status=SubmitterTransaction.Status.PENDING)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )

@@ -287,6 +287,9 @@ def production_stack(workdir: Path, env: dict[str, str], localnet_url: str):
         "HORIZON_URL": stack.horizon_url,
         "REQUESTS_CA_BUNDLE": str(bundle),
         "SSL_CERT_FILE": str(bundle),
+        # gunicorn.conf.py's public listener (the image's PORT 8000), here free.
+        "PORT": str(web_port),
+        "BIND_ADDRESS": "127.0.0.1",
     }
     (workdir / "nginx.conf").write_text(
         NGINX_CONF.format(

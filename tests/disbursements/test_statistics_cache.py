@@ -35,3 +35,23 @@ def test_stale_figures_answer_while_one_request_recomputes():
     assert fresh["payment_counters"]["total"] == 2
     assert cache.get(key)[0] >= time.time() - 5
     assert cache.get(f"{key}:refresh") is None
+
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+}
+
+
+def test_statistics_are_served_uncached_while_redis_is_down(api, owner, settings):
+    """Issue 16.14: GET /statistics answered 500 while Redis was down."""
+    PaymentFactory(
+        disbursement=DisbursementFactory(organization=owner.organization),
+        status="READY",
+    )
+    settings.CACHES = DEAD_REDIS
+    response = api.get("/statistics")
+    assert response.status_code == 200, response.content
+    assert response.json()["payment_counters"]["total"] == 1

@@ -6,6 +6,8 @@ import gc
 import runpy
 from pathlib import Path
 
+import pytest
+
 CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 
@@ -30,3 +32,23 @@ def test_the_preloaded_application_is_frozen_before_workers_fork():
         assert gc.get_freeze_count() >= frozen + len(made_since)
     finally:
         gc.unfreeze()
+
+
+def test_three_tcp_listeners_public_and_two_internal(monkeypatch):
+    for name in ("PORT", "METRICS_PORT", "ADMIN_PORT", "SINGLE_PORT", "BIND_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("INTERNAL_BIND_ADDRESS", raising=False)
+    assert runpy.run_path(str(CONF))["bind"] == [
+        "0.0.0.0:8000",
+        "127.0.0.1:8002",
+        "127.0.0.1:8003",
+    ]
+    monkeypatch.setenv("INTERNAL_BIND_ADDRESS", "10.0.0.5")
+    monkeypatch.setenv("METRICS_PORT", "9102")
+    assert runpy.run_path(str(CONF))["bind"][1:] == ["10.0.0.5:9102", "10.0.0.5:8003"]
+    monkeypatch.setenv("SINGLE_PORT", "true")
+    assert runpy.run_path(str(CONF))["bind"] == ["0.0.0.0:8000"]
+    monkeypatch.setenv("SINGLE_PORT", "false")
+    monkeypatch.setenv("ADMIN_PORT", "8000")
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(CONF))
