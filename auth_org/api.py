@@ -31,6 +31,7 @@ from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
 from sdp.api import APIError, NotFound
 from sdp.middleware import client_ip
+from sdp.params import QueryParams, accepts, sorting
 
 TENANT_NOT_FOUND = "Tenant not found in context."
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
@@ -429,11 +430,16 @@ class UserInput(serializers.Serializer):
     roles = serializers.ListField(child=serializers.CharField(max_length=32))
 
 
+USER_SORTS = {"email": "email", "is_active": "is_active"}
+USER_PARAMS = QueryParams(sorting(USER_SORTS, "email", direction="asc"))
+
+
 class UsersView(APIView):
     roles = OWNER
     api_key_permissions = {"GET": "read:users", "POST": "write:users"}
-    sorts = {"email": "email", "is_active": "is_active"}
+    sorts = USER_SORTS
 
+    @accepts(USER_PARAMS)
     @extend_schema(
         operation_id="users_list",
         responses=OpenApiResponse(description="array of users"),
@@ -574,6 +580,7 @@ class APIKeysView(APIView):
         operation_id="api_keys_list",
         responses=OpenApiResponse(description="array of API keys"),
     )
+    @accepts(QueryParams())
     def get(self, request: Request) -> Response:
         # SDP: a user sees only the keys they created.
         keys = APIKey.objects.filter(

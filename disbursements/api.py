@@ -24,6 +24,7 @@ from sdp import sqljson
 from sdp.api import APIError, NotFound, PageNumberPagination
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
+from sdp.params import PAGING, QueryParams, accepts
 
 DISBURSEMENT_WRITE = OWNER_FC | {Role.INITIATOR}
 DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
@@ -186,6 +187,7 @@ class DisbursementsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
+    @accepts(selectors.DISBURSEMENT_PARAMS)
     def get(self, request: Request) -> HttpResponse:
         # A tenant's disbursements are few: counted exactly on every request.
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
@@ -345,6 +347,7 @@ class DisbursementReceiversView(APIView):
     roles = {"GET": BIZ}
     api_key_permissions = {"GET": "read:disbursements"}
 
+    @accepts(QueryParams(PAGING))
     def get(self, request: Request, pk) -> HttpResponse:
         # Whether it is the tenant's (its history and wallet are not shown) and
         # how many payments it has, from its tallies.
@@ -457,6 +460,7 @@ class PaymentsView(APIView):
     roles = {"GET": BIZ, "POST": PAYMENT_WRITE}
     api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
+    @accepts(selectors.PAYMENT_PARAMS)
     def get(self, request: Request) -> Response:
         params = request.query_params
         queryset = selectors.payments_for(request.tenant, params)

@@ -20,6 +20,7 @@ from sdp import sqljson
 from sdp.api import APIError, NotFound
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
+from sdp.params import accepts
 
 RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 
@@ -242,6 +243,7 @@ class ReceiversView(APIView):
     roles = {"GET": BIZ, "POST": RECEIVER_WRITE}
     api_key_permissions = {"GET": "read:receivers", "POST": "write:receivers"}
 
+    @accepts(selectors.RECEIVER_PARAMS)
     def get(self, request: Request) -> Response:
         queryset = selectors.receivers_for(request.tenant, request.query_params)
         element, joins = receiver_sql()

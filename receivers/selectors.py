@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from auth_org.models import Organization
 from receivers.models import Receiver, ReceiverWallet
 from sdp.listing import date_range, ordering, statuses
+from sdp.params import DATES, PAGING, QueryParams, search, sorting, status
 
 
 class PaymentReads(Protocol):
@@ -49,6 +50,23 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
+RECEIVER_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
+# What the receivers list and its export accept (SDP 6.5's receiver query
+# validator); what receivers_for() reads.
+RECEIVER_PARAMS = QueryParams(
+    PAGING,
+    status(
+        ReceiverWallet.Status.values, "Only receivers with a wallet in these statuses"
+    ),
+    search(
+        "the receiver's id, or its external id, phone number or email contains"
+        " this text"
+    ),
+    DATES,
+    sorting(RECEIVER_SORTS, "updated_at"),
+)
+
+
 def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
     queryset = Receiver.objects.filter(organization=organization)
     if values := statuses(params, ReceiverWallet.Status.values):
@@ -67,10 +85,4 @@ def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
             match |= Q(pk=receiver_id)
         queryset = queryset.filter(match)
     queryset = date_range(queryset, params)
-    return queryset.order_by(
-        *ordering(
-            params,
-            {"created_at": "created_at", "updated_at": "updated_at"},
-            "updated_at",
-        )
-    )
+    return queryset.order_by(*ordering(params, RECEIVER_SORTS, "updated_at"))

@@ -205,6 +205,11 @@ class JSONNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix)
 
 
+# The largest page a list accepts: (page - 1) * page_limit must fit OFFSET's
+# bigint; no list has two billion pages anyway.
+MAX_PAGE = 2**31 - 1
+
+
 class PageNumberPagination(BasePagination):
     """SDP's envelope: ``page`` (1-based), ``page_limit`` (default 20, at most 100)."""
 
@@ -220,6 +225,9 @@ class PageNumberPagination(BasePagination):
         """``page`` and ``page_limit`` of the request (400 naming a bad one)."""
         self.request = request
         self.page = _positive_int(request.query_params.get("page"), "page", default=1)
+        if self.page > MAX_PAGE:
+            # OFFSET is a bigint: a page past it would be a 500 from PostgreSQL.
+            raise APIError(extras={"page": f"must be at most {MAX_PAGE}"})
         self.limit = min(
             _positive_int(
                 request.query_params.get("page_limit"),

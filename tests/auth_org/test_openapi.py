@@ -10,6 +10,7 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 
+from tests.api2_fixtures import ledger  # noqa: F401 - the distribution account
 from tests.auth_org.helpers import DEVICE_ID, bearer
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,11 @@ def owner_headers(user, settings):
 ADMIN_BASIC = "Basic " + base64.b64encode(b"sdp-admin:admin-key").decode()
 
 
-def test_no_server_error_for_generated_requests(api_schema, owner_headers):
+def test_no_server_error_for_generated_requests(
+    api_schema,
+    owner_headers,
+    ledger,  # noqa: F811 - /assets?enabled=true reads the account's trustlines
+):
     """Up to 8 generated requests per operation, authenticated as an owner (Basic
     for the admin API). schemathesis's pytest plugin does not run on pytest 9, so
     each operation's strategy is driven by hypothesis directly."""
