@@ -25,7 +25,7 @@ from auth_org.models import (
     User,
 )
 from messaging import services as messaging_services
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, nul_at
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 _HTML = re.compile(r"<[^>]*>")
@@ -197,10 +197,12 @@ def parse_organization_data(raw: Any) -> dict[str, Any]:
         return raw
     try:
         data = json.loads(raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise APIError(extras={"data": "data must be a JSON object"}) from exc
     if not isinstance(data, dict):
         raise APIError(extras={"data": "data must be a JSON object"})
+    if where := nul_at(data):  # PostgreSQL cannot store one
+        raise APIError(extras={f"data.{where}": "must not contain NUL characters"})
     return data
 
 

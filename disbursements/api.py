@@ -205,7 +205,7 @@ class DisbursementsView(APIView):
         if "data" in raw and request.content_type.startswith("multipart/"):
             try:
                 raw = json.loads(raw["data"])
-            except (TypeError, json.JSONDecodeError):
+            except (TypeError, json.JSONDecodeError, RecursionError):
                 raise APIError(extras={"data": "must be a JSON object"}) from None
             if not isinstance(raw, dict):
                 raise APIError(extras={"data": "must be a JSON object"})

@@ -170,7 +170,12 @@ def handler500(request) -> JsonResponse:
 
 
 class AnyJSONParser(parsers.BaseParser):
-    """JSON, whatever the Content-Type says (text/plain included)."""
+    """JSON, whatever the Content-Type says (text/plain included).
+
+    Every body of the API is an object: an array, a string or a number is a 400
+    here, before a view reads ``request.data.get`` (a 500 on six routes). A NUL
+    character in a string is refused here too, naming where it is: PostgreSQL
+    cannot store one, and would answer a 500."""
 
     media_type = "*/*"
 
@@ -179,9 +184,41 @@ class AnyJSONParser(parsers.BaseParser):
         if not raw.strip():
             return {}
         try:
-            return json.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            data = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise exceptions.ParseError("the body is not valid JSON") from exc
+        except RecursionError as exc:
+            raise exceptions.ParseError("the body is nested too deeply") from exc
+        if not isinstance(data, dict):
+            raise exceptions.ParseError("the body must be a JSON object")
+        # Raw control characters are invalid JSON: a NUL can only come escaped.
+        if "\\u0000" in text:
+            try:
+                where = nul_at(data)
+            except RecursionError as exc:
+                raise exceptions.ParseError("the body is nested too deeply") from exc
+            if where:
+                raise APIError(extras={where: "must not contain NUL characters"})
+        return data
+
+
+def nul_at(value: Any, path: str = "") -> str | None:
+    """Where the first NUL character of parsed JSON is (``a.b[2]``), or None."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return name.replace("\x00", "?")[:64] or "body"
+            if found := nul_at(item, name):
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := nul_at(item, f"{path}[{index}]"):
+                return found
+    return None
 
 
 DEFAULT_PARSERS = [parsers.MultiPartParser, parsers.FormParser, AnyJSONParser]

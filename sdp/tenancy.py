@@ -36,6 +36,8 @@ def resolve_tenant(request: HttpRequest) -> Organization | None:
         if not name:
             # Most API calls: authentication names the tenant (build nothing).
             return None
+        if "\x00" in name:
+            return None  # PostgreSQL cannot compare it: no tenant has it
         lookup = {"name__iexact": name}
     # A deactivated tenant answers as an unknown one: no login, no registration.
     return (
