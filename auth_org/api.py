@@ -32,8 +32,8 @@ from auth_org.recaptcha import captcha_disabled, verify_captcha
 from sdp.api import APIError, NotFound
 from sdp.middleware import client_ip
 from sdp.params import QueryParams, accepts, sorting
+from sdp.tenancy import tenant_not_found
 
-TENANT_NOT_FOUND = "Tenant not found in context."
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
 
 MessageSerializer = inline_serializer("Message", {"message": serializers.CharField()})
@@ -43,7 +43,7 @@ TokenSerializer = inline_serializer("Token", {"token": serializers.CharField()})
 def require_tenant(request: Request) -> Organization:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
-        raise APIError(TENANT_NOT_FOUND)
+        raise tenant_not_found(request)
     return tenant
 
 
