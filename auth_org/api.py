@@ -29,7 +29,7 @@ from auth_org.authentication import JWTAuthentication
 from auth_org.models import APIKey, Organization, Role, User
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, domain_check
 from sdp.middleware import client_ip
 from sdp.params import QueryParams, accepts, sorting
 from sdp.tenancy import tenant_not_found
@@ -429,6 +429,13 @@ class UserInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     roles = serializers.ListField(child=serializers.CharField(max_length=32))
 
+    # The services' own checks, here too: every invalid field named at once.
+    def validate_email(self, value: str) -> str:
+        return domain_check(services.clean_email, value)
+
+    def validate_roles(self, value: list) -> list:
+        return domain_check(services.clean_roles, value)
+
 
 USER_SORTS = {"email": "email", "is_active": "is_active"}
 USER_PARAMS = QueryParams(sorting(USER_SORTS, "email", direction="asc"))
@@ -473,6 +480,9 @@ class UsersView(APIView):
 class RolesInput(serializers.Serializer):
     user_id = serializers.UUIDField()
     roles = serializers.ListField(child=serializers.CharField(max_length=32))
+
+    def validate_roles(self, value: list) -> list:
+        return domain_check(services.clean_roles, value)
 
 
 class UserRolesView(APIView):

@@ -38,7 +38,12 @@ def clean_roles(roles: Any) -> list[str]:
         raise APIError(extras={"roles": "at least one role is required"})
     invalid = [r for r in roles if r not in Role.values]
     if invalid:
-        raise APIError(extras={"roles": f"unexpected value for roles: {invalid}"})
+        raise APIError(
+            extras={
+                "roles": f"unexpected value for roles: {invalid!s:.100};"
+                f" allowed values: {', '.join(Role.values)}"
+            }
+        )
     if Role.INITIATOR in roles and Role.APPROVER in roles:
         raise APIError(
             extras={"roles": "the initiator and approver roles are mutually exclusive"}

@@ -4,6 +4,7 @@ call one service, render what the dashboard reads."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import HttpResponse
 from rest_framework import serializers
@@ -18,10 +19,11 @@ from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
 from disbursements import selectors, services
 from disbursements.csv_ingest import CSVError
-from disbursements.models import Disbursement, Payment
+from disbursements.models import Disbursement, Payment, RegistrationContactType
+from receivers.models import VerificationField
 from sdp import jsontext as jt
 from sdp import sqljson
-from sdp.api import APIError, NotFound, PageNumberPagination
+from sdp.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 from sdp.params import PAGING, QueryParams, accepts
@@ -154,9 +156,9 @@ class DisbursementInput(serializers.Serializer):
     name = serializers.CharField(max_length=128)
     wallet_id = serializers.UUIDField()
     asset_id = serializers.UUIDField()
-    registration_contact_type = serializers.CharField(max_length=40)
-    verification_field = serializers.CharField(
-        max_length=32, allow_blank=True, required=False, default=""
+    registration_contact_type = Choice(RegistrationContactType.values)
+    verification_field = Choice(
+        VerificationField.values, allow_blank=True, required=False, default=""
     )
     receiver_registration_message_template = serializers.CharField(
         allow_blank=True, required=False, default="", max_length=1000
@@ -181,6 +183,31 @@ def uploaded_file(request: Request) -> tuple[str, bytes] | None:
             {"file": f"the file is larger than {settings.CSV_MAX_BYTES} bytes"}
         )
     return upload.name or "", upload.read()
+
+
+def _disbursement_input(organization, raw) -> tuple[dict, Any, Any]:
+    """The new disbursement's fields, its wallet and its asset; else one 400
+    naming every invalid field (the wallet and asset looked up whenever their
+    ids are valid). Alone, an unknown wallet or asset is SDP's 404."""
+    data = DisbursementInput(data=raw)
+    errors = {} if data.is_valid() else field_errors(data.errors)
+    found = {}
+    lookups = (("wallet_id", catalog.wallets_of), ("asset_id", catalog.assets_of))
+    for field, of in lookups:
+        if field not in errors and hasattr(raw, "get"):
+            found[field] = of(organization).filter(pk=raw.get(field)).first()
+            if found[field] is None:
+                errors[field] = f"{field.removesuffix('_id')} not found"
+    wallet = found.get("wallet_id")
+    if wallet is not None and (not wallet.enabled or wallet.deleted_at):
+        errors["wallet_id"] = "not enabled"
+    if list(errors.values()) in (["wallet not found"], ["asset not found"]):
+        raise NotFound(next(iter(errors.values())))
+    if errors == {"wallet_id": "not enabled"}:
+        raise APIError("wallet is not enabled", extras=errors)
+    if errors:
+        raise APIError(extras=errors)
+    return data.validated_data, wallet, found["asset_id"]
 
 
 class DisbursementsView(APIView):
@@ -209,16 +236,8 @@ class DisbursementsView(APIView):
                 raise APIError(extras={"data": "must be a JSON object"}) from None
             if not isinstance(raw, dict):
                 raise APIError(extras={"data": "must be a JSON object"})
-        data = DisbursementInput(data=raw)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values, wallet, asset = _disbursement_input(request.tenant, raw)
         organization = request.tenant
-        wallet = catalog.wallets_of(organization).filter(pk=values["wallet_id"]).first()
-        if wallet is None:
-            raise NotFound("wallet not found")
-        asset = catalog.assets_of(organization).filter(pk=values["asset_id"]).first()
-        if asset is None:
-            raise NotFound("asset not found")
         upload = uploaded_file(request)
         disbursement = services.create_disbursement(
             organization,

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -120,6 +120,43 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, str]:
             flat.update(_flatten(item, f"{prefix}[{index}]"))
         return flat
     return {prefix or "validation_error": str(detail)}
+
+
+class Choice(serializers.ChoiceField):
+    """A choice whose error lists the values allowed, with what was sent:
+    ``"SMS" is not a valid choice; allowed values: EMAIL, PHONE_NUMBER``."""
+
+    default_error_messages = {
+        "invalid_choice": "{input} is not a valid choice; allowed values: {allowed}"
+    }
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail(
+                "invalid_choice",
+                input=json.dumps(str(data)[:64]),
+                allowed=", ".join(self.choice_strings_to_values),
+            )
+
+
+def domain_check(clean, value, *args):
+    """A field validator from a service's cleaner (which raises APIError): its
+    message as the field's error, so a serializer reports it with every other
+    invalid field at once instead of the service stopping at the first."""
+    try:
+        return clean(value, *args)
+    except APIError as exc:
+        messages = list((exc.extras or {}).values()) or [exc.message]
+        raise serializers.ValidationError(messages) from exc
+
+
+def field_errors(detail: Any) -> dict[str, str]:
+    """A serializer's errors as the ``extras`` of SDP's error body."""
+    return _flatten(detail)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
