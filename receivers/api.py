@@ -17,7 +17,7 @@ from receivers import selectors, services
 from receivers.models import Receiver, ReceiverWallet
 from sdp import jsontext as jt
 from sdp import sqljson
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, field_errors
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 from sdp.params import accepts
@@ -239,6 +239,22 @@ class ReceiverInput(serializers.Serializer):
     wallets = serializers.ListField(required=False, default=list, max_length=1)
 
 
+def _every_receiver_error(serializer_errors, raw) -> dict[str, str]:
+    """The serializer's errors (types, lengths) and the service's on the fields
+    that passed them (contacts, verifications, addresses): all at once."""
+    errors = field_errors(serializer_errors)
+    flagged = {name.split("[")[0].split(".")[0] for name in errors}
+    fields = {
+        name: raw.get(name)
+        for name in ReceiverInput().fields
+        if name not in flagged and hasattr(raw, "get")
+    }
+    fields.setdefault("external_id", None)
+    more, _ = services.new_receiver_errors(services.NewReceiver(**fields))
+    more = {k: v for k, v in more.items() if k.split("[")[0] not in flagged}
+    return {**more, **errors}
+
+
 class ReceiversView(APIView):
     roles = {"GET": BIZ, "POST": RECEIVER_WRITE}
     api_key_permissions = {"GET": "read:receivers", "POST": "write:receivers"}
@@ -257,7 +273,8 @@ class ReceiversView(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         data = ReceiverInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            raise APIError(extras=_every_receiver_error(data.errors, request.data))
         receiver = services.create_receiver(
             request.tenant,
             services.NewReceiver(**data.validated_data),

@@ -100,3 +100,19 @@ def test_user_roles_lists_the_allowed_roles(api):
     extras = response.json()["extras"]
     assert set(extras) == {"user_id", "roles"}
     assert "allowed values: " in extras["roles"]
+
+
+def test_create_receiver_names_every_invalid_field(api, user_managed_wallet):
+    # The dashboard's "Add receiver" modal body, every field wrong.
+    body = {
+        "email": "not-an-email",
+        "phone_number": "12",
+        "external_id": "",
+        "verifications": [{"type": "PET_NAME", "value": "rex"}],
+        "wallets": [{"address": "GNOTANADDRESS", "memo": ""}],
+    }
+    response = api.post("/receivers", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {
+        "email", "phone_number", "external_id", "verifications[0]", "wallets[0]",
+    }  # fmt: skip
