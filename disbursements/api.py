@@ -27,6 +27,7 @@ from sdp.api import APIError, Choice, NotFound, PageNumberPagination, field_erro
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 from sdp.params import PAGING, QueryParams, accepts
+from sdp.validators import parse_amount
 
 DISBURSEMENT_WRITE = OWNER_FC | {Role.INITIATOR}
 DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
@@ -473,6 +474,13 @@ class DirectPaymentInput(serializers.Serializer):
     external_payment_id = serializers.CharField(
         max_length=64, required=False, allow_blank=True, default=""
     )
+
+    def validate_amount(self, value: str) -> str:
+        # The service's check here too: reported with every other invalid field.
+        _, error = parse_amount(value.strip())
+        if error:
+            raise serializers.ValidationError(error)
+        return value
 
 
 class PaymentsView(APIView):

@@ -116,3 +116,32 @@ def test_create_receiver_names_every_invalid_field(api, user_managed_wallet):
     assert set(response.json()["extras"]) == {
         "email", "phone_number", "external_id", "verifications[0]", "wallets[0]",
     }  # fmt: skip
+
+
+def test_direct_payment_names_every_invalid_field(api):
+    body = {
+        "amount": "-1",
+        "asset": "USDC",
+        "receiver": [],
+        "external_payment_id": "x" * 65,
+    }
+    response = api.post("/payments", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {
+        "amount", "asset", "receiver", "external_payment_id",
+    }  # fmt: skip
+
+
+def test_tenant_admin_api_lists_the_allowed_statuses(client, settings):
+    import base64
+
+    settings.ADMIN_ACCOUNT, settings.ADMIN_API_KEY = "sdp-admin", "admin-key"
+    auth = "Basic " + base64.b64encode(b"sdp-admin:admin-key").decode()
+    response = client.post(
+        "/admin-api/tenants",
+        {"name": "x", "distribution_account_type": "PAPER"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+    )
+    assert response.status_code == 400
+    assert "allowed values: " in response.json()["extras"]["distribution_account_type"]
