@@ -189,7 +189,7 @@ def uploaded_file(request: Request) -> tuple[str, bytes] | None:
 def _disbursement_input(organization, raw) -> tuple[dict, Any, Any]:
     """The new disbursement's fields, its wallet and its asset; else one 400
     naming every invalid field (the wallet and asset looked up whenever their
-    ids are valid). Alone, an unknown wallet or asset is SDP's 404."""
+    ids are valid). Unknown wallet or asset alone: SDP's 404."""
     data = DisbursementInput(data=raw)
     errors = {} if data.is_valid() else field_errors(data.errors)
     found = {}
@@ -202,8 +202,10 @@ def _disbursement_input(organization, raw) -> tuple[dict, Any, Any]:
     wallet = found.get("wallet_id")
     if wallet is not None and (not wallet.enabled or wallet.deleted_at):
         errors["wallet_id"] = "not enabled"
-    if list(errors.values()) in (["wallet not found"], ["asset not found"]):
-        raise NotFound(next(iter(errors.values())))
+    if errors and all(v.endswith(" not found") for v in errors.values()):
+        # Only unknown references (another tenant's, say): SDP's 404.
+        first = next(iter(errors.values()))
+        raise NotFound(first, extras=errors if len(errors) > 1 else None)
     if errors == {"wallet_id": "not enabled"}:
         raise APIError("wallet is not enabled", extras=errors)
     if errors:
