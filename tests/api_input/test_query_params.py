@@ -190,10 +190,11 @@ def test_assets_with_trustlines_while_horizon_is_down_is_a_503(api, usdc, monkey
     from auth_org import catalog
     from tss.errors import HorizonError
 
-    def unreachable(organization):
-        raise HorizonError("Horizon unreachable: ConnectionError")
+    class Unreachable:
+        def balances(self, tenant_id):
+            raise HorizonError("Horizon unreachable: ConnectionError")
 
-    monkeypatch.setattr(catalog, "distribution_balances", unreachable)
+    monkeypatch.setattr(catalog, "_tss_accounts", Unreachable)
     response = api.get("/assets?enabled=true")
     assert response.status_code == 503
     assert "unreachable" in response.json()["error"]
