@@ -304,15 +304,19 @@ class ReceiverView(APIView):
         if not isinstance(request.data, dict):
             raise APIError(extras={"body": "must be a JSON object"})
         unknown = set(request.data) - PATCH_KEYS
-        if unknown:
-            raise APIError(
-                extras={name[:64]: "unknown field" for name in sorted(unknown)[:10]}
-            )
+        errors = {name[:64]: "unknown field" for name in sorted(unknown)[:10]}
         for name, value in request.data.items():
+            if name in unknown:
+                continue
             if value is not None and not isinstance(value, str):
-                raise APIError(extras={name: "must be a string"})
-            if isinstance(value, str) and len(value) > 254:
-                raise APIError(extras={name: "at most 254 characters"})
+                errors[name] = "must be a string"
+            elif isinstance(value, str) and len(value) > 254:
+                errors[name] = "at most 254 characters"
+        if errors:
+            # With the service's checks of the other fields: all at once.
+            valid = {k: v for k, v in request.data.items() if k not in errors}
+            more, _, _ = services.receiver_update_errors(valid)
+            raise APIError(extras={**more, **errors})
         services.update_receiver(receiver, dict(request.data), actor=request.user)
         return Response({"message": "Receiver updated successfully"})
 

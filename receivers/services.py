@@ -206,9 +206,9 @@ def create_receiver(
     return receiver
 
 
-def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Receiver:
-    """Contact and verification changes. Verifications are upserted even when
-    confirmed, recorded as confirmed by this user (SDP). 409 on a used contact."""
+def receiver_update_errors(data: dict) -> tuple[dict[str, str], dict, dict]:
+    """Every invalid field of a receiver's update, its contact changes and its
+    verifications (kind: value)."""
     errors: dict[str, str] = {}
     changes: dict[str, str | None] = {}
     if "email" in data:
@@ -232,6 +232,13 @@ def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Re
             if error := validate_verification(kind, value):
                 errors[key] = error
             verifications[kind] = value
+    return errors, changes, verifications
+
+
+def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Receiver:
+    """Contact and verification changes. Verifications are upserted even when
+    confirmed, recorded as confirmed by this user (SDP). 409 on a used contact."""
+    errors, changes, verifications = receiver_update_errors(data)
     if not changes and not verifications and not errors:
         errors["body"] = "nothing to update"
     if errors:

@@ -145,3 +145,20 @@ def test_tenant_admin_api_lists_the_allowed_statuses(client, settings):
     )
     assert response.status_code == 400
     assert "allowed values: " in response.json()["extras"]["distribution_account_type"]
+
+
+def test_patch_receiver_names_every_invalid_field(api, user_managed_wallet):
+    from tests.factories import ReceiverFactory
+
+    receiver = ReceiverFactory(organization=user_managed_wallet.organization)
+    body = {
+        "email": "not-an-email",
+        "date_of_birth": "1990-13-45",
+        "external_id": ["x"],
+        "favourite_colour": "red",
+    }
+    response = api.patch(f"/receivers/{receiver.pk}", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {
+        "email", "date_of_birth", "external_id", "favourite_colour",
+    }  # fmt: skip
