@@ -24,7 +24,7 @@ class ExportDisbursementsView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
-    @accepts(selectors.DISBURSEMENT_PARAMS)
+    @accepts(selectors.DISBURSEMENT_PARAMS.for_export())
     def get(self, request: Request):
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
         record_export(
@@ -74,7 +74,7 @@ class ExportPaymentsView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
-    @accepts(selectors.PAYMENT_PARAMS)
+    @accepts(selectors.PAYMENT_PARAMS.for_export())
     def get(self, request: Request):
         queryset = selectors.payments_for(request.tenant, request.query_params)
         record_export(
@@ -120,7 +120,7 @@ class ExportReceiversView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
-    @accepts(RECEIVER_PARAMS)
+    @accepts(RECEIVER_PARAMS.for_export())
     def get(self, request: Request):
         queryset = receivers_for(request.tenant, request.query_params)
         record_export(

@@ -20,7 +20,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sdp.api import MAX_PAGE, APIError
@@ -182,6 +182,17 @@ class QueryParams:
 
     def openapi(self) -> list:
         return [param.openapi() for param in self]
+
+    def for_export(self) -> QueryParams:
+        """The same parameters for the list's CSV export, which holds every row:
+        paging is accepted (the dashboard sends the list's query) but ignored."""
+        ignored = "Accepted and ignored: an export holds every row."
+        return QueryParams(
+            replace(p, description=ignored, default=None)
+            if p.name in ("page", "page_limit")
+            else p
+            for p in self
+        )
 
 
 def _printable(name: str) -> str:

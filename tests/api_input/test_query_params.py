@@ -54,6 +54,7 @@ DASHBOARD_LISTS = [
     "/exports/disbursements?status=STARTED&q=Aid",
     "/exports/payments?status=SUCCESS&created_at_after=2020-01-01",
     "/exports/receivers?q=555",
+    "/exports/payments?page=1&page_limit=20&status=SUCCESS",
 ]
 
 
@@ -177,6 +178,8 @@ def test_openapi_documents_each_lists_parameters(client):
     assert payments["created_at_after"]["schema"]["format"] == "date"
     assert "COMPLETED" in parameters("/disbursements")["status"]["description"]
     assert set(parameters("/exports/receivers")) == set(parameters("/receivers"))
+    export_page = parameters("/exports/payments")["page"]
+    assert export_page["description"].startswith("Accepted and ignored")
     assert set(parameters("/wallets")) == {
         "enabled", "user_managed", "include_deleted", "supported_assets",
     }  # fmt: skip
