@@ -185,7 +185,7 @@ def test_openapi_documents_each_lists_parameters(client):
     }  # fmt: skip
     assert set(parameters("/assets")) == {"wallet", "enabled"}
     receivers = parameters("/disbursements/{id}/receivers")
-    assert set(receivers) == {"id", "page", "page_limit"}
+    assert set(receivers) == {"id", "page", "page_limit", "sort", "direction"}
     assert payments["page"]["schema"]["maximum"] == 2**31 - 1
 
 
@@ -201,3 +201,39 @@ def test_assets_with_trustlines_while_horizon_is_down_is_a_503(api, usdc, monkey
     response = api.get("/assets?enabled=true")
     assert response.status_code == 503
     assert "unreachable" in response.json()["error"]
+
+
+def test_disbursement_receivers_sort_as_sdp_does(api, organization, wallet, usdc):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from receivers.models import Receiver
+
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+    payments = [
+        PaymentFactory(
+            disbursement=disbursement, amount=Decimal("1"), asset=usdc,
+            receiver_wallet__wallet=wallet,
+        )
+        for _ in range(3)
+    ]  # fmt: skip
+    # Receivers updated in the reverse of the upload order.
+    now = timezone.now()
+    for age, payment in enumerate(payments):
+        Receiver.objects.filter(pk=payment.receiver_id).update(
+            updated_at=now - timedelta(hours=age)
+        )
+    url = f"/disbursements/{disbursement.pk}/receivers?page=1&page_limit=20"
+
+    def order(query=""):
+        return [row["payment"]["id"] for row in api.get(url + query).json()["data"]]
+
+    ids = [str(p.pk) for p in payments]
+    assert order() == ids  # upload order
+    assert order("&sort=updated_at") == ids  # newest first: the first payment's
+    assert order("&sort=updated_at&direction=ASC") == ids[::-1]
+    assert order("&direction=desc") == ids[::-1]
+    assert api.get(url + "&status=READY").status_code == 400
