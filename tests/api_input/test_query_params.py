@@ -155,7 +155,7 @@ def test_page_limit_above_100_is_capped_as_sdp_does(api, two_receivers):
     assert body["pagination"]["total"] == 2
 
 
-def test_unknown_parameter_of_another_tenants_list_is_checked_after_auth(client):
+def test_parameters_are_checked_after_authentication(client):
     # Unauthenticated: 401, not a 400 telling what the list accepts.
     assert client.get("/payments?disbursement_id=x").status_code == 401
 
