@@ -36,10 +36,11 @@ from auth_org.models import (
 )
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, domain_check
 from sdp.middleware import client_ip
+from sdp.params import QueryParams, accepts, sorting
+from sdp.tenancy import tenant_not_found
 
-TENANT_NOT_FOUND = "Tenant not found in context."
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
 CREDENTIAL_FIELDS = frozenset({"email", "password", "current_password", "new_password"})
 
@@ -50,7 +51,7 @@ TokenSerializer = inline_serializer("Token", {"token": serializers.CharField()})
 def require_tenant(request: Request) -> Organization:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
-        raise APIError(TENANT_NOT_FOUND)
+        raise tenant_not_found(request)
     return tenant
 
 
@@ -481,12 +482,24 @@ class UserInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     roles = serializers.ListField(child=serializers.CharField(max_length=32))
 
+    # The services' own checks, here too: every invalid field named at once.
+    def validate_email(self, value: str) -> str:
+        return domain_check(services.clean_email, value)
+
+    def validate_roles(self, value: list) -> list:
+        return domain_check(services.clean_roles, value)
+
+
+USER_SORTS = {"email": "email", "is_active": "is_active"}
+USER_PARAMS = QueryParams(sorting(USER_SORTS, "email", direction="asc"))
+
 
 class UsersView(APIView):
     roles = OWNER
     api_key_permissions = {"GET": "read:users", "POST": "write:users"}
-    sorts = {"email": "email", "is_active": "is_active"}
+    sorts = USER_SORTS
 
+    @accepts(USER_PARAMS)
     @extend_schema(
         operation_id="users_list",
         responses=OpenApiResponse(description="array of users"),
@@ -520,6 +533,9 @@ class UsersView(APIView):
 class RolesInput(serializers.Serializer):
     user_id = serializers.UUIDField()
     roles = serializers.ListField(child=serializers.CharField(max_length=32))
+
+    def validate_roles(self, value: list) -> list:
+        return domain_check(services.clean_roles, value)
 
 
 class UserRolesView(APIView):
@@ -628,6 +644,7 @@ class APIKeysView(APIView):
         operation_id="api_keys_list",
         responses=OpenApiResponse(description="array of API keys"),
     )
+    @accepts(QueryParams())
     def get(self, request: Request) -> Response:
         # SDP: a user sees only the keys they created.
         keys = APIKey.objects.filter(

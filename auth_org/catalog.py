@@ -68,8 +68,20 @@ def _maybe(get, name: str) -> Any:
 
 def distribution_balances(organization: Organization) -> dict[tuple[str, str], Decimal]:
     """Every trustline of the distribution account with its balance (network I/O:
-    call it outside long transactions where possible)."""
-    return _normalize_balances(_tss_accounts().balances(organization.id))
+    call it outside long transactions where possible). Raises BalanceUnavailable
+    (503) while Horizon cannot be reached: the network is down, not the request
+    wrong (it was a 500)."""
+    from tss.errors import HorizonError
+
+    try:
+        balances = _tss_accounts().balances(organization.id)
+    except HorizonError as exc:
+        if not exc.transient:
+            raise
+        raise BalanceUnavailable(
+            "The Stellar network is unreachable; try again later."
+        ) from exc
+    return _normalize_balances(balances)
 
 
 def amount_in_flight(organization: Organization, asset: Asset) -> Decimal:

@@ -17,6 +17,7 @@ from auth_org.models import Asset, Role, Wallet
 from auth_org.permissions import ALL
 from sdp import jsontext as jt
 from sdp.api import APIError, NotFound
+from sdp.params import Param, QueryParams, accepts
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
 WALLET_WRITE = frozenset({Role.OWNER, Role.DEVELOPER})
@@ -107,10 +108,33 @@ class AssetInput(serializers.Serializer):
     issuer = serializers.CharField(max_length=56, allow_blank=True, required=False)
 
 
+ASSET_PARAMS = QueryParams(
+    Param("wallet", "uuid", "Only the assets of this wallet."),
+    Param(
+        "enabled",
+        "boolean",
+        "Only the assets the distribution account holds a trustline for (true)"
+        " or those it does not (false); adds has_trustline and balance.",
+    ),
+)
+WALLET_PARAMS = QueryParams(
+    Param("enabled", "boolean", "Only enabled (true) or disabled (false) wallets."),
+    Param("user_managed", "boolean", "Only user-managed wallets, or only the others."),
+    Param("include_deleted", "boolean", "Also the deleted wallets."),
+    Param(
+        "supported_assets",
+        description="Only wallets supporting every one of these assets: a comma"
+        " list of asset codes or ids, at most 20.",
+        max_length=1000,
+    ),
+)
+
+
 class AssetsView(APIView):
     roles = {"GET": ALL, "POST": ASSET_WRITE}
     api_key_permissions = {"GET": "read:all", "POST": "write:all"}
 
+    @accepts(ASSET_PARAMS)
     def get(self, request: Request) -> Response:
         organization = request.tenant
         assets = catalog.assets_of(organization).order_by("code", "issuer")
@@ -205,6 +229,7 @@ class WalletsView(APIView):
     roles = {"GET": ALL, "POST": WALLET_WRITE}
     api_key_permissions = {"GET": "read:wallets", "POST": "write:wallets"}
 
+    @accepts(WALLET_PARAMS)
     def get(self, request: Request) -> Response:
         params = request.query_params
         include_deleted = boolean(params.get("include_deleted"), "include_deleted")

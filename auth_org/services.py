@@ -27,7 +27,7 @@ from auth_org.models import (
 from messaging import services as messaging_services
 from messaging import texts
 from messaging.models import Message
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, nul_at
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 _UTC_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
@@ -39,7 +39,12 @@ def clean_roles(roles: Any) -> list[str]:
         raise APIError(extras={"roles": "at least one role is required"})
     invalid = [r for r in roles if r not in Role.values]
     if invalid:
-        raise APIError(extras={"roles": f"unexpected value for roles: {invalid}"})
+        raise APIError(
+            extras={
+                "roles": f"unexpected value for roles: {invalid!s:.100};"
+                f" allowed values: {', '.join(Role.values)}"
+            }
+        )
     if Role.INITIATOR in roles and Role.APPROVER in roles:
         raise APIError(
             extras={"roles": "the initiator and approver roles are mutually exclusive"}
@@ -201,10 +206,12 @@ def parse_organization_data(raw: Any) -> dict[str, Any]:
         return raw
     try:
         data = json.loads(raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise APIError(extras={"data": "data must be a JSON object"}) from exc
     if not isinstance(data, dict):
         raise APIError(extras={"data": "data must be a JSON object"})
+    if where := nul_at(data):  # PostgreSQL cannot store one
+        raise APIError(extras={f"data.{where}": "must not contain NUL characters"})
     return data
 
 

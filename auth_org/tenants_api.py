@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from auth_org import tenants
 from auth_org.models import Organization
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, Choice, NotFound
 from sdp.middleware import client_ip
 
 TENANT_EXISTS = "Tenant name already exists"
@@ -104,7 +104,7 @@ class TenantInput(serializers.Serializer):
     owner_first_name = serializers.CharField(max_length=128)
     owner_last_name = serializers.CharField(max_length=128)
     organization_name = serializers.CharField(max_length=64)
-    distribution_account_type = serializers.ChoiceField(
+    distribution_account_type = Choice(
         choices=Organization.DistributionAccountType.values,
         default=Organization.DistributionAccountType.STELLAR_DB_VAULT,
     )
@@ -115,7 +115,7 @@ class TenantInput(serializers.Serializer):
 class TenantUpdateInput(serializers.Serializer):
     base_url = serializers.URLField(required=False, allow_blank=True)
     sdp_ui_base_url = serializers.URLField(required=False, allow_blank=True)
-    status = serializers.ChoiceField(choices=Organization.Status.values, required=False)
+    status = Choice(choices=Organization.Status.values, required=False)
 
 
 class TenantsView(AdminView):

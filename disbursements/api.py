@@ -4,6 +4,7 @@ call one service, render what the dashboard reads."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
@@ -19,13 +20,16 @@ from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
 from disbursements import selectors, services
 from disbursements.csv_ingest import CSVError
-from disbursements.models import Disbursement, Payment
+from disbursements.models import Disbursement, Payment, RegistrationContactType
 from messaging.texts import validate_template
+from receivers.models import VerificationField
 from sdp import jsontext as jt
 from sdp import sqljson
-from sdp.api import APIError, NotFound, PageNumberPagination
+from sdp.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
+from sdp.params import PAGING, Param, QueryParams, accepts
+from sdp.validators import parse_amount
 
 DISBURSEMENT_WRITE = OWNER_FC | {Role.INITIATOR}
 DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
@@ -155,9 +159,9 @@ class DisbursementInput(serializers.Serializer):
     name = serializers.CharField(max_length=128)
     wallet_id = serializers.UUIDField()
     asset_id = serializers.UUIDField()
-    registration_contact_type = serializers.CharField(max_length=40)
-    verification_field = serializers.CharField(
-        max_length=32, allow_blank=True, required=False, default=""
+    registration_contact_type = Choice(RegistrationContactType.values)
+    verification_field = Choice(
+        VerificationField.values, allow_blank=True, required=False, default=""
     )
     receiver_registration_message_template = serializers.CharField(
         allow_blank=True, required=False, default="", max_length=1000
@@ -185,10 +189,38 @@ def uploaded_file(request: Request) -> tuple[str, bytes] | None:
     return upload.name or "", upload.read()
 
 
+def _disbursement_input(organization, raw) -> tuple[dict, Any, Any]:
+    """The new disbursement's fields, its wallet and its asset; else one 400
+    naming every invalid field (the wallet and asset looked up whenever their
+    ids are valid). Unknown wallet or asset alone: SDP's 404."""
+    data = DisbursementInput(data=raw)
+    errors = {} if data.is_valid() else field_errors(data.errors)
+    found = {}
+    lookups = (("wallet_id", catalog.wallets_of), ("asset_id", catalog.assets_of))
+    for field, of in lookups:
+        if field not in errors and hasattr(raw, "get"):
+            found[field] = of(organization).filter(pk=raw.get(field)).first()
+            if found[field] is None:
+                errors[field] = f"{field.removesuffix('_id')} not found"
+    wallet = found.get("wallet_id")
+    if wallet is not None and (not wallet.enabled or wallet.deleted_at):
+        errors["wallet_id"] = "not enabled"
+    if errors and all(v.endswith(" not found") for v in errors.values()):
+        # Only unknown references (another tenant's, say): SDP's 404.
+        first = next(iter(errors.values()))
+        raise NotFound(first, extras=errors if len(errors) > 1 else None)
+    if errors == {"wallet_id": "not enabled"}:
+        raise APIError("wallet is not enabled", extras=errors)
+    if errors:
+        raise APIError(extras=errors)
+    return data.validated_data, wallet, found["asset_id"]
+
+
 class DisbursementsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
+    @accepts(selectors.DISBURSEMENT_PARAMS)
     def get(self, request: Request) -> HttpResponse:
         # A tenant's disbursements are few: counted exactly on every request.
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
@@ -206,20 +238,12 @@ class DisbursementsView(APIView):
         if "data" in raw and request.content_type.startswith("multipart/"):
             try:
                 raw = json.loads(raw["data"])
-            except (TypeError, json.JSONDecodeError):
+            except (TypeError, json.JSONDecodeError, RecursionError):
                 raise APIError(extras={"data": "must be a JSON object"}) from None
             if not isinstance(raw, dict):
                 raise APIError(extras={"data": "must be a JSON object"})
-        data = DisbursementInput(data=raw)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values, wallet, asset = _disbursement_input(request.tenant, raw)
         organization = request.tenant
-        wallet = catalog.wallets_of(organization).filter(pk=values["wallet_id"]).first()
-        if wallet is None:
-            raise NotFound("wallet not found")
-        asset = catalog.assets_of(organization).filter(pk=values["asset_id"]).first()
-        if asset is None:
-            raise NotFound("asset not found")
         upload = uploaded_file(request)
         disbursement = services.create_disbursement(
             organization,
@@ -348,10 +372,53 @@ DISBURSEMENT_RECEIVER_SQL = jt.obj(
 )
 
 
+# What a disbursement's receivers list accepts. SDP 6.5 sorts it by the
+# receivers' created_at or updated_at; it parses q, status and dates but ignores
+# them, so here they are refused (400) rather than silently ignored.
+DISBURSEMENT_RECEIVER_PARAMS = QueryParams(
+    PAGING,
+    Param(
+        "sort",
+        enum=("created_at", "updated_at"),
+        description="Sort by the receivers' field; without it, in upload order.",
+    ),
+    Param(
+        "direction",
+        enum=("asc", "desc"),
+        any_case=True,
+        description="Sort order (case-insensitive): desc by default with sort,"
+        " asc (upload order) without.",
+    ),
+)
+
+
+def _disbursement_receiver_keys(params) -> str:
+    """The SQL of a page's payment ids: in upload order (index
+    payment_disb_created) unless sorted by the receivers' field. The ORDER BY
+    is built from the declaration's enums only."""
+    sort = params.get("sort")
+    descending = (params.get("direction") or ("desc" if sort else "asc")).lower()
+    way = "DESC" if descending == "desc" else "ASC"
+    if sort:
+        order = f"r.{'created_at' if sort == 'created_at' else 'updated_at'} {way}"
+        inner = (
+            "SELECT p.id FROM disbursements_payment p"  # noqa: S608
+            " JOIN receivers_receiver r ON r.id = p.receiver_id"
+            f" WHERE p.disbursement_id = %s ORDER BY {order}, p.id {way}"
+        )
+    else:
+        inner = (
+            "SELECT id FROM disbursements_payment"  # noqa: S608
+            f" WHERE disbursement_id = %s ORDER BY created_at {way}, id {way}"
+        )
+    return f"SELECT ARRAY({inner} LIMIT %s OFFSET %s)::text"
+
+
 class DisbursementReceiversView(APIView):
     roles = {"GET": BIZ}
     api_key_permissions = {"GET": "read:disbursements"}
 
+    @accepts(DISBURSEMENT_RECEIVER_PARAMS)
     def get(self, request: Request, pk) -> HttpResponse:
         # Whether it is the tenant's (its history and wallet are not shown) and
         # how many payments it has, from its tallies.
@@ -372,9 +439,7 @@ class DisbursementReceiversView(APIView):
         # request (~0.8 ms); alone, it is one generic plan. Read as text, the
         # keys go back as one text parameter (sqljson.uuid_array).
         keys = sqljson.fetch_text(
-            "SELECT ARRAY(SELECT id FROM disbursements_payment"
-            " WHERE disbursement_id = %s ORDER BY created_at, id LIMIT %s OFFSET %s)"
-            "::text",
+            _disbursement_receiver_keys(request.query_params),
             [pk, paginator.limit, paginator.start],
         )
         body = sqljson.fetch_text(
@@ -458,11 +523,19 @@ class DirectPaymentInput(serializers.Serializer):
         max_length=64, required=False, allow_blank=True, default=""
     )
 
+    def validate_amount(self, value: str) -> str:
+        # The service's check here too: reported with every other invalid field.
+        _, error = parse_amount(value.strip())
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
 
 class PaymentsView(APIView):
     roles = {"GET": BIZ, "POST": PAYMENT_WRITE}
     api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
+    @accepts(selectors.PAYMENT_PARAMS)
     def get(self, request: Request) -> Response:
         params = request.query_params
         queryset = selectors.payments_for(request.tenant, params)

@@ -9,7 +9,8 @@ from auth_org.models import Role
 from auth_org.permissions import OWNER_FC
 from disbursements import selectors
 from disbursements.exports import csv_response, record_export
-from receivers.selectors import receivers_for
+from receivers.selectors import RECEIVER_PARAMS, receivers_for
+from sdp.params import accepts
 
 EXPORT_ROLES = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 BATCH = 2000
@@ -23,6 +24,7 @@ class ExportDisbursementsView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
+    @accepts(selectors.DISBURSEMENT_PARAMS.for_export())
     def get(self, request: Request):
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
         record_export(
@@ -72,6 +74,7 @@ class ExportPaymentsView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
+    @accepts(selectors.PAYMENT_PARAMS.for_export())
     def get(self, request: Request):
         queryset = selectors.payments_for(request.tenant, request.query_params)
         record_export(
@@ -117,6 +120,7 @@ class ExportReceiversView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
+    @accepts(RECEIVER_PARAMS.for_export())
     def get(self, request: Request):
         queryset = receivers_for(request.tenant, request.query_params)
         record_export(

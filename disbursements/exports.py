@@ -4,6 +4,7 @@ streamed, with the list filters, safe against formula injection, audited."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
@@ -12,13 +13,20 @@ from django.utils import timezone
 from auth_org.models import AuditEntry, Organization, User
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP CSV
-# injection). Prefixing a quote makes it text; SDP 6.5 does not do this.
+# injection; ASVS 1.2.10). Prefixing a quote makes it text; SDP 6.5 does not do
+# this.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
+# ... except a sign followed only by digits, spaces and dots: a phone number
+# (+14155550101, +1 415 555 0101) or a signed amount (-12.5). Without a letter,
+# "=", a quote or a parenthesis it names no function, no cell and no other
+# sheet, so a spreadsheet can only read it as the number it is; neutralising it
+# changed the data ('+14155550101) and an export could not be uploaded again.
+_SIGNED_NUMBER = re.compile(r"[+-][0-9][0-9 .]*")
 
 
 def safe_cell(value: object) -> str:
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
+    if text.startswith(FORMULA_PREFIXES) and not _SIGNED_NUMBER.fullmatch(text):
         return "'" + text
     return text
 

@@ -115,7 +115,6 @@ def report_to_sep24(payment_pks) -> int:
     )
 
 
-
 def on_receiver_wallet_registered(sender, receiver_wallet, **kwargs) -> None:
     hand_off_payments(Payment.objects.filter(receiver_wallet=receiver_wallet))
 

@@ -20,6 +20,7 @@ from sdp import sqljson
 from sdp.api import APIError
 from sdp.ids import prefix_range
 from sdp.listing import date_range, ordering, statuses
+from sdp.params import DATES, PAGING, Param, QueryParams, search, sorting, status
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +276,38 @@ def counters_of(entry: dict[str, Any]) -> dict[str, Any]:
 # --- lists -----------------------------------------------------------------
 
 
+DISBURSEMENT_SORTS = {"name": "name", "created_at": "created_at"}
+PAYMENT_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
+
+# What the disbursements list and its export accept (SDP 6.5's disbursement
+# query validator); what disbursements_for() reads.
+DISBURSEMENT_PARAMS = QueryParams(
+    PAGING,
+    status(Disbursement.Status.values, "Only disbursements in these statuses"),
+    search("the disbursement's name contains this text"),
+    DATES,
+    sorting(DISBURSEMENT_SORTS, "created_at"),
+)
+# What the payments list and its export accept; what payments_for() reads.
+PAYMENT_PARAMS = QueryParams(
+    PAGING,
+    status(Payment.Status.values, "Only payments in these statuses"),
+    Param("receiver_id", "uuid", "Only the payments of this receiver."),
+    Param(
+        "type",
+        enum=tuple(Payment.Type.values),
+        any_case=True,
+        description="DIRECT payments or DISBURSEMENT ones (case-insensitive).",
+    ),
+    search(
+        "the payment's id, or its external payment id, receiver's Stellar address"
+        " or disbursement's name contains this text"
+    ),
+    DATES,
+    sorting(PAYMENT_SORTS, "updated_at"),
+)
+
+
 def disbursements_for(organization: Organization, params) -> QuerySet[Disbursement]:
     queryset = Disbursement.objects.filter(organization=organization)
     if values := statuses(params, Disbursement.Status.values):
@@ -282,9 +315,7 @@ def disbursements_for(organization: Organization, params) -> QuerySet[Disburseme
     if q := params.get("q"):
         queryset = queryset.filter(name__icontains=q)
     queryset = date_range(queryset, params)
-    return queryset.order_by(
-        *ordering(params, {"name": "name", "created_at": "created_at"}, "created_at")
-    )
+    return queryset.order_by(*ordering(params, DISBURSEMENT_SORTS, "created_at"))
 
 
 def payments_for(organization: Organization, params) -> QuerySet[Payment]:
@@ -309,13 +340,7 @@ def payments_for(organization: Organization, params) -> QuerySet[Payment]:
             match |= Q(pk__range=keys)
         queryset = queryset.filter(match)
     queryset = date_range(queryset, params)
-    return queryset.order_by(
-        *ordering(
-            params,
-            {"created_at": "created_at", "updated_at": "updated_at"},
-            "updated_at",
-        )
-    )
+    return queryset.order_by(*ordering(params, PAYMENT_SORTS, "updated_at"))
 
 
 # The payments list's filters that payment tallies can answer: status (a column

@@ -17,9 +17,10 @@ from receivers import selectors, services
 from receivers.models import Receiver, ReceiverWallet
 from sdp import jsontext as jt
 from sdp import sqljson
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, field_errors
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
+from sdp.params import accepts
 
 RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 
@@ -260,10 +261,27 @@ class ReceiverInput(serializers.Serializer):
     wallets = serializers.ListField(required=False, default=list, max_length=1)
 
 
+def _every_receiver_error(serializer_errors, raw) -> dict[str, str]:
+    """The serializer's errors (types, lengths) and the service's on the fields
+    that passed them (contacts, verifications, addresses): all at once."""
+    errors = field_errors(serializer_errors)
+    flagged = {name.split("[")[0].split(".")[0] for name in errors}
+    fields = {
+        name: raw.get(name)
+        for name in ReceiverInput().fields
+        if name not in flagged and hasattr(raw, "get")
+    }
+    fields.setdefault("external_id", None)
+    more, _ = services.new_receiver_errors(services.NewReceiver(**fields))
+    more = {k: v for k, v in more.items() if k.split("[")[0] not in flagged}
+    return {**more, **errors}
+
+
 class ReceiversView(APIView):
     roles = {"GET": BIZ, "POST": RECEIVER_WRITE}
     api_key_permissions = {"GET": "read:receivers", "POST": "write:receivers"}
 
+    @accepts(selectors.RECEIVER_PARAMS)
     def get(self, request: Request) -> Response:
         queryset = selectors.receivers_for(request.tenant, request.query_params)
         element, joins = receiver_sql()
@@ -277,7 +295,8 @@ class ReceiversView(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         data = ReceiverInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            raise APIError(extras=_every_receiver_error(data.errors, request.data))
         receiver = services.create_receiver(
             request.tenant,
             services.NewReceiver(**data.validated_data),
@@ -307,15 +326,19 @@ class ReceiverView(APIView):
         if not isinstance(request.data, dict):
             raise APIError(extras={"body": "must be a JSON object"})
         unknown = set(request.data) - PATCH_KEYS
-        if unknown:
-            raise APIError(
-                extras={name[:64]: "unknown field" for name in sorted(unknown)[:10]}
-            )
+        errors = {name[:64]: "unknown field" for name in sorted(unknown)[:10]}
         for name, value in request.data.items():
+            if name in unknown:
+                continue
             if value is not None and not isinstance(value, str):
-                raise APIError(extras={name: "must be a string"})
-            if isinstance(value, str) and len(value) > 254:
-                raise APIError(extras={name: "at most 254 characters"})
+                errors[name] = "must be a string"
+            elif isinstance(value, str) and len(value) > 254:
+                errors[name] = "at most 254 characters"
+        if errors:
+            # With the service's checks of the other fields: all at once.
+            valid = {k: v for k, v in request.data.items() if k not in errors}
+            more, _, _ = services.receiver_update_errors(valid)
+            raise APIError(extras={**more, **errors})
         services.update_receiver(receiver, dict(request.data), actor=request.user)
         return Response({"message": "Receiver updated successfully"})
 

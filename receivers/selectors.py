@@ -15,6 +15,7 @@ from auth_org.models import Organization
 from receivers.models import Receiver, ReceiverWallet
 from sdp.ids import prefix_range
 from sdp.listing import date_range, ordering, statuses
+from sdp.params import DATES, PAGING, QueryParams, search, sorting, status
 
 
 class PaymentReads(Protocol):
@@ -42,6 +43,23 @@ def payment_reads() -> PaymentReads:
     return PAYMENT_READS
 
 
+RECEIVER_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
+# What the receivers list and its export accept (SDP 6.5's receiver query
+# validator); what receivers_for() reads.
+RECEIVER_PARAMS = QueryParams(
+    PAGING,
+    status(
+        ReceiverWallet.Status.values, "Only receivers with a wallet in these statuses"
+    ),
+    search(
+        "the start of the receiver's id, or text in its external id, phone"
+        " number or email"
+    ),
+    DATES,
+    sorting(RECEIVER_SORTS, "updated_at"),
+)
+
+
 def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
     queryset = Receiver.objects.filter(organization=organization)
     if values := statuses(params, ReceiverWallet.Status.values):
@@ -62,10 +80,4 @@ def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
             match |= Q(pk__range=keys)
         queryset = queryset.filter(match)
     queryset = date_range(queryset, params)
-    return queryset.order_by(
-        *ordering(
-            params,
-            {"created_at": "created_at", "updated_at": "updated_at"},
-            "updated_at",
-        )
-    )
+    return queryset.order_by(*ordering(params, RECEIVER_SORTS, "updated_at"))

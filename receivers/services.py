@@ -117,19 +117,16 @@ class NewReceiver:
     wallets: list | None = None
 
 
-def create_receiver(
-    organization: Organization, data: NewReceiver, *, actor: User | None
-) -> Receiver:
-    """A receiver with its verifications and, for each address given, a REGISTERED
-    wallet at the organization's user-managed wallet. 409 on a used contact or
-    address; 400 naming the field otherwise."""
-    email = (data.email or "").strip().lower() or None
-    phone = (data.phone_number or "").strip() or None
+def new_receiver_errors(data: NewReceiver) -> tuple[dict[str, str], tuple]:
+    """Every invalid field of a new receiver, and its cleaned fields (email,
+    phone, external id, verifications, parsed wallet addresses)."""
+    email = str(data.email or "").strip().lower() or None
+    phone = str(data.phone_number or "").strip() or None
     errors = {}
     if not email and not phone:
         errors["email"] = "email or phone_number is required"
     errors.update(validate_contact(phone_number=phone, email=email))
-    external_id = (data.external_id or "").strip()
+    external_id = str(data.external_id or "").strip()
     if not external_id or len(external_id) > 64:
         errors["external_id"] = "external_id is required (at most 64 characters)"
     verifications = data.verifications or []
@@ -155,6 +152,18 @@ def create_receiver(
             errors[f"wallets[{index}]"] = next(
                 iter((exc.extras or {}).values()), exc.message
             )
+    return errors, (email, phone, external_id, verifications, parsed_wallets)
+
+
+def create_receiver(
+    organization: Organization, data: NewReceiver, *, actor: User | None
+) -> Receiver:
+    """A receiver with its verifications and, for each address given, a REGISTERED
+    wallet at the organization's user-managed wallet. 409 on a used contact or
+    address; 400 naming the field otherwise."""
+    errors, (email, phone, external_id, verifications, parsed_wallets) = (
+        new_receiver_errors(data)
+    )
     if errors:
         raise APIError(extras=errors)
     with transaction.atomic():
@@ -197,9 +206,9 @@ def create_receiver(
     return receiver
 
 
-def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Receiver:
-    """Contact and verification changes. Verifications are upserted even when
-    confirmed, recorded as confirmed by this user (SDP). 409 on a used contact."""
+def receiver_update_errors(data: dict) -> tuple[dict[str, str], dict, dict]:
+    """Every invalid field of a receiver's update, its contact changes and its
+    verifications (kind: value)."""
     errors: dict[str, str] = {}
     changes: dict[str, str | None] = {}
     if "email" in data:
@@ -223,6 +232,13 @@ def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Re
             if error := validate_verification(kind, value):
                 errors[key] = error
             verifications[kind] = value
+    return errors, changes, verifications
+
+
+def update_receiver(receiver: Receiver, data: dict, *, actor: User | None) -> Receiver:
+    """Contact and verification changes. Verifications are upserted even when
+    confirmed, recorded as confirmed by this user (SDP). 409 on a used contact."""
+    errors, changes, verifications = receiver_update_errors(data)
     if not changes and not verifications and not errors:
         errors["body"] = "nothing to update"
     if errors:

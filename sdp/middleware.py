@@ -2,6 +2,7 @@
 
 - ``RequestIDMiddleware``: an ``X-Request-ID`` on every response, also put on log
   records (``sdp.logfilters.RequestIDFilter``);
+- ``NulCharacterMiddleware``: 400 for a NUL character in the path or the query;
 - ``BodySizeLimitMiddleware``: 413 with the error body above ``MAX_REQUEST_BODY_BYTES``;
 - ``RateLimitMiddleware``: 40 requests per 20 seconds per client IP and path, counted
   in Redis so every web process shares the budget; 429 with the error body;
@@ -88,6 +89,40 @@ class RequestIDMiddleware:
             request_var.reset(request_token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class NulCharacterMiddleware:
+    """A NUL character in the path or a query parameter is a 400 naming where.
+
+    PostgreSQL cannot store or compare text holding one: any such value reaching
+    a query (a tenant reference in the path, a filter) was a 500. One check here
+    covers every route, declared parameters or not (JSON bodies: sdp.api's
+    parser)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            return error_response(
+                400, extras={"path": "must not contain NUL characters"}
+            )
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            names = [
+                name
+                for name, values in request.GET.lists()
+                if "\x00" in name or any("\x00" in v for v in values)
+            ]
+            extras = {
+                (name.replace("\x00", "?")[:64] or "query"): (
+                    "must not contain NUL characters"
+                )
+                for name in names[:10]
+            }
+            if extras:
+                return error_response(400, extras=extras)
+        return self.get_response(request)
 
 
 class BodySizeLimitMiddleware:

@@ -214,6 +214,7 @@ MIDDLEWARE = [
     "sdp.middleware.RateLimitMiddleware",
     "sdp.middleware.RequestIDMiddleware",
     "sdp.middleware.BodySizeLimitMiddleware",
+    "sdp.middleware.NulCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from auth_org.models import Organization
+from sdp.api import APIError
 
 
 def tenant_name_from_request(request: HttpRequest) -> str:
@@ -36,6 +37,8 @@ def resolve_tenant(request: HttpRequest) -> Organization | None:
         if not name:
             # Most API calls: authentication names the tenant (build nothing).
             return None
+        if "\x00" in name:
+            return None  # PostgreSQL cannot compare it: no tenant has it
         lookup = {"name__iexact": name}
     # A deactivated tenant answers as an unknown one: no login, no registration.
     return (
@@ -44,6 +47,34 @@ def resolve_tenant(request: HttpRequest) -> Organization | None:
         .defer("logo")
         .first()
     )
+
+
+TENANT_HEADER = "SDP-Tenant-Name"
+TENANT_NOT_FOUND = "Tenant not found in context."
+
+
+def tenant_not_found(request: HttpRequest) -> APIError:
+    """The 400 of a route that needs a tenant the request does not name: SDP's
+    message, and in ``extras`` which header (or host) and which tenant."""
+    if settings.SINGLE_TENANT_MODE:
+        extras = {"tenant": "no default tenant is configured"}
+    elif header := request.headers.get(TENANT_HEADER, "").strip():
+        extras = {TENANT_HEADER: f"no active tenant named {_shown(header)}"}
+    elif name := tenant_name_from_request(request):
+        extras = {
+            "Host": f"no active tenant named {_shown(name)} (the host's first"
+            f" label); or name one in the {TENANT_HEADER} header"
+        }
+    else:
+        extras = {
+            TENANT_HEADER: "the header is required: the name of the tenant (or a"
+            " host whose first label is its name)"
+        }
+    return APIError(TENANT_NOT_FOUND, extras=extras)
+
+
+def _shown(name: str) -> str:
+    return repr("".join(c if c.isprintable() else "?" for c in name[:64]))
 
 
 _UNRESOLVED = object()

@@ -26,7 +26,8 @@ from receivers.sep.tokens import (
     read_sep10_token,
     read_sep24_token,
 )
-from sdp.api import APIError, error_body
+from sdp.api import error_body
+from sdp.tenancy import tenant_not_found
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -46,7 +47,7 @@ def stellar_toml(request: HttpRequest) -> HttpResponse:
 def _tenant(request: Request) -> Organization:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
-        raise APIError("Tenant not found in context")
+        raise tenant_not_found(request)
     return tenant
 
 

@@ -204,7 +204,7 @@ def exchange_challenge(
         )
     except InvalidSep10ChallengeError as exc:
         raise WebAuthError(f"invalid challenge: {exc}") from exc
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, EOFError) as exc:  # EOFError: truncated XDR
         raise WebAuthError("transaction is not a valid challenge") from exc
 
     envelope = challenge.transaction

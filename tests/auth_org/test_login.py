@@ -131,7 +131,10 @@ def test_user_of_another_tenant_cannot_log_in_here(client, user):
 def test_unknown_tenant_is_an_error_body(client, user):
     response = login(client, user, {"SDP-Tenant-Name": "no-such-org"})
     assert response.status_code == 400
-    assert response.json() == {"error": "Tenant not found in context."}
+    assert response.json() == {
+        "error": "Tenant not found in context.",
+        "extras": {"SDP-Tenant-Name": "no active tenant named 'no-such-org'"},
+    }
 
 
 def test_tenant_from_the_host_first_label(client, user):

@@ -153,7 +153,10 @@ def test_deactivate_then_delete(client, admin_headers, organization):
         headers={"SDP-Tenant-Name": organization.name},
     )
     assert login.status_code == 400
-    assert login.json() == {"error": "Tenant not found in context."}
+    assert login.json() == {
+        "error": "Tenant not found in context.",
+        "extras": {"SDP-Tenant-Name": f"no active tenant named {organization.name!r}"},
+    }
 
 
 def test_default_tenant_cannot_be_deactivated(client, admin_headers):

@@ -130,12 +130,28 @@ def test_export_receivers(api, data):
     assert {row[3] for row in rows[1:]} == {"'@SUM(A1:A9)"}
 
 
-@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "\x00x"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=1+1", "+1+1", "-1-A1", "+SUM(A1)", "-x", "+", "-", "@x", "\tx", "\rx",
+        "\x00x", "+1\n=cmd", "+1,2", "+1e5", "-1;2", "+ 1", "+.5", "+1\t",
+    ],
+)  # fmt: skip
 def test_every_formula_prefix_is_neutralised(value):
     from disbursements.exports import safe_cell
 
     assert safe_cell(value) == "'" + value
     assert safe_cell("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["+14155550101", "+1 415 555 0101", "-12.5", "+1.5", "-0", "+44 20 7946 0958"],
+)
+def test_signed_numbers_and_phones_are_exported_as_they_are(value):
+    from disbursements.exports import safe_cell
+
+    assert safe_cell(value) == value
 
 
 def test_export_roles(organization, data):

@@ -1,0 +1,1 @@
+from tests.api2_fixtures import *  # noqa: F403
