@@ -14,11 +14,22 @@ from tss.models import SubmitterTransaction
 TEST_PASSWORD = "Correct-Horse-9-Battery!"
 
 
+def _letters(n: int) -> str:
+    """n in bijective base 26 (a, ..., z, aa, ab, ...): tenant names are letters
+    and dashes, at most 63, and a whole test session makes thousands."""
+    text = ""
+    n += 1
+    while n:
+        n, digit = divmod(n - 1, 26)
+        text = chr(97 + digit) + text
+    return text
+
+
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Organization
 
-    name = factory.Sequence(lambda n: f"org-{chr(97 + n % 26)}{'x' * (n // 26)}")
+    name = factory.Sequence(lambda n: f"org-{_letters(n)}")
     display_name = factory.LazyAttribute(lambda o: o.name.replace("-", " ").title())
     status = Organization.Status.ACTIVATED
 

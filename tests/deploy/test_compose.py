@@ -67,10 +67,12 @@ def test_web_healthcheck_names_an_allowed_host(services):
     assert "'Host'" in check
 
 
-def test_the_web_serves_the_image_command_with_its_access_log(services):
+def test_the_web_serves_the_image_command_on_gunicorn_conf_listeners(services):
+    # Any --bind would replace gunicorn.conf.py's three listeners (docs/ports.md);
+    # the JSON access log is the application's (sdp.accesslog), in every shape.
     command = services["web"]["command"]
-    assert command[:2] == ["gunicorn", "sdp.wsgi"]
-    assert "--access-logfile" in command
+    assert command == ["gunicorn", "sdp.wsgi"]
+    assert services["web"]["environment"]["INTERNAL_BIND_ADDRESS"] == "0.0.0.0"
 
 
 @pytest.mark.parametrize("name", [".env.example", ".env.production.example"])

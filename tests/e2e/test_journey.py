@@ -154,8 +154,9 @@ def test_phone_journey_from_csv_to_success(
     assert row["StellarTransactionID"] == tx_hash
     assert row["Status"] == "SUCCESS"
     assert row["Amount"] == "4.7500000"
-    # A leading "+" is quoted against spreadsheet formulas (deliberately unlike SDP).
-    assert row["Receiver.PhoneNumber"] == f"'{PHONE}"
+    # A phone is a number, not a formula: exported as it is, so the export can
+    # be uploaded again (issue 17 item 18).
+    assert row["Receiver.PhoneNumber"] == PHONE
     assert row["ReceiverWallet.Address"] == outcome.address
     assert time.monotonic() < deadline
 
