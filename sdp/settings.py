@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "corsheaders",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # ours, bottom layer first
     "messaging",
     "tss",
@@ -335,6 +336,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Stellar Disbursement Platform API",
     "VERSION": VERSION,
     "PREPROCESSING_HOOKS": ["sdp.openapi.normalize_route_paths"],
+    # The docs page (/openapi) loads Swagger UI from our own static files, so it
+    # works offline and behind a strict proxy (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No call to swagger.io's online validator either.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Celery ----------------------------------------------------------------

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.management import call_command
 from django.db import close_old_connections
+from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.auth_org.helpers import DEVICE_ID, bearer
@@ -38,6 +41,40 @@ def test_browsable_page(client):
     response = client.get("/openapi")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_docs_page_loads_only_our_own_static_files(settings, tmp_path):
+    """As in production: the image's collectstatic, whitenoise under gunicorn.
+    The page names no other host (it was blank offline: Swagger UI came from a
+    CDN), and every file it names answers."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    call_command("collectstatic", interactive=False, verbosity=0)
+    security = settings.MIDDLEWARE.index(
+        "django.middleware.security.SecurityMiddleware"
+    )
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[: security + 1],
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        *settings.MIDDLEWARE[security + 1 :],
+    ]
+    client = Client()  # its handler loads the middleware above
+
+    page = client.get("/openapi")
+    html = page.content.decode()
+
+    assert page.status_code == 200
+    assert not re.findall(r"https?://|//[a-z]", html, re.IGNORECASE), html
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert len(urls) >= 4, urls  # css, favicon, bundle, preset
+    assert '"validatorUrl": null' in html
+    for url in urls:
+        assert url.startswith("/static/drf_spectacular_sidecar/swagger-ui-dist/"), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert len(b"".join(response.streaming_content)) > 100, url
+    # The schema the page loads is ours too.
+    assert "'/openapi.json'" in html or '"/openapi.json"' in html, html
+    assert client.get("/openapi.json").status_code == 200
 
 
 @pytest.fixture
