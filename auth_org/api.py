@@ -18,13 +18,14 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import apikeys, services, sessions
+from auth_org import apikeys, schemas, services, sessions
 from auth_org.authentication import JWTAuthentication
 from auth_org.models import (
     DEFAULT_INVITATION_TEMPLATE,
@@ -37,13 +38,11 @@ from auth_org.models import (
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
 from sdp.api import APIError, NotFound
+from sdp.apidoc import NO_CONTENT, Message, Token, answers, json_body
 from sdp.middleware import client_ip
 
 TENANT_NOT_FOUND = "Tenant not found in context."
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
-
-MessageSerializer = inline_serializer("Message", {"message": serializers.CharField()})
-TokenSerializer = inline_serializer("Token", {"token": serializers.CharField()})
 
 
 def require_tenant(request: Request) -> Organization:
@@ -82,16 +81,7 @@ class PublicView(APIView):
 
 
 class AppConfigView(PublicView):
-    @extend_schema(
-        responses=inline_serializer(
-            "AppConfig",
-            {
-                "captcha_disabled": serializers.BooleanField(),
-                "captcha_type": serializers.CharField(),
-                "captcha_site_key": serializers.CharField(),
-            },
-        )
-    )
+    @extend_schema(responses=answers(schemas.AppConfig))
     def get(self, request: Request) -> Response:
         # The first call may carry no tenant: answer from the environment then.
         return Response(
@@ -113,8 +103,7 @@ class LoginInput(serializers.Serializer):
 
 class LoginView(PublicView):
     @extend_schema(
-        request=LoginInput,
-        responses={200: OpenApiResponse(description="{token} or {message}")},
+        request=json_body(LoginInput), responses=answers(schemas.LoginResult)
     )
     def post(self, request: Request) -> Response:
         organization, data, ip = _public_form(request, LoginInput)
@@ -139,7 +128,7 @@ class MFAInput(serializers.Serializer):
 
 
 class MFAView(PublicView):
-    @extend_schema(request=MFAInput, responses=TokenSerializer)
+    @extend_schema(request=json_body(MFAInput), responses=answers(Token))
     def post(self, request: Request) -> Response:
         organization, data, ip = _public_form(request, MFAInput)
         token = sessions.verify_mfa(
@@ -156,7 +145,7 @@ class RefreshTokenView(APIView):
     permission_classes = [SessionOnly]
     roles = ALL
 
-    @extend_schema(request=None, responses=TokenSerializer)
+    @extend_schema(request=None, responses=answers(Token))
     def post(self, request: Request) -> Response:
         token = request.headers["Authorization"].partition(" ")[2].strip()
         return Response({"token": sessions.refresh(request.user, token, request.auth)})
@@ -170,7 +159,7 @@ class ForgotPasswordInput(serializers.Serializer):
 
 
 class ForgotPasswordView(PublicView):
-    @extend_schema(request=ForgotPasswordInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(ForgotPasswordInput), responses=answers(Message))
     def post(self, request: Request) -> Response:
         organization, data, ip = _public_form(request, ForgotPasswordInput)
         sessions.request_password_reset(organization, email=data["email"], ip=ip)
@@ -183,7 +172,7 @@ class ResetPasswordInput(serializers.Serializer):
 
 
 class ResetPasswordView(PublicView):
-    @extend_schema(request=ResetPasswordInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(ResetPasswordInput), responses=answers(Message))
     def post(self, request: Request) -> Response:
         organization = require_tenant(request)
         data = _validated(ResetPasswordInput, request.data)
@@ -209,19 +198,7 @@ class ProfileView(APIView):
     roles = ALL
     api_key_permissions = {"GET": "read:all", "PATCH": "write:all"}
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Profile",
-            {
-                "id": serializers.CharField(),
-                "first_name": serializers.CharField(),
-                "last_name": serializers.CharField(),
-                "email": serializers.CharField(),
-                "roles": serializers.ListField(child=serializers.CharField()),
-                "organization_name": serializers.CharField(),
-            },
-        )
-    )
+    @extend_schema(responses=answers(schemas.Profile))
     def get(self, request: Request) -> Response:
         user = request.user
         return Response(
@@ -235,7 +212,9 @@ class ProfileView(APIView):
             }
         )
 
-    @extend_schema(request=ProfileInput, responses=MessageSerializer)
+    @extend_schema(
+        request=json_body(ProfileInput, text_plain=True), responses=answers(Message)
+    )
     def patch(self, request: Request) -> Response:
         data = _validated(ProfileInput, request.data)
         services.update_profile(request.user, data=data, ip=client_ip(request._request))
@@ -252,7 +231,7 @@ class ProfilePasswordView(APIView):
     permission_classes = [SessionOnly]
     roles = ALL
 
-    @extend_schema(request=PasswordChangeInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(PasswordChangeInput), responses=answers(Message))
     def patch(self, request: Request) -> Response:
         data = _validated(PasswordChangeInput, request.data)
         sessions.change_password(
@@ -328,20 +307,11 @@ class OrganizationView(APIView):
     roles = {"GET": ALL, "PATCH": OWNER_FC}
     api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
 
-    @extend_schema(responses=OpenApiResponse(description="the organization (§2.2)"))
+    @extend_schema(responses=answers(schemas.OrganizationSerializer))
     def get(self, request: Request) -> Response:
         return Response(organization_json(request.user.organization, request))
 
-    @extend_schema(
-        request=inline_serializer(
-            "OrganizationUpdate",
-            {
-                "data": serializers.CharField(required=False),
-                "logo": serializers.FileField(required=False),
-            },
-        ),
-        responses=MessageSerializer,
-    )
+    @extend_schema(request=schemas.ORGANIZATION_UPDATE, responses=answers(Message))
     def patch(self, request: Request) -> Response:
         if "data" in request.data or "logo" in request.FILES:
             data = services.parse_organization_data(request.data.get("data"))
@@ -389,7 +359,7 @@ LOGO_MAX_AGE = 300
 
 
 class OrganizationLogoView(PublicView):
-    @extend_schema(responses={(200, "image/png"): bytes})
+    @extend_schema(responses=answers(OpenApiTypes.BINARY, media="image/*"))
     def get(self, request: Request) -> HttpResponse:
         if getattr(request, "tenant", None) is None:
             # No tenant header or host label: the dashboard's Bearer names it.
@@ -413,15 +383,13 @@ class BridgeIntegrationView(APIView):
     roles = {"GET": ALL, "PATCH": OWNER_FC}
     api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
 
-    @extend_schema(
-        responses=inline_serializer(
-            "BridgeIntegration", {"status": serializers.CharField()}
-        )
-    )
+    @extend_schema(responses=answers(schemas.BridgeIntegration))
     def get(self, request: Request) -> Response:
         return Response({"status": "NOT_ENABLED"})
 
-    @extend_schema(request=None, responses=MessageSerializer)
+    @extend_schema(
+        request=json_body(schemas.BridgeIntegration), responses=answers(Message)
+    )
     def patch(self, request: Request) -> Response:
         raise APIError("Bridge integration is not enabled.")
 
@@ -430,7 +398,7 @@ class BalancesView(APIView):
     roles = ALL
     api_key_permissions = "read:all"
 
-    @extend_schema(responses=MessageSerializer)
+    @extend_schema(responses=answers(Message))
     def get(self, request: Request) -> Response:
         raise APIError(
             "This endpoint is only available for tenants using "
@@ -464,10 +432,7 @@ class UsersView(APIView):
     api_key_permissions = {"GET": "read:users", "POST": "write:users"}
     sorts = {"email": "email", "is_active": "is_active"}
 
-    @extend_schema(
-        operation_id="users_list",
-        responses=OpenApiResponse(description="array of users"),
-    )
+    @extend_schema(responses=answers(schemas.User(many=True)))
     def get(self, request: Request) -> Response:
         sort = request.query_params.get("sort") or "email"
         direction = (request.query_params.get("direction") or "asc").lower()
@@ -479,7 +444,7 @@ class UsersView(APIView):
         )
         return Response([user_json(user) for user in users])
 
-    @extend_schema(request=UserInput, responses={201: OpenApiResponse()})
+    @extend_schema(request=json_body(UserInput), responses=answers(schemas.User, 201))
     def post(self, request: Request) -> Response:
         data = _validated(UserInput, request.data)
         user = services.invite_user(
@@ -503,15 +468,11 @@ class UserRolesView(APIView):
     roles = OWNER
     api_key_permissions = {"GET": "read:users", "PATCH": "write:users"}
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Roles", {"roles": serializers.ListField(child=serializers.CharField())}
-        )
-    )
+    @extend_schema(responses=answers(schemas.Roles))
     def get(self, request: Request) -> Response:
         return Response({"roles": list(Role.values)})
 
-    @extend_schema(request=RolesInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(RolesInput), responses=answers(Message))
     def patch(self, request: Request) -> Response:
         data = _validated(RolesInput, request.data)
         services.set_user_roles(
@@ -533,7 +494,7 @@ class UserActivationView(APIView):
     roles = OWNER
     api_key_permissions = {"PATCH": "write:users"}
 
-    @extend_schema(request=ActivationInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(ActivationInput), responses=answers(Message))
     def patch(self, request: Request) -> Response:
         data = _validated(ActivationInput, request.data)
         services.set_user_activation(
@@ -600,10 +561,7 @@ class APIKeysView(APIView):
     roles = API_KEY_ROLES
     api_key_permissions = "write:all"
 
-    @extend_schema(
-        operation_id="api_keys_list",
-        responses=OpenApiResponse(description="array of API keys"),
-    )
+    @extend_schema(responses=answers(schemas.APIKey(many=True)))
     def get(self, request: Request) -> Response:
         # SDP: a user sees only the keys they created.
         keys = APIKey.objects.filter(
@@ -611,7 +569,9 @@ class APIKeysView(APIView):
         ).order_by("-created_at")
         return Response([api_key_json(key) for key in keys])
 
-    @extend_schema(request=APIKeyInput, responses={201: OpenApiResponse()})
+    @extend_schema(
+        request=json_body(APIKeyInput), responses=answers(schemas.APIKey, 201)
+    )
     def post(self, request: Request) -> Response:
         data = _validated(APIKeyInput, request.data)
         key, plaintext = apikeys.create_api_key(
@@ -637,11 +597,13 @@ class APIKeyView(APIView):
             raise NotFound()
         return key
 
-    @extend_schema(responses=OpenApiResponse(description="an API key"))
+    @extend_schema(responses=answers(schemas.APIKey))
     def get(self, request: Request, pk: Any) -> Response:
         return Response(api_key_json(self._key(request, pk)))
 
-    @extend_schema(request=APIKeyUpdateInput, responses=OpenApiResponse())
+    @extend_schema(
+        request=json_body(APIKeyUpdateInput), responses=answers(schemas.APIKey)
+    )
     def patch(self, request: Request, pk: Any) -> Response:
         key = self._key(request, pk)
         data = _validated(APIKeyUpdateInput, request.data)
@@ -654,7 +616,7 @@ class APIKeyView(APIView):
         )
         return Response(api_key_json(key))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses=answers(NO_CONTENT, 204))
     def delete(self, request: Request, pk: Any) -> Response:
         apikeys.delete_api_key(
             self._key(request, pk), actor=request.user, ip=client_ip(request._request)

@@ -7,16 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import catalog
+from auth_org import catalog, schemas
 from auth_org.models import Asset, Role, Wallet
 from auth_org.permissions import ALL
 from sdp import jsontext as jt
 from sdp.api import APIError, NotFound
+from sdp.apidoc import NO_CONTENT, answers, json_body
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
 WALLET_WRITE = frozenset({Role.OWNER, Role.DEVELOPER})
@@ -111,6 +113,7 @@ class AssetsView(APIView):
     roles = {"GET": ALL, "POST": ASSET_WRITE}
     api_key_permissions = {"GET": "read:all", "POST": "write:all"}
 
+    @extend_schema(responses=answers(schemas.ListedAsset(many=True)))
     def get(self, request: Request) -> Response:
         organization = request.tenant
         assets = catalog.assets_of(organization).order_by("code", "issuer")
@@ -136,6 +139,9 @@ class AssetsView(APIView):
             )
         return Response(body)
 
+    @extend_schema(
+        request=json_body(schemas.AssetInput), responses=answers(schemas.Asset, 201)
+    )
     def post(self, request: Request) -> Response:
         data = AssetInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -151,6 +157,7 @@ class AssetView(APIView):
     roles = {"DELETE": ASSET_WRITE}
     api_key_permissions = {"DELETE": "write:all"}
 
+    @extend_schema(responses=answers(schemas.Asset))
     def delete(self, request: Request, pk) -> Response:
         asset = catalog.assets_of(request.tenant).filter(pk=pk).first()
         if asset is None:
@@ -199,6 +206,7 @@ class WalletsView(APIView):
     roles = {"GET": ALL, "POST": WALLET_WRITE}
     api_key_permissions = {"GET": "read:wallets", "POST": "write:wallets"}
 
+    @extend_schema(responses=answers(schemas.Wallet(many=True)))
     def get(self, request: Request) -> Response:
         params = request.query_params
         include_deleted = boolean(params.get("include_deleted"), "include_deleted")
@@ -226,6 +234,9 @@ class WalletsView(APIView):
         wallets = wallets.order_by("name").prefetch_related("assets")
         return Response([wallet_json(w) for w in wallets])
 
+    @extend_schema(
+        request=json_body(schemas.WalletInput), responses=answers(schemas.Wallet, 201)
+    )
     def post(self, request: Request) -> Response:
         data = WalletInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -247,9 +258,13 @@ class WalletView(APIView):
             raise NotFound()
         return wallet
 
+    @extend_schema(responses=answers(schemas.Wallet))
     def get(self, request: Request, pk) -> Response:
         return Response(wallet_json(self._wallet(request, pk)))
 
+    @extend_schema(
+        request=json_body(schemas.WalletPatch), responses=answers(schemas.Wallet)
+    )
     def patch(self, request: Request, pk) -> Response:
         wallet = self._wallet(request, pk)
         data = WalletPatch(data=request.data)
@@ -257,6 +272,7 @@ class WalletView(APIView):
         wallet = catalog.update_wallet(request.tenant, wallet, data=data.validated_data)
         return Response(wallet_json(wallet))
 
+    @extend_schema(responses=answers(NO_CONTENT, 204))
     def delete(self, request: Request, pk) -> Response:
         catalog.delete_wallet(request.tenant, self._wallet(request, pk))
         return Response(status=204)

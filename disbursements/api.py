@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,12 +17,13 @@ from auth_org.catalog_api import ASSET_TEXT, WALLET_MEMBERS
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
-from disbursements import selectors, services
+from disbursements import schemas, selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.models import Disbursement, Payment
 from sdp import jsontext as jt
 from sdp import sqljson
 from sdp.api import APIError, NotFound, PageNumberPagination
+from sdp.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 
@@ -186,6 +188,7 @@ class DisbursementsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
+    @extend_schema(responses=answers(page_of(schemas.DisbursementSerializer)))
     def get(self, request: Request) -> HttpResponse:
         # A tenant's disbursements are few: counted exactly on every request.
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
@@ -197,6 +200,10 @@ class DisbursementsView(APIView):
             exact=True,
         )
 
+    @extend_schema(
+        request=schemas.DISBURSEMENT_CREATE,
+        responses=answers(schemas.DisbursementSerializer, 201),
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         raw = request.data
@@ -241,9 +248,11 @@ class DisbursementView(APIView):
     roles = {"GET": BIZ, "DELETE": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "DELETE": "write:disbursements"}
 
+    @extend_schema(responses=answers(schemas.DisbursementSerializer))
     def get(self, request: Request, pk) -> HttpResponse:
         return sqljson.json_response(disbursement_text(request, pk))
 
+    @extend_schema(responses=answers(schemas.DisbursementSerializer))
     def delete(self, request: Request, pk) -> HttpResponse:
         disbursement = get_disbursement(request, pk)
         body = disbursement_text(request, pk)
@@ -255,6 +264,7 @@ class InstructionsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
+    @extend_schema(responses=csv_file())
     def get(self, request: Request, pk) -> HttpResponse:
         disbursement = get_disbursement(request, pk)
         content = Disbursement.objects.filter(pk=disbursement.pk).values_list(
@@ -267,6 +277,9 @@ class InstructionsView(APIView):
         response["Content-Disposition"] = f"attachment; filename={name}"
         return response
 
+    @extend_schema(
+        request=multipart_body(schemas.InstructionsUpload), responses=answers(Message)
+    )
     @idempotent
     def post(self, request: Request, pk) -> Response:
         disbursement = get_disbursement(request, pk)
@@ -283,6 +296,9 @@ class DisbursementStatusView(APIView):
     roles = {"PATCH": DISBURSEMENT_START}
     api_key_permissions = {"PATCH": "write:disbursements"}
 
+    @extend_schema(
+        request=json_body(schemas.DisbursementStatusInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         disbursement = get_disbursement(request, pk)
@@ -349,6 +365,7 @@ class DisbursementReceiversView(APIView):
     roles = {"GET": BIZ}
     api_key_permissions = {"GET": "read:disbursements"}
 
+    @extend_schema(responses=answers(page_of(schemas.DisbursementReceiver)))
     def get(self, request: Request, pk) -> HttpResponse:
         # Whether it is the tenant's (its history and wallet are not shown) and
         # how many payments it has, from its tallies.
@@ -460,6 +477,7 @@ class PaymentsView(APIView):
     roles = {"GET": BIZ, "POST": PAYMENT_WRITE}
     api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
+    @extend_schema(responses=answers(page_of(schemas.PaymentSerializer)))
     def get(self, request: Request) -> Response:
         params = request.query_params
         queryset = selectors.payments_for(request.tenant, params)
@@ -473,6 +491,10 @@ class PaymentsView(APIView):
             f"JOIN disbursements_payment p ON p.id = page.id {PAYMENT_JOINS}",
         )
 
+    @extend_schema(
+        request=json_body(schemas.DirectPaymentInput),
+        responses=answers(schemas.PaymentSerializer, 201),
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         data = DirectPaymentInput(data=request.data)
@@ -489,6 +511,7 @@ class PaymentView(APIView):
     roles = {"GET": BIZ}
     api_key_permissions = {"GET": "read:payments"}
 
+    @extend_schema(responses=answers(schemas.PaymentSerializer))
     def get(self, request: Request, pk) -> Response:
         return payment_response(request, pk)
 
@@ -497,6 +520,9 @@ class PaymentsRetryView(APIView):
     roles = {"PATCH": PAYMENT_WRITE}
     api_key_permissions = {"PATCH": "write:payments"}
 
+    @extend_schema(
+        request=json_body(schemas.PaymentsRetryInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request) -> Response:
         ids = request.data.get("payment_ids")
@@ -510,6 +536,9 @@ class PaymentStatusView(APIView):
     roles = {"PATCH": OWNER_FC}
     api_key_permissions = {"PATCH": "write:payments"}
 
+    @extend_schema(
+        request=json_body(schemas.PaymentStatusInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         payment = get_payment(request, pk)
@@ -526,6 +555,7 @@ class StatisticsView(APIView):
     roles = {"GET": ALL}
     api_key_permissions = {"GET": "read:statistics"}
 
+    @extend_schema(responses=answers(schemas.Statistics))
     def get(self, request: Request, pk=None) -> Response:
         if pk is not None and not sqljson.fetch_text(
             "SELECT true FROM disbursements_disbursement"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -10,6 +11,7 @@ from auth_org.permissions import OWNER_FC
 from disbursements import selectors
 from disbursements.exports import csv_response, record_export
 from receivers.selectors import receivers_for
+from sdp.apidoc import csv_file
 
 EXPORT_ROLES = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 BATCH = 2000
@@ -23,6 +25,7 @@ class ExportDisbursementsView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
+    @extend_schema(responses=csv_file())
     def get(self, request: Request):
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
         record_export(
@@ -72,6 +75,7 @@ class ExportPaymentsView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
+    @extend_schema(responses=csv_file())
     def get(self, request: Request):
         queryset = selectors.payments_for(request.tenant, request.query_params)
         record_export(
@@ -117,6 +121,7 @@ class ExportReceiversView(APIView):
     roles = {"GET": EXPORT_ROLES}
     api_key_permissions = {"GET": "read:exports"}
 
+    @extend_schema(responses=csv_file())
     def get(self, request: Request):
         queryset = receivers_for(request.tenant, request.query_params)
         record_export(

@@ -312,7 +312,7 @@ CORS_ALLOW_HEADERS = [
 CORS_EXPOSE_HEADERS = ["Content-Disposition"]
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sdp.apidoc.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "auth_org.authentication.JWTAuthentication",
         "auth_org.authentication.APIKeyAuthentication",
@@ -338,6 +338,18 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["sdp.openapi.normalize_route_paths"],
     # The docs page (/openapi) loads Swagger UI from our own static files, so it
     # works offline and behind a strict proxy (no CDN).
+    # One name per set of statuses (the models' choices, the inputs' subsets).
+    "ENUM_NAME_OVERRIDES": {
+        "DisbursementStatus": "disbursements.models.Disbursement.Status",
+        "PaymentStatus": "disbursements.models.Payment.Status",
+        "PaymentType": "disbursements.models.Payment.Type",
+        "ReceiverWalletStatus": "receivers.models.ReceiverWallet.Status",
+        "VerificationField": "receivers.models.VerificationField",
+        "TenantStatus": "auth_org.models.Organization.Status",
+        "DisbursementStatusMove": ["STARTED", "PAUSED"],
+        "PaymentCancel": ["CANCELED"],
+        "ReceiverWalletUnregister": ["READY"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No call to swagger.io's online validator either.

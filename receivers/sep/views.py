@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org.models import Organization
-from receivers import captcha, registration
+from receivers import captcha, registration, schemas
 from receivers.models import Sep24Transaction
 from receivers.sep import interactive, web_auth
 from receivers.sep.stellar_toml import render_stellar_toml
@@ -26,6 +27,7 @@ from receivers.sep.tokens import (
     read_sep24_token,
 )
 from sdp.api import APIError
+from sdp.apidoc import Message, Token, answers, json_body, multipart_body
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -113,6 +115,7 @@ class PublicView(APIView):
 
 
 class Sep10AuthView(PublicView):
+    @extend_schema(responses=answers(schemas.Sep10Challenge))
     def get(self, request: Request) -> Response:
         challenge = web_auth.create_challenge(
             _tenant(request),
@@ -129,6 +132,7 @@ class Sep10AuthView(PublicView):
             }
         )
 
+    @extend_schema(request=json_body(schemas.Sep10Signed), responses=answers(Token))
     def post(self, request: Request) -> Response:
         xdr = (
             request.data.get("transaction", "") if hasattr(request.data, "get") else ""
@@ -143,6 +147,7 @@ class Sep10AuthView(PublicView):
 
 
 class Sep24InfoView(PublicView):
+    @extend_schema(responses=answers(schemas.Sep24Info))
     def get(self, request: Request) -> Response:
         return Response(interactive.sep24_info(_tenant(request)))
 
@@ -153,6 +158,13 @@ class WalletView(APIView):
 
 
 class Sep24InteractiveDepositView(WalletView):
+    @extend_schema(
+        request={
+            **json_body(schemas.Sep24DepositInput),
+            **multipart_body(schemas.Sep24DepositInput),
+        },
+        responses=answers(schemas.Sep24Interactive),
+    )
     def post(self, request: Request) -> Response:
         identity: WalletIdentity = request.auth
         data = request.data if hasattr(request.data, "get") else {}
@@ -174,6 +186,7 @@ class Sep24InteractiveDepositView(WalletView):
 
 
 class Sep24TransactionView(WalletView):
+    @extend_schema(responses=answers(schemas.Sep24TransactionAnswer))
     def get(self, request: Request) -> Response:
         identity: WalletIdentity = request.auth
         transaction_id = request.query_params.get("id", "")
@@ -223,6 +236,7 @@ class InteractiveView(APIView):
 
 
 class InteractiveInfoView(InteractiveView):
+    @extend_schema(responses=answers(schemas.RegistrationInfo))
     def get(self, request: Request) -> Response:
         sep24_transaction = self.sep24_transaction(request)
         organization = sep24_transaction.organization
@@ -240,6 +254,10 @@ class InteractiveInfoView(InteractiveView):
 
 
 class InteractiveOTPView(InteractiveView):
+    @extend_schema(
+        request=json_body(schemas.RegistrationOTPInput),
+        responses=answers(schemas.RegistrationOTPSent),
+    )
     def post(self, request: Request) -> Response:
         sep24_transaction = self.sep24_transaction(request)
         data = self.body(request)
@@ -260,6 +278,10 @@ class InteractiveOTPView(InteractiveView):
 
 
 class InteractiveVerificationView(InteractiveView):
+    @extend_schema(
+        request=json_body(schemas.RegistrationVerificationInput),
+        responses=answers(Message),
+    )
     def post(self, request: Request) -> Response:
         sep24_transaction = self.sep24_transaction(request)
         data = self.body(request)
