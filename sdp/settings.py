@@ -336,6 +336,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Stellar Disbursement Platform API",
     "VERSION": VERSION,
     "PREPROCESSING_HOOKS": ["sdp.openapi.normalize_route_paths"],
+    # Request bodies as their own components (uploads as binary, not as URLs).
+    "COMPONENT_SPLIT_REQUEST": True,
     # The docs page (/openapi) loads Swagger UI from our own static files, so it
     # works offline and behind a strict proxy (no CDN).
     # One name per set of statuses (the models' choices, the inputs' subsets).

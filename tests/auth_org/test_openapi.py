@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import close_old_connections
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from hypothesis import HealthCheck, Phase, given, settings
 
+from tests.api2_fixtures import ledger  # noqa: F401
 from tests.auth_org.helpers import DEVICE_ID, bearer
+from tests.auth_org.openapi_check import OpenAPI
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +142,334 @@ def test_no_server_error_for_generated_requests(api_schema, owner_headers):
                 assert "error" in response.json()
 
         check()
+
+
+# --- the published schema against what the routes answer -------------------------
+
+WRITES = {"post", "put", "patch"}
+# Writes that take no body: the refresh reads the token from the header, a retried
+# invitation needs nothing but the receiver wallet's id.
+NO_BODY = {("post", "/refresh-token"), ("patch", "/receivers/wallets/{id}")}
+
+
+@pytest.fixture
+def openapi(client):
+    return OpenAPI(client.get("/openapi.json").json())
+
+
+def test_every_operation_documents_its_answers_and_bodies(openapi):
+    operations = [
+        (method, path, operation)
+        for path, item in openapi.document["paths"].items()
+        for method, operation in item.items()
+    ]
+    undocumented = [
+        f"{method} {path}"
+        for method, path, operation in operations
+        if not any(
+            code.startswith("2") and (code == "204" or answer.get("content"))
+            for code, answer in operation["responses"].items()
+        )
+        or "4XX" not in operation["responses"]
+    ]
+    without_body = {
+        (method, path)
+        for method, path, operation in operations
+        if method in WRITES and not operation.get("requestBody", {}).get("content")
+    }
+    assert len(operations) >= 74
+    assert undocumented == []
+    assert without_body == NO_BODY
+    # Every JSON answer is a declared component, not a free-form object.
+    for method, path, operation in operations:
+        for code, answer in operation["responses"].items():
+            schema = answer.get("content", {}).get("application/json", {}).get("schema")
+            if schema is not None:
+                assert "$ref" in schema or schema.get("type") == "array", (
+                    method,
+                    path,
+                    code,
+                )
+
+
+def test_request_bodies_by_the_dashboards_content_types(openapi):
+    def media(method, path):
+        return set(openapi.operation(method, path)["requestBody"]["content"])
+
+    assert {"application/json", "text/plain"} <= media("PATCH", "/profile")
+    assert {"application/json", "text/plain"} <= media("PATCH", "/receivers/x")
+    assert {"application/json", "multipart/form-data"} <= media(
+        "POST", "/disbursements"
+    )
+    assert "multipart/form-data" in media("POST", "/disbursements/x/instructions")
+    assert "multipart/form-data" in media("PATCH", "/organization")
+    upload = openapi.operation("POST", "/disbursements")["requestBody"]["content"]
+    ref = upload["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    fields = openapi.components["schemas"][ref]
+    assert set(fields["properties"]) == {"data", "file"}
+    assert fields["properties"]["file"]["format"] == "binary"
+
+
+def test_the_check_fails_on_drift(openapi):
+    """The checker used below refuses a missing or extra field, a wrong type and
+    an unexpected null (else the tests below could not fail)."""
+    schema = {"$ref": "#/components/schemas/APIKey"}
+    good = {
+        "id": "0b8e8f4e-5d1c-4d4e-9f3e-0e7e1c2b3a4d",
+        "name": "ci",
+        "permissions": ["read:all"],
+        "allowed_ips": [],
+        "enabled": True,
+        "expiry_date": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "created_by": None,
+        "updated_at": "2026-01-01T00:00:00Z",
+        "updated_by": None,
+        "last_used_at": None,
+    }
+    openapi.check_body(schema, good, "good")
+    for bad in (
+        {k: v for k, v in good.items() if k != "name"},
+        {**good, "secret": "x"},
+        {**good, "enabled": "yes"},
+        {**good, "created_at": None},
+    ):
+        with pytest.raises(AssertionError):
+            openapi.check_body(schema, bad, "bad")
+
+
+def _world(organization, owner):
+    """Rows of every kind, with the optional parts filled in: a started
+    disbursement, a registered receiver wallet confirmed by OTP, payments that
+    succeeded, a direct payment, a verification confirmed."""
+    from django.utils import timezone
+
+    from receivers.models import ReceiverVerification
+    from tests.factories import (
+        AssetFactory,
+        DisbursementFactory,
+        PaymentFactory,
+        ReceiverWalletFactory,
+        WalletFactory,
+    )
+
+    asset = AssetFactory(organization=organization, code="USDC")
+    wallet = WalletFactory(organization=organization, name="Demo Wallet")
+    wallet.assets.add(asset)
+    disbursement = DisbursementFactory(
+        organization=organization,
+        asset=asset,
+        wallet=wallet,
+        status="STARTED",
+        created_by=owner,
+        file_name="payroll.csv",
+    )
+    now = timezone.now()
+    registered = ReceiverWalletFactory(
+        receiver__organization=organization,
+        receiver__email="ana@example.org",
+        wallet=wallet,
+        status="REGISTERED",
+        stellar_address="GDQP2KPQGKIHYJGXNUIYOMHARUARCA7DJT5FO2FFOOKY3B2WSQHG4W37",
+        stellar_memo="42",
+        stellar_memo_type="id",
+        invitation_sent_at=now,
+        otp_confirmed_at=now,
+        otp_confirmed_with="ana@example.org",
+    )
+    ReceiverVerification.objects.create(
+        receiver=registered.receiver,
+        verification_field="DATE_OF_BIRTH",
+        hashed_value="x" * 64,
+        confirmed_at=now,
+        verification_channel="EMAIL",
+    )
+    PaymentFactory(
+        disbursement=disbursement,
+        receiver_wallet=registered,
+        status="SUCCESS",
+        stellar_transaction_id="a" * 64,
+        stellar_operation_id="123",
+    )
+    PaymentFactory(disbursement=disbursement, receiver_wallet=registered)
+    PaymentFactory(disbursement=DisbursementFactory(organization=organization))
+    PaymentFactory(
+        disbursement=None,
+        organization=organization,
+        asset=asset,
+        receiver_wallet=registered,
+        type="DIRECT",
+        external_payment_id="ext-1",
+    )
+    return disbursement, registered
+
+
+@pytest.mark.usefixtures("ledger")
+def test_real_answers_match_the_schema(client, openapi, organization):
+    """The dashboard's own requests (JSON, text/plain JSON, multipart) through the
+    real routes, over rows of every kind, then every route of the role matrix as
+    an owner: each answer, success or error, is what /openapi.json says."""
+    from auth_org.models import Role
+    from tests.api_matrix import call, load_routes, make_objects
+    from tests.factories import UserFactory
+
+    owner = UserFactory(organization=organization, roles=[Role.OWNER], is_owner=True)
+    disbursement, registered = _world(organization, owner)
+    headers = {
+        "HTTP_AUTHORIZATION": bearer(owner)["Authorization"],
+        "HTTP_SDP_TENANT_NAME": organization.name,
+        "HTTP_DEVICE_ID": DEVICE_ID,
+    }
+
+    def send(method, path, body=None, media="application/json", **extra):
+        kwargs = {**headers, **extra}
+        if body is not None and media != "multipart/form-data":
+            openapi.check_request(method, path, media, body)
+            body = json.dumps(body)
+        if body is None:
+            response = getattr(client, method.lower())(path, **kwargs)
+        elif media == "multipart/form-data" and method == "POST":
+            response = client.post(path, body, **kwargs)
+        elif media == "multipart/form-data":
+            response = client.generic(
+                method,
+                path,
+                encode_multipart(BOUNDARY, body),
+                content_type=MULTIPART_CONTENT,
+                **kwargs,
+            )
+        else:
+            response = client.generic(method, path, body, content_type=media, **kwargs)
+        openapi.check_response(method, path, response)
+        return response
+
+    wallet_id, asset_id = str(disbursement.wallet_id), str(disbursement.asset_id)
+    draft = {
+        "name": "April payroll",
+        "wallet_id": wallet_id,
+        "asset_id": asset_id,
+        "registration_contact_type": "PHONE_NUMBER",
+        "verification_field": "DATE_OF_BIRTH",
+        "receiver_registration_message_template": "",
+    }
+    openapi.check_request(
+        "POST", "/disbursements", "multipart/form-data", {"data": "{}", "file": "x"}
+    )
+    csv = b"phone,id,amount,verification\n+14155550101,r-1,10.5,1990-01-30\n"
+    created = send(
+        "POST",
+        "/disbursements",
+        {
+            "data": json.dumps(draft),
+            "file": SimpleUploadedFile("april.csv", csv, "text/csv"),
+        },
+        media="multipart/form-data",
+    )
+    assert created.status_code == 201, created.content
+    new_id = created.json()["id"]
+    send(
+        "POST",
+        f"/disbursements/{new_id}/instructions",
+        {"file": SimpleUploadedFile("april.csv", csv, "text/csv")},
+        media="multipart/form-data",
+    )
+    assert send("POST", "/disbursements", {**draft, "name": "May"}).status_code == 201
+    send("PATCH", f"/disbursements/{new_id}/status", {"status": "STARTED"})
+    receiver = send(
+        "POST",
+        "/receivers",
+        {
+            "email": "bo@example.org",
+            "phone_number": "+14155550199",
+            "external_id": "bo-1",
+            "verifications": [{"type": "DATE_OF_BIRTH", "value": "1990-01-30"}],
+            "wallets": [],
+        },
+    )
+    assert receiver.status_code == 201, receiver.content
+    receiver_id = registered.receiver_id
+    assert (
+        send(
+            "PATCH", f"/receivers/{receiver_id}", {"external_id": "ana-2"}, "text/plain"
+        ).status_code
+        == 200
+    )
+    assert (
+        send("PATCH", "/profile", {"first_name": "Ana"}, "text/plain").status_code
+        == 200
+    )
+    organization_data = {
+        "data": json.dumps(
+            {"receiver_registration_message_template": "Hi {{.OrganizationName}}"}
+        )
+    }
+    assert (
+        send(
+            "PATCH", "/organization", organization_data, media="multipart/form-data"
+        ).status_code
+        == 200
+    )
+    key = send(
+        "POST",
+        "/api-keys",
+        {"name": "ci", "permissions": ["read:all"], "allowed_ips": []},
+    )
+    assert key.status_code == 201, key.content
+    assert key.json()["key"]
+    for path in (
+        "/disbursements",
+        f"/disbursements/{disbursement.pk}",
+        f"/disbursements/{disbursement.pk}/receivers",
+        "/payments",
+        f"/payments?receiver_id={receiver_id}",
+        "/receivers",
+        f"/receivers/{receiver_id}",
+        "/statistics",
+        f"/statistics/{disbursement.pk}",
+        "/wallets",
+        "/assets",
+        "/assets?enabled=true",
+        "/users",
+        "/users/roles",
+        "/api-keys",
+        "/organization",
+        "/profile",
+        "/app-config",
+        "/receivers/verification-types",
+        "/registration-contact-types",
+        "/exports/payments",
+    ):
+        assert send("GET", path).status_code == 200, path
+    listed = client.get("/payments?page_limit=2", **headers).json()
+    assert "next" in listed["pagination"]  # the optional members were seen too
+    openapi.check_response(
+        "GET", "/payments", client.get(listed["pagination"]["next"], **headers)
+    )
+
+    for route in load_routes():
+        ids = make_objects(route, organization, owner)
+        response = call(client, route, ids, **headers)
+        openapi.check_response(route.method, route.url(ids), response)
+
+    succeeded = {(m, t) for m, t, status in openapi.checked if status < 300}
+    for resource in (
+        ("GET", "/disbursements"),
+        ("GET", "/disbursements/{id}"),
+        ("POST", "/disbursements"),
+        ("GET", "/disbursements/{id}/receivers"),
+        ("GET", "/payments"),
+        ("GET", "/payments/{id}"),
+        ("GET", "/receivers"),
+        ("GET", "/receivers/{id}"),
+        ("POST", "/receivers"),
+        ("GET", "/statistics"),
+        ("GET", "/wallets"),
+        ("GET", "/wallets/{id}"),
+        ("GET", "/assets"),
+        ("GET", "/users"),
+        ("GET", "/api-keys"),
+        ("POST", "/api-keys"),
+        ("GET", "/organization"),
+        ("GET", "/profile"),
+    ):
+        assert resource in succeeded, resource
