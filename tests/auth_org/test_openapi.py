@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -305,13 +306,20 @@ def _world(organization, owner):
 
 
 @pytest.mark.usefixtures("ledger")
-def test_real_answers_match_the_schema(client, openapi, organization):
+def test_real_answers_match_the_schema(
+    client, openapi, organization, request, settings
+):
     """The dashboard's own requests (JSON, text/plain JSON, multipart) through the
     real routes, over rows of every kind, then every route of the role matrix as
     an owner: each answer, success or error, is what /openapi.json says."""
     from auth_org.models import Role
     from tests.api_matrix import call, load_routes, make_objects
-    from tests.factories import UserFactory
+    from tests.factories import (
+        TEST_PASSWORD,
+        ReceiverWalletFactory,
+        UserFactory,
+        WalletFactory,
+    )
 
     owner = UserFactory(organization=organization, roles=[Role.OWNER], is_owner=True)
     disbursement, registered = _world(organization, owner)
@@ -416,6 +424,40 @@ def test_real_answers_match_the_schema(client, openapi, organization):
     )
     assert key.status_code == 201, key.content
     assert key.json()["key"]
+    distribution = request.getfixturevalue("ledger")
+    distribution.balances[("USDC", disbursement.asset.issuer)] = Decimal("1000000")
+    direct = send(
+        "POST",
+        "/payments",
+        {
+            "amount": "5",
+            "asset": {"id": asset_id},
+            "receiver": {"id": str(receiver_id)},
+            "wallet": {"id": wallet_id},
+            "external_payment_id": "ext-2",
+        },
+    )
+    assert direct.status_code == 201, direct.content
+    assert "disbursement" not in direct.json()
+    managed = ReceiverWalletFactory(
+        receiver=registered.receiver,
+        wallet=WalletFactory(organization=organization, user_managed=True),
+        status="READY",
+    )
+    retried = send("PATCH", f"/receivers/wallets/{managed.pk}")
+    assert retried.status_code == 200, retried.content
+    moved = send(
+        "PATCH",
+        f"/receivers/{receiver_id}/wallets/{managed.pk}",
+        {"stellar_address": "GBZXN7PIRZGNMHGA7MUUUF4GWPY5AYPV6LY4UV2GL6VJGIQRXFDNMADI"},
+    )
+    assert moved.status_code == 200, moved.content
+    login = send("POST", "/login", {"email": owner.email, "password": TEST_PASSWORD})
+    assert login.status_code == 200, login.content
+    settings.ADMIN_ACCOUNT, settings.ADMIN_API_KEY = "sdp-admin", "admin-key"
+    for path in ("/admin-api/tenants", f"/admin-api/tenants/{organization.name}"):
+        answer = send("GET", path, HTTP_AUTHORIZATION=ADMIN_BASIC)
+        assert answer.status_code == 200, answer.content
     for path in (
         "/disbursements",
         f"/disbursements/{disbursement.pk}",
@@ -471,5 +513,10 @@ def test_real_answers_match_the_schema(client, openapi, organization):
         ("POST", "/api-keys"),
         ("GET", "/organization"),
         ("GET", "/profile"),
+        ("POST", "/payments"),
+        ("PATCH", "/receivers/{receiver_id}/wallets/{id}"),
+        ("PATCH", "/receivers/wallets/{id}"),
+        ("POST", "/login"),
+        ("GET", "/admin-api/tenants"),
     ):
         assert resource in succeeded, resource
