@@ -12,7 +12,9 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    # serialized_rollback: the flush after a transactional test would leave the
+    # later tests without content types (the admin log refers to them).
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent"),
 ]
 
