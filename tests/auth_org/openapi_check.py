@@ -10,9 +10,31 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
+
+# jsonschema checks these two only with optional packages: checked here.
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    """RFC 3339: a date, a time and a zone (Z or an offset)."""
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return "T" in value and parsed.tzinfo is not None
+
+
+@FORMATS.checks("uri")
+def _uri(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return bool(parts.scheme and parts.netloc)
 
 
 def strict(node: Any) -> Any:
@@ -57,7 +79,7 @@ class OpenAPI:
     def validator(self, schema: dict[str, Any]) -> Draft202012Validator:
         return Draft202012Validator(
             {**strict(schema), "components": self.components},
-            format_checker=FormatChecker(),
+            format_checker=FORMATS,
         )
 
     def check_body(self, schema: dict[str, Any], body: Any, where: str) -> None:

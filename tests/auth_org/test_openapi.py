@@ -258,6 +258,8 @@ def test_the_check_fails_on_drift(openapi):
         {**good, "secret": "x"},
         {**good, "enabled": "yes"},
         {**good, "created_at": None},
+        {**good, "created_at": "2026-01-01 00:00:00"},
+        {**good, "id": "42"},
     ):
         with pytest.raises(AssertionError):
             openapi.check_body(schema, bad, "bad")
