@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.api2_fixtures import ledger  # noqa: F401
 from tests.auth_org.helpers import DEVICE_ID, bearer
-from tests.auth_org.openapi_check import OpenAPI
+from tests.openapi_check import OpenAPI
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Hold real answers against /openapi.json, strictly (tests of test_openapi.py).
+"""Hold real answers against /openapi.json, strictly (tests/auth_org/test_openapi.py,
+tests/receivers/test_sep_openapi.py).
 
 OpenAPI 3.0's ``nullable`` becomes JSON Schema's null type, and every object
 schema that lists its properties allows no other: a missing required field, an
