@@ -480,6 +480,57 @@ def test_real_answers_match_the_schema(
     assert moved.status_code == 200, moved.content
     login = send("POST", "/login", {"email": owner.email, "password": TEST_PASSWORD})
     assert login.status_code == 200, login.content
+    # The dashboard's catalog and team bodies (dashboard-api.md 2.7, 2.9).
+    new_wallet = send(
+        "POST",
+        "/wallets",
+        {
+            "name": "Other Wallet",
+            "homepage": "https://other.example.org",
+            "sep_10_client_domain": "other.example.org",
+            "deep_link_schema": "other://sdp",
+            "enabled": True,
+            "assets": [{"id": asset_id}],
+        },
+    )
+    assert new_wallet.status_code == 201, new_wallet.content
+    toggled = send("PATCH", f"/wallets/{new_wallet.json()['id']}", {"enabled": False})
+    assert toggled.status_code == 200, toggled.content
+    new_asset = send(
+        "POST",
+        "/assets",
+        {
+            "code": "EURC",
+            "issuer": "GB3Q6QDZYTHWT7E5PVS3W7FUT5GVAFC5KSZFFLPU25GO7VTC3NM2ZTVO",
+        },
+    )
+    assert new_asset.status_code == 201, new_asset.content
+    member = send(
+        "POST",
+        "/users",
+        {
+            "first_name": "Bo",
+            "last_name": "Li",
+            "roles": ["business"],
+            "email": "bo@example.org",
+        },
+    )
+    assert member.status_code == 201, member.content
+    member_id = member.json()["id"]
+    assert (
+        send(
+            "PATCH",
+            "/users/roles",
+            {"user_id": member_id, "roles": ["financial_controller"]},
+        ).status_code
+        == 200
+    )
+    assert (
+        send(
+            "PATCH", "/users/activation", {"user_id": member_id, "is_active": False}
+        ).status_code
+        == 200
+    )
     settings.ADMIN_ACCOUNT, settings.ADMIN_API_KEY = "sdp-admin", "admin-key"
     for path in ("/admin-api/tenants", f"/admin-api/tenants/{organization.name}"):
         answer = send("GET", path, HTTP_AUTHORIZATION=ADMIN_BASIC)
@@ -544,5 +595,11 @@ def test_real_answers_match_the_schema(
         ("PATCH", "/receivers/wallets/{id}"),
         ("POST", "/login"),
         ("GET", "/admin-api/tenants"),
+        ("POST", "/wallets"),
+        ("PATCH", "/wallets/{id}"),
+        ("POST", "/assets"),
+        ("POST", "/users"),
+        ("PATCH", "/users/roles"),
+        ("PATCH", "/users/activation"),
     ):
         assert resource in succeeded, resource
