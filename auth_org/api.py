@@ -18,13 +18,14 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import apikeys, services, sessions
+from auth_org import apikeys, schemas, services, sessions
 from auth_org.authentication import JWTAuthentication
 from auth_org.models import (
     DEFAULT_INVITATION_TEMPLATE,
@@ -37,15 +38,13 @@ from auth_org.models import (
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
 from sdp.api import APIError, NotFound, domain_check
+from sdp.apidoc import NO_CONTENT, Message, Token, answers, json_body
 from sdp.middleware import client_ip
 from sdp.params import QueryParams, accepts, sorting
 from sdp.tenancy import tenant_not_found
 
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
 CREDENTIAL_FIELDS = frozenset({"email", "password", "current_password", "new_password"})
-
-MessageSerializer = inline_serializer("Message", {"message": serializers.CharField()})
-TokenSerializer = inline_serializer("Token", {"token": serializers.CharField()})
 
 
 def require_tenant(request: Request) -> Organization:
@@ -84,16 +83,7 @@ class PublicView(APIView):
 
 
 class AppConfigView(PublicView):
-    @extend_schema(
-        responses=inline_serializer(
-            "AppConfig",
-            {
-                "captcha_disabled": serializers.BooleanField(),
-                "captcha_type": serializers.CharField(),
-                "captcha_site_key": serializers.CharField(),
-            },
-        )
-    )
+    @extend_schema(responses=answers(schemas.AppConfig))
     def get(self, request: Request) -> Response:
         # The first call may carry no tenant: answer from the environment then.
         return Response(
@@ -115,8 +105,7 @@ class LoginInput(serializers.Serializer):
 
 class LoginView(PublicView):
     @extend_schema(
-        request=LoginInput,
-        responses={200: OpenApiResponse(description="{token} or {message}")},
+        request=json_body(LoginInput), responses=answers(schemas.LoginResult)
     )
     def post(self, request: Request) -> Response:
         organization, data, ip = _public_form(request, LoginInput)
@@ -141,7 +130,7 @@ class MFAInput(serializers.Serializer):
 
 
 class MFAView(PublicView):
-    @extend_schema(request=MFAInput, responses=TokenSerializer)
+    @extend_schema(request=json_body(MFAInput), responses=answers(Token))
     def post(self, request: Request) -> Response:
         organization, data, ip = _public_form(request, MFAInput)
         token = sessions.verify_mfa(
@@ -158,7 +147,7 @@ class RefreshTokenView(APIView):
     permission_classes = [SessionOnly]
     roles = ALL
 
-    @extend_schema(request=None, responses=TokenSerializer)
+    @extend_schema(request=None, responses=answers(Token))
     def post(self, request: Request) -> Response:
         token = request.headers["Authorization"].partition(" ")[2].strip()
         return Response({"token": sessions.refresh(request.user, token, request.auth)})
@@ -170,7 +159,7 @@ class LogoutView(APIView):
     permission_classes = [SessionOnly]
     roles = ALL
 
-    @extend_schema(request=None, responses=MessageSerializer)
+    @extend_schema(request=None, responses=answers(Message))
     def post(self, request: Request) -> Response:
         sessions.logout(request.user, request.auth, ip=client_ip(request._request))
         return Response({"message": "Logged out."})
@@ -184,7 +173,7 @@ class ForgotPasswordInput(serializers.Serializer):
 
 
 class ForgotPasswordView(PublicView):
-    @extend_schema(request=ForgotPasswordInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(ForgotPasswordInput), responses=answers(Message))
     def post(self, request: Request) -> Response:
         organization, data, ip = _public_form(request, ForgotPasswordInput)
         sessions.request_password_reset(organization, email=data["email"], ip=ip)
@@ -197,7 +186,7 @@ class ResetPasswordInput(serializers.Serializer):
 
 
 class ResetPasswordView(PublicView):
-    @extend_schema(request=ResetPasswordInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(ResetPasswordInput), responses=answers(Message))
     def post(self, request: Request) -> Response:
         organization = require_tenant(request)
         data = _validated(ResetPasswordInput, request.data)
@@ -223,19 +212,7 @@ class ProfileView(APIView):
     roles = ALL
     api_key_permissions = {"GET": "read:all", "PATCH": "write:all"}
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Profile",
-            {
-                "id": serializers.CharField(),
-                "first_name": serializers.CharField(),
-                "last_name": serializers.CharField(),
-                "email": serializers.CharField(),
-                "roles": serializers.ListField(child=serializers.CharField()),
-                "organization_name": serializers.CharField(),
-            },
-        )
-    )
+    @extend_schema(responses=answers(schemas.Profile))
     def get(self, request: Request) -> Response:
         user = request.user
         return Response(
@@ -249,7 +226,9 @@ class ProfileView(APIView):
             }
         )
 
-    @extend_schema(request=ProfileInput, responses=MessageSerializer)
+    @extend_schema(
+        request=json_body(ProfileInput, text_plain=True), responses=answers(Message)
+    )
     def patch(self, request: Request) -> Response:
         if isinstance(request.auth, APIKey) and isinstance(request.data, dict):
             # The account's credentials are its owner's: a key changing the
@@ -276,7 +255,7 @@ class ProfilePasswordView(APIView):
     permission_classes = [SessionOnly]
     roles = ALL
 
-    @extend_schema(request=PasswordChangeInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(PasswordChangeInput), responses=answers(Message))
     def patch(self, request: Request) -> Response:
         data = _validated(PasswordChangeInput, request.data)
         sessions.change_password(
@@ -352,20 +331,11 @@ class OrganizationView(APIView):
     roles = {"GET": ALL, "PATCH": OWNER_FC}
     api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
 
-    @extend_schema(responses=OpenApiResponse(description="the organization (§2.2)"))
+    @extend_schema(responses=answers(schemas.OrganizationSerializer))
     def get(self, request: Request) -> Response:
         return Response(organization_json(request.user.organization, request))
 
-    @extend_schema(
-        request=inline_serializer(
-            "OrganizationUpdate",
-            {
-                "data": serializers.CharField(required=False),
-                "logo": serializers.FileField(required=False),
-            },
-        ),
-        responses=MessageSerializer,
-    )
+    @extend_schema(request=schemas.ORGANIZATION_UPDATE, responses=answers(Message))
     def patch(self, request: Request) -> Response:
         if "data" in request.data or "logo" in request.FILES:
             data = services.parse_organization_data(request.data.get("data"))
@@ -413,7 +383,7 @@ LOGO_MAX_AGE = 300
 
 
 class OrganizationLogoView(PublicView):
-    @extend_schema(responses={(200, "image/png"): bytes})
+    @extend_schema(responses=answers(OpenApiTypes.BINARY, media="image/*"))
     def get(self, request: Request) -> HttpResponse:
         if getattr(request, "tenant", None) is None:
             # No tenant header or host label: the dashboard's Bearer names it.
@@ -437,15 +407,13 @@ class BridgeIntegrationView(APIView):
     roles = {"GET": ALL, "PATCH": OWNER_FC}
     api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
 
-    @extend_schema(
-        responses=inline_serializer(
-            "BridgeIntegration", {"status": serializers.CharField()}
-        )
-    )
+    @extend_schema(responses=answers(schemas.BridgeIntegration))
     def get(self, request: Request) -> Response:
         return Response({"status": "NOT_ENABLED"})
 
-    @extend_schema(request=None, responses=MessageSerializer)
+    @extend_schema(
+        request=json_body(schemas.BridgeIntegration), responses=answers(Message)
+    )
     def patch(self, request: Request) -> Response:
         raise APIError("Bridge integration is not enabled.")
 
@@ -454,7 +422,7 @@ class BalancesView(APIView):
     roles = ALL
     api_key_permissions = "read:all"
 
-    @extend_schema(responses=MessageSerializer)
+    @extend_schema(responses=answers(Message))
     def get(self, request: Request) -> Response:
         raise APIError(
             "This endpoint is only available for tenants using "
@@ -500,10 +468,7 @@ class UsersView(APIView):
     sorts = USER_SORTS
 
     @accepts(USER_PARAMS)
-    @extend_schema(
-        operation_id="users_list",
-        responses=OpenApiResponse(description="array of users"),
-    )
+    @extend_schema(responses=answers(schemas.User(many=True)))
     def get(self, request: Request) -> Response:
         sort = request.query_params.get("sort") or "email"
         direction = (request.query_params.get("direction") or "asc").lower()
@@ -515,7 +480,7 @@ class UsersView(APIView):
         )
         return Response([user_json(user) for user in users])
 
-    @extend_schema(request=UserInput, responses={201: OpenApiResponse()})
+    @extend_schema(request=json_body(UserInput), responses=answers(schemas.User, 201))
     def post(self, request: Request) -> Response:
         data = _validated(UserInput, request.data)
         user = services.invite_user(
@@ -542,15 +507,11 @@ class UserRolesView(APIView):
     roles = OWNER
     api_key_permissions = {"GET": "read:users", "PATCH": "write:users"}
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Roles", {"roles": serializers.ListField(child=serializers.CharField())}
-        )
-    )
+    @extend_schema(responses=answers(schemas.Roles))
     def get(self, request: Request) -> Response:
         return Response({"roles": list(Role.values)})
 
-    @extend_schema(request=RolesInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(RolesInput), responses=answers(Message))
     def patch(self, request: Request) -> Response:
         data = _validated(RolesInput, request.data)
         services.set_user_roles(
@@ -572,7 +533,7 @@ class UserActivationView(APIView):
     roles = OWNER
     api_key_permissions = {"PATCH": "write:users"}
 
-    @extend_schema(request=ActivationInput, responses=MessageSerializer)
+    @extend_schema(request=json_body(ActivationInput), responses=answers(Message))
     def patch(self, request: Request) -> Response:
         data = _validated(ActivationInput, request.data)
         services.set_user_activation(
@@ -640,11 +601,8 @@ class APIKeysView(APIView):
     permission_classes = [SessionOnly]
     roles = API_KEY_ROLES
 
-    @extend_schema(
-        operation_id="api_keys_list",
-        responses=OpenApiResponse(description="array of API keys"),
-    )
     @accepts(QueryParams())
+    @extend_schema(responses=answers(schemas.APIKey(many=True)))
     def get(self, request: Request) -> Response:
         # SDP: a user sees only the keys they created.
         keys = APIKey.objects.filter(
@@ -652,7 +610,9 @@ class APIKeysView(APIView):
         ).order_by("-created_at")
         return Response([api_key_json(key) for key in keys])
 
-    @extend_schema(request=APIKeyInput, responses={201: OpenApiResponse()})
+    @extend_schema(
+        request=json_body(APIKeyInput), responses=answers(schemas.APIKey, 201)
+    )
     def post(self, request: Request) -> Response:
         data = _validated(APIKeyInput, request.data)
         key, plaintext = apikeys.create_api_key(
@@ -678,11 +638,13 @@ class APIKeyView(APIView):
             raise NotFound()
         return key
 
-    @extend_schema(responses=OpenApiResponse(description="an API key"))
+    @extend_schema(responses=answers(schemas.APIKey))
     def get(self, request: Request, pk: Any) -> Response:
         return Response(api_key_json(self._key(request, pk)))
 
-    @extend_schema(request=APIKeyUpdateInput, responses=OpenApiResponse())
+    @extend_schema(
+        request=json_body(APIKeyUpdateInput), responses=answers(schemas.APIKey)
+    )
     def patch(self, request: Request, pk: Any) -> Response:
         key = self._key(request, pk)
         data = _validated(APIKeyUpdateInput, request.data)
@@ -695,7 +657,7 @@ class APIKeyView(APIView):
         )
         return Response(api_key_json(key))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses=answers(NO_CONTENT, 204))
     def delete(self, request: Request, pk: Any) -> Response:
         apikeys.delete_api_key(
             self._key(request, pk), actor=request.user, ip=client_ip(request._request)

@@ -7,16 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import catalog
+from auth_org import catalog, schemas
 from auth_org.models import Asset, Role, Wallet
 from auth_org.permissions import ALL
 from sdp import jsontext as jt
 from sdp.api import APIError, NotFound
+from sdp.apidoc import NO_CONTENT, answers, json_body
 from sdp.params import Param, QueryParams, accepts
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
@@ -135,6 +137,7 @@ class AssetsView(APIView):
     api_key_permissions = {"GET": "read:all", "POST": "write:all"}
 
     @accepts(ASSET_PARAMS)
+    @extend_schema(responses=answers(schemas.ListedAsset(many=True)))
     def get(self, request: Request) -> Response:
         organization = request.tenant
         assets = catalog.assets_of(organization).order_by("code", "issuer")
@@ -160,6 +163,9 @@ class AssetsView(APIView):
             )
         return Response(body)
 
+    @extend_schema(
+        request=json_body(schemas.AssetInput), responses=answers(schemas.Asset, 201)
+    )
     def post(self, request: Request) -> Response:
         data = AssetInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -175,6 +181,7 @@ class AssetView(APIView):
     roles = {"DELETE": ASSET_WRITE}
     api_key_permissions = {"DELETE": "write:all"}
 
+    @extend_schema(responses=answers(schemas.Asset))
     def delete(self, request: Request, pk) -> Response:
         asset = catalog.assets_of(request.tenant).filter(pk=pk).first()
         if asset is None:
@@ -230,6 +237,7 @@ class WalletsView(APIView):
     api_key_permissions = {"GET": "read:wallets", "POST": "write:wallets"}
 
     @accepts(WALLET_PARAMS)
+    @extend_schema(responses=answers(schemas.Wallet(many=True)))
     def get(self, request: Request) -> Response:
         params = request.query_params
         include_deleted = boolean(params.get("include_deleted"), "include_deleted")
@@ -257,6 +265,9 @@ class WalletsView(APIView):
         wallets = wallets.order_by("name").prefetch_related("assets")
         return Response([wallet_json(w) for w in wallets])
 
+    @extend_schema(
+        request=json_body(schemas.WalletInput), responses=answers(schemas.Wallet, 201)
+    )
     def post(self, request: Request) -> Response:
         data = WalletInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -278,9 +289,13 @@ class WalletView(APIView):
             raise NotFound()
         return wallet
 
+    @extend_schema(responses=answers(schemas.Wallet))
     def get(self, request: Request, pk) -> Response:
         return Response(wallet_json(self._wallet(request, pk)))
 
+    @extend_schema(
+        request=json_body(schemas.WalletPatch), responses=answers(schemas.Wallet)
+    )
     def patch(self, request: Request, pk) -> Response:
         wallet = self._wallet(request, pk)
         data = WalletPatch(data=request.data)
@@ -288,6 +303,7 @@ class WalletView(APIView):
         wallet = catalog.update_wallet(request.tenant, wallet, data=data.validated_data)
         return Response(wallet_json(wallet))
 
+    @extend_schema(responses=answers(NO_CONTENT, 204))
     def delete(self, request: Request, pk) -> Response:
         catalog.delete_wallet(request.tenant, self._wallet(request, pk))
         return Response(status=204)

@@ -15,15 +15,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import tenants
+from auth_org import schemas, tenants
 from auth_org.models import Organization
 from sdp.api import APIError, Choice, NotFound
+from sdp.apidoc import answers, json_body
 from sdp.middleware import client_ip
 
 TENANT_EXISTS = "Tenant name already exists"
@@ -119,15 +120,14 @@ class TenantUpdateInput(serializers.Serializer):
 
 
 class TenantsView(AdminView):
-    @extend_schema(
-        operation_id="tenants_list",
-        responses=OpenApiResponse(description="array of tenants"),
-    )
+    @extend_schema(responses=answers(schemas.Tenant(many=True)))
     def get(self, request: Request) -> Response:
         organizations = Organization.objects.order_by("name")
         return Response([tenant_json(org) for org in organizations])
 
-    @extend_schema(request=TenantInput, responses={201: OpenApiResponse()})
+    @extend_schema(
+        request=json_body(TenantInput), responses=answers(schemas.Tenant, 201)
+    )
     def post(self, request: Request) -> Response:
         serializer = TenantInput(
             data=request.data if isinstance(request.data, dict) else {}
@@ -151,11 +151,13 @@ class TenantsView(AdminView):
 
 
 class TenantView(AdminView):
-    @extend_schema(responses=OpenApiResponse(description="a tenant"))
+    @extend_schema(responses=answers(schemas.Tenant))
     def get(self, request: Request, ref: str) -> Response:
         return Response(tenant_json(_tenant(ref)))
 
-    @extend_schema(request=TenantUpdateInput, responses=OpenApiResponse())
+    @extend_schema(
+        request=json_body(TenantUpdateInput), responses=answers(schemas.Tenant)
+    )
     def patch(self, request: Request, ref: str) -> Response:
         serializer = TenantUpdateInput(
             data=request.data if isinstance(request.data, dict) else {}
@@ -166,7 +168,7 @@ class TenantView(AdminView):
         )
         return Response(tenant_json(organization))
 
-    @extend_schema(responses=OpenApiResponse())
+    @extend_schema(responses=answers(schemas.Tenant))
     def delete(self, request: Request, ref: str) -> Response:
         organization = tenants.delete_tenant(
             _tenant(ref), ip=client_ip(request._request)
@@ -179,7 +181,9 @@ class DefaultTenantInput(serializers.Serializer):
 
 
 class DefaultTenantView(AdminView):
-    @extend_schema(request=DefaultTenantInput, responses=OpenApiResponse())
+    @extend_schema(
+        request=json_body(DefaultTenantInput), responses=answers(schemas.Tenant)
+    )
     def post(self, request: Request) -> Response:
         serializer = DefaultTenantInput(
             data=request.data if isinstance(request.data, dict) else {}

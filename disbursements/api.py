@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +19,7 @@ from auth_org.catalog_api import ASSET_TEXT, WALLET_MEMBERS
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
 from disbursements import payments as payment_services
-from disbursements import selectors, services
+from disbursements import schemas, selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.models import Disbursement, Payment, RegistrationContactType
 from messaging.texts import validate_template
@@ -26,6 +27,7 @@ from receivers.models import VerificationField
 from sdp import jsontext as jt
 from sdp import sqljson
 from sdp.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
+from sdp.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 from sdp.params import PAGING, Param, QueryParams, accepts
@@ -221,6 +223,7 @@ class DisbursementsView(APIView):
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
     @accepts(selectors.DISBURSEMENT_PARAMS)
+    @extend_schema(responses=answers(page_of(schemas.DisbursementSerializer)))
     def get(self, request: Request) -> HttpResponse:
         # A tenant's disbursements are few: counted exactly on every request.
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
@@ -232,6 +235,10 @@ class DisbursementsView(APIView):
             exact=True,
         )
 
+    @extend_schema(
+        request=schemas.DISBURSEMENT_CREATE,
+        responses=answers(schemas.DisbursementSerializer, 201),
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         raw = request.data
@@ -268,9 +275,11 @@ class DisbursementView(APIView):
     roles = {"GET": BIZ, "DELETE": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "DELETE": "write:disbursements"}
 
+    @extend_schema(responses=answers(schemas.DisbursementSerializer))
     def get(self, request: Request, pk) -> HttpResponse:
         return sqljson.json_response(disbursement_text(request, pk))
 
+    @extend_schema(responses=answers(schemas.DisbursementSerializer))
     def delete(self, request: Request, pk) -> HttpResponse:
         disbursement = get_disbursement(request, pk)
         body = disbursement_text(request, pk)
@@ -282,6 +291,7 @@ class InstructionsView(APIView):
     roles = {"GET": BIZ, "POST": DISBURSEMENT_WRITE}
     api_key_permissions = {"GET": "read:disbursements", "POST": "write:disbursements"}
 
+    @extend_schema(responses=csv_file())
     def get(self, request: Request, pk) -> HttpResponse:
         disbursement = get_disbursement(request, pk)
         content = Disbursement.objects.filter(pk=disbursement.pk).values_list(
@@ -294,6 +304,9 @@ class InstructionsView(APIView):
         response["Content-Disposition"] = f"attachment; filename={name}"
         return response
 
+    @extend_schema(
+        request=multipart_body(schemas.InstructionsUpload), responses=answers(Message)
+    )
     @idempotent
     def post(self, request: Request, pk) -> Response:
         disbursement = get_disbursement(request, pk)
@@ -310,6 +323,9 @@ class DisbursementStatusView(APIView):
     roles = {"PATCH": DISBURSEMENT_START}
     api_key_permissions = {"PATCH": "write:disbursements"}
 
+    @extend_schema(
+        request=json_body(schemas.DisbursementStatusInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         disbursement = get_disbursement(request, pk)
@@ -419,6 +435,7 @@ class DisbursementReceiversView(APIView):
     api_key_permissions = {"GET": "read:disbursements"}
 
     @accepts(DISBURSEMENT_RECEIVER_PARAMS)
+    @extend_schema(responses=answers(page_of(schemas.DisbursementReceiver)))
     def get(self, request: Request, pk) -> HttpResponse:
         # Whether it is the tenant's (its history and wallet are not shown) and
         # how many payments it has, from its tallies.
@@ -536,6 +553,7 @@ class PaymentsView(APIView):
     api_key_permissions = {"GET": "read:payments", "POST": "write:payments"}
 
     @accepts(selectors.PAYMENT_PARAMS)
+    @extend_schema(responses=answers(page_of(schemas.PaymentSerializer)))
     def get(self, request: Request) -> Response:
         params = request.query_params
         queryset = selectors.payments_for(request.tenant, params)
@@ -549,6 +567,10 @@ class PaymentsView(APIView):
             f"JOIN disbursements_payment p ON p.id = page.id {PAYMENT_JOINS}",
         )
 
+    @extend_schema(
+        request=json_body(schemas.DirectPaymentInput),
+        responses=answers(schemas.PaymentSerializer, 201),
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         data = DirectPaymentInput(data=request.data)
@@ -565,6 +587,7 @@ class PaymentView(APIView):
     roles = {"GET": BIZ}
     api_key_permissions = {"GET": "read:payments"}
 
+    @extend_schema(responses=answers(schemas.PaymentSerializer))
     def get(self, request: Request, pk) -> Response:
         return payment_response(request, pk)
 
@@ -573,6 +596,9 @@ class PaymentsRetryView(APIView):
     roles = {"PATCH": PAYMENT_WRITE}
     api_key_permissions = {"PATCH": "write:payments"}
 
+    @extend_schema(
+        request=json_body(schemas.PaymentsRetryInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request) -> Response:
         ids = request.data.get("payment_ids")
@@ -586,6 +612,9 @@ class PaymentStatusView(APIView):
     roles = {"PATCH": OWNER_FC}
     api_key_permissions = {"PATCH": "write:payments"}
 
+    @extend_schema(
+        request=json_body(schemas.PaymentStatusInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         payment = get_payment(request, pk)
@@ -602,6 +631,7 @@ class StatisticsView(APIView):
     roles = {"GET": ALL}
     api_key_permissions = {"GET": "read:statistics"}
 
+    @extend_schema(responses=answers(schemas.Statistics))
     def get(self, request: Request, pk=None) -> Response:
         if pk is not None and not sqljson.fetch_text(
             "SELECT true FROM disbursements_disbursement"

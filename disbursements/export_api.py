@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -10,6 +11,7 @@ from auth_org.permissions import OWNER_FC
 from disbursements import selectors
 from disbursements.exports import csv_response, record_export
 from receivers.selectors import RECEIVER_PARAMS, receivers_for
+from sdp.apidoc import csv_file
 from sdp.params import accepts
 
 EXPORT_ROLES = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
@@ -25,6 +27,7 @@ class ExportDisbursementsView(APIView):
     api_key_permissions = {"GET": "read:exports"}
 
     @accepts(selectors.DISBURSEMENT_PARAMS.for_export())
+    @extend_schema(responses=csv_file())
     def get(self, request: Request):
         queryset = selectors.disbursements_for(request.tenant, request.query_params)
         record_export(
@@ -75,6 +78,7 @@ class ExportPaymentsView(APIView):
     api_key_permissions = {"GET": "read:exports"}
 
     @accepts(selectors.PAYMENT_PARAMS.for_export())
+    @extend_schema(responses=csv_file())
     def get(self, request: Request):
         queryset = selectors.payments_for(request.tenant, request.query_params)
         record_export(
@@ -121,6 +125,7 @@ class ExportReceiversView(APIView):
     api_key_permissions = {"GET": "read:exports"}
 
     @accepts(RECEIVER_PARAMS.for_export())
+    @extend_schema(responses=csv_file())
     def get(self, request: Request):
         queryset = receivers_for(request.tenant, request.query_params)
         record_export(

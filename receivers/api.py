@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,11 +14,12 @@ from rest_framework.views import APIView
 from auth_org.catalog_api import WALLET_MEMBERS, iso
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
-from receivers import selectors, services
+from receivers import schemas, selectors, services
 from receivers.models import Receiver, ReceiverWallet
 from sdp import jsontext as jt
 from sdp import sqljson
 from sdp.api import APIError, NotFound, field_errors
+from sdp.apidoc import Message, answers, json_body, page_of
 from sdp.idempotency import idempotent
 from sdp.paging import CachedCountPagination
 from sdp.params import accepts
@@ -282,6 +284,7 @@ class ReceiversView(APIView):
     api_key_permissions = {"GET": "read:receivers", "POST": "write:receivers"}
 
     @accepts(selectors.RECEIVER_PARAMS)
+    @extend_schema(responses=answers(page_of(schemas.ReceiverSerializer)))
     def get(self, request: Request) -> Response:
         queryset = selectors.receivers_for(request.tenant, request.query_params)
         element, joins = receiver_sql()
@@ -292,6 +295,10 @@ class ReceiversView(APIView):
             f"JOIN receivers_receiver r ON r.id = page.id {joins}",
         )
 
+    @extend_schema(
+        request=json_body(schemas.ReceiverInput),
+        responses=answers(schemas.ReceiverSerializer, 201),
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         data = ReceiverInput(data=request.data)
@@ -317,9 +324,14 @@ class ReceiverView(APIView):
     roles = {"GET": BIZ, "PATCH": RECEIVER_WRITE}
     api_key_permissions = {"GET": "read:receivers", "PATCH": "write:receivers"}
 
+    @extend_schema(responses=answers(schemas.ReceiverSerializer))
     def get(self, request: Request, pk) -> Response:
         return receiver_response(request, pk)
 
+    @extend_schema(
+        request=json_body(schemas.ReceiverPatch, text_plain=True),
+        responses=answers(Message),
+    )
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         receiver = get_receiver(request, pk)
@@ -354,6 +366,10 @@ class ReceiverWalletAddressView(APIView):
     roles = {"PATCH": RECEIVER_WRITE}
     api_key_permissions = {"PATCH": "write:receivers"}
 
+    @extend_schema(
+        request=json_body(schemas.WalletAddressInput),
+        responses=answers(schemas.ReceiverWalletSerializer),
+    )
     @idempotent
     def patch(self, request: Request, receiver_id, pk) -> Response:
         receiver_wallet = get_receiver_wallet(request, pk, receiver_id=receiver_id)
@@ -372,6 +388,7 @@ class RetryInvitationView(APIView):
     roles = {"PATCH": RECEIVER_WRITE}
     api_key_permissions = {"PATCH": "write:receivers"}
 
+    @extend_schema(request=None, responses=answers(schemas.InvitationRetried))
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         receiver_wallet = services.retry_invitation(get_receiver_wallet(request, pk))
@@ -391,6 +408,9 @@ class ReceiverWalletStatusView(APIView):
     roles = {"PATCH": RECEIVER_WRITE}
     api_key_permissions = {"PATCH": "write:receivers"}
 
+    @extend_schema(
+        request=json_body(schemas.ReceiverWalletStatusInput), responses=answers(Message)
+    )
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         receiver_wallet = get_receiver_wallet(request, pk)
@@ -404,6 +424,7 @@ class VerificationTypesView(APIView):
     roles = {"GET": ALL}
     api_key_permissions = {"GET": "read:receivers"}
 
+    @extend_schema(responses=answers(schemas.VERIFICATION_TYPES))
     def get(self, request: Request) -> Response:
         from receivers.models import VerificationField
 
@@ -414,6 +435,7 @@ class RegistrationContactTypesView(APIView):
     roles = {"GET": ALL}
     api_key_permissions = {"GET": "read:all"}
 
+    @extend_schema(responses=answers(schemas.CONTACT_TYPES))
     def get(self, request: Request) -> Response:
         return Response(
             [

@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.renderers import TemplateHTMLRenderer
 
 import auth_org.schema  # noqa: F401 - registers the authentication schemes
-import sdp.schema  # noqa: F401 - the SEP token schemes
 from sdp.api import route
 
 

@@ -198,6 +198,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "drf_spectacular_sidecar",
     # ours, bottom layer first
     "messaging",
     "tss",
@@ -389,7 +390,7 @@ CORS_EXPOSE_HEADERS = ["Content-Disposition"]
 CORS_URLS_REGEX = r"^(?!/(sep10|sep24)(/|$)).*$"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "sdp.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sdp.apidoc.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "auth_org.authentication.JWTAuthentication",
         "auth_org.authentication.APIKeyAuthentication",
@@ -413,6 +414,26 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Stellar Disbursement Platform API",
     "VERSION": VERSION,
     "PREPROCESSING_HOOKS": ["sdp.openapi.normalize_route_paths"],
+    # Request bodies as their own components (uploads as binary, not as URLs).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page (/openapi) loads Swagger UI from our own static files, so it
+    # works offline and behind a strict proxy (no CDN).
+    # One name per set of statuses (the models' choices, the inputs' subsets).
+    "ENUM_NAME_OVERRIDES": {
+        "DisbursementStatus": "disbursements.models.Disbursement.Status",
+        "PaymentStatus": "disbursements.models.Payment.Status",
+        "PaymentType": "disbursements.models.Payment.Type",
+        "ReceiverWalletStatus": "receivers.models.ReceiverWallet.Status",
+        "VerificationField": "receivers.models.VerificationField",
+        "TenantStatus": "auth_org.models.Organization.Status",
+        "DisbursementStatusMove": ["STARTED", "PAUSED"],
+        "PaymentCancel": ["CANCELED"],
+        "ReceiverWalletUnregister": ["READY"],
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No call to swagger.io's online validator either.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Celery ----------------------------------------------------------------

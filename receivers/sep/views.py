@@ -8,13 +8,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org.models import Organization
-from receivers import captcha, registration
+from receivers import captcha, registration, schemas
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
 from receivers.sep import interactive, more_info, web_auth
@@ -27,7 +29,18 @@ from receivers.sep.tokens import (
     read_sep24_token,
 )
 from sdp.api import error_body
+from sdp.apidoc import Message, Token, answers, json_body, multipart_body
 from sdp.tenancy import tenant_not_found
+
+
+def sep24_answers(ok):
+    """``answers(ok)``, with SEP-24's 403 for a missing or invalid SEP-10 token."""
+    return {
+        **answers(ok),
+        403: OpenApiResponse(
+            schemas.Sep24AuthenticationRequired, description="authentication_required"
+        ),
+    }
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -149,6 +162,7 @@ class PublicView(SepView):
 
 
 class Sep10AuthView(PublicView):
+    @extend_schema(responses=answers(schemas.Sep10Challenge))
     def get(self, request: Request) -> Response:
         challenge = web_auth.create_challenge(
             _tenant(request),
@@ -165,6 +179,7 @@ class Sep10AuthView(PublicView):
             }
         )
 
+    @extend_schema(request=json_body(schemas.Sep10Signed), responses=answers(Token))
     def post(self, request: Request) -> Response:
         xdr = (
             request.data.get("transaction", "") if hasattr(request.data, "get") else ""
@@ -179,6 +194,7 @@ class Sep10AuthView(PublicView):
 
 
 class Sep24InfoView(PublicView):
+    @extend_schema(responses=answers(schemas.Sep24Info))
     def get(self, request: Request) -> Response:
         return Response(interactive.sep24_info(_tenant(request)))
 
@@ -204,6 +220,13 @@ class WalletView(SepView):
 
 
 class Sep24InteractiveDepositView(WalletView):
+    @extend_schema(
+        request={
+            **json_body(schemas.Sep24DepositInput),
+            **multipart_body(schemas.Sep24DepositInput),
+        },
+        responses=sep24_answers(schemas.Sep24Interactive),
+    )
     def post(self, request: Request) -> Response:
         identity: WalletIdentity = request.auth
         data = request.data if hasattr(request.data, "get") else {}
@@ -225,6 +248,14 @@ class Sep24InteractiveDepositView(WalletView):
 
 
 class Sep24TransactionView(WalletView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("id", str),
+            OpenApiParameter("stellar_transaction_id", str),
+            OpenApiParameter("external_transaction_id", str),
+        ],
+        responses=sep24_answers(schemas.Sep24TransactionAnswer),
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         sep24_transaction = interactive.transaction_for(
@@ -241,6 +272,16 @@ class Sep24TransactionView(WalletView):
 
 
 class Sep24TransactionsView(WalletView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("asset_code", str, required=True),
+            OpenApiParameter("kind", str, enum=["deposit"]),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("paging_id", str),
+            OpenApiParameter("no_older_than", OpenApiTypes.DATETIME),
+        ],
+        responses=sep24_answers(schemas.Sep24Transactions),
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         found = interactive.transactions_for(
@@ -301,6 +342,7 @@ class InteractiveView(APIView):
 
 
 class InteractiveInfoView(InteractiveView):
+    @extend_schema(responses=answers(schemas.RegistrationInfo))
     def get(self, request: Request) -> Response:
         sep24_transaction = self.sep24_transaction(request)
         organization = sep24_transaction.organization
@@ -318,6 +360,10 @@ class InteractiveInfoView(InteractiveView):
 
 
 class InteractiveOTPView(InteractiveView):
+    @extend_schema(
+        request=json_body(schemas.RegistrationOTPInput),
+        responses=answers(schemas.RegistrationOTPSent),
+    )
     def post(self, request: Request) -> Response:
         sep24_transaction = self.sep24_transaction(request)
         data = self.body(request)
@@ -345,6 +391,10 @@ class InteractiveOTPView(InteractiveView):
 
 
 class InteractiveVerificationView(InteractiveView):
+    @extend_schema(
+        request=json_body(schemas.RegistrationVerificationInput),
+        responses=answers(Message),
+    )
     def post(self, request: Request) -> Response:
         sep24_transaction = self.sep24_transaction(request)
         data = self.body(request)

@@ -204,7 +204,8 @@ def exchange_challenge(
         )
     except InvalidSep10ChallengeError as exc:
         raise WebAuthError(f"invalid challenge: {exc}") from exc
-    except (ValueError, TypeError, EOFError) as exc:  # EOFError: truncated XDR
+    except (ValueError, TypeError, EOFError) as exc:
+        # EOFError: base64 of too few bytes for an envelope (xdrlib's unpacker).
         raise WebAuthError("transaction is not a valid challenge") from exc
 
     envelope = challenge.transaction

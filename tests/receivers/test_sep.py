@@ -217,6 +217,16 @@ def test_garbage_xdr_is_refused(wallet):
     assert wallet.exchange("not-xdr").status_code == 400
 
 
+def test_too_short_xdr_is_refused_not_a_server_error(wallet):
+    """Valid base64 of fewer bytes than an envelope ("post": 3 bytes) made the
+    XDR unpacker raise EOFError: a 500 (found by the schemathesis run once the
+    body was documented)."""
+    response = wallet.exchange("post")
+
+    assert response.status_code == 400
+    assert "not a valid challenge" in response.json()["error"]
+
+
 def test_client_domain_must_be_one_of_the_wallet_providers(wallet):
     response = wallet.get(
         "/sep10/auth",

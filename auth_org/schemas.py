@@ -1,0 +1,251 @@
+"""The declared shape of auth_org's resources, as /openapi.json publishes them.
+
+One serializer per resource, for the documentation only: the routes render
+their JSON themselves (auth_org.api, catalog_api, tenants_api, and in SQL
+ASSET_TEXT/WALLET_MEMBERS), and tests/auth_org/test_openapi.py holds every
+answer of the real routes against these, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from auth_org.models import Organization, Role
+from sdp.apidoc import multipart_body
+
+# --- catalog -----------------------------------------------------------------
+
+
+class Asset(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    issuer = serializers.CharField(allow_blank=True, help_text="'' for XLM")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+
+
+class Wallet(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    homepage = serializers.CharField()
+    deep_link_schema = serializers.CharField()
+    sep_10_client_domain = serializers.CharField()
+    enabled = serializers.BooleanField()
+    user_managed = serializers.BooleanField()
+    embedded = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+    assets = Asset(many=True, help_text="its assets that are not deleted")
+
+
+class WalletWithoutAssets(serializers.Serializer):
+    """A wallet within a receiver wallet."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    homepage = serializers.CharField()
+    deep_link_schema = serializers.CharField()
+    sep_10_client_domain = serializers.CharField()
+    enabled = serializers.BooleanField()
+    user_managed = serializers.BooleanField()
+    embedded = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+
+
+class AssetRef(serializers.Serializer):
+    id = serializers.UUIDField()
+
+
+class WalletInput(serializers.Serializer):
+    """POST /wallets; PATCH /wallets/{id} takes any of these (``enabled`` alone
+    to switch a wallet on or off)."""
+
+    name = serializers.CharField(max_length=30)
+    homepage = serializers.URLField(max_length=200, help_text="https")
+    deep_link_schema = serializers.CharField(max_length=255)
+    sep_10_client_domain = serializers.CharField(max_length=255)
+    enabled = serializers.BooleanField(required=False)
+    assets = AssetRef(many=True, required=False)
+    assets_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+class WalletPatch(WalletInput):
+    name = serializers.CharField(max_length=30, required=False)
+    homepage = serializers.URLField(max_length=200, required=False)
+    deep_link_schema = serializers.CharField(max_length=255, required=False)
+    sep_10_client_domain = serializers.CharField(max_length=255, required=False)
+
+
+class AssetInput(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
+    issuer = serializers.CharField(max_length=56, allow_blank=True, required=False)
+
+
+# --- users, profile, API keys --------------------------------------------------
+
+ROLES = Role.values
+
+
+class User(serializers.Serializer):
+    id = serializers.UUIDField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.EmailField()
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES))
+    is_active = serializers.BooleanField()
+
+
+class Profile(serializers.Serializer):
+    id = serializers.UUIDField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.EmailField()
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES))
+    organization_name = serializers.CharField()
+
+
+class Roles(serializers.Serializer):
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES))
+
+
+class APIKey(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    permissions = serializers.ListField(child=serializers.CharField())
+    allowed_ips = serializers.ListField(child=serializers.CharField())
+    enabled = serializers.BooleanField(help_text="false once expired")
+    expiry_date = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    created_by = serializers.UUIDField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.UUIDField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    key = serializers.CharField(
+        required=False,
+        help_text="SDP_<id>.<secret>: only in the answer of its creation",
+    )
+
+
+# --- organization --------------------------------------------------------------
+
+
+class DistributionAccount(serializers.Serializer):
+    address = serializers.CharField(allow_blank=True)
+    type = serializers.CharField()
+    status = serializers.CharField()
+
+
+class OrganizationSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    logo_url = serializers.URLField()
+    base_url = serializers.CharField()
+    distribution_account_public_key = serializers.CharField(allow_blank=True)
+    distribution_account = DistributionAccount()
+    timezone_utc_offset = serializers.CharField()
+    is_approval_required = serializers.BooleanField()
+    is_link_shortener_enabled = serializers.BooleanField()
+    is_memo_tracing_enabled = serializers.BooleanField()
+    receiver_invitation_resend_interval_days = serializers.IntegerField()
+    payment_cancellation_period_days = serializers.IntegerField()
+    privacy_policy_link = serializers.CharField(allow_null=True)
+    message_channel_priority = serializers.ListField(child=serializers.CharField())
+    mfa_disabled = serializers.BooleanField()
+    captcha_disabled = serializers.BooleanField()
+    receiver_invitations_disabled = serializers.BooleanField()
+    receiver_registration_message_template = serializers.CharField(
+        required=False, help_text="only when not the default"
+    )
+    otp_message_template = serializers.CharField(
+        required=False, help_text="only when not the default"
+    )
+
+    class Meta:
+        ref_name = "Organization"
+
+
+class OrganizationSettings(serializers.Serializer):
+    """Any of these; the dashboard's Settings toggles send one at a time."""
+
+    organization_name = serializers.CharField(required=False, max_length=64)
+    privacy_policy_link = serializers.CharField(required=False, allow_blank=True)
+    timezone_utc_offset = serializers.CharField(required=False)
+    is_approval_required = serializers.BooleanField(required=False)
+    is_link_shortener_enabled = serializers.BooleanField(required=False)
+    is_memo_tracing_enabled = serializers.BooleanField(required=False)
+    mfa_disabled = serializers.BooleanField(required=False, allow_null=True)
+    captcha_disabled = serializers.BooleanField(required=False, allow_null=True)
+    receiver_invitations_disabled = serializers.BooleanField(
+        required=False, allow_null=True
+    )
+    receiver_invitation_resend_interval_days = serializers.IntegerField(
+        required=False, allow_null=True
+    )
+    payment_cancellation_period_days = serializers.IntegerField(
+        required=False, allow_null=True
+    )
+    receiver_registration_message_template = serializers.CharField(
+        required=False, allow_blank=True, help_text="'' for the default"
+    )
+    otp_message_template = serializers.CharField(
+        required=False, allow_blank=True, help_text="'' for the default"
+    )
+    sms_daily_cap = serializers.IntegerField(required=False, allow_null=True)
+
+
+class OrganizationUpdate(serializers.Serializer):
+    data = serializers.CharField(
+        required=False, help_text="OrganizationSettings as a JSON string"
+    )
+    logo = serializers.FileField(required=False, help_text="PNG or JPEG, 2 MB max")
+
+
+ORGANIZATION_UPDATE = multipart_body(OrganizationUpdate, also_json=OrganizationSettings)
+
+
+class AppConfig(serializers.Serializer):
+    captcha_disabled = serializers.BooleanField()
+    captcha_type = serializers.CharField()
+    captcha_site_key = serializers.CharField(allow_blank=True)
+
+
+class BridgeIntegration(serializers.Serializer):
+    status = serializers.CharField()
+
+
+# --- the tenants' admin API ------------------------------------------------------
+
+
+class Tenant(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    base_url = serializers.CharField(allow_null=True)
+    sdp_ui_base_url = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Organization.Status.choices)
+    distribution_account_address = serializers.CharField(allow_null=True)
+    distribution_account_type = serializers.CharField()
+    distribution_account_status = serializers.CharField()
+    is_default = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+
+
+class LoginResult(serializers.Serializer):
+    """A token, or a message when a code was sent for MFA."""
+
+    token = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+
+
+class ListedAsset(Asset):
+    """An asset in GET /assets: with ?enabled=, also its trustline and balance."""
+
+    enabled = serializers.BooleanField(required=False)
+    has_trustline = serializers.BooleanField(required=False)
+    balance = serializers.CharField(
+        required=False, help_text="the distribution account's, 7 decimals"
+    )

@@ -1,0 +1,250 @@
+"""The declared shape of disbursements, payments and statistics, as
+/openapi.json publishes them.
+
+Documentation only: the routes write their JSON in SQL (disbursements.api:
+DISBURSEMENT_SQL, PAYMENT_SQL, DISBURSEMENT_RECEIVER_SQL) or in Python
+(selectors.statistics); tests/auth_org/test_openapi.py holds every answer of
+the real routes against these, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from auth_org.schemas import Asset, Wallet
+from disbursements.models import Disbursement, Payment, RegistrationContactType
+from receivers.models import ReceiverWallet
+from receivers.schemas import IdRef
+from sdp.apidoc import multipart_body
+
+AMOUNT = {"help_text": "a decimal string with 7 places, e.g. '12.5000000'"}
+
+
+class UserRef(serializers.Serializer):
+    id = serializers.UUIDField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+
+
+class DisbursementStatusChange(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Disbursement.Status.choices)
+    user_id = serializers.CharField(allow_blank=True, help_text="'' for the system")
+    timestamp = serializers.DateTimeField()
+
+
+class DisbursementSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Disbursement.Status.choices)
+    wallet = Wallet()
+    asset = Asset()
+    verification_field = serializers.CharField(allow_blank=True)
+    registration_contact_type = serializers.ChoiceField(
+        choices=RegistrationContactType.choices
+    )
+    receiver_registration_message_template = serializers.CharField(allow_blank=True)
+    file_name = serializers.CharField(allow_blank=True)
+    status_history = DisbursementStatusChange(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    created_by = UserRef(allow_null=True)
+    started_by = UserRef(allow_null=True)
+    total_payments = serializers.IntegerField()
+    total_payments_sent = serializers.IntegerField()
+    total_payments_failed = serializers.IntegerField()
+    total_payments_canceled = serializers.IntegerField()
+    total_payments_remaining = serializers.IntegerField()
+    total_amount = serializers.CharField(**AMOUNT)
+    amount_disbursed = serializers.CharField(**AMOUNT)
+    average_amount = serializers.CharField(**AMOUNT)
+
+    class Meta:
+        ref_name = "Disbursement"
+
+
+class DisbursementInput(serializers.Serializer):
+    name = serializers.CharField(max_length=128)
+    wallet_id = serializers.UUIDField()
+    asset_id = serializers.UUIDField()
+    registration_contact_type = serializers.ChoiceField(
+        choices=RegistrationContactType.choices
+    )
+    verification_field = serializers.CharField(
+        max_length=32, allow_blank=True, required=False, help_text="'' for none"
+    )
+    receiver_registration_message_template = serializers.CharField(
+        allow_blank=True, required=False, max_length=1000
+    )
+
+
+class DisbursementUpload(serializers.Serializer):
+    data = serializers.CharField(help_text="DisbursementInput as a JSON string")
+    file = serializers.FileField(help_text="the instructions CSV")
+
+
+class InstructionsUpload(serializers.Serializer):
+    file = serializers.FileField(help_text="the instructions CSV")
+
+
+DISBURSEMENT_CREATE = {
+    "application/json": DisbursementInput,
+    **multipart_body(DisbursementUpload),
+}
+
+
+class StatusInput(serializers.Serializer):
+    status = serializers.CharField()
+
+
+class DisbursementStatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["STARTED", "PAUSED"])
+
+
+class PaymentStatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["CANCELED"])
+
+
+class PaymentsRetryInput(serializers.Serializer):
+    payment_ids = serializers.ListField(child=serializers.UUIDField())
+
+
+# --- payments ------------------------------------------------------------------
+
+
+class WalletName(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class PaymentReceiverWallet(serializers.Serializer):
+    """A payment's receiver wallet (in payments and a disbursement's receivers)."""
+
+    id = serializers.UUIDField()
+    receiver = IdRef()
+    wallet = WalletName()
+    stellar_address = serializers.CharField(allow_blank=True)
+    stellar_memo = serializers.CharField(allow_blank=True)
+    stellar_memo_type = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=ReceiverWallet.Status.choices)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    invitation_sent_at = serializers.DateTimeField(allow_null=True)
+    otp_confirmed_at = serializers.DateTimeField(allow_null=True)
+    otp_confirmed_with = serializers.CharField(allow_null=True)
+    sep24_transaction_id = serializers.CharField(allow_null=True)
+
+
+class PaymentStatusChange(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
+    status_message = serializers.CharField(allow_blank=True)
+    timestamp = serializers.DateTimeField()
+
+
+class PaymentDisbursement(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Disbursement.Status.choices)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    amount = serializers.CharField(**AMOUNT)
+    type = serializers.ChoiceField(choices=Payment.Type.choices)
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
+    status_history = PaymentStatusChange(many=True)
+    stellar_transaction_id = serializers.CharField(allow_blank=True)
+    stellar_operation_id = serializers.CharField(allow_blank=True)
+    external_payment_id = serializers.CharField(allow_blank=True)
+    circle_transfer_request_id = serializers.CharField(
+        allow_null=True, help_text="always null (no Circle)"
+    )
+    sender_address = serializers.CharField(allow_blank=True)
+    asset = Asset()
+    receiver_wallet = PaymentReceiverWallet()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    disbursement = PaymentDisbursement(
+        required=False, help_text="absent for a direct payment"
+    )
+
+    class Meta:
+        ref_name = "Payment"
+
+
+class DirectPaymentInput(serializers.Serializer):
+    amount = serializers.CharField(max_length=32)
+    asset = serializers.DictField(help_text="{id} or {code, issuer}")
+    receiver = serializers.DictField(
+        help_text="{id}, {email}, {phone_number}, {external_id} or {wallet_address}"
+    )
+    wallet = serializers.DictField(
+        required=False, allow_null=True, help_text="{id} or {address}"
+    )
+    external_payment_id = serializers.CharField(
+        max_length=64, required=False, allow_blank=True
+    )
+
+
+# --- a disbursement's receivers --------------------------------------------------
+
+
+class DisbursementReceiverPayment(serializers.Serializer):
+    id = serializers.UUIDField()
+    amount = serializers.CharField(**AMOUNT)
+    stellar_transaction_id = serializers.CharField(allow_blank=True)
+    stellar_operation_id = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=Payment.Status.choices)
+    asset = Asset()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class DisbursementReceiver(serializers.Serializer):
+    id = serializers.UUIDField()
+    phone_number = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    external_id = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    receiver_wallet = PaymentReceiverWallet()
+    payment = DisbursementReceiverPayment()
+
+
+# --- statistics -------------------------------------------------------------------
+
+
+def _counters(name: str, keys: list[str]) -> type[serializers.Serializer]:
+    fields = {key: serializers.IntegerField() for key in [*keys, "total"]}
+    return type(name, (serializers.Serializer,), {"__module__": __name__, **fields})
+
+
+PaymentCounters = _counters("PaymentCounters", [s.lower() for s in Payment.Status])
+WalletCounters = _counters(
+    "ReceiverWalletCounters", [s.lower() for s in ReceiverWallet.Status]
+)
+PaymentAmounts = type(
+    "PaymentAmounts",
+    (serializers.Serializer,),
+    {
+        "__module__": __name__,
+        **{
+            key: serializers.CharField(**AMOUNT)
+            for key in [*(s.lower() for s in Payment.Status), "average", "total"]
+        },
+    },
+)
+
+
+class AssetAmounts(serializers.Serializer):
+    asset_code = serializers.CharField()
+    payment_amounts = PaymentAmounts()
+
+
+class Statistics(serializers.Serializer):
+    payment_counters = PaymentCounters()
+    payment_amounts_by_asset = AssetAmounts(many=True)
+    receiver_wallets_counters = WalletCounters()
+    total_receivers = serializers.IntegerField()
+    total_disbursements = serializers.IntegerField()

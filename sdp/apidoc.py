@@ -1,0 +1,112 @@
+"""OpenAPI building blocks every app's schemas share (drf-spectacular).
+
+Declarations only: the routes render their own JSON (many in SQL, sdp.sqljson),
+and a test holds each answer against the schema published at /openapi.json.
+
+- ``ErrorBody``: every 4xx/5xx, ``{error, extras?, error_code?}`` (sdp.api);
+- ``Message``: the ``{message}`` answers;
+- ``page_of(Item)``: the list envelope ``{data: [Item], pagination}``;
+- ``json_body``/``multipart_body``: a request body by the content types the
+  dashboard sends (some JSON goes as text/plain: sdp.api.AnyJSONParser);
+- ``answers``: an operation's responses, its errors included.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorBody(serializers.Serializer):
+    """SDP's error: the message the dashboard shows, and per field what is wrong."""
+
+    error = serializers.CharField()
+    extras = serializers.DictField(required=False)
+    error_code = serializers.CharField(required=False)
+
+
+class Message(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class Token(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class Pagination(serializers.Serializer):
+    next = serializers.URLField(required=False)
+    prev = serializers.URLField(required=False)
+    pages = serializers.IntegerField(min_value=0)
+    total = serializers.IntegerField(min_value=0)
+
+
+@functools.cache
+def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The list envelope of ``item`` (component ``<Item>Page``)."""
+    name = item.__name__.removesuffix("Serializer") + "Page"
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__module__": item.__module__,
+            "__doc__": f"A page of {item.__name__}: ?page=1..pages, ?page_limit<=100.",
+            "data": item(many=True),
+            "pagination": Pagination(),
+        },
+    )
+
+
+def json_body(serializer: Any, *, text_plain: bool = False) -> dict[str, Any]:
+    """A JSON request body; ``text_plain``: the dashboard also sends it without
+    a Content-Type (the browser labels it text/plain), parsed as JSON all the same."""
+    media = {"application/json": serializer}
+    if text_plain:
+        media["text/plain"] = serializer
+    return media
+
+
+def csv_file() -> dict[Any, Any]:
+    """A CSV download (an export, a disbursement's instructions)."""
+    return answers(OpenApiTypes.BINARY, media="text/csv")
+
+
+def multipart_body(serializer: Any, *, also_json: Any = None) -> dict[str, Any]:
+    media = {"multipart/form-data": serializer}
+    if also_json is not None:
+        media["application/json"] = also_json
+    return media
+
+
+NO_CONTENT = OpenApiResponse(description="No content")
+
+_ERROR = OpenApiResponse(ErrorBody, description="{error, extras}")
+
+
+def answers(ok: Any, status: int = 200, *, media: str = "") -> dict[Any, Any]:
+    """``ok`` at ``status`` (as ``media`` if not JSON), any 4xx/5xx as ErrorBody."""
+    responses: dict[Any, Any] = {(status, media) if media else status: ok}
+    responses["4XX"] = _ERROR
+    responses["5XX"] = _ERROR
+    return responses
+
+
+ACTIONS = {"get": "read", "post": "create", "put": "replace", "patch": "update"}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Operation ids from the path and method, unique by construction:
+    ``GET /disbursements/{id}/receivers`` is ``disbursements_by_id_receivers_read``
+    (drf-spectacular's guess named a list and its item alike)."""
+
+    def get_operation_id(self) -> str:
+        tokens = [
+            f"by_{part[1:-1]}" if part.startswith("{") else part.replace("-", "_")
+            for part in self.path.strip("/").split("/")
+        ]
+        method = self.method.lower()
+        return "_".join([*tokens, ACTIONS.get(method, method)])
