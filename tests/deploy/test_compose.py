@@ -72,7 +72,7 @@ def test_the_web_serves_the_image_command_on_gunicorn_conf_listeners(services):
     # the JSON access log is the application's (sdp.accesslog), in every shape.
     command = services["web"]["command"]
     assert command == ["gunicorn", "sdp.wsgi"]
-    assert services["web"]["environment"]["INTERNAL_BIND_ADDRESS"] == "0.0.0.0"
+    assert services["web"]["environment"]["INTERNAL_BIND_ADDRESS"] == "0.0.0.0"  # noqa: S104 - the compose network
 
 
 @pytest.mark.parametrize("name", [".env.example", ".env.production.example"])
