@@ -18,5 +18,12 @@ def test_every_environment_variable_is_documented():
 
 
 def test_the_docs_the_readme_points_to_exist():
-    for name in ("configuration", "deploying", "scaling", "runbook", "dashboard"):
+    for name in (
+        "configuration",
+        "deploying",
+        "scaling",
+        "runbook",
+        "dashboard",
+        "api",
+    ):
         assert (ROOT / "docs" / f"{name}.md").is_file(), name
