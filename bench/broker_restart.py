@@ -74,10 +74,13 @@ def one_run(
     """Queue payments, restart ``redis`` under the worker ``restarts`` times;
     returns {worker_alive, beat_alive, double, lost, unfinished, seconds,
     restarts_with_unacked}."""
-    from django.db import transaction
 
-    from tests.tss.conftest import create_receivers, payments_on_ledger
-    from tss import accounts, services
+    from tests.tss.conftest import (
+        create_receivers,
+        payments_on_ledger,
+        queue_xlm_payments,
+    )
+    from tss import accounts
     from tss.models import SubmitterTransaction
 
     log_dir = log_dir or ROOT / ".sdp"
@@ -100,20 +103,7 @@ def one_run(
         ) as beat,
     ):  # fmt: skip
         _wait_for(worker_log, "ready.", worker)
-        with transaction.atomic():
-            services.queue_payments(
-                [
-                    services.PaymentOrder(
-                        tenant_id=tenant,
-                        external_id=str(uuid.uuid4()),
-                        destination=d,
-                        asset_code="XLM",
-                        asset_issuer="",
-                        amount=Decimal("0.1"),
-                    )
-                    for d in destinations
-                ]
-            )
+        queue_xlm_payments(tenant, destinations, Decimal("0.1"))
         rows = SubmitterTransaction.objects.filter(tenant_id=tenant)
         for _ in range(restarts):
             # Wait until the worker holds a task it has not acknowledged yet.

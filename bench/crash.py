@@ -62,29 +62,19 @@ def _run_child(env: dict, timeout: float) -> int:
 
 def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
     """One crash run; returns {point, killed, double, lost, unfinished}."""
-    from django.db import transaction
 
-    from tests.tss.conftest import create_receivers, payments_on_ledger
-    from tss import accounts, crashpoints, services
+    from tests.tss.conftest import (
+        create_receivers,
+        payments_on_ledger,
+        queue_xlm_payments,
+    )
+    from tss import accounts, crashpoints
     from tss.models import SubmitterTransaction
 
     tenant = uuid.uuid4()
     accounts.create_distribution_account(tenant)
     destinations = create_receivers(payments)
-    with transaction.atomic():
-        services.queue_payments(
-            [
-                services.PaymentOrder(
-                    tenant_id=tenant,
-                    external_id=str(uuid.uuid4()),
-                    destination=d,
-                    asset_code="XLM",
-                    asset_issuer="",
-                    amount=Decimal("0.1"),
-                )
-                for d in destinations
-            ]
-        )
+    queue_xlm_payments(tenant, destinations, Decimal("0.1"))
     point = rng.choice(crashpoints.POINTS)
     faults = rng.choice(FAULTS)
     background = rng.choice(("0", "1"))

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.messaging.fake_server import ServedFake
+
 API_KEY = "SG.fake-key.fake-secret"
 
 
@@ -19,7 +21,7 @@ def error(status: int, message: str, field_name: str | None = None) -> tuple:
 
 
 @dataclass
-class FakeSendGrid:
+class FakeSendGrid(ServedFake):
     """``script``: answers (status, payload) for the next POSTs, in order;
     "hold": the request is held until ``release`` is set; once empty, 202."""
 
@@ -83,14 +85,3 @@ class FakeSendGrid:
                     self._answer(*answer)
 
         return Handler
-
-    def start(self) -> FakeSendGrid:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.utils import timezone
 
+from tests.messaging.fake_server import ServedFake
+
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "fake-auth-token"
 SERVICE_SID = "MG" + "1" * 32
@@ -37,7 +39,7 @@ def invalid_number(number: str) -> tuple[int, dict]:
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(ServedFake):
     """``script``: answers for the next POSTs, in order; once empty, success.
     An answer is (status, payload), or "hold" / "accept_then_hold": the request
     is held until ``release`` is set (accepted first, or not)."""
@@ -166,14 +168,3 @@ class FakeTwilio:
                     self._answer(*answer)
 
         return Handler
-
-    def start(self) -> FakeTwilio:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()

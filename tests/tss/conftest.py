@@ -67,6 +67,29 @@ def create_receivers(count: int) -> list[str]:
     return created
 
 
+def queue_xlm_payments(tenant, destinations: list[str], amount: Decimal) -> None:
+    """One XLM payment of ``amount`` to each destination, queued for the TSS as
+    the hand-off queues them (in one transaction)."""
+    from django.db import transaction
+
+    from tss import services
+
+    with transaction.atomic():
+        services.queue_payments(
+            [
+                services.PaymentOrder(
+                    tenant_id=tenant,
+                    external_id=str(uuid.uuid4()),
+                    destination=destination,
+                    asset_code="XLM",
+                    asset_issuer="",
+                    amount=amount,
+                )
+                for destination in destinations
+            ]
+        )
+
+
 def payments_on_ledger(net, destination: str, source: str) -> list[dict]:
     status, body = net.request(
         "GET", f"/accounts/{destination}/payments?limit=200&order=asc"

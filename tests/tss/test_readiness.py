@@ -7,13 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from tests.conftest import running_worker
 from tests.factories import MessageFactory
-from tests.tss.conftest import create_receivers
-from tss import accounts, services, tasks
+from tests.tss.conftest import create_receivers, queue_xlm_payments
+from tss import accounts, tasks
 from tss.models import SubmitterTransaction
 
 
@@ -26,20 +25,7 @@ def test_ready_fails_while_payments_wait_and_passes_once_a_worker_takes_them(
     tenant = uuid.uuid4()
     accounts.create_distribution_account(tenant)
     destinations = create_receivers(3)
-    with transaction.atomic():
-        services.queue_payments(
-            [
-                services.PaymentOrder(
-                    tenant_id=tenant,
-                    external_id=str(uuid.uuid4()),
-                    destination=d,
-                    asset_code="XLM",
-                    asset_issuer="",
-                    amount=Decimal("0.5"),
-                )
-                for d in destinations
-            ]
-        )
+    queue_xlm_payments(tenant, destinations, Decimal("0.5"))
     assert client.get("/health/ready").status_code == 200  # young: not stuck yet
     # No worker runs: the queue does not move past the bound.
     SubmitterTransaction.objects.filter(tenant_id=tenant).update(
