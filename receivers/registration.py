@@ -5,11 +5,20 @@ Limits: a code is valid 5 minutes; a contact has 5 tries, which a new code does
 not renew (they start again once the contact's last code is an hour old); codes
 are sent at most once a minute and 5 times an hour per contact and per SEP-24
 transaction (``receivers.otp_throttle``); a verification value allows 15 tries,
-then stays locked until an operator resets it. Replies never tell whether a
-contact exists: an unknown contact gets the same answer as a known one (the
-verification field the organization's latest upload asks), and the attempt is
-recorded for support. On testnet, SDP's ``000000`` / ``999999`` codes work as in
-SDP.
+then stays locked until an operator resets it.
+
+Replies never tell whether a contact exists. The answer to the contact step does
+not depend on the contact at all: it names the organization's default question
+(``default_verification_field``, what its latest upload asks), the same for every
+receiver and for a stranger, whose attempt is only recorded for support. Which
+fact a receiver is really asked is told only once the one-time code has been
+proven (the code proves control of the contact, so telling it then leaks
+nothing): a verification naming another field than the receiver's, with the
+right code, is answered ``400_7`` with ``extras.verification_field`` = the
+receiver's field, and no try is counted; the client asks that fact and sends the
+same code again. A wrong code, or an unknown contact, is ``400_6`` whatever the
+field. On testnet, SDP's ``000000`` / ``999999`` codes work as in SDP, but the
+always-valid code never reveals a receiver's field.
 """
 
 from __future__ import annotations
@@ -73,6 +82,9 @@ ERROR_MESSAGES = {
     "request a new code",
     "400_5": "The code has expired; request a new code",
     "400_6": "The code is not valid",
+    # Ours: the code was right but the receiver is asked another fact, named in
+    # extras.verification_field (told only after the code is proven).
+    "400_7": "The code is valid; answer the verification field given instead",
 }
 
 
@@ -161,6 +173,12 @@ def default_verification_field(organization_id) -> str:
         .first()
     )
     return latest or VerificationField.DATE_OF_BIRTH
+
+
+def contact_step_verification_field(organization_id) -> str:
+    """The field the contact step names, for every contact alike (known or not):
+    never the receiver's own, which is told only after the code is proven."""
+    return default_verification_field(organization_id)
 
 
 def verification_field_for(receiver: Receiver) -> str:
@@ -252,7 +270,10 @@ def request_otp(
     sep24_transaction: Sep24Transaction, *, phone_number: str = "", email: str = ""
 ) -> str:
     """Send a fresh code to the contact when it belongs to a receiver with a
-    wallet this wallet app may register; returns the verification field to ask.
+    wallet this wallet app may register; returns the verification field to ask
+    first: the organization's default, the same for every contact (a receiver
+    asked another fact learns it from ``verify_and_register``'s ``400_7`` once
+    the code is proven).
 
     The answer is the same whether or not the contact matched (a miss is only
     recorded), and so are the limits: raises OTPThrottled (429, with the seconds
@@ -272,7 +293,7 @@ def request_otp(
     )
     if not wallet_ids:
         _record_attempt(sep24_transaction, kind, contact)
-        return default_verification_field(organization.id)
+        return contact_step_verification_field(organization.id)
     otp = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
         now = timezone.now()
@@ -307,7 +328,7 @@ def request_otp(
             receiver_id=receiver.pk,
             receiver_wallet_id=wallet_ids[0],
         )
-    return verification_field_for(receiver)
+    return contact_step_verification_field(organization.id)
 
 
 # --- verification and registration -------------------------------------------
@@ -329,7 +350,9 @@ def verify_and_register(
     payments to the TSS inside the same transaction).
 
     Failed tries are counted even though the call raises RegistrationError
-    (400_2 ... 400_6, or 400_0 for malformed input).
+    (400_2 ... 400_6, or 400_0 for malformed input). With the right code but
+    another field than the receiver's: 400_7 naming the receiver's field in
+    ``extras["verification_field"]``, no try counted, the code still valid.
     """
     kind, contact = normalize_contact(phone_number, email)
     if verification_field not in VerificationField.values:
@@ -441,6 +464,9 @@ def _verify_locked(
     otp_error = _check_otp(receiver_wallet, otp, [w.pk for w in receiver_wallets])
     if otp_error is not None:
         return otp_error
+    asked = _field_to_ask(receiver, verification_field, otp)
+    if asked is not None:
+        return RegistrationError("400_7", extras={"verification_field": asked})
     verification = _check_verification(receiver, verification_field, verification_value)
     if isinstance(verification, RegistrationError):
         return verification
@@ -475,6 +501,18 @@ def _verify_locked(
         sender=ReceiverWallet, receiver_wallet=receiver_wallet
     )
     return receiver_wallet
+
+
+def _field_to_ask(receiver: Receiver, given: str, otp: str) -> str | None:
+    """Once the code is proven: the receiver's field when the client asked
+    another one (None when it asked one the receiver has). The testnet's
+    always-valid code proves nothing, so it never reveals the field."""
+    if receiver.verifications.filter(verification_field=given).exists():
+        return None
+    if _testnet_magic_otp(otp) is not None:
+        return None
+    field = verification_field_for(receiver)
+    return field if field != given else None
 
 
 def _claim_address(receiver: Receiver, address: str) -> RegistrationError | None:

@@ -256,10 +256,18 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
                     verification_value=form.cleaned_data["verification_value"],
                 )
             except registration.RegistrationError as exc:
-                message = (
-                    PAGE_ERRORS[exc.code]() if exc.code in PAGE_ERRORS else exc.message
-                )
-                form.add_error(None, message)
+                if exc.code == "400_7":
+                    # The code is proven: now ask the fact this receiver has.
+                    form = _ask_another_field(
+                        request, state, exc.extras["verification_field"]
+                    )
+                else:
+                    message = (
+                        PAGE_ERRORS[exc.code]()
+                        if exc.code in PAGE_ERRORS
+                        else exc.message
+                    )
+                    form.add_error(None, message)
             else:
                 state["registered"] = True
                 request.session[SESSION_KEY] = state
@@ -273,6 +281,23 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
         contact_kind=state["contact_kind"],
         status=status,
     )
+
+
+def _ask_another_field(request: HttpRequest, state: dict, field: str) -> VerifyForm:
+    """The verify form again, the code kept, asking the receiver's own fact
+    (told only once their code was proven)."""
+    state["verification_field"] = field
+    request.session[SESSION_KEY] = state
+    form = VerifyForm(
+        {"otp": request.POST.get("otp", ""), "verification_value": ""},
+        verification_field=field,
+    )
+    form.full_clean()
+    form.errors.clear()
+    form.add_error(
+        None, _("Your code is right. Please answer this question to finish.")
+    )
+    return form
 
 
 @never_cache
