@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from auth_org.models import Organization
-from receivers import captcha, links, registration
+from receivers import captcha, links, registration, shortlinks
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
@@ -186,6 +186,8 @@ def _invitation(request: HttpRequest) -> HttpResponse:
         candidates.append(tenant.base_url.rstrip("/") + request.get_full_path())
     if not any(links.verify_signed_url(url) for url in candidates):
         return _error_page(request, _("This invitation link is not valid."), 403)
+    if links.link_refused(request.get_full_path(), request):
+        return shortlinks.gone_page(request)
     return render(
         request,
         f"{TEMPLATES}/invitation.html",
