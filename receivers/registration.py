@@ -374,6 +374,36 @@ def verify_and_register(
     return outcome
 
 
+def field_after_code(
+    sep24_transaction: Sep24Transaction,
+    *,
+    phone_number: str = "",
+    email: str = "",
+    otp: str,
+    verification_field: str,
+) -> str | None:
+    """The code alone, for a page whose answer is not yet in the asked field's
+    format: the receiver's own field when the code is right and they are asked
+    another one (as ``verify_and_register``'s 400_7), None when the code is right
+    and the field is theirs. A wrong code counts and raises as there (400_4 ...
+    400_6); nothing is registered and no verification try is counted."""
+    kind, contact = normalize_contact(phone_number, email)
+    with transaction.atomic():
+        outcome = _verify_locked(
+            sep24_transaction,
+            kind=kind,
+            contact=contact,
+            otp=(otp or "").strip(),
+            verification_field=verification_field,
+            verification_value=None,
+        )
+    if isinstance(outcome, RegistrationError):
+        if outcome.code == "400_7":
+            return outcome.extras["verification_field"]
+        raise outcome
+    return None
+
+
 def _already_registered_wallet(receiver: Receiver, sep24_transaction: Sep24Transaction):
     return (
         ReceiverWallet.objects.filter(
@@ -440,15 +470,17 @@ def _verify_locked(
     contact: str,
     otp: str,
     verification_field: str,
-    verification_value: str,
-) -> ReceiverWallet | RegistrationError:
+    verification_value: str | None,
+) -> ReceiverWallet | RegistrationError | None:
+    """None: the code alone was checked (``verification_value`` None), right,
+    and the field is the receiver's."""
     receiver = _find_receiver(sep24_transaction.organization_id, kind, contact)
     if receiver is None:
         _record_attempt(sep24_transaction, kind, contact)
         # The same answer as a wrong code: the contact's existence stays unknown.
         return RegistrationError("400_6")
     registered = _already_registered_wallet(receiver, sep24_transaction)
-    if registered is not None:
+    if registered is not None and verification_value is not None:
         _complete_transaction(sep24_transaction, registered)
         return registered
     # Lock order: receiver wallet, then verification (as everywhere here).
@@ -467,6 +499,8 @@ def _verify_locked(
     asked = _field_to_ask(receiver, verification_field, otp)
     if asked is not None:
         return RegistrationError("400_7", extras={"verification_field": asked})
+    if verification_value is None:
+        return None
     verification = _check_verification(receiver, verification_field, verification_value)
     if isinstance(verification, RegistrationError):
         return verification

@@ -241,7 +241,10 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
     form = VerifyForm(
         request.POST or None, verification_field=state["verification_field"]
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _answer_in_another_format(form):
+        # Perhaps the receiver is asked another fact: the code decides.
+        form = _check_code_alone(request, sep24_transaction, state, form)
+    elif request.method == "POST" and form.is_valid():
         if not _captcha_ok(request, sep24_transaction.organization):
             form.add_error(None, PAGE_ERRORS["400_1"]())
         else:
@@ -283,6 +286,41 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
         contact_kind=state["contact_kind"],
         status=status,
     )
+
+
+def _answer_in_another_format(form: VerifyForm) -> bool:
+    """A well-formed code with an answer not in the asked field's format."""
+    return (
+        form.is_bound
+        and not form.is_valid()
+        and "otp" not in form.errors
+        and set(form.errors) == {"verification_value"}
+        and bool(form.data.get("verification_value"))
+    )
+
+
+def _check_code_alone(
+    request: HttpRequest, sep24_transaction, state: dict, form: VerifyForm
+) -> VerifyForm:
+    if not _captcha_ok(request, sep24_transaction.organization):
+        form.add_error(None, PAGE_ERRORS["400_1"]())
+        return form
+    try:
+        field = registration.field_after_code(
+            sep24_transaction,
+            **{
+                "phone_number" if state["contact_kind"] == "phone" else "email": (
+                    state["contact"]
+                )
+            },
+            otp=form.cleaned_data["otp"],
+            verification_field=state["verification_field"],
+        )
+    except registration.RegistrationError as exc:
+        message = PAGE_ERRORS[exc.code]() if exc.code in PAGE_ERRORS else exc.message
+        form.add_error(None, message)
+        return form
+    return _ask_another_field(request, state, field) if field else form
 
 
 def _ask_another_field(request: HttpRequest, state: dict, field: str) -> VerifyForm:

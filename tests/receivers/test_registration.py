@@ -684,3 +684,41 @@ def test_pages_answer_the_contact_step_alike_for_every_contact(
         pages.append((page.status_code, html))
     assert pages[0] == pages[1] == pages[2]
     assert "Date of birth" in pages[0][1]
+
+
+def test_pages_check_the_code_first_when_the_answer_is_in_another_format(
+    wallet, tenant
+):
+    """A PIN receiver asked the default date of birth may answer with their
+    PIN: a wrong code is still a wrong code (counted), the right one turns the
+    page to their own question; no verification try is spent either way."""
+    pin = _pin_receiver(tenant)
+    make_ready_receiver(tenant, tenant.test_wallet)
+    url, _, _ = _open_deposit(wallet)
+    contact_url = wallet.get(_path(url))["Location"]
+    verify_url = wallet.client.post(
+        contact_url,
+        {"contact_kind": "phone", "phone_number": PIN_PHONE},
+        HTTP_HOST=wallet.host,
+    )["Location"]
+    code = otp_from_outbox(PIN_PHONE)
+    wrong = "000001" if code != "000001" else "000002"
+
+    refused = wallet.client.post(
+        verify_url, {"otp": wrong, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert "This code is not valid" in refused.content.decode()
+    pin.refresh_from_db()
+    assert pin.otp_attempts == 1
+
+    asked = wallet.client.post(
+        verify_url, {"otp": code, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert "Your code is right" in asked.content.decode()
+    assert pin.receiver.verifications.get().attempts == 0
+    done = wallet.client.post(
+        verify_url, {"otp": code, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert done.status_code == 302, done.content.decode()
+    pin.refresh_from_db()
+    assert pin.status == ReceiverWallet.Status.REGISTERED
