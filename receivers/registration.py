@@ -16,9 +16,12 @@ proven (the code proves control of the contact, so telling it then leaks
 nothing): a verification naming another field than the receiver's, with the
 right code, is answered ``400_7`` with ``extras.verification_field`` = the
 receiver's field, and no try is counted; the client asks that fact and sends the
-same code again. A wrong code, or an unknown contact, is ``400_6`` whatever the
-field. On testnet, SDP's ``000000`` / ``999999`` codes work as in SDP, but the
-always-valid code never reveals a receiver's field.
+same code again. A wrong code is ``400_6`` whatever the field. The verify step
+answers a stranger as a receiver whose code never matches (``StrangerCode``
+keeps the state a receiver's code would have: 400_5 once 5 minutes old, 400_4
+from the 5th wrong try). On testnet, SDP's ``000000``
+/ ``999999`` codes work as in SDP, but the always-valid code never reveals a
+receiver's field, and after it a stranger gets a receiver's 400_2.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from receivers.models import (
     ReceiverVerification,
     ReceiverWallet,
     Sep24Transaction,
+    StrangerCode,
     VerificationField,
 )
 from receivers.signals import receiver_wallet_registered
@@ -158,6 +162,69 @@ def _record_attempt(sep24_transaction: Sep24Transaction, kind: str, contact: str
         wallet_address=sep24_transaction.account,
         wallet_memo=sep24_transaction.memo,
     )
+
+
+# --- strangers: the same answers as a receiver ------------------------------------
+
+
+def _contact_digest(contact: str) -> str:
+    return salted_hmac("receivers.stranger", contact, algorithm="sha256").hexdigest()
+
+
+def _stranger_code_sent(organization_id, contact: str) -> None:
+    """A code "sent" to a contact matching no receiver: its tries carry over
+    (and start again) exactly as a receiver's do in ``request_otp``."""
+    now = timezone.now()
+    digest = _contact_digest(contact)
+    with transaction.atomic():
+        row = (
+            StrangerCode.objects.select_for_update()
+            .filter(organization_id=organization_id, contact_digest=digest)
+            .first()
+        )
+        if row is None:
+            try:
+                with transaction.atomic():
+                    StrangerCode.objects.create(
+                        organization_id=organization_id,
+                        contact_digest=digest,
+                        otp_created_at=now,
+                    )
+                return
+            except IntegrityError:  # created meanwhile: update it instead
+                row = StrangerCode.objects.select_for_update().get(
+                    organization_id=organization_id, contact_digest=digest
+                )
+        recent = row.otp_created_at > now - OTP_ATTEMPTS_WINDOW
+        StrangerCode.objects.filter(pk=row.pk).update(
+            otp_created_at=now, otp_attempts=row.otp_attempts if recent else 0
+        )
+
+
+def _stranger_code_error(organization_id, contact: str, otp: str) -> RegistrationError:
+    """What ``_check_otp`` answers a receiver whose code never matches (and the
+    verification after the testnet's always-valid code): 400_6, 400_5 once the
+    code is 5 minutes old, 400_4 from the 5th wrong try; the tries are counted."""
+    if demo_otp() and hmac.compare_digest(otp, demo_otp()):
+        return RegistrationError("400_6")  # the localnet's shortcut: not a secret
+    magic = _testnet_magic_otp(otp)
+    if magic is True:  # a receiver would now be asked a value not found
+        return RegistrationError("400_2")
+    digest = _contact_digest(contact)
+    row = (
+        StrangerCode.objects.select_for_update()
+        .filter(organization_id=organization_id, contact_digest=digest)
+        .first()
+    )
+    if row is None:
+        return RegistrationError("400_6")
+    if row.otp_attempts >= OTP_MAX_ATTEMPTS:
+        return RegistrationError("400_4")
+    if magic is None and row.otp_created_at + OTP_VALIDITY < timezone.now():
+        return RegistrationError("400_5")
+    attempts = row.otp_attempts + 1
+    StrangerCode.objects.filter(pk=row.pk).update(otp_attempts=attempts)
+    return RegistrationError("400_4" if attempts >= OTP_MAX_ATTEMPTS else "400_6")
 
 
 def default_verification_field(organization_id) -> str:
@@ -293,6 +360,7 @@ def request_otp(
     )
     if not wallet_ids:
         _record_attempt(sep24_transaction, kind, contact)
+        _stranger_code_sent(organization.id, contact)
         return contact_step_verification_field(organization.id)
     otp = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
@@ -477,8 +545,8 @@ def _verify_locked(
     receiver = _find_receiver(sep24_transaction.organization_id, kind, contact)
     if receiver is None:
         _record_attempt(sep24_transaction, kind, contact)
-        # The same answer as a wrong code: the contact's existence stays unknown.
-        return RegistrationError("400_6")
+        # The answers a receiver's wrong code gets: existence stays unknown.
+        return _stranger_code_error(sep24_transaction.organization_id, contact, otp)
     registered = _already_registered_wallet(receiver, sep24_transaction)
     if registered is not None and verification_value is not None:
         _complete_transaction(sep24_transaction, registered)
@@ -492,7 +560,7 @@ def _verify_locked(
     )
     if receiver_wallet is None:
         _record_attempt(sep24_transaction, kind, contact)
-        return RegistrationError("400_6")
+        return _stranger_code_error(sep24_transaction.organization_id, contact, otp)
     otp_error = _check_otp(receiver_wallet, otp, [w.pk for w in receiver_wallets])
     if otp_error is not None:
         return otp_error

@@ -25,6 +25,7 @@ from receivers.models import (
     ReceiverVerification,
     ReceiverWallet,
     Sep24Transaction,
+    StrangerCode,
 )
 from receivers.signals import receiver_wallet_registered
 from receivers.verification import check_verification_value, hash_verification_value
@@ -722,3 +723,54 @@ def test_pages_check_the_code_first_when_the_answer_is_in_another_format(
     assert done.status_code == 302, done.content.decode()
     pin.refresh_from_db()
     assert pin.status == ReceiverWallet.Status.REGISTERED
+
+
+def _wrong_code_answers(api, phone, tries=6):
+    return [
+        (response.status_code, response.json())
+        for response in (
+            _verify_json(api, phone, f"{n:06d}", "DATE_OF_BIRTH", DATE_OF_BIRTH)
+            for n in range(100, 100 + tries)
+        )
+    ]
+
+
+def test_verify_step_answers_a_stranger_as_a_receiver(wallet, tenant, settings):
+    """Wrong codes, the lock after five, and expiry: a stranger's answers are a
+    receiver's, so the verify step does not tell them apart either."""
+    settings.OTP_SEND_MIN_INTERVAL_SECONDS = 0
+    receiver = make_ready_receiver(tenant, tenant.test_wallet)
+    api = Interactive(wallet, _open_deposit(wallet)[1])
+    for phone in (PHONE, STRANGER):
+        assert api.otp(phone_number=phone).status_code == 200
+    code = otp_from_outbox(PHONE)
+
+    known = _wrong_code_answers(api, PHONE)
+    assert known == _wrong_code_answers(api, STRANGER)
+    assert [body["error_code"] for _, body in known] == ["400_6"] * 4 + ["400_4"] * 2
+    # the receiver's right code is locked out too, as it always was
+    assert (
+        _verify_json(api, PHONE, code, "DATE_OF_BIRTH", DATE_OF_BIRTH).json()[
+            "error_code"
+        ]
+        == "400_4"
+    )
+
+    # An hour later, new codes, then five minutes: both expire alike.
+    hour_ago = timezone.now() - timedelta(hours=1, minutes=1)
+    ReceiverWallet.objects.filter(pk=receiver.pk).update(otp_created_at=hour_ago)
+    StrangerCode.objects.update(otp_created_at=hour_ago)
+    for phone in (PHONE, STRANGER):
+        assert api.otp(phone_number=phone).status_code == 200
+    stale = timezone.now() - timedelta(minutes=5, seconds=1)
+    ReceiverWallet.objects.filter(pk=receiver.pk).update(otp_created_at=stale)
+    StrangerCode.objects.update(otp_created_at=stale)
+    assert _wrong_code_answers(api, PHONE, 1) == _wrong_code_answers(api, STRANGER, 1)
+    assert _wrong_code_answers(api, STRANGER, 1)[0][1]["error_code"] == "400_5"
+    # only a digest of the stranger's contact is kept
+    assert STRANGER not in str(list(StrangerCode.objects.values()))
+
+
+def test_stranger_without_a_code_request_gets_a_wrong_code(api):
+    answer = _verify_json(api, STRANGER, "123456", "PIN", "1")
+    assert answer.json()["error_code"] == "400_6"
