@@ -203,9 +203,16 @@ class ResetPasswordView(PublicView):
 
 
 class ProfileInput(serializers.Serializer):
+    """Every field checked at once; ``context["user"]`` is the one changed."""
+
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=128)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=128)
     email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+
+    def validate_email(self, value: str) -> str:
+        if not value or "user" not in self.context:
+            return value
+        return domain_check(services.clean_profile_email, value, self.context["user"])
 
 
 class ProfileView(APIView):
@@ -240,7 +247,12 @@ class ProfileView(APIView):
                     status_code=403,
                     extras=dict.fromkeys(refused, "not with an API key"),
                 )
-        data = _validated(ProfileInput, request.data)
+        serializer = ProfileInput(
+            data=request.data if isinstance(request.data, dict) else {},
+            context={"user": request.user},
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         services.update_profile(request.user, data=data, ip=client_ip(request._request))
         return Response({"message": "user profile updated successfully"})
 
@@ -344,9 +356,9 @@ class OrganizationView(APIView):
         upload = request.FILES.get("logo")
         logo = None
         if upload is not None:
-            if upload.size > services.MAX_LOGO_BYTES:
-                raise APIError(extras={"logo": "the logo must be at most 2 MB"})
-            logo = upload.read()
+            # At most one byte too many is read: the service names a logo too
+            # large with every other invalid field.
+            logo = upload.read(services.MAX_LOGO_BYTES + 1)
         services.update_organization(
             request.user.organization,
             actor=request.user,
@@ -582,18 +594,37 @@ def _expiry(value: Any):
     return parsed
 
 
-class APIKeyInput(serializers.Serializer):
-    name = serializers.CharField(max_length=128)
-    permissions = serializers.ListField(child=serializers.CharField(max_length=32))
-    expiry_date = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True
-    )
-    allowed_ips = serializers.JSONField(required=False, allow_null=True)
+def _future_expiry(value: Any):
+    expiry = _expiry(value)
+    if expiry is not None and expiry <= timezone.now():
+        raise APIError(extras={"expiry_date": "expiry date must be in the future"})
+    return expiry
 
 
 class APIKeyUpdateInput(serializers.Serializer):
+    """Every field checked at once (the names and shapes; whether the creator's
+    roles grant the permissions is the service's 403, checked afterwards)."""
+
     permissions = serializers.ListField(child=serializers.CharField(max_length=32))
     allowed_ips = serializers.JSONField(required=False, allow_null=True)
+
+    def validate_permissions(self, value):
+        return domain_check(apikeys.clean_permission_names, value)
+
+    def validate_allowed_ips(self, value):
+        domain_check(apikeys.clean_allowed_ips, value)
+        return value
+
+
+class APIKeyInput(APIKeyUpdateInput):
+    name = serializers.CharField(max_length=128)
+    expiry_date = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True
+    )
+
+    def validate_expiry_date(self, value):
+        domain_check(_future_expiry, value)
+        return value
 
 
 class APIKeysView(APIView):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -104,16 +105,24 @@ def ip_allowed(ip: str, allowed: list[str]) -> bool:
     return False
 
 
-def clean_permissions(permissions: Any, creator: User) -> list[str]:
+def clean_permission_names(permissions: Any) -> list[str]:
+    """A non-empty list of known permissions; an unknown one lists those allowed."""
     if not isinstance(permissions, list) or not permissions:
         raise APIError(extras={"permissions": "at least one permission is required"})
     unknown = [p for p in permissions if not isinstance(p, str) or p not in PERMISSIONS]
     if unknown:
+        shown = ", ".join(json.dumps(str(p)[:64]) for p in unknown[:10])
         raise APIError(
             extras={
-                "permissions": f"invalid permission(s): {', '.join(map(str, unknown))}"
+                "permissions": f"invalid permission(s): {shown}; allowed values: "
+                + ", ".join(sorted(PERMISSIONS))
             }
         )
+    return permissions
+
+
+def clean_permissions(permissions: Any, creator: User) -> list[str]:
+    clean_permission_names(permissions)
     beyond = sorted(
         set(permissions) - permissions_granted_to(creator.roles, permissions)
     )

@@ -120,15 +120,8 @@ def create_asset(organization: Organization, *, code: str, issuer: str) -> Asset
     """Idempotent: an existing asset is returned. Adds the trustline first (network
     I/O, outside the transaction); a failure leaves no asset behind."""
     code, issuer = code.strip(), (issuer or "").strip()
-    if not code or len(code) > 12 or not code.isalnum():
-        raise APIError(extras={"code": "invalid asset code"})
-    if code == "XLM" and issuer:
-        raise APIError(extras={"issuer": "the native asset has no issuer"})
-    if code != "XLM":
-        from stellar_sdk import StrKey
-
-        if not StrKey.is_valid_ed25519_public_key(issuer):
-            raise APIError(extras={"issuer": "invalid issuer"})
+    if errors := _asset_error(code, issuer):
+        raise APIError(extras=errors)
     existing = assets_of(organization).filter(code=code, issuer=issuer).first()
     if existing:
         return existing
@@ -177,22 +170,35 @@ def wallets_of(
 
 
 def _asset_error(code: Any, issuer: Any) -> dict[str, str]:
-    """What is wrong with a classic asset's code and issuer ({} if nothing)."""
+    """What is wrong with a classic asset's code and issuer, both at once ({} if
+    nothing)."""
+    errors = {}
     if (
         not isinstance(code, str)
         or not 1 <= len(code) <= 12
         or not (code.isascii() and code.isalnum())
     ):
-        return {"code": "invalid asset code"}
+        errors["code"] = "invalid asset code"
     if not isinstance(issuer, str):
-        return {"issuer": "invalid issuer"}
-    if code == "XLM":
-        return {"issuer": "the native asset has no issuer"} if issuer else {}
-    from stellar_sdk import StrKey
+        errors["issuer"] = "invalid issuer"
+    elif code == "XLM":
+        if issuer:
+            errors["issuer"] = "the native asset has no issuer"
+    else:
+        from stellar_sdk import StrKey
 
-    if not StrKey.is_valid_ed25519_public_key(issuer):
-        return {"issuer": "invalid issuer"}
-    return {}
+        if not StrKey.is_valid_ed25519_public_key(issuer):
+            errors["issuer"] = "invalid issuer"
+    return errors
+
+
+def asset_input_errors(data: Any) -> dict[str, str]:
+    """POST /assets: what is wrong with the body's code and issuer, both named."""
+    data = data if isinstance(data, dict) else {}
+    code, issuer = data.get("code", ""), data.get("issuer") or ""
+    code = code.strip() if isinstance(code, str) else code
+    issuer = issuer.strip() if isinstance(issuer, str) else issuer
+    return _asset_error(code, issuer)
 
 
 def get_or_create_asset(organization: Organization, code: str, issuer: str) -> Asset:
@@ -211,36 +217,60 @@ def get_or_create_asset(organization: Organization, code: str, issuer: str) -> A
         return assets_of(organization).get(code=code, issuer=issuer)
 
 
-def resolve_assets(organization: Organization, specs: Iterable[dict]) -> list[Asset]:
-    """Asset references of the wallet form: ``{id}`` of an asset of the
-    organization, or ``{type: "native"}``, or ``{type: "classic", code,
-    issuer}`` (a classic or native asset it does not have yet is created, as
-    SDP's asset resolver does)."""
-    assets = []
+def asset_spec_errors(
+    organization: Organization, specs: Any, field: str = "assets"
+) -> dict[str, str]:
+    """What is wrong with each asset reference of the wallet form (every one
+    named, ``assets[1].code``), without creating anything ({} if nothing)."""
+    errors: dict[str, str] = {}
+    if not isinstance(specs, list):
+        return errors
     for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
             spec = {"id": spec}
-        field = f"assets[{index}]"
+        name = f"{field}[{index}]"
         kind = spec.get("type")
         if spec.get("id"):
-            asset = assets_of(organization).filter(pk=_uuid_or_none(spec["id"])).first()
-            if asset is None:
-                raise APIError(extras={field: "asset not found"})
+            asset_id = _uuid_or_none(spec["id"])
+            if (
+                asset_id is None
+                or not assets_of(organization).filter(pk=asset_id).exists()
+            ):
+                errors[name] = "asset not found"
         elif kind == "native":
-            asset = get_or_create_asset(organization, *NATIVE)
+            continue
         elif kind in ("contract", "fiat"):
-            raise APIError(extras={f"{field}.type": f"{kind} assets are not supported"})
+            errors[f"{name}.type"] = f"{kind} assets are not supported"
         elif kind in ("classic", None) and (spec.get("code") or spec.get("issuer")):
             code, issuer = spec.get("code", ""), spec.get("issuer") or ""
             code = code.strip() if isinstance(code, str) else code
             issuer = issuer.strip() if isinstance(issuer, str) else issuer
-            if error := _asset_error(code, issuer):
-                raise APIError(
-                    extras={f"{field}.{name}": text for name, text in error.items()}
-                )
-            asset = get_or_create_asset(organization, code, issuer)
+            for part, text in _asset_error(code, issuer).items():
+                errors[f"{name}.{part}"] = text
         else:
-            raise APIError(extras={field: "asset id, or type with code and issuer"})
+            errors[name] = "asset id, or type with code and issuer"
+    return errors
+
+
+def resolve_assets(organization: Organization, specs: Iterable[dict]) -> list[Asset]:
+    """Asset references of the wallet form: ``{id}`` of an asset of the
+    organization, or ``{type: "native"}``, or ``{type: "classic", code,
+    issuer}`` (a classic or native asset it does not have yet is created, as
+    SDP's asset resolver does). Every invalid reference is named at once."""
+    specs = list(specs)
+    if errors := asset_spec_errors(organization, specs):
+        raise APIError(extras=errors)
+    assets = []
+    for spec in specs:
+        if not isinstance(spec, dict):
+            spec = {"id": spec}
+        if spec.get("id"):
+            asset = assets_of(organization).get(pk=_uuid_or_none(spec["id"]))
+        elif spec.get("type") == "native":
+            asset = get_or_create_asset(organization, *NATIVE)
+        else:
+            code, issuer = spec.get("code", ""), spec.get("issuer") or ""
+            asset = get_or_create_asset(organization, code.strip(), issuer.strip())
         assets.append(asset)
     return assets
 

@@ -17,7 +17,7 @@ from auth_org import catalog, schemas
 from auth_org.models import Asset, Role, Wallet
 from auth_org.permissions import ALL
 from sdp import jsontext as jt
-from sdp.api import APIError, NotFound
+from sdp.api import APIError, NotFound, field_errors
 from sdp.apidoc import NO_CONTENT, answers, json_body
 from sdp.params import Param, QueryParams, accepts
 
@@ -132,6 +132,27 @@ WALLET_PARAMS = QueryParams(
 )
 
 
+def _raise_every_error(
+    serializer: serializers.Serializer, more: dict[str, str]
+) -> None:
+    """The serializer's errors and the service's checks of the same body, named
+    at once (the serializer's message first where both name a field)."""
+    errors = {} if serializer.is_valid() else field_errors(serializer.errors)
+    for name, message in more.items():
+        errors.setdefault(name, message)
+    if errors:
+        raise APIError(extras=errors)
+
+
+def _wallet_asset_errors(request: Request) -> dict[str, str]:
+    data = request.data if isinstance(request.data, dict) else {}
+    if isinstance(data.get("assets"), list) and data["assets"]:
+        return catalog.asset_spec_errors(request.tenant, data["assets"])
+    return catalog.asset_spec_errors(
+        request.tenant, data.get("assets_ids"), field="assets_ids"
+    )
+
+
 class AssetsView(APIView):
     roles = {"GET": ALL, "POST": ASSET_WRITE}
     api_key_permissions = {"GET": "read:all", "POST": "write:all"}
@@ -168,7 +189,7 @@ class AssetsView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = AssetInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        _raise_every_error(data, catalog.asset_input_errors(request.data))
         asset = catalog.create_asset(
             request.tenant,
             code=data.validated_data["code"],
@@ -270,7 +291,7 @@ class WalletsView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = WalletInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        _raise_every_error(data, _wallet_asset_errors(request))
         wallet = catalog.create_wallet(request.tenant, data=data.validated_data)
         return Response(wallet_json(wallet), status=201)
 
@@ -299,7 +320,7 @@ class WalletView(APIView):
     def patch(self, request: Request, pk) -> Response:
         wallet = self._wallet(request, pk)
         data = WalletPatch(data=request.data)
-        data.is_valid(raise_exception=True)
+        _raise_every_error(data, _wallet_asset_errors(request))
         wallet = catalog.update_wallet(request.tenant, wallet, data=data.validated_data)
         return Response(wallet_json(wallet))
 

@@ -161,6 +161,22 @@ def set_user_activation(
     return user
 
 
+def email_taken(organization: Organization, email: str, *, by_other_than: User) -> bool:
+    return (
+        User.objects.filter(organization=organization, email__iexact=email)
+        .exclude(pk=by_other_than.pk)
+        .exists()
+    )
+
+
+def clean_profile_email(email: Any, user: User) -> str:
+    """A valid email no other user of the organization has."""
+    email = clean_email(email)
+    if email_taken(user.organization, email, by_other_than=user):
+        raise APIError(EMAIL_IN_USE, extras={"email": EMAIL_IN_USE})
+    return email
+
+
 @transaction.atomic
 def update_profile(user: User, *, data: dict[str, Any], ip: str) -> User:
     fields = {
@@ -176,15 +192,7 @@ def update_profile(user: User, *, data: dict[str, Any], ip: str) -> User:
             setattr(user, key, _name(fields[key], key))
             changes[key] = True
     if "email" in fields:
-        email = clean_email(fields["email"])
-        taken = (
-            User.objects.filter(organization=user.organization, email__iexact=email)
-            .exclude(pk=user.pk)
-            .exists()
-        )
-        if taken:
-            raise APIError(EMAIL_IN_USE, extras={"email": EMAIL_IN_USE})
-        user.email = email
+        user.email = clean_profile_email(fields["email"], user)
         changes["email"] = True
     user.save(update_fields=["first_name", "last_name", "email", "updated_at"])
     audit.record(
@@ -235,8 +243,11 @@ _TEMPLATE_KINDS = {
 }
 
 
-def _organization_changes(data: dict[str, Any]) -> dict[str, Any]:
-    """The model fields to set from the dashboard's ``data`` JSON, validated."""
+def _organization_changes_and_errors(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The model fields to set from the dashboard's ``data`` JSON, and what is
+    wrong with the others (every invalid field, named at once)."""
     updates: dict[str, Any] = {}
     errors: dict[str, str] = {}
     if "organization_name" in data:
@@ -314,9 +325,7 @@ def _organization_changes(data: dict[str, Any]) -> dict[str, Any]:
                 )
             else:
                 updates["privacy_policy_link"] = link
-    if errors:
-        raise APIError(extras=errors)
-    return updates
+    return updates, errors
 
 
 def _logo_type(content: bytes) -> str | None:
@@ -338,15 +347,18 @@ def update_organization(
     """Apply the settings in ``data`` and/or a new logo (PNG or JPEG, 2 MB max)."""
     if not data and logo is None:
         raise APIError("data or logo is required")
-    updates = _organization_changes(data)
+    updates, errors = _organization_changes_and_errors(data)
     if logo is not None:
-        if len(logo) > MAX_LOGO_BYTES:
-            raise APIError(extras={"logo": "the logo must be at most 2 MB"})
         content_type = _logo_type(logo)
-        if content_type is None:
-            raise APIError(extras={"logo": "the logo must be a PNG or JPEG image"})
-        updates["logo"] = logo
-        updates["logo_content_type"] = content_type
+        if len(logo) > MAX_LOGO_BYTES:
+            errors["logo"] = "the logo must be at most 2 MB"
+        elif content_type is None:
+            errors["logo"] = "the logo must be a PNG or JPEG image"
+        else:
+            updates["logo"] = logo
+            updates["logo_content_type"] = content_type
+    if errors:  # every invalid setting and the logo, named at once
+        raise APIError(extras=errors)
     return apply_organization_changes(organization, updates, actor=actor, ip=ip)
 
 

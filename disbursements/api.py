@@ -319,6 +319,34 @@ class InstructionsView(APIView):
         return Response({"message": "File uploaded successfully"})
 
 
+class _StatusInput(serializers.Serializer):
+    """A status PATCH: a wrong or missing status lists the values allowed."""
+
+    allowed: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"] = Choice(choices=list(self.allowed))
+
+    @classmethod
+    def status_of(cls, data: Any) -> str:
+        status = data.get("status") if isinstance(data, dict) else None
+        if isinstance(status, str):
+            status = status.strip().upper()  # as SDP: "started" is STARTED
+        serializer = cls(data={} if status is None else {"status": status})
+        if not serializer.is_valid():
+            raise APIError(extras=field_errors(serializer.errors))
+        return serializer.validated_data["status"]
+
+
+class DisbursementStatusInput(_StatusInput):
+    allowed = (Disbursement.Status.STARTED, Disbursement.Status.PAUSED)
+
+
+class PaymentStatusInput(_StatusInput):
+    allowed = (Payment.Status.CANCELED,)
+
+
 class DisbursementStatusView(APIView):
     roles = {"PATCH": DISBURSEMENT_START}
     api_key_permissions = {"PATCH": "write:disbursements"}
@@ -329,7 +357,7 @@ class DisbursementStatusView(APIView):
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         disbursement = get_disbursement(request, pk)
-        status = str(request.data.get("status", "")).upper()
+        status = DisbursementStatusInput.status_of(request.data)
         message = services.set_disbursement_status(
             disbursement, status=status, actor=request.user
         )
@@ -618,8 +646,7 @@ class PaymentStatusView(APIView):
     @idempotent
     def patch(self, request: Request, pk) -> Response:
         payment = get_payment(request, pk)
-        if str(request.data.get("status", "")).upper() != Payment.Status.CANCELED:
-            raise APIError(extras={"status": "only CANCELED is accepted"})
+        PaymentStatusInput.status_of(request.data)
         payment_services.cancel_payment(payment, actor=request.user)
         return Response({"message": "Payment canceled"})
 

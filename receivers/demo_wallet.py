@@ -405,6 +405,7 @@ class DemoWallet:
         self.say(f"registration: {kind} entered, code requested")
         code = read_code(contact, since)
         self.say("registration: code read from the dry-run outbox")
+        asked = _asked_fact(page.text)
         page = self._page(
             "registration verify",
             browser,
@@ -416,6 +417,24 @@ class DemoWallet:
                 "verification_value": verification_value,
             },
         )
+        if page.url.rstrip("/").endswith("/verify") and _asked_fact(page.text) not in (
+            "",
+            asked,
+        ):
+            # The code was right and the page now asks this receiver's own
+            # question (told only once the code is proven): answer it.
+            self.say(f"registration: asked for {_asked_fact(page.text)} instead")
+            page = self._page(
+                "registration verify",
+                browser,
+                "POST",
+                page.url,
+                data={
+                    "csrfmiddlewaretoken": _csrf(page),
+                    "otp": code,
+                    "verification_value": verification_value,
+                },
+            )
         if not page.url.rstrip("/").endswith("/success"):
             raise DemoWalletError(
                 "registration verify: the code or the verification value was "
@@ -531,6 +550,15 @@ def _csrf(page: requests.Response) -> str:
     if not found:
         raise DemoWalletError(f"registration: no CSRF token on {page.url}")
     return html.unescape(found.group(1))
+
+
+_ASKED = re.compile(r'<label for="id_verification_value"[^>]*>(.*?)</label>', re.S)
+
+
+def _asked_fact(text: str) -> str:
+    """The label of the verify page's question ("" if none)."""
+    found = _ASKED.search(text or "")
+    return html.unescape(_TAGS.sub("", found.group(1))).strip() if found else ""
 
 
 def _page_errors(text: str) -> str:

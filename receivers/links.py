@@ -17,6 +17,7 @@ Public API (stable; the registration pages verify with it):
 - ``verify_signed_url(signed_url, *, public_key=None) -> bool``
 - ``registration_link(receiver_wallet, *, organization=None, asset=None) -> str``
 - ``asset_param(code, issuer) -> str``
+- ``link_refused(url, request) -> bool``: the link's tenant no longer serves
 """
 
 from __future__ import annotations
@@ -104,6 +105,63 @@ def tenant_domain(organization) -> str:
     """The host (with port, if any) where a wallet finds the tenant's stellar.toml."""
     base_url = getattr(organization, "base_url", "") or settings.BASE_URL
     return urlsplit(base_url).netloc
+
+
+def _host_key(host: str) -> str:
+    return (host or "").strip().lower()
+
+
+def organizations_at(host: str, name: str = ""):
+    """The organizations (serving or not) a host names, as links and pages are
+    addressed to them: by their base URL's host (``tenant_domain``; on the
+    shared ``BASE_URL`` host, told apart by ``name``, the display name a link
+    carries), else the default one in single-tenant mode, else the one named by
+    the host's first label. A queryset, maybe empty."""
+    from auth_org.models import Organization
+
+    host = _host_key(host)
+    if not host or "\x00" in host:
+        return Organization.objects.none()
+    pks = [
+        org.pk
+        for org in Organization.objects.only("pk", "base_url").filter(
+            base_url__icontains=host.split(":")[0]
+        )
+        if _host_key(tenant_domain(org)) == host
+    ]
+    if _host_key(urlsplit(settings.BASE_URL).netloc) == host:
+        shared = Organization.objects.filter(base_url="")
+        if name and shared.filter(display_name=name).exists():
+            shared = shared.filter(display_name=name)
+        pks += list(shared.values_list("pk", flat=True)[:1000])
+    if pks:
+        return Organization.objects.filter(pk__in=pks)
+    if settings.SINGLE_TENANT_MODE:
+        return Organization.objects.filter(is_default=True)
+    # As sdp.tenancy reads a host: its first label, when it has three or more.
+    labels = host.split(":")[0].split(".")
+    if len(labels) < 3 or all(label.isdigit() for label in labels):
+        return Organization.objects.none()
+    return Organization.objects.filter(name__iexact=labels[0])
+
+
+def link_refused(url: str, request) -> bool:
+    """True when an invitation (or the short link to it) belongs to a tenant
+    that no longer serves (deactivated or deleted): the organizations the link's
+    ``domain`` names, or else the host it was opened at, exist and none serves.
+    A link naming no known organization is left to its signature check."""
+    from auth_org.models import Organization
+
+    params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    for host in (params.get("domain", ""), request.get_host()):
+        named = organizations_at(host, params.get("name", ""))
+        if named.exists():
+            return not (
+                named.filter(deleted_at__isnull=True)
+                .exclude(status=Organization.Status.DEACTIVATED)
+                .exists()
+            )
+    return False
 
 
 def registration_link(receiver_wallet, *, organization=None, asset=None) -> str:

@@ -226,6 +226,28 @@ class ReceiverRegistrationAttempt(models.Model):
         return f"attempt at {self.attempt_ts:%Y-%m-%d %H:%M:%S}"
 
 
+class StrangerCode(models.Model):
+    """The code state a contact matching no receiver would have, kept so the
+    verify step answers a stranger exactly as a receiver (expired after 5
+    minutes, locked after 5 wrong tries): only a digest of the contact."""
+
+    organization = models.ForeignKey("auth_org.Organization", on_delete=models.CASCADE)
+    contact_digest = models.CharField(max_length=64)
+    otp_created_at = models.DateTimeField()
+    otp_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "contact_digest"],
+                name="stranger_code_one_per_contact",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"stranger code at {self.otp_created_at:%Y-%m-%d %H:%M:%S}"
+
+
 class SepNonce(models.Model):
     """A SEP-10 challenge's nonce, usable once, until it expires."""
 

@@ -5,11 +5,23 @@ Limits: a code is valid 5 minutes; a contact has 5 tries, which a new code does
 not renew (they start again once the contact's last code is an hour old); codes
 are sent at most once a minute and 5 times an hour per contact and per SEP-24
 transaction (``receivers.otp_throttle``); a verification value allows 15 tries,
-then stays locked until an operator resets it. Replies never tell whether a
-contact exists: an unknown contact gets the same answer as a known one (the
-verification field the organization's latest upload asks), and the attempt is
-recorded for support. On testnet, SDP's ``000000`` / ``999999`` codes work as in
-SDP.
+then stays locked until an operator resets it.
+
+Replies never tell whether a contact exists. The answer to the contact step does
+not depend on the contact at all: it names the organization's default question
+(``default_verification_field``, what its latest upload asks), the same for every
+receiver and for a stranger, whose attempt is only recorded for support. Which
+fact a receiver is really asked is told only once the one-time code has been
+proven (the code proves control of the contact, so telling it then leaks
+nothing): a verification naming another field than the receiver's, with the
+right code, is answered ``400_7`` with ``extras.verification_field`` = the
+receiver's field, and no try is counted; the client asks that fact and sends the
+same code again. A wrong code is ``400_6`` whatever the field. The verify step
+answers a stranger as a receiver whose code never matches (``StrangerCode``
+keeps the state a receiver's code would have: 400_5 once 5 minutes old, 400_4
+from the 5th wrong try). On testnet, SDP's ``000000``
+/ ``999999`` codes work as in SDP, but the always-valid code never reveals a
+receiver's field, and after it a stranger gets a receiver's 400_2.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from receivers.models import (
     ReceiverVerification,
     ReceiverWallet,
     Sep24Transaction,
+    StrangerCode,
     VerificationField,
 )
 from receivers.signals import receiver_wallet_registered
@@ -73,6 +86,9 @@ ERROR_MESSAGES = {
     "request a new code",
     "400_5": "The code has expired; request a new code",
     "400_6": "The code is not valid",
+    # Ours: the code was right but the receiver is asked another fact, named in
+    # extras.verification_field (told only after the code is proven).
+    "400_7": "The code is valid; answer the verification field given instead",
 }
 
 
@@ -148,6 +164,69 @@ def _record_attempt(sep24_transaction: Sep24Transaction, kind: str, contact: str
     )
 
 
+# --- strangers: the same answers as a receiver ------------------------------------
+
+
+def _contact_digest(contact: str) -> str:
+    return salted_hmac("receivers.stranger", contact, algorithm="sha256").hexdigest()
+
+
+def _stranger_code_sent(organization_id, contact: str) -> None:
+    """A code "sent" to a contact matching no receiver: its tries carry over
+    (and start again) exactly as a receiver's do in ``request_otp``."""
+    now = timezone.now()
+    digest = _contact_digest(contact)
+    with transaction.atomic():
+        row = (
+            StrangerCode.objects.select_for_update()
+            .filter(organization_id=organization_id, contact_digest=digest)
+            .first()
+        )
+        if row is None:
+            try:
+                with transaction.atomic():
+                    StrangerCode.objects.create(
+                        organization_id=organization_id,
+                        contact_digest=digest,
+                        otp_created_at=now,
+                    )
+                return
+            except IntegrityError:  # created meanwhile: update it instead
+                row = StrangerCode.objects.select_for_update().get(
+                    organization_id=organization_id, contact_digest=digest
+                )
+        recent = row.otp_created_at > now - OTP_ATTEMPTS_WINDOW
+        StrangerCode.objects.filter(pk=row.pk).update(
+            otp_created_at=now, otp_attempts=row.otp_attempts if recent else 0
+        )
+
+
+def _stranger_code_error(organization_id, contact: str, otp: str) -> RegistrationError:
+    """What ``_check_otp`` answers a receiver whose code never matches (and the
+    verification after the testnet's always-valid code): 400_6, 400_5 once the
+    code is 5 minutes old, 400_4 from the 5th wrong try; the tries are counted."""
+    if demo_otp() and hmac.compare_digest(otp, demo_otp()):
+        return RegistrationError("400_6")  # the localnet's shortcut: not a secret
+    magic = _testnet_magic_otp(otp)
+    if magic is True:  # a receiver would now be asked a value not found
+        return RegistrationError("400_2")
+    digest = _contact_digest(contact)
+    row = (
+        StrangerCode.objects.select_for_update()
+        .filter(organization_id=organization_id, contact_digest=digest)
+        .first()
+    )
+    if row is None:
+        return RegistrationError("400_6")
+    if row.otp_attempts >= OTP_MAX_ATTEMPTS:
+        return RegistrationError("400_4")
+    if magic is None and row.otp_created_at + OTP_VALIDITY < timezone.now():
+        return RegistrationError("400_5")
+    attempts = row.otp_attempts + 1
+    StrangerCode.objects.filter(pk=row.pk).update(otp_attempts=attempts)
+    return RegistrationError("400_4" if attempts >= OTP_MAX_ATTEMPTS else "400_6")
+
+
 def default_verification_field(organization_id) -> str:
     """What an unknown contact is asked for: the fact the organization's newest
     unconfirmed verification asks (what a receiver of its latest upload would be
@@ -161,6 +240,12 @@ def default_verification_field(organization_id) -> str:
         .first()
     )
     return latest or VerificationField.DATE_OF_BIRTH
+
+
+def contact_step_verification_field(organization_id) -> str:
+    """The field the contact step names, for every contact alike (known or not):
+    never the receiver's own, which is told only after the code is proven."""
+    return default_verification_field(organization_id)
 
 
 def verification_field_for(receiver: Receiver) -> str:
@@ -252,7 +337,10 @@ def request_otp(
     sep24_transaction: Sep24Transaction, *, phone_number: str = "", email: str = ""
 ) -> str:
     """Send a fresh code to the contact when it belongs to a receiver with a
-    wallet this wallet app may register; returns the verification field to ask.
+    wallet this wallet app may register; returns the verification field to ask
+    first: the organization's default, the same for every contact (a receiver
+    asked another fact learns it from ``verify_and_register``'s ``400_7`` once
+    the code is proven).
 
     The answer is the same whether or not the contact matched (a miss is only
     recorded), and so are the limits: raises OTPThrottled (429, with the seconds
@@ -272,7 +360,8 @@ def request_otp(
     )
     if not wallet_ids:
         _record_attempt(sep24_transaction, kind, contact)
-        return default_verification_field(organization.id)
+        _stranger_code_sent(organization.id, contact)
+        return contact_step_verification_field(organization.id)
     otp = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
         now = timezone.now()
@@ -307,7 +396,7 @@ def request_otp(
             receiver_id=receiver.pk,
             receiver_wallet_id=wallet_ids[0],
         )
-    return verification_field_for(receiver)
+    return contact_step_verification_field(organization.id)
 
 
 # --- verification and registration -------------------------------------------
@@ -329,7 +418,9 @@ def verify_and_register(
     payments to the TSS inside the same transaction).
 
     Failed tries are counted even though the call raises RegistrationError
-    (400_2 ... 400_6, or 400_0 for malformed input).
+    (400_2 ... 400_6, or 400_0 for malformed input). With the right code but
+    another field than the receiver's: 400_7 naming the receiver's field in
+    ``extras["verification_field"]``, no try counted, the code still valid.
     """
     kind, contact = normalize_contact(phone_number, email)
     if verification_field not in VerificationField.values:
@@ -349,6 +440,36 @@ def verify_and_register(
     if isinstance(outcome, RegistrationError):
         raise outcome
     return outcome
+
+
+def field_after_code(
+    sep24_transaction: Sep24Transaction,
+    *,
+    phone_number: str = "",
+    email: str = "",
+    otp: str,
+    verification_field: str,
+) -> str | None:
+    """The code alone, for a page whose answer is not yet in the asked field's
+    format: the receiver's own field when the code is right and they are asked
+    another one (as ``verify_and_register``'s 400_7), None when the code is right
+    and the field is theirs. A wrong code counts and raises as there (400_4 ...
+    400_6); nothing is registered and no verification try is counted."""
+    kind, contact = normalize_contact(phone_number, email)
+    with transaction.atomic():
+        outcome = _verify_locked(
+            sep24_transaction,
+            kind=kind,
+            contact=contact,
+            otp=(otp or "").strip(),
+            verification_field=verification_field,
+            verification_value=None,
+        )
+    if isinstance(outcome, RegistrationError):
+        if outcome.code == "400_7":
+            return outcome.extras["verification_field"]
+        raise outcome
+    return None
 
 
 def _already_registered_wallet(receiver: Receiver, sep24_transaction: Sep24Transaction):
@@ -417,15 +538,17 @@ def _verify_locked(
     contact: str,
     otp: str,
     verification_field: str,
-    verification_value: str,
-) -> ReceiverWallet | RegistrationError:
+    verification_value: str | None,
+) -> ReceiverWallet | RegistrationError | None:
+    """None: the code alone was checked (``verification_value`` None), right,
+    and the field is the receiver's."""
     receiver = _find_receiver(sep24_transaction.organization_id, kind, contact)
     if receiver is None:
         _record_attempt(sep24_transaction, kind, contact)
-        # The same answer as a wrong code: the contact's existence stays unknown.
-        return RegistrationError("400_6")
+        # The answers a receiver's wrong code gets: existence stays unknown.
+        return _stranger_code_error(sep24_transaction.organization_id, contact, otp)
     registered = _already_registered_wallet(receiver, sep24_transaction)
-    if registered is not None:
+    if registered is not None and verification_value is not None:
         _complete_transaction(sep24_transaction, registered)
         return registered
     # Lock order: receiver wallet, then verification (as everywhere here).
@@ -437,10 +560,15 @@ def _verify_locked(
     )
     if receiver_wallet is None:
         _record_attempt(sep24_transaction, kind, contact)
-        return RegistrationError("400_6")
+        return _stranger_code_error(sep24_transaction.organization_id, contact, otp)
     otp_error = _check_otp(receiver_wallet, otp, [w.pk for w in receiver_wallets])
     if otp_error is not None:
         return otp_error
+    asked = _field_to_ask(receiver, verification_field, otp)
+    if asked is not None:
+        return RegistrationError("400_7", extras={"verification_field": asked})
+    if verification_value is None:
+        return None
     verification = _check_verification(receiver, verification_field, verification_value)
     if isinstance(verification, RegistrationError):
         return verification
@@ -475,6 +603,18 @@ def _verify_locked(
         sender=ReceiverWallet, receiver_wallet=receiver_wallet
     )
     return receiver_wallet
+
+
+def _field_to_ask(receiver: Receiver, given: str, otp: str) -> str | None:
+    """Once the code is proven: the receiver's field when the client asked
+    another one (None when it asked one the receiver has). The testnet's
+    always-valid code proves nothing, so it never reveals the field."""
+    if receiver.verifications.filter(verification_field=given).exists():
+        return None
+    if _testnet_magic_otp(otp) is not None:
+        return None
+    field = verification_field_for(receiver)
+    return field if field != given else None
 
 
 def _claim_address(receiver: Receiver, address: str) -> RegistrationError | None:

@@ -263,7 +263,12 @@ class RegistrationOTPInput(serializers.Serializer):
 
 class RegistrationOTPSent(serializers.Serializer):
     message = serializers.CharField()
-    verification_field = serializers.CharField(allow_null=True)
+    verification_field = serializers.CharField(
+        allow_null=True,
+        help_text="The organization's default question, the same for every "
+        "contact; a receiver asked another fact is told it by /verification "
+        "(400_7, extras.verification_field) once the code is proven.",
+    )
 
 
 class RegistrationVerificationInput(serializers.Serializer):

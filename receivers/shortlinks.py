@@ -8,8 +8,11 @@ import string
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 
+from receivers.links import link_refused
 from receivers.models import ShortURL
 from sdp.urlschemes import is_forbidden_scheme
 
@@ -66,8 +69,9 @@ class _AnySchemeRedirect(HttpResponseRedirect):
         super().__init__(redirect_to)
 
 
-def redirect_view(request: HttpRequest, code: str) -> HttpResponseRedirect:
-    """GET /r/<code>: 302 to the signed registration link."""
+def redirect_view(request: HttpRequest, code: str) -> HttpResponse:
+    """GET /r/<code>: 302 to the signed registration link; 410 with a page
+    saying so when its tenant is deactivated (no redirect into the wallet)."""
     original = (
         ShortURL.objects.filter(code=code)
         .values_list("original_url", flat=True)
@@ -77,4 +81,21 @@ def redirect_view(request: HttpRequest, code: str) -> HttpResponseRedirect:
     # javascript:, data:, file: or vbscript: URL.
     if original is None or is_forbidden_scheme(original):
         raise Http404("unknown link")
+    if link_refused(original, request):
+        return gone_page(request)
     return _AnySchemeRedirect(original)
+
+
+def gone_page(request: HttpRequest) -> HttpResponse:
+    """410: the organization of this invitation no longer pays through here."""
+    return render(
+        request,
+        "receivers/registration/error.html",
+        {
+            "message": _(
+                "This invitation is no longer valid: the organization no longer "
+                "sends payments through this platform."
+            )
+        },
+        status=410,
+    )

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from auth_org.models import Organization
-from receivers import captcha, links, registration
+from receivers import captcha, links, registration, shortlinks
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
@@ -186,6 +186,8 @@ def _invitation(request: HttpRequest) -> HttpResponse:
         candidates.append(tenant.base_url.rstrip("/") + request.get_full_path())
     if not any(links.verify_signed_url(url) for url in candidates):
         return _error_page(request, _("This invitation link is not valid."), 403)
+    if links.link_refused(request.get_full_path(), request):
+        return shortlinks.gone_page(request)
     return render(
         request,
         f"{TEMPLATES}/invitation.html",
@@ -239,7 +241,10 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
     form = VerifyForm(
         request.POST or None, verification_field=state["verification_field"]
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _answer_in_another_format(form):
+        # Perhaps the receiver is asked another fact: the code decides.
+        form = _check_code_alone(request, sep24_transaction, state, form)
+    elif request.method == "POST" and form.is_valid():
         if not _captcha_ok(request, sep24_transaction.organization):
             form.add_error(None, PAGE_ERRORS["400_1"]())
         else:
@@ -256,10 +261,18 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
                     verification_value=form.cleaned_data["verification_value"],
                 )
             except registration.RegistrationError as exc:
-                message = (
-                    PAGE_ERRORS[exc.code]() if exc.code in PAGE_ERRORS else exc.message
-                )
-                form.add_error(None, message)
+                if exc.code == "400_7":
+                    # The code is proven: now ask the fact this receiver has.
+                    form = _ask_another_field(
+                        request, state, exc.extras["verification_field"]
+                    )
+                else:
+                    message = (
+                        PAGE_ERRORS[exc.code]()
+                        if exc.code in PAGE_ERRORS
+                        else exc.message
+                    )
+                    form.add_error(None, message)
             else:
                 state["registered"] = True
                 request.session[SESSION_KEY] = state
@@ -273,6 +286,58 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
         contact_kind=state["contact_kind"],
         status=status,
     )
+
+
+def _answer_in_another_format(form: VerifyForm) -> bool:
+    """A well-formed code with an answer not in the asked field's format."""
+    return (
+        form.is_bound
+        and not form.is_valid()
+        and "otp" not in form.errors
+        and set(form.errors) == {"verification_value"}
+        and bool(form.data.get("verification_value"))
+    )
+
+
+def _check_code_alone(
+    request: HttpRequest, sep24_transaction, state: dict, form: VerifyForm
+) -> VerifyForm:
+    if not _captcha_ok(request, sep24_transaction.organization):
+        form.add_error(None, PAGE_ERRORS["400_1"]())
+        return form
+    try:
+        field = registration.field_after_code(
+            sep24_transaction,
+            **{
+                "phone_number" if state["contact_kind"] == "phone" else "email": (
+                    state["contact"]
+                )
+            },
+            otp=form.cleaned_data["otp"],
+            verification_field=state["verification_field"],
+        )
+    except registration.RegistrationError as exc:
+        message = PAGE_ERRORS[exc.code]() if exc.code in PAGE_ERRORS else exc.message
+        form.add_error(None, message)
+        return form
+    return _ask_another_field(request, state, field) if field else form
+
+
+def _ask_another_field(request: HttpRequest, state: dict, field: str) -> VerifyForm:
+    """The verify form again, the code kept, asking the receiver's own fact
+    (told only once their code was proven)."""
+    state["verification_field"] = field
+    request.session[SESSION_KEY] = state
+    form = VerifyForm(
+        {"otp": request.POST.get("otp", ""), "verification_value": ""},
+        verification_field=field,
+    )
+    form.full_clean()
+    form.errors.clear()
+    form.add_error(
+        None, _("Your code is right. Please answer this question to finish.")
+    )
+    return form
 
 
 @never_cache

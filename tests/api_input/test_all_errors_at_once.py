@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from disbursements.models import Disbursement
+from tests.factories import DisbursementFactory, PaymentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +163,186 @@ def test_patch_receiver_names_every_invalid_field(api, user_managed_wallet):
     assert set(response.json()["extras"]) == {
         "email", "date_of_birth", "external_id", "favourite_colour",
     }  # fmt: skip
+
+
+# --- the remaining validated writes (issue 17 item 16) ---------------------------
+
+GOOD_ISSUER = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+
+
+def test_create_wallet_names_every_invalid_field(api, usdc):
+    from auth_org.models import Wallet
+
+    # The dashboard's "Add wallet" form, every field wrong.
+    body = {
+        "name": "",
+        "homepage": "not a url",
+        "deep_link_schema": "javascript:alert(1)",
+        "sep_10_client_domain": "",
+        "enabled": "maybe",
+        "assets": [
+            {"id": str(uuid.uuid4())},
+            {"type": "classic", "code": "TOOLONGCODE123", "issuer": "GBAD"},
+            {"type": "fiat", "code": "USD"},
+        ],
+    }
+    response = api.post("/wallets", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {
+        "name", "homepage", "deep_link_schema", "sep_10_client_domain", "enabled",
+        "assets[0]", "assets[1].code", "assets[1].issuer", "assets[2].type",
+    }  # fmt: skip
+    assert not Wallet.objects.filter(deep_link_schema__startswith="java").exists()
+    from auth_org.models import Asset
+
+    assert not Asset.objects.filter(code="TOOLONGCODE123").exists()
+
+
+def test_update_wallet_names_every_invalid_field(api, wallet):
+    body = {
+        "homepage": "nope",
+        "deep_link_schema": "data:text/html,x",
+        "enabled": "maybe",
+        "assets_ids": [str(uuid.uuid4()), "not-an-id"],
+    }
+    response = api.patch(f"/wallets/{wallet.pk}", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {
+        "homepage", "deep_link_schema", "enabled", "assets_ids[0]", "assets_ids[1]",
+    }  # fmt: skip
+    wallet.refresh_from_db()
+    assert not wallet.deep_link_schema.startswith("data:")
+
+
+def test_create_asset_names_the_code_and_the_issuer(api):
+    response = api.post("/assets", {"code": "U$D", "issuer": "GBAD"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["extras"] == {
+        "code": "invalid asset code",
+        "issuer": "invalid issuer",
+    }
+    too_long = api.post(
+        "/assets", {"code": "X" * 13, "issuer": "G" * 57}, format="json"
+    )
+    assert set(too_long.json()["extras"]) == {"code", "issuer"}
+
+
+def test_create_api_key_names_every_invalid_field(api):
+    from auth_org.models import APIKey
+
+    # The dashboard's "Create API key" form, every field wrong.
+    body = {
+        "name": "",
+        "permissions": ["read:all", "sudo"],
+        "expiry_date": "yesterday-ish",
+        "allowed_ips": ["10.0.0.300"],
+    }
+    response = api.post("/api-keys", body, format="json")
+    assert response.status_code == 400
+    extras = response.json()["extras"]
+    assert set(extras) == {"name", "permissions", "expiry_date", "allowed_ips"}
+    assert '"sudo"' in extras["permissions"]
+    assert "allowed values: read:all, read:disbursements" in extras["permissions"]
+    assert not APIKey.objects.exists()
+
+    past = api.post(
+        "/api-keys",
+        {"name": "k", "permissions": ["nope"], "expiry_date": "2001-01-01T00:00:00Z"},
+        format="json",
+    )
+    assert set(past.json()["extras"]) == {"permissions", "expiry_date"}
+
+
+def test_update_api_key_names_every_invalid_field(api):
+    created = api.post(
+        "/api-keys", {"name": "ci", "permissions": ["read:all"]}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    key_id = created.json()["id"]
+    response = api.patch(
+        f"/api-keys/{key_id}",
+        {"permissions": ["write:moon"], "allowed_ips": "10.0.0.0/40"},
+        format="json",
+    )
+    assert response.status_code == 400
+    extras = response.json()["extras"]
+    assert set(extras) == {"permissions", "allowed_ips"}
+    assert "allowed values: " in extras["permissions"]
+
+
+def test_update_organization_names_every_invalid_field(api, organization):
+    # The dashboard's settings form: multipart, the settings as JSON in "data".
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = json.dumps(
+        {
+            "organization_name": "",
+            "timezone_utc_offset": "GMT+1",
+            "is_approval_required": "yes",
+            "privacy_policy_link": "not a link",
+        }
+    )
+    logo = SimpleUploadedFile("logo.gif", b"GIF89a....", content_type="image/gif")
+    response = api.patch(
+        "/organization", {"data": data, "logo": logo}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {
+        "organization_name", "timezone_utc_offset", "is_approval_required",
+        "privacy_policy_link", "logo",
+    }  # fmt: skip
+    organization.refresh_from_db()
+    assert organization.display_name
+
+
+def test_update_profile_names_every_invalid_field(api, owner, organization):
+    UserFactory(organization=organization, email="taken@example.org")
+    body = {"first_name": "x" * 200, "last_name": "y" * 200, "email": "not-an-email"}
+    response = api.patch("/profile", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {"first_name", "last_name", "email"}
+
+    taken = api.patch(
+        "/profile",
+        {"first_name": "z" * 129, "email": "taken@example.org"},
+        format="json",
+    )
+    assert taken.json()["extras"]["email"] == "A user with this email already exists."
+    assert set(taken.json()["extras"]) == {"first_name", "email"}
+    owner.refresh_from_db()
+    assert owner.email != "taken@example.org"
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"), [("FINISHED", '"FINISHED"'), (42, '"42"'), ("", '""')]
+)
+def test_disbursement_status_lists_the_allowed_values(api, organization, sent, shown):
+    disbursement = DisbursementFactory(organization=organization)
+    response = api.patch(
+        f"/disbursements/{disbursement.pk}/status", {"status": sent}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["extras"] == {
+        "status": f"{shown} is not a valid choice; allowed values: STARTED, PAUSED"
+    }
+    disbursement.refresh_from_db()
+    assert disbursement.status == Disbursement.Status.DRAFT
+
+
+def test_disbursement_status_missing_is_named(api, organization):
+    disbursement = DisbursementFactory(organization=organization)
+    response = api.patch(f"/disbursements/{disbursement.pk}/status", {}, format="json")
+    assert response.json()["extras"] == {"status": "This field is required."}
+
+
+def test_payment_status_lists_the_allowed_values(api, organization):
+    payment = PaymentFactory(disbursement__organization=organization)
+    response = api.patch(
+        f"/payments/{payment.pk}/status", {"status": "PAID"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["extras"] == {
+        "status": '"PAID" is not a valid choice; allowed values: CANCELED'
+    }
+    payment.refresh_from_db()
+    assert payment.status != "CANCELED"

@@ -135,7 +135,9 @@ def test_cancel_accepts_only_canceled(api, disbursement):
         f"/payments/{p.pk}/status", {"status": "SUCCESS"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["extras"] == {"status": "only CANCELED is accepted"}
+    assert response.json()["extras"] == {
+        "status": '"SUCCESS" is not a valid choice; allowed values: CANCELED'
+    }
 
 
 def test_cancel_role(organization, disbursement):

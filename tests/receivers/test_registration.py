@@ -4,6 +4,7 @@ API with SDP's error codes, its limits, and the attacks on it."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from receivers.models import (
     ReceiverVerification,
     ReceiverWallet,
     Sep24Transaction,
+    StrangerCode,
 )
 from receivers.signals import receiver_wallet_registered
 from receivers.verification import check_verification_value, hash_verification_value
@@ -514,3 +516,261 @@ def test_a_value_stored_by_csv_upload_is_what_registration_checks(organization):
     )
     assert check_verification_value(verification, " AB-123 ")
     assert not check_verification_value(verification, "AB-124")
+
+
+# --- receiver enumeration (issue 16 item 8) ----------------------------------
+
+PIN_PHONE = "+14155550177"
+STRANGER = "+14155550199"
+
+
+def _pin_receiver(tenant, pin="8642"):
+    """A receiver of an earlier upload asked a PIN, while the organization's
+    newest upload asks dates of birth."""
+    receiver_wallet = make_ready_receiver(tenant, tenant.test_wallet, phone=PIN_PHONE)
+    verification = receiver_wallet.receiver.verifications.get()
+    verification.verification_field = "PIN"
+    verification.hashed_value = hash_verification_value("PIN", pin)
+    verification.save()
+    ReceiverVerification.objects.filter(pk=verification.pk).update(
+        created_at=timezone.now() - timedelta(days=30)
+    )
+    return receiver_wallet
+
+
+CONTACT_STEP_HEADERS = ("Content-Type", "Content-Length", "Cache-Control", "Vary")
+
+
+def _contact_step_answer(response) -> tuple:
+    return (
+        response.status_code,
+        response.content,
+        {name: response.get(name) for name in CONTACT_STEP_HEADERS},
+        sorted(response.cookies),
+    )
+
+
+def test_contact_step_answer_is_the_same_for_every_field_and_a_stranger(
+    wallet, tenant, settings
+):
+    settings.OTP_SEND_MIN_INTERVAL_SECONDS = 0  # three contacts, one transaction
+    dob = make_ready_receiver(tenant, tenant.test_wallet)
+    pin = _pin_receiver(tenant)
+    api = Interactive(wallet, _open_deposit(wallet)[1])
+
+    answers = [
+        _contact_step_answer(api.otp(phone_number=phone))
+        for phone in (dob.receiver.phone_number, PIN_PHONE, STRANGER)
+    ]
+
+    assert answers[0][0] == 200
+    assert answers[0] == answers[1] == answers[2]
+    assert json.loads(answers[0][1])["verification_field"] == "DATE_OF_BIRTH"
+    # the codes did go to the two receivers, and nothing to the stranger
+    assert otp_from_outbox(PHONE)
+    assert otp_from_outbox(PIN_PHONE)
+    assert not Message.objects.filter(recipient=STRANGER).exists()
+    # a stranger's verification of any field looks like a wrong code
+    for field in ("PIN", "DATE_OF_BIRTH"):
+        refused = api.wallet.post_json(
+            "/sep24-interactive-deposit/verification",
+            {
+                "phone_number": STRANGER,
+                "otp": "123456",
+                "verification": "8642",
+                "verification_field": field,
+            },
+            **api.auth,
+        )
+        assert refused.json() == {
+            "error": "The code is not valid",
+            "error_code": "400_6",
+        }
+    assert pin.receiver.verifications.get().attempts == 0
+
+
+def _verify_json(api, phone, otp, field, value):
+    return api.wallet.post_json(
+        "/sep24-interactive-deposit/verification",
+        {
+            "phone_number": phone,
+            "otp": otp,
+            "verification": value,
+            "verification_field": field,
+        },
+        **api.auth,
+    )
+
+
+def test_json_api_tells_the_field_only_after_the_code_is_proven(wallet, tenant):
+    pin = _pin_receiver(tenant)
+    make_ready_receiver(tenant, tenant.test_wallet)  # the newest upload: dates
+    api = Interactive(wallet, _open_deposit(wallet)[1])
+    field = api.otp(phone_number=PIN_PHONE).json()["verification_field"]
+    assert field == "DATE_OF_BIRTH"
+
+    # a wrong code with the default field: a wrong code, the field untold
+    wrong = _verify_json(api, PIN_PHONE, "000001", field, DATE_OF_BIRTH)
+    assert wrong.json()["error_code"] == "400_6"
+    assert "extras" not in wrong.json()
+    # the right code: the receiver's own field is told, no try counted
+    code = otp_from_outbox(PIN_PHONE)
+    told = _verify_json(api, PIN_PHONE, code, field, DATE_OF_BIRTH)
+    assert told.status_code == 400
+    assert told.json()["error_code"] == "400_7"
+    assert told.json()["extras"] == {"verification_field": "PIN"}
+    assert pin.receiver.verifications.get().attempts == 0
+
+    done = _verify_json(api, PIN_PHONE, code, "PIN", "8642")
+    assert done.json() == {"message": "ok"}
+    pin.refresh_from_db()
+    assert pin.status == ReceiverWallet.Status.REGISTERED
+
+
+def test_pages_ask_the_receivers_own_field_once_the_code_is_proven(wallet, tenant):
+    pin = _pin_receiver(tenant)
+    make_ready_receiver(tenant, tenant.test_wallet)
+    url, _, _ = _open_deposit(wallet)
+    contact_url = wallet.get(_path(url))["Location"]
+    sent = wallet.client.post(
+        contact_url,
+        {"contact_kind": "phone", "phone_number": PIN_PHONE},
+        HTTP_HOST=wallet.host,
+    )
+    verify_url = sent["Location"]
+    assert "Date of birth" in wallet.get(verify_url).content.decode()
+
+    code = otp_from_outbox(PIN_PHONE)
+    asked = wallet.client.post(
+        verify_url,
+        {"otp": code, "verification_value": DATE_OF_BIRTH},
+        HTTP_HOST=wallet.host,
+    )
+    page = asked.content.decode()
+    assert asked.status_code == 400
+    assert "Your code is right" in page
+    assert "PIN" in page
+    assert f'value="{code}"' in page
+    assert "Date of birth" not in page
+
+    done = wallet.client.post(
+        verify_url, {"otp": code, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert done.status_code == 302, done.content.decode()
+    assert done["Location"].endswith("/success")
+    pin.refresh_from_db()
+    assert pin.status == ReceiverWallet.Status.REGISTERED
+
+
+def test_pages_answer_the_contact_step_alike_for_every_contact(
+    wallet, tenant, settings
+):
+    settings.OTP_SEND_MIN_INTERVAL_SECONDS = 0
+    make_ready_receiver(tenant, tenant.test_wallet)
+    _pin_receiver(tenant)
+    url, _, _ = _open_deposit(wallet)
+    contact_url = wallet.get(_path(url))["Location"]
+    pages = []
+    for phone in (PHONE, PIN_PHONE, STRANGER):
+        sent = wallet.client.post(
+            contact_url,
+            {"contact_kind": "phone", "phone_number": phone},
+            HTTP_HOST=wallet.host,
+        )
+        assert sent.status_code == 302
+        page = wallet.get(sent["Location"])
+        html = page.content.decode().replace(phone, "")
+        # the CSRF token is masked afresh on every page
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+        pages.append((page.status_code, html))
+    assert pages[0] == pages[1] == pages[2]
+    assert "Date of birth" in pages[0][1]
+
+
+def test_pages_check_the_code_first_when_the_answer_is_in_another_format(
+    wallet, tenant
+):
+    """A PIN receiver asked the default date of birth may answer with their
+    PIN: a wrong code is still a wrong code (counted), the right one turns the
+    page to their own question; no verification try is spent either way."""
+    pin = _pin_receiver(tenant)
+    make_ready_receiver(tenant, tenant.test_wallet)
+    url, _, _ = _open_deposit(wallet)
+    contact_url = wallet.get(_path(url))["Location"]
+    verify_url = wallet.client.post(
+        contact_url,
+        {"contact_kind": "phone", "phone_number": PIN_PHONE},
+        HTTP_HOST=wallet.host,
+    )["Location"]
+    code = otp_from_outbox(PIN_PHONE)
+    wrong = "000001" if code != "000001" else "000002"
+
+    refused = wallet.client.post(
+        verify_url, {"otp": wrong, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert "This code is not valid" in refused.content.decode()
+    pin.refresh_from_db()
+    assert pin.otp_attempts == 1
+
+    asked = wallet.client.post(
+        verify_url, {"otp": code, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert "Your code is right" in asked.content.decode()
+    assert pin.receiver.verifications.get().attempts == 0
+    done = wallet.client.post(
+        verify_url, {"otp": code, "verification_value": "8642"}, HTTP_HOST=wallet.host
+    )
+    assert done.status_code == 302, done.content.decode()
+    pin.refresh_from_db()
+    assert pin.status == ReceiverWallet.Status.REGISTERED
+
+
+def _wrong_code_answers(api, phone, tries=6):
+    return [
+        (response.status_code, response.json())
+        for response in (
+            _verify_json(api, phone, f"{n:06d}", "DATE_OF_BIRTH", DATE_OF_BIRTH)
+            for n in range(100, 100 + tries)
+        )
+    ]
+
+
+def test_verify_step_answers_a_stranger_as_a_receiver(wallet, tenant, settings):
+    """Wrong codes, the lock after five, and expiry: a stranger's answers are a
+    receiver's, so the verify step does not tell them apart either."""
+    settings.OTP_SEND_MIN_INTERVAL_SECONDS = 0
+    receiver = make_ready_receiver(tenant, tenant.test_wallet)
+    api = Interactive(wallet, _open_deposit(wallet)[1])
+    for phone in (PHONE, STRANGER):
+        assert api.otp(phone_number=phone).status_code == 200
+    code = otp_from_outbox(PHONE)
+
+    known = _wrong_code_answers(api, PHONE)
+    assert known == _wrong_code_answers(api, STRANGER)
+    assert [body["error_code"] for _, body in known] == ["400_6"] * 4 + ["400_4"] * 2
+    # the receiver's right code is locked out too, as it always was
+    assert (
+        _verify_json(api, PHONE, code, "DATE_OF_BIRTH", DATE_OF_BIRTH).json()[
+            "error_code"
+        ]
+        == "400_4"
+    )
+
+    # An hour later, new codes, then five minutes: both expire alike.
+    hour_ago = timezone.now() - timedelta(hours=1, minutes=1)
+    ReceiverWallet.objects.filter(pk=receiver.pk).update(otp_created_at=hour_ago)
+    StrangerCode.objects.update(otp_created_at=hour_ago)
+    for phone in (PHONE, STRANGER):
+        assert api.otp(phone_number=phone).status_code == 200
+    stale = timezone.now() - timedelta(minutes=5, seconds=1)
+    ReceiverWallet.objects.filter(pk=receiver.pk).update(otp_created_at=stale)
+    StrangerCode.objects.update(otp_created_at=stale)
+    assert _wrong_code_answers(api, PHONE, 1) == _wrong_code_answers(api, STRANGER, 1)
+    assert _wrong_code_answers(api, STRANGER, 1)[0][1]["error_code"] == "400_5"
+    # only a digest of the stranger's contact is kept
+    assert STRANGER not in str(list(StrangerCode.objects.values()))
+
+
+def test_stranger_without_a_code_request_gets_a_wrong_code(api):
+    answer = _verify_json(api, STRANGER, "123456", "PIN", "1")
+    assert answer.json()["error_code"] == "400_6"

@@ -14,11 +14,13 @@ from stellar_sdk import Network
 from auth_org import tenants
 from auth_org.admin import WalletForm
 from auth_org.models import Organization, Wallet
+from receivers.links import registration_link, sign_url
 from receivers.models import ShortURL
 from receivers.sep import domains
+from receivers.shortlinks import shorten
 from sdp.safe_http import UnsafeURL, fetch_public
 from tests.api2_fixtures import client_for
-from tests.factories import UserFactory
+from tests.factories import OrganizationFactory, UserFactory
 from tests.receivers.test_registration import PHONE, Interactive
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +67,69 @@ def test_deactivated_tenant_refuses_wallets_holding_earlier_tokens(
     assert contact.status_code == 403
     ready_receiver_wallet.refresh_from_db()
     assert ready_receiver_wallet.otp_hash == ""
+
+
+def _invitation_link(tenant) -> str:
+    return sign_url(
+        f"http://{tenant.host}/wallet-registration/start"
+        f"?asset=USDC-{tenant.test_asset.issuer}&domain={tenant.host}&name=Aid+Org"
+    )
+
+
+def _deactivate(tenant) -> None:
+    tenants.update_tenant(tenant, data={"status": Organization.Status.DEACTIVATED})
+    tenant.refresh_from_db()
+
+
+def test_deactivated_tenant_refuses_its_invitation_page(wallet, tenant):
+    link = _invitation_link(tenant)
+    assert wallet.get(_path(link)).status_code == 200
+
+    _deactivate(tenant)
+    refused = wallet.get(_path(link))
+
+    assert refused.status_code == 410
+    page = refused.content.decode()
+    assert "no longer valid" in page
+    assert "payment for you" not in page
+    assert "Location" not in refused
+
+
+def test_deactivated_tenant_refuses_its_short_links(
+    wallet, tenant, ready_receiver_wallet, settings
+):
+    """The short link of a real invitation (the wallet's deep link, signed,
+    naming the tenant's domain), opened at the tenant's host and at the
+    platform's: no redirect into the wallet once the tenant is deactivated."""
+    tenant.base_url = f"http://{tenant.host}"
+    tenant.save(update_fields=["base_url"])
+    deep_link = registration_link(ready_receiver_wallet, organization=tenant)
+    short = shorten(deep_link, base_url=tenant.base_url)
+    assert wallet.get(urlsplit(short).path)["Location"] == deep_link
+    legacy = ShortURL.objects.create(code="legacy1", original_url="wallet://sdp?x=1")
+
+    _deactivate(tenant)
+
+    for path, host in [
+        (urlsplit(short).path, tenant.host),
+        (urlsplit(short).path, "localhost"),
+        (f"/r/{legacy.code}", tenant.host),
+    ]:
+        refused = wallet.client.get(path, HTTP_HOST=host)
+        assert refused.status_code == 410, (path, host)
+        assert "Location" not in refused
+        assert "no longer valid" in refused.content.decode()
+
+
+def test_short_links_of_a_serving_tenant_still_redirect(wallet, tenant):
+    """Another tenant's deactivation leaves this one's links alone."""
+    other = OrganizationFactory(display_name="Aid Org")
+    _deactivate(other)
+    link = _invitation_link(tenant)
+    response = wallet.get(urlsplit(shorten(link)).path)
+    assert response.status_code == 302
+    assert response["Location"] == link
+    assert wallet.get(_path(link)).status_code == 200
 
 
 # --- 16.10: deep links --------------------------------------------------------------
