@@ -201,6 +201,19 @@ def _stranger_code_sent(organization_id, contact: str) -> None:
         )
 
 
+# A stranger's code state is kept this long, then forgotten (the rows grow with
+# each unknown contact that asks for a code; the send limits bound how fast).
+STRANGER_CODE_RETENTION = timedelta(days=30)
+
+
+def delete_stale_stranger_codes() -> int:
+    """Forget the code state of strangers who have not asked for a code within
+    STRANGER_CODE_RETENTION; returns how many were forgotten."""
+    cutoff = timezone.now() - STRANGER_CODE_RETENTION
+    deleted, _ = StrangerCode.objects.filter(otp_created_at__lt=cutoff).delete()
+    return deleted
+
+
 def _stranger_code_error(organization_id, contact: str, otp: str) -> RegistrationError:
     """What ``_check_otp`` answers a receiver whose code never matches (and the
     verification after the testnet's always-valid code): 400_6, 400_5 once the

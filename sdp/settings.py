@@ -484,6 +484,10 @@ CELERY_BEAT_SCHEDULE["receivers-delete-expired-sep-nonces"] = {
     "task": "receivers.tasks.delete_expired_sep_nonces_task",
     "schedule": 600.0,
 }
+CELERY_BEAT_SCHEDULE["receivers-delete-stale-stranger-codes"] = {
+    "task": "receivers.tasks.delete_stale_stranger_codes_task",
+    "schedule": 3600.0,
+}
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -774,3 +774,19 @@ def test_verify_step_answers_a_stranger_as_a_receiver(wallet, tenant, settings):
 def test_stranger_without_a_code_request_gets_a_wrong_code(api):
     answer = _verify_json(api, STRANGER, "123456", "PIN", "1")
     assert answer.json()["error_code"] == "400_6"
+
+
+def test_stale_stranger_codes_are_forgotten(api, settings):
+    """The beat job forgets strangers who asked for no code within 30 days, and
+    keeps the others."""
+    from receivers.tasks import delete_stale_stranger_codes_task
+
+    settings.OTP_SEND_MIN_INTERVAL_SECONDS = 0
+    assert api.otp(phone_number=STRANGER).status_code == 200
+    assert api.otp(email="stranger@example.org").status_code == 200
+    StrangerCode.objects.filter(pk=StrangerCode.objects.order_by("pk")[0].pk).update(
+        otp_created_at=timezone.now() - timedelta(days=30, minutes=1)
+    )
+
+    assert delete_stale_stranger_codes_task() == 1
+    assert StrangerCode.objects.count() == 1
