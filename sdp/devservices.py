@@ -247,11 +247,13 @@ def stop(
     shutdown) and wait for them to exit; the names of those still running."""
     pids = {}
     if "Redis" in which:
-        pids["Redis"] = (_pid(STATE_DIR / "redis" / "redis.pid"), signal.SIGTERM)
+        pid = _pid(STATE_DIR / "redis" / "redis.pid", "redis-server")
+        pids["Redis"] = (pid, signal.SIGTERM)
     if "PostgreSQL" in which:
         # SIGINT is PostgreSQL's "fast shutdown" (what `pg_ctl stop -m fast`
         # sends): sessions are ended, the data is written, the server exits.
-        pids["PostgreSQL"] = (_pid(STATE_DIR / "pg" / "postmaster.pid"), signal.SIGINT)
+        pid = _pid(STATE_DIR / "pg" / "postmaster.pid", "postgres")
+        pids["PostgreSQL"] = (pid, signal.SIGINT)
     for pid, signum in pids.values():
         if pid:
             with suppress(OSError):
@@ -264,11 +266,18 @@ def stop(
     return running
 
 
-def _pid(pidfile: Path) -> int | None:
+def _pid(pidfile: Path, program: str) -> int | None:
+    """The pid in the file, if that process is still ``program`` (a stale file's
+    pid may be another process's by now)."""
     try:
-        return int(pidfile.read_text().split()[0])
+        pid = int(pidfile.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # gone, or no /proc to ask
+        return None if Path("/proc/self").exists() else pid
+    return pid if name.startswith(program) else None
 
 
 def _alive(pid: int) -> bool:

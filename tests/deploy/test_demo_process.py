@@ -219,3 +219,23 @@ def test_ctrl_c_stops_all_it_started_and_the_banner_pays_after_a_restart(state):
             timeout=60,
             check=False,
         )
+
+
+def test_stop_leaves_alone_the_process_a_stale_pid_file_names(tmp_path, monkeypatch):
+    """After a crash the pid files stay behind and their pids may be another
+    program's by now: `make stop` (and Ctrl-C) must not signal it."""
+    from sdp import devservices
+
+    monkeypatch.setattr(devservices, "STATE_DIR", tmp_path)
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        for pidfile in (tmp_path / "redis" / "redis.pid",
+                        tmp_path / "pg" / "postmaster.pid"):  # fmt: skip
+            pidfile.parent.mkdir()
+            pidfile.write_text(f"{bystander.pid}\n")
+        assert devservices.stop(timeout=1) == []
+        time.sleep(0.2)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
