@@ -21,8 +21,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from auth_org.models import Asset, Organization, Wallet
-from sdp.api import APIError, Conflict, NotFound
-from sdp.urlschemes import FORBIDDEN_SCHEMES, url_scheme
+from core.api import APIError, Conflict, NotFound
+from core.urlschemes import FORBIDDEN_SCHEMES, url_scheme
 
 NATIVE = ("XLM", "")
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from auth_org import audit, sessions
 from auth_org.audit import Action
 from auth_org.models import Organization, User
-from sdp.api import APIError, Forbidden
+from core.api import APIError, Forbidden
 
 Status = Organization.Status
 TENANT_NAME = re.compile(r"^[a-z-]+$")

@@ -28,7 +28,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sdp.api import APIError
+from core.api import APIError
 
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
@@ -74,7 +74,7 @@ def _replay(record) -> HttpResponse:
 
 def _body(response: HttpResponse) -> bytes:
     # A DRF Response is rendered later, by the view; an HttpResponse (JSON that
-    # PostgreSQL wrote, sdp.sqljson) already carries its bytes.
+    # PostgreSQL wrote, core.sqljson) already carries its bytes.
     if isinstance(response, Response):
         return (
             JSONRenderer().render(response.data) if response.data is not None else b""

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 
-# Set by sdp.middleware.RequestIDMiddleware for the duration of a request.
+# Set by core.middleware.RequestIDMiddleware for the duration of a request.
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "request_id", default="-"
 )
@@ -82,7 +82,7 @@ class RequestIDFilter(logging.Filter):
         # Only a tenant already known: resolving one here would query the
         # database from inside logging. (Imported here: logging is configured
         # before the apps and their models load.)
-        from sdp.tenancy import known_tenant
+        from auth_org.tenancy import known_tenant
 
         tenant = known_tenant(request_var.get())
         record.tenant = getattr(tenant, "name", None) or "-"

@@ -18,11 +18,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
+from core.fsm import transition_many
 from disbursements.completion import complete_disbursements_of
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
 from receivers.sep.interactive import PaymentResult, record_payment_results
-from sdp.fsm import transition_many
 
 
 def _is_payment_id(external_id: str) -> bool:

@@ -8,10 +8,10 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
+from core.fields import amount_field
+from core.fsm import ActorStatusChange, StatusModel
+from core.ids import uuid7
 from receivers.models import VerificationField
-from sdp.fields import amount_field
-from sdp.fsm import ActorStatusChange, StatusModel
-from sdp.ids import uuid7
 
 
 class RegistrationContactType(models.TextChoices):

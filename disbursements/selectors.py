@@ -14,13 +14,13 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from auth_org.models import Asset, Organization
+from core import sqljson
+from core.api import APIError
+from core.ids import prefix_range
+from core.listing import date_range, ordering, statuses
+from core.params import DATES, PAGING, Param, QueryParams, search, sorting, status
 from disbursements.models import Disbursement, Payment, PaymentTally
 from receivers.models import Receiver, ReceiverWallet
-from sdp import sqljson
-from sdp.api import APIError
-from sdp.ids import prefix_range
-from sdp.listing import date_range, ordering, statuses
-from sdp.params import DATES, PAGING, Param, QueryParams, search, sorting, status
 
 logger = logging.getLogger(__name__)
 

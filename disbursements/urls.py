@@ -1,5 +1,5 @@
+from core.api import route
 from disbursements import api, export_api
-from sdp.api import route
 
 urlpatterns = [
     route("disbursements", api.DisbursementsView.as_view(), name="disbursements"),

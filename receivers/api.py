@@ -14,21 +14,21 @@ from rest_framework.views import APIView
 from auth_org.catalog_api import WALLET_MEMBERS, iso
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
+from core import jsontext as jt
+from core import sqljson
+from core.api import APIError, NotFound, field_errors
+from core.apidoc import Message, answers, json_body, page_of
+from core.idempotency import idempotent
+from core.paging import CachedCountPagination
+from core.params import accepts
 from receivers import schemas, selectors, services
 from receivers.models import Receiver, ReceiverWallet
-from sdp import jsontext as jt
-from sdp import sqljson
-from sdp.api import APIError, NotFound, field_errors
-from sdp.apidoc import Message, answers, json_body, page_of
-from sdp.idempotency import idempotent
-from sdp.paging import CachedCountPagination
-from sdp.params import accepts
 
 RECEIVER_WRITE = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 
 
 # A receiver and its wallets as the dashboard reads them, JSON written by
-# PostgreSQL (sdp.jsontext: joined text, as json_build_object would write it,
+# PostgreSQL (core.jsontext: joined text, as json_build_object would write it,
 # cheaper). Payment figures come as SQL from the reader disbursements installs
 # (selectors.payment_reads()), so the text is built on first use.
 # By code, then issuer, comparing code points as Python's sorted() did: under a

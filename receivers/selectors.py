@@ -12,10 +12,10 @@ from typing import Protocol
 from django.db.models import Q, QuerySet
 
 from auth_org.models import Organization
+from core.ids import prefix_range
+from core.listing import date_range, ordering, statuses
+from core.params import DATES, PAGING, QueryParams, search, sorting, status
 from receivers.models import Receiver, ReceiverWallet
-from sdp.ids import prefix_range
-from sdp.listing import date_range, ordering, statuses
-from sdp.params import DATES, PAGING, QueryParams, search, sorting, status
 
 
 class PaymentReads(Protocol):

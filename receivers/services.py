@@ -10,6 +10,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from auth_org.models import Organization, User, Wallet
+from core import validators
+from core.api import APIError, Conflict
+from core.fsm import transition
 from receivers import selectors
 from receivers.invitations import queue_invitations
 from receivers.models import (
@@ -21,9 +24,6 @@ from receivers.models import (
 )
 from receivers.signals import receiver_wallet_registered
 from receivers.verification import hash_verification_value
-from sdp import validators
-from sdp.api import APIError, Conflict
-from sdp.fsm import transition
 
 # The PATCH /receivers/{id} keys and the verification they set.
 PATCH_VERIFICATIONS = {

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 
+from core.urlschemes import is_forbidden_scheme
 from receivers.models import ShortURL
-from sdp.urlschemes import is_forbidden_scheme
 
 CODE_LENGTH = 8
 _ALPHABET = string.ascii_letters + string.digits

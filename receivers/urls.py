@@ -1,5 +1,5 @@
+from core.api import route
 from receivers import api
-from sdp.api import route
 
 # The fixed paths come before receivers/<uuid:pk> for readability; the uuid
 # converter would not match them anyway.

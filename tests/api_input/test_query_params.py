@@ -1,5 +1,5 @@
 """Query parameters of the lists and exports (issue 17 item 15, issue 16 item 13):
-one declaration per list (sdp.params) validates and documents them."""
+one declaration per list (core.params) validates and documents them."""
 
 from __future__ import annotations
 

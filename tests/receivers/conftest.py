@@ -16,9 +16,9 @@ from stellar_sdk.client.base_sync_client import BaseSyncClient
 from stellar_sdk.client.response import Response
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
 
+from core.middleware import get_redis, redis_key
 from receivers.models import ReceiverVerification, ReceiverWallet
 from receivers.verification import hash_verification_value
-from sdp.middleware import get_redis, redis_key
 from tests.factories import (
     AssetFactory,
     OrganizationFactory,

@@ -14,9 +14,9 @@ from stellar_sdk import Network
 from auth_org import tenants
 from auth_org.admin import WalletForm
 from auth_org.models import Organization, Wallet
+from core.safe_http import UnsafeURL, fetch_public
 from receivers.models import ShortURL
 from receivers.sep import domains
-from sdp.safe_http import UnsafeURL, fetch_public
 from tests.api2_fixtures import client_for
 from tests.factories import UserFactory
 from tests.receivers.test_registration import PHONE, Interactive
