@@ -1,7 +1,7 @@
 """Request-level guards every route shares (SDP's middleware chain, §4.1).
 
 - ``RequestIDMiddleware``: an ``X-Request-ID`` on every response, also put on log
-  records (``core.logfilters.RequestIDFilter``);
+  records (``auth_org.logfilters.RequestIDFilter``);
 - ``NulCharacterMiddleware``: 400 for a NUL character in the path or the query;
 - ``BodySizeLimitMiddleware``: 413 with the error body above ``MAX_REQUEST_BODY_BYTES``;
 - ``RateLimitMiddleware``: 40 requests per 20 seconds per client IP and path, counted

@@ -13,12 +13,12 @@ from auth_org import catalog
 from core.admin import StatusHistoryInline
 from core.api import APIError
 from core.fsm import InvalidTransition
+from core.models import IdempotencyKey
 from disbursements import payments as payment_services
 from disbursements import services
 from disbursements.models import (
     Disbursement,
     DisbursementStatusChange,
-    IdempotencyKey,
     Payment,
     PaymentStatusChange,
 )

@@ -200,6 +200,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "drf_spectacular_sidecar",
     # ours, bottom layer first
+    "core",
     "messaging",
     "tss",
     "auth_org",
@@ -505,7 +506,7 @@ LOGGING = {
     },
     "filters": {
         "redact": {"()": "core.logfilters.RedactingFilter"},
-        "request_id": {"()": "core.logfilters.RequestIDFilter"},
+        "request_id": {"()": "auth_org.logfilters.RequestIDFilter"},
     },
     "handlers": {
         "console": {

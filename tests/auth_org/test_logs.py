@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from core.logfilters import RedactingFilter, RequestIDFilter
+from auth_org.logfilters import RequestIDFilter
+from core.logfilters import RedactingFilter
 from messaging.models import Message
 from tests.auth_org.helpers import DEVICE_ID, bearer, link_token_for, mfa_code_for
 from tests.factories import TEST_PASSWORD

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from core.logfilters import JSONFormatter, RedactingFilter, RequestIDFilter
+from auth_org.logfilters import RequestIDFilter
+from core.logfilters import JSONFormatter, RedactingFilter
 
 pytestmark = pytest.mark.django_db
 
