@@ -4,9 +4,7 @@ from disbursements import api, export_api, receivers_api
 urlpatterns = [
     # receivers' routes that answer with a receiver and its payment figures
     route("receivers", receivers_api.ReceiversView.as_view(), name="receivers"),
-    route(
-        "receivers/<uuid:pk>", receivers_api.ReceiverView.as_view(), name="receiver"
-    ),
+    route("receivers/<uuid:pk>", receivers_api.ReceiverView.as_view(), name="receiver"),
     route(
         "receivers/<uuid:receiver_id>/wallets/<uuid:pk>",
         receivers_api.ReceiverWalletAddressView.as_view(),
