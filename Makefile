@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install install-dev demo test lint format migrate run worker beat stop clean
+.PHONY: install install-dev demo test test-fast lint format migrate run worker beat stop clean
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ demo: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(ARGS)
+
+# Everything but the slow kinds (pyproject.toml's markers, set by tests/conftest.py),
+# on the test database kept from the last run (--create-db after a new migration).
+FAST := not (network or worker or browser or e2e or crash or deploy)
+test-fast: install-dev
+	$(BIN)/python -m pytest --reuse-db -q -m "$(FAST)" $(ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
