@@ -30,7 +30,7 @@ test: install-dev
 
 # Everything but the slow kinds (pyproject.toml's markers, set by tests/conftest.py),
 # on the test database kept from the last run (--create-db after a new migration).
-FAST := not (network or worker or browser or e2e or crash or deploy)
+FAST := not (network or worker or browser or e2e or crash or deploy or fuzz)
 test-fast: install-dev
 	$(BIN)/python -m pytest --reuse-db -q -m "$(FAST)" $(ARGS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -50,12 +51,17 @@ SLOW_FIXTURES = {
     "network": "network",
     "tss_network": "network",
     "celery_worker_process": "worker",
+    "tss_worker": "worker",
+    "api_schema": "fuzz",
 }
+# request.getfixturevalue("network"): a fixture asked for inside the test.
+ASKED_FOR = re.compile(r"getfixturevalue\(\s*[\"'](\w+)[\"']")
 SLOW_CODE = {
     "running_worker(": "worker",
     "sync_playwright": "browser",
     "one_run(": "crash",
     "start_localnet(": "network",
+    "GenerationMode": "fuzz",
 }
 
 
@@ -73,6 +79,8 @@ def _slow_kinds(item: pytest.Item, code_of: dict) -> set[str]:
     parts = Path(str(item.path)).relative_to(ROOT / "tests").parts
     if parts and parts[0] in SLOW_FOLDERS:
         kinds.add(SLOW_FOLDERS[parts[0]])
+    if parts and parts[-1].startswith("test_fuzz"):
+        kinds.add("fuzz")
     names = getattr(item, "fixturenames", ())
     kinds.update(SLOW_FIXTURES[name] for name in names if name in SLOW_FIXTURES)
     functions = [getattr(item, "function", None)]
@@ -84,9 +92,10 @@ def _slow_kinds(item: pytest.Item, code_of: dict) -> set[str]:
             continue
         if function not in code_of:
             code_of[function] = _code(function)
-        kinds.update(
-            kind for text, kind in SLOW_CODE.items() if text in code_of[function]
-        )
+        code = code_of[function]
+        kinds.update(kind for text, kind in SLOW_CODE.items() if text in code)
+        asked = ASKED_FOR.findall(code)
+        kinds.update(SLOW_FIXTURES[name] for name in asked if name in SLOW_FIXTURES)
     return kinds
 
 

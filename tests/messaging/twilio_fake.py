@@ -170,7 +170,9 @@ class FakeTwilio:
     def start(self) -> FakeTwilio:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
