@@ -58,6 +58,8 @@ SLOW_FIXTURES = {
 ASKED_FOR = re.compile(r"getfixturevalue\(\s*[\"'](\w+)[\"']")
 SLOW_CODE = {
     "running_worker(": "worker",
+    "celery_process(": "worker",  # bench.broker_restart's
+    "gunicorn(": "deploy",  # tests/foundation/test_ports.py's real gunicorn
     "sync_playwright": "browser",
     "one_run(": "crash",
     "start_localnet(": "network",
