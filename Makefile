@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # the same packages, slower. UV=no skips uv.
 UV ?= yes
 
-.PHONY: install install-dev demo test lint format migrate run worker beat stop clean
+.PHONY: install install-dev demo test test-fast lint format migrate run worker beat stop clean
 
 install: $(STAMP)
 
@@ -48,9 +48,16 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest $(ARGS)
 
+# Everything but the slow kinds (pyproject.toml's markers, set by tests/conftest.py),
+# on the test database kept from the last run (--create-db after a new migration).
+FAST := not (network or worker or browser or e2e or crash or deploy or fuzz)
+test-fast: install-dev
+	$(BIN)/python -m pytest --reuse-db -q -m "$(FAST)" $(ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install-dev

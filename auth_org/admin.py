@@ -25,11 +25,11 @@ from auth_org.models import (
     User,
     Wallet,
 )
+from core.admin_display import short_column
+from core.api import APIError
+from core.middleware import client_ip
 from messaging import texts
 from messaging.models import Message
-from sdp.admin_display import short_column
-from sdp.api import APIError
-from sdp.middleware import client_ip
 
 # Django 6 makes https the default scheme of a typed URL; take it now.
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}

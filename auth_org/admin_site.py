@@ -33,8 +33,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from auth_org import audit, throttle
 from auth_org.audit import Action
 from auth_org.models import User
-from sdp.api import APIError
-from sdp.middleware import client_ip
+from core.api import APIError
+from core.middleware import client_ip
 
 INVALID_CODE = "Invalid code. Enter the current code of your authenticator app."
 

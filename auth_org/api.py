@@ -37,11 +37,11 @@ from auth_org.models import (
 )
 from auth_org.permissions import ALL, OWNER, OWNER_FC, SessionOnly
 from auth_org.recaptcha import captcha_disabled, verify_captcha
-from sdp.api import APIError, NotFound, domain_check
-from sdp.apidoc import NO_CONTENT, Message, Token, answers, json_body
-from sdp.middleware import client_ip
-from sdp.params import QueryParams, accepts, sorting
-from sdp.tenancy import tenant_not_found
+from auth_org.tenancy import tenant_not_found
+from core.api import APIError, NotFound, domain_check
+from core.apidoc import NO_CONTENT, Message, Token, answers, json_body
+from core.middleware import client_ip
+from core.params import QueryParams, accepts, sorting
 
 API_KEY_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
 CREDENTIAL_FIELDS = frozenset({"email", "password", "current_password", "new_password"})

@@ -24,7 +24,7 @@ from auth_org import audit
 from auth_org.audit import Action
 from auth_org.models import APIKey, Organization, User
 from auth_org.permissions import permissions_granted_to
-from sdp.api import APIError
+from core.api import APIError
 
 PREFIX = "SDP_"
 RESOURCES = (

@@ -62,6 +62,6 @@ def record(
 def request_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    from sdp.middleware import client_ip
+    from core.middleware import client_ip
 
     return client_ip(request)

@@ -22,8 +22,8 @@ from rest_framework.request import Request
 from auth_org.apikeys import PREFIX, authenticate_key
 from auth_org.models import APIKey, Organization, RevokedSession, User
 from auth_org.tokens import decode_token
-from sdp import sqljson
-from sdp.middleware import client_ip
+from core import sqljson
+from core.middleware import client_ip
 
 
 @cache

@@ -7,38 +7,27 @@ The TSS is reached only through ``tss.accounts`` (trustlines, balances) and
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from auth_org.models import Asset, Organization, Wallet
-from sdp.api import APIError, Conflict, NotFound
-from sdp.urlschemes import FORBIDDEN_SCHEMES, url_scheme
+from auth_org.signals import wallet_deleting
+from core.api import APIError, Conflict, NotFound
+from core.urlschemes import FORBIDDEN_SCHEMES, url_scheme
+from tss import accounts as tss_accounts
 
 NATIVE = ("XLM", "")
 
 
 class BalanceUnavailable(APIError):
     status_code = 503
-
-
-def _tss_accounts() -> ModuleType:
-    try:
-        return importlib.import_module("tss.accounts")
-    except ImportError as exc:
-        raise BalanceUnavailable(
-            "the distribution account cannot be reached: the transaction "
-            "submission service's accounts module is not installed"
-        ) from exc
 
 
 def _normalize_balances(raw: Any) -> dict[tuple[str, str], Decimal]:
@@ -74,7 +63,7 @@ def distribution_balances(organization: Organization) -> dict[tuple[str, str], D
     from tss.errors import HorizonError
 
     try:
-        balances = _tss_accounts().balances(organization.id)
+        balances = tss_accounts.balances(organization.id)
     except HorizonError as exc:
         if not exc.transient:
             raise
@@ -126,7 +115,7 @@ def create_asset(organization: Organization, *, code: str, issuer: str) -> Asset
     if existing:
         return existing
     if code != "XLM":
-        _tss_accounts().ensure_trustline(organization.id, code, issuer)
+        tss_accounts.ensure_trustline(organization.id, code, issuer)
     try:
         with transaction.atomic():
             return Asset.objects.create(
@@ -149,7 +138,7 @@ def delete_asset(organization: Organization, asset: Asset) -> Asset:
                 "send it elsewhere before removing the asset",
                 status_code=422,
             )
-        _tss_accounts().remove_trustline(organization.id, asset.code, asset.issuer)
+        tss_accounts.remove_trustline(organization.id, asset.code, asset.issuer)
     Asset.objects.filter(pk=asset.pk).update(
         deleted_at=timezone.now(), updated_at=timezone.now()
     )
@@ -363,16 +352,11 @@ def update_wallet(organization: Organization, wallet: Wallet, *, data: dict) -> 
 @transaction.atomic
 def delete_wallet(organization: Organization, wallet: Wallet) -> None:
     """Soft delete, refused while receivers are still being invited to it."""
-    # receivers is a layer above: looked up by name, as an upward relation is.
-    receiver_wallets = apps.get_model("receivers", "ReceiverWallet")
-    blocking = ("DRAFT", "READY")
     locked = wallets_of(organization).select_for_update().filter(pk=wallet.pk).first()
     if locked is None:
         raise NotFound()
-    if receiver_wallets.objects.filter(wallet=wallet, status__in=blocking).exists():
-        raise APIError(
-            "the wallet has receivers who are still being invited (DRAFT or READY)"
-        )
+    # Refused by receivers while receivers are still being invited to it.
+    wallet_deleting.send(Wallet, organization=organization, wallet=locked)
     Wallet.objects.filter(pk=wallet.pk).update(
         deleted_at=timezone.now(), enabled=False, updated_at=timezone.now()
     )

@@ -16,17 +16,17 @@ from rest_framework.views import APIView
 from auth_org import catalog, schemas
 from auth_org.models import Asset, Role, Wallet
 from auth_org.permissions import ALL
-from sdp import jsontext as jt
-from sdp.api import APIError, NotFound, field_errors
-from sdp.apidoc import NO_CONTENT, answers, json_body
-from sdp.params import Param, QueryParams, accepts
+from core import jsontext as jt
+from core.api import APIError, NotFound, field_errors
+from core.apidoc import NO_CONTENT, answers, json_body
+from core.params import Param, QueryParams, accepts
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
 WALLET_WRITE = frozenset({Role.OWNER, Role.DEVELOPER})
 
 
 def iso(value) -> str | None:
-    # Always with microseconds, as sdp.sqljson.iso writes it in SQL.
+    # Always with microseconds, as core.sqljson.iso writes it in SQL.
     if not value:
         return None
     if not isinstance(value, datetime):
@@ -35,7 +35,7 @@ def iso(value) -> str | None:
 
 
 # The same objects as asset_json and wallet_json, written by PostgreSQL
-# (sdp.jsontext) for the reads that render them in SQL: an asset aliased ``a``, a
+# (core.jsontext) for the reads that render them in SQL: an asset aliased ``a``, a
 # wallet aliased ``w`` (WALLET_MEMBERS: its members, without assets).
 ASSET_TEXT = jt.obj(
     id=jt.quoted("a.id"),

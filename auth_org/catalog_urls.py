@@ -1,5 +1,5 @@
 from auth_org import catalog_api
-from sdp.api import route
+from core.api import route
 
 urlpatterns = [
     route("assets", catalog_api.AssetsView.as_view(), name="assets"),

@@ -16,7 +16,7 @@ import urllib.request
 from django.conf import settings
 
 from auth_org.models import Organization
-from sdp.api import APIError
+from core.api import APIError
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from auth_org.models import Organization, Role
-from sdp.apidoc import multipart_body
+from core.apidoc import multipart_body
 
 # --- catalog -----------------------------------------------------------------
 

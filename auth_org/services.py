@@ -24,10 +24,10 @@ from auth_org.models import (
     Role,
     User,
 )
+from core.api import APIError, NotFound, nul_at
 from messaging import services as messaging_services
 from messaging import texts
 from messaging.models import Message
-from sdp.api import APIError, NotFound, nul_at
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 _UTC_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")

@@ -31,9 +31,9 @@ from auth_org.models import (
 )
 from auth_org.passwords import password_problems
 from auth_org.tokens import issue_token
+from core.api import APIError
 from messaging.models import Message
 from messaging.services import queue_message
-from sdp.api import APIError
 
 INCORRECT_CREDENTIALS = "Incorrect email or password"
 MFA_SENT_MESSAGE = "MFA code sent to email. Check your inbox and spam folders."

@@ -10,7 +10,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -20,7 +19,8 @@ from django.utils import timezone
 from auth_org import audit, sessions
 from auth_org.audit import Action
 from auth_org.models import Organization, User
-from sdp.api import APIError, Forbidden
+from auth_org.signals import tenant_deactivating
+from core.api import APIError, Forbidden
 
 Status = Organization.Status
 TENANT_NAME = re.compile(r"^[a-z-]+$")
@@ -98,14 +98,6 @@ def _tenant_url(platform_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, f"{name}.{parts.netloc}", "", "", ""))
 
 
-def _has_payments_in_flight(organization: Organization) -> bool:
-    # A string reference, not an import: disbursements sits above auth_org.
-    payment = apps.get_model("disbursements", "Payment")
-    return payment.objects.filter(
-        organization=organization, status__in=["READY", "PENDING"]
-    ).exists()
-
-
 def _url(value: Any, field: str) -> str:
     try:
         if not isinstance(value, str):
@@ -137,10 +129,8 @@ def update_tenant(
             if new_status == Status.DEACTIVATED:
                 if organization.is_default:
                     raise APIError("Cannot deactivate the default tenant.")
-                if _has_payments_in_flight(organization):
-                    raise APIError(
-                        "Cannot deactivate a tenant with payments READY or PENDING."
-                    )
+                # Refused by disbursements while payments are READY or PENDING.
+                tenant_deactivating.send(Organization, organization=organization)
             updates["status"] = new_status
         if not updates:
             return organization

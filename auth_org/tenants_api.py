@@ -23,9 +23,9 @@ from rest_framework.views import APIView
 
 from auth_org import schemas, tenants
 from auth_org.models import Organization
-from sdp.api import APIError, Choice, NotFound
-from sdp.apidoc import answers, json_body
-from sdp.middleware import client_ip
+from core.api import APIError, Choice, NotFound
+from core.apidoc import answers, json_body
+from core.middleware import client_ip
 
 TENANT_EXISTS = "Tenant name already exists"
 

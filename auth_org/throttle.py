@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from sdp.api import APIError
-from sdp.middleware import get_redis, redis_key
+from core.api import APIError
+from core.middleware import get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Routes at the root, each with and without a trailing slash (sdp.api.route)."""
+"""Routes at the root, each with and without a trailing slash (core.api.route)."""
 
 from auth_org import api, tenants_api
-from sdp.api import route
+from core.api import route
 
 urlpatterns = [
     route("app-config", api.AppConfigView.as_view(), name="app-config"),

@@ -10,20 +10,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from auth_org import catalog
+from core.admin import StatusHistoryInline
+from core.api import APIError
+from core.fsm import InvalidTransition
+from core.models import IdempotencyKey
 from disbursements import payments as payment_services
 from disbursements import services
 from disbursements.models import (
     Disbursement,
     DisbursementStatusChange,
-    IdempotencyKey,
     Payment,
     PaymentStatusChange,
 )
 from messaging.selectors import disbursement_message_stats
 from messaging.texts import validate_template
-from sdp.admin import StatusHistoryInline
-from sdp.api import APIError
-from sdp.fsm import InvalidTransition
 
 ERRORS = (APIError, InvalidTransition)
 

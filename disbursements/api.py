@@ -18,20 +18,20 @@ from auth_org import catalog
 from auth_org.catalog_api import ASSET_TEXT, WALLET_MEMBERS
 from auth_org.models import Role
 from auth_org.permissions import ALL, BIZ, OWNER_FC
+from core import jsontext as jt
+from core import sqljson
+from core.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
+from core.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
+from core.idempotency import idempotent
+from core.paging import CachedCountPagination
+from core.params import PAGING, Param, QueryParams, accepts
+from core.validators import parse_amount
 from disbursements import payments as payment_services
 from disbursements import schemas, selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.models import Disbursement, Payment, RegistrationContactType
 from messaging.texts import validate_template
 from receivers.models import VerificationField
-from sdp import jsontext as jt
-from sdp import sqljson
-from sdp.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
-from sdp.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
-from sdp.idempotency import idempotent
-from sdp.paging import CachedCountPagination
-from sdp.params import PAGING, Param, QueryParams, accepts
-from sdp.validators import parse_amount
 
 DISBURSEMENT_WRITE = OWNER_FC | {Role.INITIATOR}
 DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
@@ -56,7 +56,7 @@ def status_history(source: str, **detail: str) -> str:
 # --- disbursements -----------------------------------------------------------
 
 # A disbursement as the dashboard reads it, JSON written by PostgreSQL
-# (sdp.jsontext: joined text, as json_build_object would write it, cheaper) for
+# (core.jsontext: joined text, as json_build_object would write it, cheaper) for
 # the alias ``d`` with DISBURSEMENT_JOINS: the list, the details, and the
 # answers of POST and DELETE. Its counters and amounts are the selectors'
 # (disbursement_stats, from the payment tallies). Its relations are scalar
@@ -365,7 +365,7 @@ class DisbursementStatusView(APIView):
 
 
 # A disbursement's receivers list: each of its payments with the receiver, for
-# the page's ids, as JSON text (sdp.jsontext); the payment's receiver wallet and
+# the page's ids, as JSON text (core.jsontext); the payment's receiver wallet and
 # asset read from scalar subqueries (quicker to plan than joins).
 DISBURSEMENT_RECEIVER_JOINS = """
     JOIN disbursements_payment p ON p.id = page.id
@@ -496,7 +496,7 @@ class DisbursementReceiversView(APIView):
 # --- payments ----------------------------------------------------------------
 
 
-# A payment as the dashboard reads it, JSON written by PostgreSQL (sdp.jsontext:
+# A payment as the dashboard reads it, JSON written by PostgreSQL (core.jsontext:
 # joined text, as json_build_object would write it, cheaper): the payments list
 # and details answer with it, the direct payment route too.
 PAYMENT_JOINS = """

@@ -10,9 +10,3 @@ class DisbursementsConfig(AppConfig):
         from disbursements import listeners
 
         listeners.connect()
-
-        # receivers shows payment figures without importing this layer above it.
-        from disbursements.selectors import PaymentReader
-        from receivers import selectors as receiver_selectors
-
-        receiver_selectors.PAYMENT_READS = PaymentReader()

@@ -15,8 +15,8 @@ from contextlib import suppress
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
+from core.fsm import InvalidTransition, transition
 from disbursements.models import Disbursement, Payment
-from sdp.fsm import InvalidTransition, transition
 
 FINAL = (Payment.Status.SUCCESS, Payment.Status.CANCELED)
 

@@ -19,9 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from disbursements.models import RegistrationContactType
-from sdp.api import APIError
-from sdp.validators import (
+from core.api import APIError
+from core.validators import (
     detect_memo,
     parse_amount,
     validate_email,
@@ -29,6 +28,7 @@ from sdp.validators import (
     validate_verification,
     validate_wallet_address,
 )
+from disbursements.models import RegistrationContactType
 
 PARSE_ERROR = "could not parse csv file"
 

@@ -8,11 +8,11 @@ from rest_framework.views import APIView
 
 from auth_org.models import Role
 from auth_org.permissions import OWNER_FC
+from core.apidoc import csv_file
+from core.params import accepts
 from disbursements import selectors
 from disbursements.exports import csv_response, record_export
 from receivers.selectors import RECEIVER_PARAMS, receivers_for
-from sdp.apidoc import csv_file
-from sdp.params import accepts
 
 EXPORT_ROLES = OWNER_FC | {Role.APPROVER, Role.INITIATOR}
 BATCH = 2000

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from core.fsm import transition_many
 from disbursements.models import Disbursement, Payment
 from receivers.models import ReceiverWallet
-from sdp.fsm import transition_many
 from tss.services import PaymentOrder, queue_payments
 
 

@@ -20,6 +20,8 @@ from operator import attrgetter
 from django.db import connection, models
 from django.utils import timezone
 
+from core.fsm import transition_many
+from core.ids import uuid7_texts
 from disbursements.csv_ingest import CSVError, Instruction
 from disbursements.models import Disbursement, Payment, PaymentStatusChange
 from receivers.models import (
@@ -31,8 +33,6 @@ from receivers.models import (
 from receivers.verification import normalize_verification_value
 from receivers.verification_hash import _key, hash_verification_value
 from receivers.verification_hash import verification_value_matches as matches
-from sdp.fsm import transition_many
-from sdp.ids import uuid7_texts
 
 CHUNK = 5000
 

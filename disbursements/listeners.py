@@ -7,6 +7,9 @@
   inside the TSS's transaction, so both commit together; a repeated notice
   moves nothing (only PENDING payments move).
 - a receiver wallet became REGISTERED: its READY payments go to the TSS at once.
+- questions from below, answered by refusing (APIError) what our rows forbid: a
+  tenant is not deactivated while payments are READY or PENDING, a receiver
+  wallet is not unregistered while payments to it are PENDING.
 
 Payment results (SUCCESS, FAILED, CANCELED) are passed down to receivers'
 SEP-24 service (``report_to_sep24``), so a wallet's SEP-24 transaction follows
@@ -18,11 +21,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
+from core.api import APIError
+from core.fsm import transition_many
 from disbursements.completion import complete_disbursements_of
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
 from receivers.sep.interactive import PaymentResult, record_payment_results
-from sdp.fsm import transition_many
 
 
 def _is_payment_id(external_id: str) -> bool:
@@ -119,8 +123,30 @@ def on_receiver_wallet_registered(sender, receiver_wallet, **kwargs) -> None:
     hand_off_payments(Payment.objects.filter(receiver_wallet=receiver_wallet))
 
 
+def refuse_deactivation_in_flight(sender, organization, **kwargs) -> None:
+    if Payment.objects.filter(
+        organization=organization,
+        status__in=[Payment.Status.READY, Payment.Status.PENDING],
+    ).exists():
+        raise APIError("Cannot deactivate a tenant with payments READY or PENDING.")
+
+
+def refuse_unregistering_in_flight(sender, receiver_wallet, **kwargs) -> None:
+    if Payment.objects.filter(
+        receiver_wallet_id=receiver_wallet.pk, status=Payment.Status.PENDING
+    ).exists():
+        raise APIError(
+            "the receiver wallet has payments in progress; it cannot be "
+            "unregistered until they finish"
+        )
+
+
 def connect() -> None:
-    from receivers.signals import receiver_wallet_registered
+    from auth_org.signals import tenant_deactivating
+    from receivers.signals import (
+        receiver_wallet_registered,
+        receiver_wallet_unregistering,
+    )
     from tss.signals import transactions_finished
 
     transactions_finished.connect(
@@ -128,4 +154,10 @@ def connect() -> None:
     )
     receiver_wallet_registered.connect(
         on_receiver_wallet_registered, dispatch_uid="disbursements.handoff_on_register"
+    )
+    tenant_deactivating.connect(
+        refuse_deactivation_in_flight, dispatch_uid="disbursements.deactivation"
+    )
+    receiver_wallet_unregistering.connect(
+        refuse_unregistering_in_flight, dispatch_uid="disbursements.unregistering"
     )

@@ -8,10 +8,10 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
+from core.fields import amount_field
+from core.fsm import ActorStatusChange, StatusModel
+from core.ids import uuid7
 from receivers.models import VerificationField
-from sdp.fields import amount_field
-from sdp.fsm import ActorStatusChange, StatusModel
-from sdp.ids import uuid7
 
 
 class RegistrationContactType(models.TextChoices):
@@ -240,32 +240,3 @@ class PaymentStatusChange(ActorStatusChange):
 
     class Meta(ActorStatusChange.Meta):
         pass
-
-
-class IdempotencyKey(models.Model):
-    """The first answer to a POST or PATCH sent with an ``Idempotency-Key`` header,
-    replayed for 24 hours. One row per (organization, key): the unique constraint
-    and a row lock held while the first request runs give two concurrent requests
-    one effect."""
-
-    organization = models.ForeignKey(
-        "auth_org.Organization", on_delete=models.CASCADE, related_name="+"
-    )
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=255)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.BinaryField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "key"], name="idempotency_org_key_uniq"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} [{self.key}]"

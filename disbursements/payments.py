@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
+from core.api import APIError, NotFound
+from core.fsm import transition, transition_many
+from core.validators import parse_amount, validate_wallet_address
 from disbursements.completion import (
     complete_disbursements_of,
     complete_finished_disbursements,
@@ -23,9 +26,6 @@ from disbursements.models import Payment, PaymentStatusChange
 from disbursements.services import check_balance, read_balances
 from receivers.invitations import queue_invitations
 from receivers.models import Receiver, ReceiverWallet
-from sdp.api import APIError, NotFound
-from sdp.fsm import transition, transition_many
-from sdp.validators import parse_amount, validate_wallet_address
 
 
 def cancel_payment(payment: Payment, *, actor: User | None) -> None:

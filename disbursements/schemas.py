@@ -12,10 +12,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from auth_org.schemas import Asset, Wallet
+from core.apidoc import multipart_body
 from disbursements.models import Disbursement, Payment, RegistrationContactType
 from receivers.models import ReceiverWallet
 from receivers.schemas import IdRef
-from sdp.apidoc import multipart_body
 
 AMOUNT = {"help_text": "a decimal string with 7 places, e.g. '12.5000000'"}
 

@@ -14,13 +14,13 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from auth_org.models import Asset, Organization
+from core import sqljson
+from core.api import APIError
+from core.ids import prefix_range
+from core.listing import date_range, ordering, statuses
+from core.params import DATES, PAGING, Param, QueryParams, search, sorting, status
 from disbursements.models import Disbursement, Payment, PaymentTally
 from receivers.models import Receiver, ReceiverWallet
-from sdp import sqljson
-from sdp.api import APIError
-from sdp.ids import prefix_range
-from sdp.listing import date_range, ordering, statuses
-from sdp.params import DATES, PAGING, Param, QueryParams, search, sorting, status
 
 logger = logging.getLogger(__name__)
 
@@ -393,7 +393,7 @@ def _uuid(value: str, name: str | None):
         raise APIError(extras={name: "invalid id"}) from None
 
 
-# What receivers' SQL reads of payments (PaymentReader): figures of the payments
+# The payment figures the dashboard shows with receivers (disbursements.receivers_api):
 # of one receiver or one receiver wallet, as subqueries to join LATERAL.
 # ``{column}`` is a payment column of FIGURES_OF, ``{key}`` the SQL it equals
 # (e.g. ``r.id``): both come from the code, never from a request.
@@ -430,30 +430,22 @@ RECEIVED_SQL = """(SELECT fa.code AS asset_code, fa.issuer AS asset_issuer,
 FIGURES_OF = {"receiver_id", "receiver_wallet_id"}
 
 
-class PaymentReader:
-    """What receivers may read of payments (installed by DisbursementsConfig)."""
+def payment_figures_sql(column: str, key: str) -> str:
+    """One row of the payments with ``column`` = ``key``: how many in all
+    (total) and by outcome (successful, failed, canceled, remaining: the
+    others); the sum of the successful ones' amounts (received, NULL without
+    any); the asset of the successful ones when they share one
+    (received_asset_id; NULL if they have several, and may be NULL when the
+    first payment read has another asset: received_sql tells); the receiver
+    wallet of them all when they share one (receiver_wallet_id, else NULL)."""
+    if column not in FIGURES_OF:
+        raise ValueError(f"no payment figures by {column}")
+    return PAYMENT_FIGURES_SQL.format(column=column, key=key)
 
-    def figures_sql(self, column: str, key: str) -> str:
-        """One row of the payments with ``column`` = ``key``: how many in all
-        (total) and by outcome (successful, failed, canceled, remaining: the
-        others); the sum of the successful ones' amounts (received, NULL
-        without any); the asset of the successful ones when they share one
-        (received_asset_id; NULL if they have several, and may be NULL when
-        the first payment read has another asset: received_sql tells); the
-        receiver wallet of them all when they share one (receiver_wallet_id,
-        else NULL)."""
-        if column not in FIGURES_OF:
-            raise ValueError(f"no payment figures by {column}")
-        return PAYMENT_FIGURES_SQL.format(column=column, key=key)
 
-    def received_sql(self, column: str, key: str) -> str:
-        """A row per asset (asset_code, asset_issuer) of the successful
-        payments with ``column`` = ``key``, with the sum of their amounts."""
-        if column not in FIGURES_OF:
-            raise ValueError(f"no payment figures by {column}")
-        return RECEIVED_SQL.format(column=column, key=key)
-
-    def has_payments_in_flight(self, receiver_wallet_id) -> bool:
-        return Payment.objects.filter(
-            receiver_wallet_id=receiver_wallet_id, status=Payment.Status.PENDING
-        ).exists()
+def received_sql(column: str, key: str) -> str:
+    """A row per asset (asset_code, asset_issuer) of the successful payments
+    with ``column`` = ``key``, with the sum of their amounts."""
+    if column not in FIGURES_OF:
+        raise ValueError(f"no payment figures by {column}")
+    return RECEIVED_SQL.format(column=column, key=key)

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
+from core.api import APIError, Conflict, Forbidden
+from core.fsm import transition, transition_many
 from disbursements.completion import complete_finished_disbursements
 from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
 from disbursements.handoff import hand_off_payments
@@ -27,8 +29,6 @@ from disbursements.models import (
 from messaging.texts import validate_template
 from receivers.invitations import queue_invitations
 from receivers.models import ReceiverWallet, VerificationField
-from sdp.api import APIError, Conflict, Forbidden
-from sdp.fsm import transition, transition_many
 from tss import services as tss_services
 
 EDITABLE = (Disbursement.Status.DRAFT, Disbursement.Status.READY)

@@ -1,7 +1,15 @@
-from disbursements import api, export_api
-from sdp.api import route
+from core.api import route
+from disbursements import api, export_api, receivers_api
 
 urlpatterns = [
+    # receivers' routes that answer with a receiver and its payment figures
+    route("receivers", receivers_api.ReceiversView.as_view(), name="receivers"),
+    route("receivers/<uuid:pk>", receivers_api.ReceiverView.as_view(), name="receiver"),
+    route(
+        "receivers/<uuid:receiver_id>/wallets/<uuid:pk>",
+        receivers_api.ReceiverWalletAddressView.as_view(),
+        name="receiver-wallet-address",
+    ),
     route("disbursements", api.DisbursementsView.as_view(), name="disbursements"),
     route(
         "disbursements/<uuid:pk>", api.DisbursementView.as_view(), name="disbursement"

@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
 
+from core.admin import StatusHistoryInline
+from core.admin_display import short_column
 from messaging import services
 from messaging.models import Message, MessageStatusChange
-from sdp.admin import StatusHistoryInline
-from sdp.admin_display import short_column
 
 
 class MessageStatusChangeInline(StatusHistoryInline):

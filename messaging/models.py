@@ -10,8 +10,8 @@ from typing import ClassVar
 
 from django.db import models
 
-from sdp.fsm import StatusChange, StatusModel
-from sdp.ids import uuid7
+from core.fsm import StatusChange, StatusModel
+from core.ids import uuid7
 
 
 class Message(StatusModel):

@@ -460,7 +460,7 @@ def send_test_message(
     its configuration. Nothing is recorded (no Message row: it is no tenant's
     message). Returns the provider's id; raises ValueError naming what is
     wrong in the input, SendError with the provider's reason."""
-    from sdp.validators import validate_email, validate_phone
+    from core.validators import validate_email, validate_phone
 
     if sender_name not in TEST_SENDERS:
         raise ValueError(

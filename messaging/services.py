@@ -32,11 +32,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.fsm import InvalidTransition, transition, transition_many
+from core.ids import uuid7_texts
 from messaging import senders
 from messaging.models import Message
 from messaging.signals import message_delivered, message_failed
-from sdp.fsm import InvalidTransition, transition, transition_many
-from sdp.ids import uuid7_texts
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from core.admin import StatusHistoryInline
+from core.admin_display import short_column
+from core.api import APIError
+from core.fsm import InvalidTransition
 from receivers import services
 from receivers.models import (
     Receiver,
@@ -12,10 +16,6 @@ from receivers.models import (
     ReceiverWalletStatusChange,
 )
 from receivers.registration import reset_verification_attempts
-from sdp.admin import StatusHistoryInline
-from sdp.admin_display import short_column
-from sdp.api import APIError
-from sdp.fsm import InvalidTransition
 
 
 class ReceiverVerificationInline(admin.TabularInline):

@@ -138,7 +138,7 @@ def organizations_at(host: str, name: str = ""):
         return Organization.objects.filter(pk__in=pks)
     if settings.SINGLE_TENANT_MODE:
         return Organization.objects.filter(is_default=True)
-    # As sdp.tenancy reads a host: its first label, when it has three or more.
+    # As auth_org.tenancy reads a host: its first label, when it has three or more.
     labels = host.split(":")[0].split(".")
     if len(labels) < 3 or all(label.isdigit() for label in labels):
         return Organization.objects.none()

@@ -9,8 +9,8 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Lower, Upper
 
-from sdp.fsm import ActorStatusChange, StatusModel
-from sdp.ids import uuid7
+from core.fsm import ActorStatusChange, StatusModel
+from core.ids import uuid7
 
 
 class VerificationField(models.TextChoices):

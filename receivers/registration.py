@@ -41,6 +41,8 @@ from django.utils.crypto import salted_hmac
 from stellar_sdk import Network
 
 from auth_org.models import AuditEntry, User
+from core.api import APIError
+from core.fsm import transition
 from messaging.models import Message
 from messaging.services import queue_message
 from messaging.texts import render_receiver_otp
@@ -57,8 +59,6 @@ from receivers.models import (
 )
 from receivers.signals import receiver_wallet_registered
 from receivers.verification import check_verification_value
-from sdp.api import APIError
-from sdp.fsm import transition
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@ sdp/urls.py)."""
 
 from django.urls import include, path
 
+from core.api import route
 from receivers import views
 from receivers.sep import views as sep
-from sdp.api import route
 
 pages = [
     path("start", views.start, name="start"),

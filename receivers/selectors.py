@@ -1,47 +1,18 @@
 """Reads of receivers for the dashboard.
 
-Payment figures (counters, received amounts, payments in flight) live a layer
-above, in disbursements. Rather than import upward, receivers asks a reader that
-disbursements installs at start-up (``disbursements.apps``): ``PAYMENT_READS``.
+Payment figures (counters, received amounts) live a layer above: the receivers'
+JSON that shows them is written in disbursements.receivers_api.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from django.db.models import Q, QuerySet
 
 from auth_org.models import Organization
+from core.ids import prefix_range
+from core.listing import date_range, ordering, statuses
+from core.params import DATES, PAGING, QueryParams, search, sorting, status
 from receivers.models import Receiver, ReceiverWallet
-from sdp.ids import prefix_range
-from sdp.listing import date_range, ordering, statuses
-from sdp.params import DATES, PAGING, QueryParams, search, sorting, status
-
-
-class PaymentReads(Protocol):
-    # SQL subqueries over the payments whose ``column`` ("receiver_id" or
-    # "receiver_wallet_id") equals the SQL ``key`` (e.g. "r.id"), to join
-    # LATERAL. figures_sql: one row (total, successful, failed, canceled,
-    # remaining; received: the successful ones' amounts summed;
-    # received_asset_id: their asset if they share one, else NULL (NULL may
-    # also mean "ask received_sql"); receiver_wallet_id: the payments' wallet
-    # if they share one). received_sql: a row per asset of the successful ones
-    # (asset_code, asset_issuer, amount).
-    def figures_sql(self, column: str, key: str) -> str: ...
-
-    def received_sql(self, column: str, key: str) -> str: ...
-
-    def has_payments_in_flight(self, receiver_wallet_id) -> bool: ...
-
-
-PAYMENT_READS: PaymentReads | None = None
-
-
-def payment_reads() -> PaymentReads:
-    if PAYMENT_READS is None:
-        raise RuntimeError("disbursements is not installed: no payment reads")
-    return PAYMENT_READS
-
 
 RECEIVER_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
 # What the receivers list and its export accept (SDP 6.5's receiver query

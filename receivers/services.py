@@ -10,7 +10,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from auth_org.models import Organization, User, Wallet
-from receivers import selectors
+from core import validators
+from core.api import APIError, Conflict
+from core.fsm import transition
 from receivers.invitations import queue_invitations
 from receivers.models import (
     Receiver,
@@ -19,11 +21,11 @@ from receivers.models import (
     ReceiverWallet,
     VerificationField,
 )
-from receivers.signals import receiver_wallet_registered
+from receivers.signals import (
+    receiver_wallet_registered,
+    receiver_wallet_unregistering,
+)
 from receivers.verification import hash_verification_value
-from sdp import validators
-from sdp.api import APIError, Conflict
-from sdp.fsm import transition
 
 # The PATCH /receivers/{id} keys and the verification they set.
 PATCH_VERIFICATIONS = {
@@ -331,11 +333,8 @@ def unregister_wallet(receiver_wallet: ReceiverWallet, *, actor: User | None) ->
                 "only REGISTERED receiver wallets can be unregistered "
                 f"(status {locked.status})"
             )
-        if selectors.payment_reads().has_payments_in_flight(locked.pk):
-            raise APIError(
-                "the receiver wallet has payments in progress; it cannot be "
-                "unregistered until they finish"
-            )
+        # Refused by disbursements while payments to it are in flight.
+        receiver_wallet_unregistering.send(ReceiverWallet, receiver_wallet=locked)
         old_address = locked.stellar_address
         transition(
             locked,

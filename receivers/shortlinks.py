@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from receivers.links import link_refused
+from core.urlschemes import is_forbidden_scheme
 from receivers.models import ShortURL
-from sdp.urlschemes import is_forbidden_scheme
 
 CODE_LENGTH = 8
 _ALPHABET = string.ascii_letters + string.digits

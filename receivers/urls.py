@@ -1,5 +1,5 @@
+from core.api import route
 from receivers import api
-from sdp.api import route
 
 # The fixed paths come before receivers/<uuid:pk> for readability; the uuid
 # converter would not match them anyway.
@@ -24,11 +24,6 @@ urlpatterns = [
         api.RetryInvitationView.as_view(),
         name="receiver-wallet-invitation",
     ),
-    route("receivers", api.ReceiversView.as_view(), name="receivers"),
-    route("receivers/<uuid:pk>", api.ReceiverView.as_view(), name="receiver"),
-    route(
-        "receivers/<uuid:receiver_id>/wallets/<uuid:pk>",
-        api.ReceiverWalletAddressView.as_view(),
-        name="receiver-wallet-address",
-    ),
+    # receivers, receivers/<uuid:pk> and receivers/<uuid:receiver_id>/wallets/
+    # <uuid:pk> answer with payment figures: routed in disbursements.urls.
 ]

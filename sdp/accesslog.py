@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from sdp.logfilters import request_id_var, request_var
+from core.logfilters import request_id_var, request_var
 
 logger = logging.getLogger("sdp.access")
 
@@ -28,7 +28,7 @@ def _tenant_known(request: HttpRequest) -> None:
     """Make the tenant known to the log filter without a query: the resolved
     ``request.tenant``, else the organization the authenticated user was
     loaded with."""
-    from sdp.tenancy import known_tenant
+    from auth_org.tenancy import known_tenant
 
     if known_tenant(request) is not None:
         return

@@ -10,7 +10,6 @@ class SdpConfig(AppConfig):
     def ready(self) -> None:
         from prometheus_client import REGISTRY
 
-        import sdp.lookups  # noqa: F401  (registers field__any)
         from auth_org.admin_audit import audit_admin_sites
         from sdp.operations import OperationsCollector
 

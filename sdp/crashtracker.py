@@ -7,7 +7,7 @@ identity, cookies, request bodies, query strings, queue payloads (task
 arguments), SQL parameters or stack-frame variables are collected, and request
 headers only from an allow-list. ``before_send`` then scrubs what is left: the
 messages, exception values and breadcrumbs pass through the log redaction
-(sdp.logfilters.redact: contacts, codes, tokens, secret seeds), and anything
+(core.logfilters.redact: contacts, codes, tokens, secret seeds), and anything
 naming a user is dropped.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdp.logfilters import redact
+from core.logfilters import redact
 
 _HEADERS_KEPT = [
     "Content-Type",

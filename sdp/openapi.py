@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.renderers import TemplateHTMLRenderer
 
 import auth_org.schema  # noqa: F401 - registers the authentication schemes
-from sdp.api import route
+from core.api import route
 
 
 class SchemaView(SpectacularJSONAPIView):
@@ -21,7 +21,7 @@ class SchemaPageView(SpectacularSwaggerView):
 
 
 def normalize_route_paths(endpoints, **kwargs):
-    """Paths from ``sdp.api.route`` are regexes that allow a trailing slash; show
+    """Paths from ``core.api.route`` are regexes that allow a trailing slash; show
     them as the dashboard writes them (``/api-keys/{id}``), once each."""
     seen = set()
     normalized = []

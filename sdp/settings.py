@@ -200,6 +200,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "drf_spectacular_sidecar",
     # ours, bottom layer first
+    "core",
     "messaging",
     "tss",
     "auth_org",
@@ -210,20 +211,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "sdp.middleware.RequestMetricsMiddleware",
+    "core.middleware.RequestMetricsMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "sdp.middleware.RateLimitMiddleware",
-    "sdp.middleware.RequestIDMiddleware",
-    "sdp.middleware.BodySizeLimitMiddleware",
-    "sdp.middleware.NulCharacterMiddleware",
+    "core.middleware.RateLimitMiddleware",
+    "core.middleware.RequestIDMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
+    "core.middleware.NulCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "sdp.tenancy.TenantMiddleware",
+    "auth_org.tenancy.TenantMiddleware",
     "sdp.csrf.TenantCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "sdp.middleware.LazyMessageMiddleware",
+    "core.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -276,9 +277,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int(
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django's backend, checking only connections idle for over a second (see there).
-DATABASES["default"]["ENGINE"] = "sdp.postgres"
+DATABASES["default"]["ENGINE"] = "core.postgres"
 # Prepared statements only where the code asks for them (the dashboard reads of
-# sdp.sqljson): Django's own cursors bind on the client and never prepare.
+# core.sqljson): Django's own cursors bind on the client and never prepare.
 # Switch off behind a pooler that cannot keep them (PgBouncer < 1.21 in
 # transaction mode).
 if env.bool("DB_PREPARED_STATEMENTS", default=True):
@@ -296,7 +297,7 @@ REDIS_URL = env.str("REDIS_URL", default="") or (
 
 CACHES = {
     "default": {
-        "BACKEND": "sdp.cache.RedisCache",
+        "BACKEND": "core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="sdp"),
     }
@@ -390,7 +391,7 @@ CORS_EXPOSE_HEADERS = ["Content-Disposition"]
 CORS_URLS_REGEX = r"^(?!/(sep10|sep24)(/|$)).*$"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "sdp.apidoc.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.apidoc.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "auth_org.authentication.JWTAuthentication",
         "auth_org.authentication.APIKeyAuthentication",
@@ -399,12 +400,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
-        "sdp.api.AnyJSONParser",
+        "core.api.AnyJSONParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sdp.api.JSONNegotiation",
-    "DEFAULT_PAGINATION_CLASS": "sdp.api.PageNumberPagination",
-    "EXCEPTION_HANDLER": "sdp.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.JSONNegotiation",
+    "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -501,15 +502,15 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] "
             "%(message)s"
         },
-        "json": {"()": "sdp.logfilters.JSONFormatter"},
+        "json": {"()": "core.logfilters.JSONFormatter"},
         "compact": {
             "format": "%(asctime)s %(name)s: %(message)s",
             "datefmt": "%H:%M:%S",
         },
     },
     "filters": {
-        "redact": {"()": "sdp.logfilters.RedactingFilter"},
-        "request_id": {"()": "sdp.logfilters.RequestIDFilter"},
+        "redact": {"()": "core.logfilters.RedactingFilter"},
+        "request_id": {"()": "auth_org.logfilters.RequestIDFilter"},
     },
     "handlers": {
         "console": {

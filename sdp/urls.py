@@ -18,8 +18,8 @@ import auth_org.urls
 from sdp.health import health, ready
 from sdp.operations import operations_view
 
-handler404 = "sdp.api.handler404"
-handler500 = "sdp.api.handler500"
+handler404 = "core.api.handler404"
+handler500 = "core.api.handler500"
 
 
 def _is_admin_api(pattern: URLPattern | URLResolver) -> bool:

@@ -1,15 +1,14 @@
 """Fixtures of the operations API tests (disbursements, payments, receivers,
 wallets, assets).
 
-``ledger`` stands in for the TSS's account module (``tss.accounts``: balances and
-trustlines of the distribution account) until the TSS branch provides it; it is
-the one boundary these tests replace, and only when the real module is absent.
+``ledger`` stands in for the network behind the TSS's account module
+(``tss.accounts``: balances and trustlines of the distribution account): its
+three functions are replaced on the real module for the test, the one boundary
+these tests replace.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from decimal import Decimal
 
 import pytest
@@ -27,8 +26,8 @@ class Ledger:
         self.balances: dict[tuple[str, str], Decimal] = {("XLM", ""): Decimal("10000")}
         self.calls: list[tuple] = []
 
-    def module(self) -> types.ModuleType:
-        module = types.ModuleType("tss.accounts")
+    def install(self, monkeypatch) -> None:
+        from tss import accounts
 
         def balances(tenant_id):
             self.calls.append(("balances", tenant_id))
@@ -42,20 +41,15 @@ class Ledger:
             self.calls.append(("remove_trustline", tenant_id, code, issuer))
             self.balances.pop((code, issuer), None)
 
-        module.balances = balances
-        module.ensure_trustline = ensure_trustline
-        module.remove_trustline = remove_trustline
-        return module
+        monkeypatch.setattr(accounts, "balances", balances)
+        monkeypatch.setattr(accounts, "ensure_trustline", ensure_trustline)
+        monkeypatch.setattr(accounts, "remove_trustline", remove_trustline)
 
 
 @pytest.fixture
 def ledger(monkeypatch):
     ledger = Ledger()
-    module = ledger.module()
-    monkeypatch.setitem(sys.modules, "tss.accounts", module)
-    import tss
-
-    monkeypatch.setattr(tss, "accounts", module, raising=False)
+    ledger.install(monkeypatch)
     return ledger
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +39,73 @@ def pytest_configure(config: pytest.Config) -> None:
     from sdp.celery import app
 
     app.conf.broker_transport_options = {"global_keyprefix": CELERY_PREFIX}
+
+
+# The slow kinds (pyproject.toml's markers), found without a hand-written mark:
+# by folder, by the fixtures a test uses (with theirs), or by what the test or
+# one of its fixtures starts in its code. `make test-fast` deselects them.
+SLOW_FOLDERS = {"e2e": "e2e", "deploy": "deploy", "localnet": "network"}
+SLOW_FIXTURES = {
+    "localnet": "network",
+    "localnet_factory": "network",
+    "network": "network",
+    "tss_network": "network",
+    "celery_worker_process": "worker",
+    "tss_worker": "worker",
+    "api_schema": "fuzz",
+}
+# request.getfixturevalue("network"): a fixture asked for inside the test.
+ASKED_FOR = re.compile(r"getfixturevalue\(\s*[\"'](\w+)[\"']")
+SLOW_CODE = {
+    "running_worker(": "worker",
+    "celery_process(": "worker",  # bench.broker_restart's
+    "gunicorn(": "deploy",  # tests/foundation/test_ports.py's real gunicorn
+    "sync_playwright": "browser",
+    "one_run(": "crash",
+    "start_localnet(": "network",
+    "GenerationMode": "fuzz",
+}
+
+
+def _code(function) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def _slow_kinds(item: pytest.Item, code_of: dict) -> set[str]:
+    kinds = set()
+    parts = Path(str(item.path)).relative_to(ROOT / "tests").parts
+    if parts and parts[0] in SLOW_FOLDERS:
+        kinds.add(SLOW_FOLDERS[parts[0]])
+    if parts and parts[-1].startswith("test_fuzz"):
+        kinds.add("fuzz")
+    names = getattr(item, "fixturenames", ())
+    kinds.update(SLOW_FIXTURES[name] for name in names if name in SLOW_FIXTURES)
+    functions = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in info.name2fixturedefs.values() if info else ():
+        functions.extend(definition.func for definition in definitions)
+    for function in functions:
+        if function is None:
+            continue
+        if function not in code_of:
+            code_of[function] = _code(function)
+        code = code_of[function]
+        kinds.update(kind for text, kind in SLOW_CODE.items() if text in code)
+        asked = ASKED_FOR.findall(code)
+        kinds.update(SLOW_FIXTURES[name] for name in asked if name in SLOW_FIXTURES)
+    return kinds
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
+    code_of: dict = {}
+    for item in items:
+        for kind in sorted(_slow_kinds(item, code_of)):
+            item.add_marker(kind)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ through the engine, and no secret (encrypted or not) is shown."""
 
 from django.contrib import admin
 
-from sdp.admin_display import short_column
+from core.admin_display import short_column
 from tss.models import ChannelAccount, DistributionAccount, SubmitterTransaction
 
 

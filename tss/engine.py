@@ -40,8 +40,8 @@ from django.utils import timezone
 from stellar_sdk import Account, Asset, TransactionBuilder
 from stellar_sdk.operation import Payment
 
-from sdp.bulk import update_from_values
-from sdp.fsm import transition_many
+from core.bulk import update_from_values
+from core.fsm import transition_many
 from tss import crashpoints, envelopes, horizon, keys, metrics, signals
 from tss.errors import HorizonError
 from tss.models import ChannelAccount, SubmitterTransaction

@@ -12,9 +12,9 @@ from typing import ClassVar
 
 from django.db import models
 
-from sdp.fields import amount_field
-from sdp.fsm import StatusChange, StatusModel
-from sdp.ids import uuid7
+from core.fields import amount_field
+from core.fsm import StatusChange, StatusModel
+from core.ids import uuid7
 
 
 class SubmitterTransaction(StatusModel):

@@ -10,7 +10,7 @@ from stellar_sdk import Keypair
 from stellar_sdk.exceptions import Ed25519PublicKeyInvalidError
 
 from auth_org.models import Organization, Wallet
-from sdp.safe_http import UnsafeURL, fetch_public
+from core.safe_http import UnsafeURL, fetch_public
 
 # SEP-1 caps what a client may read of a stellar.toml; so do we.
 STELLAR_TOML_MAX_BYTES = 100 * 1024
@@ -49,7 +49,7 @@ def fetch_client_signing_key(client_domain: str) -> str:
     Anonymous callers choose which trusted client domain is read, so the read
     goes to public addresses only (resolved, and the connection pinned to the
     checked address), except on the local network; with a timeout and a size
-    cap (``sdp.safe_http``)."""
+    cap (``core.safe_http``)."""
     url = settings.SEP10_CLIENT_DOMAIN_TOML_URL.format(domain=client_domain)
     try:
         response = fetch_public(

@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from auth_org.models import Asset, Organization
+from core.api import APIError, NotFound
 from receivers.models import Sep24Transaction
 from receivers.sep.tokens import WalletIdentity
-from sdp.api import APIError, NotFound
 
 MIN_AMOUNT = Decimal("1")
 MAX_AMOUNT = Decimal("10000")

@@ -16,6 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org.models import Organization
+from auth_org.tenancy import tenant_not_found
+from core.api import error_body
+from core.apidoc import Message, Token, answers, json_body, multipart_body
 from receivers import captcha, registration, schemas
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
@@ -28,9 +31,6 @@ from receivers.sep.tokens import (
     read_sep10_token,
     read_sep24_token,
 )
-from sdp.api import error_body
-from sdp.apidoc import Message, Token, answers, json_body, multipart_body
-from sdp.tenancy import tenant_not_found
 
 
 def sep24_answers(ok):

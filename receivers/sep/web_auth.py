@@ -28,6 +28,7 @@ from stellar_sdk.sep.stellar_web_authentication import (
 )
 
 from auth_org.models import Organization
+from core.api import APIError
 from receivers.models import SepNonce
 from receivers.sep.domains import (
     ClientDomainError,
@@ -37,7 +38,6 @@ from receivers.sep.domains import (
     trusted_client_domains,
 )
 from receivers.sep.tokens import WalletIdentity, issue_sep10_token
-from sdp.api import APIError
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ def routes():
 
 
 def build(text: str, values: dict) -> str:
-    """The path of a route's text (a regex of sdp.api.route, or path() syntax)
+    """The path of a route's text (a regex of core.api.route, or path() syntax)
     with each parameter replaced by its value."""
     out, i = [], 0
     while i < len(text):

@@ -1,5 +1,5 @@
 """Query parameters of the lists and exports (issue 17 item 15, issue 16 item 13):
-one declaration per list (sdp.params) validates and documents them."""
+one declaration per list (core.params) validates and documents them."""
 
 from __future__ import annotations
 
@@ -190,14 +190,13 @@ def test_openapi_documents_each_lists_parameters(client):
 
 
 def test_assets_with_trustlines_while_horizon_is_down_is_a_503(api, usdc, monkeypatch):
-    from auth_org import catalog
+    from tss import accounts
     from tss.errors import HorizonError
 
-    class Unreachable:
-        def balances(self, tenant_id):
-            raise HorizonError("Horizon unreachable: ConnectionError")
+    def unreachable(tenant_id):
+        raise HorizonError("Horizon unreachable: ConnectionError")
 
-    monkeypatch.setattr(catalog, "_tss_accounts", Unreachable)
+    monkeypatch.setattr(accounts, "balances", unreachable)
     response = api.get("/assets?enabled=true")
     assert response.status_code == 503
     assert "unreachable" in response.json()["error"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdp.middleware import get_redis, redis_key
+from core.middleware import get_redis, redis_key
 from tests.auth_org.helpers import DEVICE_ID
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import time_machine
 
-from sdp.middleware import get_redis, redis_key
+from core.middleware import get_redis, redis_key
 
 pytestmark = pytest.mark.django_db
 

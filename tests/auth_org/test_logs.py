@@ -9,8 +9,9 @@ import re
 
 import pytest
 
+from auth_org.logfilters import RequestIDFilter
+from core.logfilters import RedactingFilter
 from messaging.models import Message
-from sdp.logfilters import RedactingFilter, RequestIDFilter
 from tests.auth_org.helpers import DEVICE_ID, bearer, link_token_for, mfa_code_for
 from tests.factories import TEST_PASSWORD
 

@@ -440,7 +440,7 @@ def test_real_answers_match_the_schema(
         "/receivers",
         {
             "email": "bo@example.org",
-            "phone_number": "+14155550199",
+            "phone_number": "+12065550199",  # outside the factories' +1415555nnnn
             "external_id": "bo-1",
             "verifications": [{"type": "DATE_OF_BIRTH", "value": "1990-01-30"}],
             "wallets": [],

@@ -41,7 +41,7 @@ class FakeSiteVerify(BaseHTTPRequestHandler):
 @pytest.fixture
 def siteverify(settings):
     server = HTTPServer(("127.0.0.1", 0), FakeSiteVerify)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     FakeSiteVerify.requests = []
     settings.DISABLE_RECAPTCHA = False

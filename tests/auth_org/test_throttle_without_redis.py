@@ -31,7 +31,7 @@ def redis_down(settings):
     settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
     import redis
 
-    from sdp.middleware import get_redis
+    from core.middleware import get_redis
 
     with pytest.raises(redis.ConnectionError):
         get_redis().ping()

@@ -54,7 +54,7 @@ def ready(organization, wallet, usdc):
         "receivers_receiver",
         "receivers_receiverwallet",
         "receivers_receiververification",
-        "disbursements_idempotencykey",
+        "core_idempotencykey",
     ],
 )
 def test_changelists_and_search_render(staff, ready, name):

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Q
 
+from core.api import Conflict
 from disbursements import services
 from disbursements.models import Disbursement, Payment
-from sdp.api import Conflict
 from tests.factories import DisbursementFactory, PaymentFactory
 
 

@@ -172,7 +172,7 @@ def test_pin_and_national_id_and_year_month(api, make):
 
 
 def test_new_rows_get_time_ordered_keys_in_the_files_order(api, make):
-    # sdp.ids: rows of an upload append at the right edge of each index.
+    # core.ids: rows of an upload append at the right edge of each index.
     response = upload(
         api,
         make(),

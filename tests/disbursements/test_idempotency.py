@@ -10,7 +10,8 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from disbursements.models import Disbursement, IdempotencyKey, Payment
+from core.models import IdempotencyKey
+from disbursements.models import Disbursement, Payment
 from tests.api2_fixtures import client_for
 from tests.factories import (
     DisbursementFactory,

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django_prometheus.exports import ExportToDjangoView
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.fsm import transition
 from disbursements.models import Payment
 from messaging.models import Message
-from sdp.fsm import transition
 from tests.factories import MessageFactory, OrganizationFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db

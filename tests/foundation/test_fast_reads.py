@@ -19,8 +19,8 @@ from django.db import connection, connections
 
 from auth_org.catalog_api import iso
 from auth_org.tokens import decode_token, issue_token
-from sdp import jsontext, sqljson
-from sdp.postgres.base import TRUSTED_FOR
+from core import jsontext, sqljson
+from core.postgres.base import TRUSTED_FOR
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_jsontext_arrays_keep_their_order_and_are_empty_when_nothing_matches():
 
 
 def test_jsontext_writes_what_json_build_object_writes():
-    """sdp.jsontext joins text; json_build_object and json_agg are the
+    """core.jsontext joins text; json_build_object and json_agg are the
     reference: the same bytes for every kind of value, escapes and NULLs
     included."""
     strings = ["plain", 'quote " backslash \\ /', "tab\tline\n\x01", "é €𝄞", "", None]
@@ -214,7 +214,7 @@ def test_a_clean_request_marks_its_connection(client):
 
 
 def test_the_header_tenant_is_resolved_only_when_read(client, user, monkeypatch):
-    from sdp import tenancy
+    from auth_org import tenancy
 
     calls = []
     resolve = tenancy.resolve_tenant

@@ -1,11 +1,11 @@
-"""Time-ordered keys (sdp.ids)."""
+"""Time-ordered keys (core.ids)."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
-from sdp import ids
+from core import ids
 
 
 def millis(key: uuid.UUID) -> int:

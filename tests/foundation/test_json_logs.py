@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from sdp.logfilters import JSONFormatter, RedactingFilter, RequestIDFilter
+from auth_org.logfilters import RequestIDFilter
+from core.logfilters import JSONFormatter, RedactingFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def json_log():
 
 
 def test_json_line_inside_a_request_carries_request_id_and_tenant(rf, user, json_log):
-    from sdp.logfilters import request_id_var, request_var
+    from core.logfilters import request_id_var, request_var
 
     logger, stream = json_log
     request = rf.get("/")
@@ -54,8 +55,8 @@ def test_json_line_inside_a_request_carries_request_id_and_tenant(rf, user, json
 def test_a_log_line_names_a_known_tenant_but_never_looks_one_up(
     rf, user, json_log, monkeypatch
 ):
-    from sdp import tenancy
-    from sdp.logfilters import request_var
+    from auth_org import tenancy
+    from core.logfilters import request_var
 
     logger, stream = json_log
     monkeypatch.setattr(

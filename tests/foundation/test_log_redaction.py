@@ -6,7 +6,7 @@ import logging
 import pytest
 from stellar_sdk import Keypair
 
-from sdp.logfilters import RedactingFilter, redact
+from core.logfilters import RedactingFilter, redact
 
 PAYMENT_ID = "0190a3b2-7c4e-7d2f-8a1b-123456789012"
 OTHER_IDS = [

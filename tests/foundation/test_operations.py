@@ -1,9 +1,9 @@
 import pytest
 from django.core.cache import cache
 
+from core.fsm import transition
 from disbursements.models import Payment
 from messaging.models import Message
-from sdp.fsm import transition
 from sdp.operations import operations_figures
 from tests.factories import MessageFactory, OrganizationFactory, PaymentFactory
 from tss.models import ChannelAccount

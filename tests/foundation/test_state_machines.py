@@ -8,10 +8,10 @@ import threading
 import pytest
 from django.db import connection
 
+from core.fsm import InvalidTransition, transition, transition_many
 from disbursements.models import Disbursement, Payment
 from messaging.models import Message
 from receivers.models import ReceiverWallet
-from sdp.fsm import InvalidTransition, transition, transition_many
 from tests.factories import (
     DisbursementFactory,
     MessageFactory,
@@ -203,7 +203,7 @@ def test_transition_many_writes_each_rows_own_values_in_the_same_update():
 
 @pytest.mark.django_db
 def test_update_from_values_touches_only_rows_matching_where_and_match():
-    from sdp.bulk import update_from_values
+    from core.bulk import update_from_values
 
     rows = [
         SubmitterTransactionFactory(status="PROCESSING", stellar_transaction_hash=h)

@@ -21,7 +21,11 @@ class ServedFake:
     def start(self) -> Self:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A 50 ms poll: shutdown() returns at once (the default 0.5 s per fake
+        # adds up over a test session).
+        threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

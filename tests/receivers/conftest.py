@@ -16,9 +16,9 @@ from stellar_sdk.client.base_sync_client import BaseSyncClient
 from stellar_sdk.client.response import Response
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
 
+from core.middleware import get_redis, redis_key
 from receivers.models import ReceiverVerification, ReceiverWallet
 from receivers.verification import hash_verification_value
-from sdp.middleware import get_redis, redis_key
 from tests.factories import (
     AssetFactory,
     OrganizationFactory,
@@ -35,7 +35,9 @@ class _Server:
     def __init__(self, handler):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:

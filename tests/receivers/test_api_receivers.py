@@ -145,7 +145,7 @@ def test_list_and_details_carry_stats_wallets_and_verifications(
 def test_rendering_sorts_amounts_as_python_and_keeps_every_key(
     api, organization, wallet, usdc
 ):
-    """PostgreSQL writes the JSON (sdp.sqljson): received amounts sorted by code
+    """PostgreSQL writes the JSON (core.sqljson): received amounts sorted by code
     then issuer as Python compares strings (upper case before lower case), key
     order, strings for counters, nulls and empty strings where they were."""
     issuers = sorted(Keypair.random().public_key for _ in range(2))
@@ -730,7 +730,7 @@ def test_list_totals_past_the_last_page_and_cached_above_the_limit(
 ):
     from django.core.cache import cache
 
-    from sdp import paging
+    from core import paging
 
     for n in range(3):
         ReceiverFactory(organization=organization, external_id=f"page-{n}")
@@ -764,7 +764,7 @@ def test_a_stale_total_is_recounted_by_one_request_while_the_others_serve_it(
 ):
     from django.core.cache import cache
 
-    from sdp import paging
+    from core import paging
 
     monkeypatch.setattr(paging, "EXACT_UP_TO", 2)
     monkeypatch.setattr(paging, "COUNT_TTL", 0)  # every cached total is stale
@@ -807,7 +807,7 @@ def test_a_worker_keeps_the_totals_it_learnt_until_they_are_stale(
 ):
     from django.core.cache import cache
 
-    from sdp import paging
+    from core import paging
 
     monkeypatch.setattr(paging, "EXACT_UP_TO", 2)
     for n in range(3):
@@ -836,7 +836,7 @@ def test_a_worker_keeps_the_totals_it_learnt_until_they_are_stale(
 
 
 def test_a_worker_remembers_a_bounded_number_of_totals(monkeypatch):
-    from sdp import paging
+    from core import paging
 
     monkeypatch.setattr(paging, "LOCAL_TOTALS", 3)
     paging.forget_totals()

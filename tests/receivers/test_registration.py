@@ -442,7 +442,7 @@ def recaptcha(settings):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     settings.RECAPTCHA_VERIFY_URL = f"http://127.0.0.1:{server.server_address[1]}/"
     settings.RECAPTCHA_SITE_SECRET_KEY = "s3"
     settings.RECAPTCHA_SITE_KEY = "site"

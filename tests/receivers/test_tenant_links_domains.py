@@ -14,11 +14,11 @@ from stellar_sdk import Network
 from auth_org import tenants
 from auth_org.admin import WalletForm
 from auth_org.models import Organization, Wallet
+from core.safe_http import UnsafeURL, fetch_public
 from receivers.links import registration_link, sign_url
 from receivers.models import ShortURL
 from receivers.sep import domains
 from receivers.shortlinks import shorten
-from sdp.safe_http import UnsafeURL, fetch_public
 from tests.api2_fixtures import client_for
 from tests.factories import OrganizationFactory, UserFactory
 from tests.receivers.test_registration import PHONE, Interactive

@@ -66,7 +66,7 @@ def test_failed_payment_carries_the_reason_and_retry_pays(
 ):
     from stellar_sdk import Keypair
 
-    from sdp.fsm import transition
+    from core.fsm import transition
 
     channel_accounts(1)
     payment = PaymentFactory(

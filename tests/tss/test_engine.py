@@ -119,6 +119,11 @@ def test_dropped_envelopes_are_rebuilt_only_after_their_bound(
             if len(seen) == 3 and ingested > max(m for _, m in seen.values()) + 1:
                 break
             time.sleep(0.05)
+        else:
+            pytest.fail(
+                f"in 30 s the envelopes were not all sent and bounded past: {seen}, "
+                f"ledger {ingested}"
+            )
     run_engine()
     _assert_paid_once(network, tenant_id, destinations)
     for row in SubmitterTransaction.objects.filter(destination__in=destinations):

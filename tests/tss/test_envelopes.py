@@ -10,7 +10,9 @@ from tss import engine, envelopes
 from tss.models import SubmitterTransaction
 
 PASSPHRASE = "Standalone Network ; February 2017"
-ISSUER = Keypair.random().public_key
+# A fixed issuer: it is in the test ids, which must be the same on every run
+# (and in every pytest-xdist worker).
+ISSUER = Keypair.from_raw_ed25519_seed(bytes(range(32))).public_key
 
 
 def _row(**fields) -> SubmitterTransaction:

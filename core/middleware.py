@@ -1,7 +1,7 @@
 """Request-level guards every route shares (SDP's middleware chain, §4.1).
 
 - ``RequestIDMiddleware``: an ``X-Request-ID`` on every response, also put on log
-  records (``sdp.logfilters.RequestIDFilter``);
+  records (``auth_org.logfilters.RequestIDFilter``);
 - ``NulCharacterMiddleware``: 400 for a NUL character in the path or the query;
 - ``BodySizeLimitMiddleware``: 413 with the error body above ``MAX_REQUEST_BODY_BYTES``;
 - ``RateLimitMiddleware``: 40 requests per 20 seconds per client IP and path, counted
@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 from prometheus_client import Counter, Histogram
 
-from sdp.api import error_response
-from sdp.logfilters import request_id_var, request_var
+from core.api import error_response
+from core.logfilters import request_id_var, request_var
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class NulCharacterMiddleware:
 
     PostgreSQL cannot store or compare text holding one: any such value reaching
     a query (a tenant reference in the path, a filter) was a 500. One check here
-    covers every route, declared parameters or not (JSON bodies: sdp.api's
+    covers every route, declared parameters or not (JSON bodies: core.api's
     parser)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):

@@ -29,8 +29,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
-from sdp import jsontext, sqljson
-from sdp.api import PageNumberPagination
+from core import jsontext, sqljson
+from core.api import PageNumberPagination
 
 EXACT_UP_TO = 10_000
 COUNT_TTL = 30  # seconds a cached total is fresh
@@ -76,7 +76,7 @@ class CachedCountPagination(PageNumberPagination):
         *,
         exact=False,
     ):
-        """The page as PostgreSQL renders it (sdp.jsontext.page of ``element``,
+        """The page as PostgreSQL renders it (core.jsontext.page of ``element``,
         JSON text, and ``joins``), in SDP's envelope.
         ``exact``: count on every request (lists that stay small), instead of
         caching totals above EXACT_UP_TO.

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from sdp.fsm import InvalidTransition
+from core.fsm import InvalidTransition
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``Idempotency-Key`` for the dashboard's POST and PATCH routes (beyond SDP).
 
-The rows are ``disbursements.IdempotencyKey``, looked up by name: the decorator
-serves every app's views, and the project package sits above the apps.
+The rows are ``core.models.IdempotencyKey``: the decorator serves every app's
+views, so its table sits in the bottom library with it.
 
 A decorator on a DRF view method. The first request with a key inserts the
 IdempotencyKey row and keeps it locked while the view runs, in one transaction;
@@ -20,7 +20,6 @@ import hashlib
 from datetime import timedelta
 from functools import wraps
 
-from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
@@ -28,7 +27,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sdp.api import APIError
+from core.api import APIError
+from core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
@@ -58,10 +58,6 @@ def fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def _model():
-    return apps.get_model("disbursements", "IdempotencyKey")
-
-
 def _replay(record) -> HttpResponse:
     response = HttpResponse(
         bytes(record.response_body or b""),
@@ -74,7 +70,7 @@ def _replay(record) -> HttpResponse:
 
 def _body(response: HttpResponse) -> bytes:
     # A DRF Response is rendered later, by the view; an HttpResponse (JSON that
-    # PostgreSQL wrote, sdp.sqljson) already carries its bytes.
+    # PostgreSQL wrote, core.sqljson) already carries its bytes.
     if isinstance(response, Response):
         return (
             JSONRenderer().render(response.data) if response.data is not None else b""
@@ -107,7 +103,7 @@ def idempotent(view_method):
             except Exception as exc:  # every error answer is stored too
                 response = view.handle_exception(exc)  # re-raises unexpected errors
             body = _body(response)
-            _model().objects.filter(pk=record.pk).update(
+            IdempotencyKey.objects.filter(pk=record.pk).update(
                 response_status=response.status_code, response_body=body
             )
             return response
@@ -118,12 +114,12 @@ def idempotent(view_method):
 def _claim(organization, key: str, request: Request, print_: str, now):
     """The key's row, locked. Inserting blocks while another transaction holds an
     uncommitted row with this key; it then fails and the committed row is read."""
-    rows = _model().objects.select_for_update()
+    rows = IdempotencyKey.objects.select_for_update()
     record = rows.filter(organization=organization, key=key).first()
     if record is None:
         try:
             with transaction.atomic():
-                return _model().objects.create(
+                return IdempotencyKey.objects.create(
                     organization=organization,
                     key=key,
                     fingerprint=print_,

@@ -17,7 +17,7 @@ parameters.
 - ``uuid_array``: a page's keys as one parameter;
 - ``one_response``, ``json_response``, ``envelope``: answers of JSON text.
 
-``sdp.jsontext`` builds the objects and arrays (joined text, the bytes
+``core.jsontext`` builds the objects and arrays (joined text, the bytes
 ``json_build_object`` writes, about three times cheaper for PostgreSQL).
 """
 
@@ -33,7 +33,7 @@ import psycopg
 from django.db import connection
 from django.http import HttpResponse
 
-from sdp.api import NotFound
+from core.api import NotFound
 
 # Always microseconds and "Z", like catalog_api.iso (isoformat with
 # timespec="microseconds"): the same instant reads the same from either.

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from sdp.bulk import update_from_values
+from core.bulk import update_from_values
 
 
 class InvalidTransition(Exception):

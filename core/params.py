@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sdp.api import MAX_PAGE, APIError
+from core.api import MAX_PAGE, APIError
 
 MAX_UNKNOWN_NAMED = 10
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

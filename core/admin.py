@@ -6,7 +6,7 @@ from django.contrib import admin
 
 
 class StatusHistoryInline(admin.TabularInline):
-    """A row's status history (``sdp.fsm``): read-only, written only by
+    """A row's status history (``core.fsm``): read-only, written only by
     transitions. Subclasses name the history ``model``."""
 
     fields = ("created_at", "from_status", "to_status", "actor", "note")

@@ -24,7 +24,7 @@ Like sqljson, every fragment is a constant of the code; values are bound.
 
 from __future__ import annotations
 
-from sdp import sqljson
+from core import sqljson
 
 
 def string(sql: str) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sdp.api import APIError
+from core.api import APIError
 
 
 def parse_date(value: str, name: str) -> date:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from auth_org.models import Organization
-from sdp.api import APIError
+from core.api import APIError
 
 
 def tenant_name_from_request(request: HttpRequest) -> str:

@@ -1,13 +1,13 @@
 """OpenAPI building blocks every app's schemas share (drf-spectacular).
 
-Declarations only: the routes render their own JSON (many in SQL, sdp.sqljson),
+Declarations only: the routes render their own JSON (many in SQL, core.sqljson),
 and a test holds each answer against the schema published at /openapi.json.
 
-- ``ErrorBody``: every 4xx/5xx, ``{error, extras?, error_code?}`` (sdp.api);
+- ``ErrorBody``: every 4xx/5xx, ``{error, extras?, error_code?}`` (core.api);
 - ``Message``: the ``{message}`` answers;
 - ``page_of(Item)``: the list envelope ``{data: [Item], pagination}``;
 - ``json_body``/``multipart_body``: a request body by the content types the
-  dashboard sends (some JSON goes as text/plain: sdp.api.AnyJSONParser);
+  dashboard sends (some JSON goes as text/plain: core.api.AnyJSONParser);
 - ``answers``: an operation's responses, its errors included.
 """
 

@@ -1,10 +1,13 @@
-"""Logging filters: the request id on every record, and no personal data or secrets.
+"""Logging filters: no personal data or secrets; the request id's context.
 
 ``RedactingFilter`` is a safety net under the rule that code never logs a contact,
 a code or a token: it rewrites the formatted message, replacing e-mail addresses,
 phone numbers, JWTs, API keys, bearer tokens, Stellar secret seeds, values named
 as secrets (password=, token=, otp=, ...) and six-digit one-time codes, and keeps
 ids readable (UUIDs, Stellar public keys, transaction hashes, amounts).
+
+The filter that puts the request id and the tenant on every record names a
+tenant, so it lives with the tenants: ``auth_org.logfilters.RequestIDFilter``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import re
 import time
 
-# Set by sdp.middleware.RequestIDMiddleware for the duration of a request.
+# Set by core.middleware.RequestIDMiddleware for the duration of a request.
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "request_id", default="-"
 )
@@ -71,21 +74,6 @@ class RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg = redacted
             record.args = ()
-        return True
-
-
-class RequestIDFilter(logging.Filter):
-    """Adds ``request_id`` and ``tenant`` (the tenant's name, or "-")."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        # Only a tenant already known: resolving one here would query the
-        # database from inside logging. (Imported here: logging is configured
-        # before the apps and their models load.)
-        from sdp.tenancy import known_tenant
-
-        tenant = known_tenant(request_var.get())
-        record.tenant = getattr(tenant, "name", None) or "-"
         return True
 
 

@@ -1,0 +1,1 @@
+"""The bottom library: domain-free mechanisms. It imports no app."""
