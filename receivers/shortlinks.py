@@ -12,8 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from receivers.links import link_refused
 from core.urlschemes import is_forbidden_scheme
+from receivers.links import link_refused
 from receivers.models import ShortURL
 
 CODE_LENGTH = 8

@@ -116,13 +116,17 @@ def test_dropped_envelopes_are_rebuilt_only_after_their_bound(
                         row.stellar_transaction_hash,
                         row.envelope_max_ledger,
                     )
-            if len(seen) == 3 and ingested > max(m for _, m in seen.values()) + 1:
+            # Done once each payment's first envelope was dropped and a second
+            # built (after its bound, as checked above). Waiting for the ledger
+            # to pass the newest bound instead raced the rebuilds: each dropped
+            # envelope is replaced by one with a later bound.
+            if len(seen) == 3 and all(seen[pk][0] != initial[pk] for pk in seen):
                 break
             time.sleep(0.05)
         else:
             pytest.fail(
-                f"in 30 s the envelopes were not all sent and bounded past: {seen}, "
-                f"ledger {ingested}"
+                f"in 30 s not every envelope was dropped and rebuilt: {seen} "
+                f"(first {initial}), ledger {ingested}"
             )
     run_engine()
     _assert_paid_once(network, tenant_id, destinations)
