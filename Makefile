@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format migrate run worker beat stop clean
+.PHONY: install demo test lint format migrate run worker beat stop clean messages
 
 install: $(STAMP)
 
@@ -28,6 +28,15 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The registration pages' catalogs: extract new strings into locale/*/django.po
+# (needs GNU gettext's xgettext), then compile the .mo files that are committed,
+# so running the project never needs gettext. tests/receivers/test_registration_i18n.py
+# uses the same --ignore list.
+messages: install
+	$(BIN)/python manage.py makemessages -l es -l ru -l uk -l ht --no-obsolete --no-location \
+		--ignore 'tests/*' --ignore 'bench/*' --ignore 'staticfiles/*' --ignore '.sdp/*' --ignore 'docs/*'
+	$(BIN)/python -c "import pathlib, polib; [polib.pofile(str(p)).save_as_mofile(str(p.with_suffix('.mo'))) for p in pathlib.Path('locale').glob('*/LC_MESSAGES/django.po')]"
 
 migrate: install
 	$(BIN)/python manage.py migrate
