@@ -39,7 +39,9 @@ pytestmark = [
 ]
 
 
-def _wallet_opens_deposit(base_url: str, client_domain) -> tuple[Keypair, str]:
+def _wallet_opens_deposit(
+    base_url: str, client_domain, lang: str = "en"
+) -> tuple[Keypair, str]:
     """What a wallet app does before opening our page: SEP-1, SEP-10, SEP-24."""
     host = urlsplit(base_url).netloc
     toml = fetch_stellar_toml(host, use_http=True)
@@ -65,7 +67,7 @@ def _wallet_opens_deposit(base_url: str, client_domain) -> tuple[Keypair, str]:
     token.raise_for_status()
     deposit = requests.post(
         f"{toml['TRANSFER_SERVER_SEP0024']}/transactions/deposit/interactive",
-        json={"asset_code": "USDC", "lang": "en"},
+        json={"asset_code": "USDC", "lang": lang},
         headers={"Authorization": f"Bearer {token.json()['token']}"},
         timeout=10,
     )
@@ -113,6 +115,9 @@ def test_receiver_registers_in_headless_chromium(
             page.goto(url)
             assert page.get_by_role("heading", name="Confirm who you are").is_visible()
             assert "Aid Org" in page.content()
+            # One contact input: the phone number these receivers have.
+            assert page.locator("form input:visible").count() == 1
+            assert page.get_by_role("textbox", name="Email address").count() == 0
             page.get_by_role("textbox", name="Phone number").fill(PHONE)
             page.get_by_role("button", name="Send me a code").click()
 
@@ -132,3 +137,85 @@ def test_receiver_registers_in_headless_chromium(
     assert receiver_wallet.stellar_address == account.public_key
     assert ReceiverVerification.objects.get().confirmed_at is not None
     assert registered == [receiver_wallet.pk]
+
+
+def _fits(page, width: int) -> None:
+    """Nothing wider than the screen: no sideways scrolling, every input and
+    button inside it."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for element in page.locator("input:visible, button:visible").all():
+        box = element.bounding_box()
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= width
+
+
+def test_receiver_registers_in_spanish_on_a_small_phone(
+    live_server, tenant, wallet_domain, settings, tmp_path
+):
+    """A Spanish phone (390 px wide, es-ES) and a wallet that asks for "es": the
+    pages speak Spanish, the start page has one input, the date field is the
+    browser's own picker and its hint names no other format; screenshots of
+    each page are kept in tmp_path."""
+    from playwright.sync_api import sync_playwright
+
+    settings.SINGLE_TENANT_MODE = True
+    tenant.is_default = True
+    tenant.save()
+    receiver_wallet = make_ready_receiver(tenant, tenant.test_wallet, phone=PHONE)
+    account, url = _wallet_opens_deposit(live_server.url, wallet_domain, lang="es")
+    assert "lang=es" in url
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="es-ES"
+        )
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_role("heading", name="Confirma tu identidad").wait_for()
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert page.locator("form input:visible").count() == 1
+        phone = page.get_by_role("textbox", name="Número de teléfono")
+        assert phone.get_attribute("type") == "tel"
+        _fits(page, 390)
+        page.screenshot(path=str(tmp_path / "es-contact.png"), full_page=True)
+
+        phone.fill("12")
+        page.get_by_role("button", name="Envíame un código").click()
+        page.get_by_text("Ingresa un número de teléfono válido").first.wait_for()
+        _fits(page, 390)
+        page.screenshot(path=str(tmp_path / "es-contact-error.png"), full_page=True)
+
+        page.get_by_role("textbox", name="Número de teléfono").fill(PHONE)
+        page.get_by_role("button", name="Envíame un código").click()
+        page.get_by_role("heading", name="Ingresa tu código").wait_for()
+        birth = page.get_by_label("Fecha de nacimiento")
+        assert birth.get_attribute("type") == "date"
+        # The browser's picker: it takes and gives YYYY-MM-DD whatever it shows.
+        assert (
+            page.evaluate(
+                "() => { const i = document.createElement('input');"
+                " i.type = 'date'; return i.type; }"
+            )
+            == "date"
+        )
+        hint = page.locator("#id_verification_value_help").inner_text()
+        assert "calendario" in hint
+        assert not any(part in hint for part in ("AAAA", "YYYY", "DD", "/"))
+        _fits(page, 390)
+        page.screenshot(path=str(tmp_path / "es-verify.png"), full_page=True)
+
+        page.get_by_label("Código de 6 dígitos").fill(_read_code(PHONE))
+        birth.fill(DATE_OF_BIRTH)
+        assert birth.input_value() == DATE_OF_BIRTH
+        page.get_by_role("button", name="Confirmar y registrarme").click()
+        page.get_by_role("heading", name="Estás registrado").wait_for()
+        _fits(page, 390)
+        page.screenshot(path=str(tmp_path / "es-success.png"), full_page=True)
+        browser.close()
+
+    receiver_wallet.refresh_from_db()
+    assert receiver_wallet.status == ReceiverWallet.Status.REGISTERED
+    assert receiver_wallet.stellar_address == account.public_key
