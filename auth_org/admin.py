@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from auth_org import services, tenants
+from auth_org import catalog, services, tenants
 from auth_org.models import (
     APIKey,
     Asset,
@@ -24,6 +25,8 @@ from auth_org.models import (
     User,
     Wallet,
 )
+from messaging import texts
+from messaging.models import Message
 from sdp.api import APIError
 from sdp.middleware import client_ip
 
@@ -54,8 +57,35 @@ class TenantProvisioningForm(forms.ModelForm):
         fields = ["name", "display_name", "base_url", "sdp_ui_base_url"]
 
 
+class OrganizationChangeForm(forms.ModelForm):
+    """Message templates take their placeholders only, as through the API."""
+
+    class Meta:
+        model = Organization
+        fields = "__all__"  # noqa: DJ007 - the admin's own field list decides
+
+    def _template(self, field: str, kind: str) -> str:
+        try:
+            value = texts.validate_template(
+                self.cleaned_data.get(field, ""), kind=kind, field=field
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict[field]) from None
+        return value or Organization._meta.get_field(field).default
+
+    def clean_receiver_registration_message_template(self) -> str:
+        return self._template(
+            "receiver_registration_message_template",
+            Message.Kind.RECEIVER_INVITATION,
+        )
+
+    def clean_otp_message_template(self) -> str:
+        return self._template("otp_message_template", Message.Kind.RECEIVER_OTP)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationChangeForm
     list_display = [
         "name",
         "display_name",
@@ -284,8 +314,22 @@ class AssetAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
 
 
+class WalletForm(forms.ModelForm):
+    class Meta:
+        model = Wallet
+        fields = "__all__"  # noqa: DJ007 - the admin's own field list decides
+
+    def clean_deep_link_schema(self) -> str:
+        value = self.cleaned_data.get("deep_link_schema", "")
+        error = catalog.deep_link_schema_error(value)
+        if error:
+            raise ValidationError(error)
+        return value
+
+
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
+    form = WalletForm
     list_display = [
         "name",
         "organization",

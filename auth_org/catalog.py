@@ -12,14 +12,17 @@ from collections.abc import Iterable
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from auth_org.models import Asset, Organization, Wallet
 from sdp.api import APIError, Conflict, NotFound
+from sdp.urlschemes import FORBIDDEN_SCHEMES, url_scheme
 
 NATIVE = ("XLM", "")
 
@@ -240,10 +243,46 @@ def _uuid_or_none(value: Any) -> str | None:
 
 
 WALLET_FIELDS = ("name", "homepage", "deep_link_schema", "sep_10_client_domain")
+# SDP's marker of the user-managed wallet: no deep link at all.
+SELF_DEEP_LINK = "SELF"
+
+
+def deep_link_schema_error(value: str) -> str | None:
+    """Why ``value`` cannot be a wallet's deep link, or None: an ``https://`` URL
+    with a host, an app scheme (``wallet://...``) or SDP's ``SELF``. Never
+    ``javascript:``, ``data:``, ``file:``, ``vbscript:``; ``http://`` only on
+    the local network."""
+    if not isinstance(value, str) or not value.strip():
+        return "deep_link_schema is required"
+    if value == SELF_DEEP_LINK:
+        return None
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+        return "deep_link_schema must not contain spaces or control characters"
+    scheme = url_scheme(value)
+    if scheme in FORBIDDEN_SCHEMES:
+        return f"deep_link_schema must not use the {scheme}: scheme"
+    usage = "deep_link_schema must be an https:// URL or an app link (wallet://...)"
+    if not scheme or not value[len(scheme) + 1 :].startswith("//"):
+        return usage
+    if scheme == "http" and (
+        settings.NETWORK_PASSPHRASE != settings.LOCALNET_PASSPHRASE
+    ):
+        return "deep_link_schema must use https"
+    if scheme in ("http", "https") and not urlsplit(value).hostname:
+        return "deep_link_schema must name a host"
+    return None
+
+
+def _check_deep_link(data: dict) -> None:
+    if "deep_link_schema" in data:
+        error = deep_link_schema_error(data["deep_link_schema"])
+        if error:
+            raise APIError(extras={"deep_link_schema": error})
 
 
 @transaction.atomic
 def create_wallet(organization: Organization, *, data: dict) -> Wallet:
+    _check_deep_link(data)
     assets = resolve_assets(organization, data.get("assets") or [])
     wallet = Wallet(
         organization=organization,
@@ -263,6 +302,7 @@ def create_wallet(organization: Organization, *, data: dict) -> Wallet:
 
 @transaction.atomic
 def update_wallet(organization: Organization, wallet: Wallet, *, data: dict) -> Wallet:
+    _check_deep_link(data)
     for name in (*WALLET_FIELDS, "enabled"):
         if name in data:
             setattr(wallet, name, data[name])

@@ -167,6 +167,12 @@ class WalletInput(serializers.Serializer):
     assets = serializers.ListField(required=False, default=list)
     assets_ids = serializers.ListField(required=False, default=list)
 
+    def validate_deep_link_schema(self, value: str) -> str:
+        error = catalog.deep_link_schema_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
     def validate(self, attrs):
         from django.conf import settings
 

@@ -25,10 +25,11 @@ from auth_org.models import (
     User,
 )
 from messaging import services as messaging_services
+from messaging import texts
+from messaging.models import Message
 from sdp.api import APIError, NotFound
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
-_HTML = re.compile(r"<[^>]*>")
 _UTC_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
 EMAIL_IN_USE = "A user with this email already exists."
 
@@ -220,6 +221,11 @@ _TEMPLATES = {
     "receiver_registration_message_template": DEFAULT_INVITATION_TEMPLATE,
     "otp_message_template": DEFAULT_OTP_TEMPLATE,
 }
+# Which message each template field writes (its placeholders differ).
+_TEMPLATE_KINDS = {
+    "receiver_registration_message_template": Message.Kind.RECEIVER_INVITATION,
+    "otp_message_template": Message.Kind.RECEIVER_OTP,
+}
 
 
 def _organization_changes(data: dict[str, Any]) -> dict[str, Any]:
@@ -274,12 +280,15 @@ def _organization_changes(data: dict[str, Any]) -> dict[str, Any]:
             value = data[key]
             if not isinstance(value, str):
                 errors[key] = f"{key} must be a string"
-            elif len(value) > 255:
-                errors[key] = f"{key} must be at most 255 characters"
-            elif _HTML.search(value):
-                errors[key] = f"{key} cannot contain HTML"
+                continue
+            try:
+                value = texts.validate_template(
+                    value, kind=_TEMPLATE_KINDS[key], field=key
+                )
+            except ValidationError as exc:
+                errors[key] = f"{key}: {exc.message_dict[key][0]}"
             else:
-                updates[key] = value.strip() or default
+                updates[key] = value or default
     if "privacy_policy_link" in data:
         link = data["privacy_policy_link"]
         if link in (None, ""):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from disbursements import payments as payment_services
 from disbursements import services
@@ -17,6 +19,7 @@ from disbursements.models import (
     PaymentStatusChange,
 )
 from messaging.selectors import disbursement_message_stats
+from messaging.texts import validate_template
 from sdp.admin import StatusHistoryInline
 from sdp.api import APIError
 from sdp.fsm import InvalidTransition
@@ -43,8 +46,26 @@ class DisbursementStatusChangeInline(StatusHistoryInline):
     model = DisbursementStatusChange
 
 
+class DisbursementAdminForm(forms.ModelForm):
+    """The invitation text takes placeholders only, as through the API."""
+
+    class Meta:
+        model = Disbursement
+        fields = "__all__"  # noqa: DJ007 - the admin's own field list decides
+
+    def clean_receiver_registration_message_template(self) -> str:
+        field = "receiver_registration_message_template"
+        try:
+            return validate_template(
+                self.cleaned_data.get(field, ""), field=field, max_length=1000
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict[field]) from None
+
+
 @admin.register(Disbursement)
 class DisbursementAdmin(admin.ModelAdmin):
+    form = DisbursementAdminForm
     list_display = ("name", "organization", "status", "asset", "wallet", "created_at")
     list_filter = ("status", "registration_contact_type", "organization")
     search_fields = ("name", "id")

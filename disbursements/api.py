@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -19,6 +20,7 @@ from disbursements import payments as payment_services
 from disbursements import selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.models import Disbursement, Payment
+from messaging.texts import validate_template
 from sdp import jsontext as jt
 from sdp import sqljson
 from sdp.api import APIError, NotFound, PageNumberPagination
@@ -162,11 +164,12 @@ class DisbursementInput(serializers.Serializer):
     )
 
     def validate_receiver_registration_message_template(self, value: str) -> str:
-        from django.utils.html import strip_tags
-
-        if strip_tags(value) != value:
-            raise serializers.ValidationError("HTML is not allowed in the template")
-        return value
+        # Placeholders only ({{.OrganizationName}}, {{.RegistrationLink}}):
+        # no HTML, no template tags, no unknown names.
+        try:
+            return validate_template(value, max_length=1000, field="template")
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["template"]) from None
 
 
 def uploaded_file(request: Request) -> tuple[str, bytes] | None:

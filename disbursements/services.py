@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -22,6 +23,7 @@ from disbursements.models import (
     Payment,
     RegistrationContactType,
 )
+from messaging.texts import validate_template
 from receivers.invitations import queue_invitations
 from receivers.models import ReceiverWallet, VerificationField
 from sdp.api import APIError, Conflict, Forbidden
@@ -54,6 +56,16 @@ def create_disbursement(
         raise APIError(extras={"verification_field": "invalid value"})
     if "WALLET_ADDRESS" in registration_contact_type:
         verification_field = ""
+    try:
+        receiver_registration_message_template = validate_template(
+            receiver_registration_message_template,
+            field="receiver_registration_message_template",
+            max_length=1000,
+        )
+    except ValidationError as exc:
+        raise APIError(
+            extras={key: value[0] for key, value in exc.message_dict.items()}
+        ) from None
     if not wallet.enabled or wallet.deleted_at:
         raise APIError("wallet is not enabled", extras={"wallet_id": "not enabled"})
     with transaction.atomic():

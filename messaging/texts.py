@@ -1,24 +1,41 @@
-"""Message types, their default texts (Django templates in
-``messaging/templates/messaging/``) and the rules for an organization's overrides.
+"""Message types, their default texts (in ``messaging/templates/messaging/``) and
+the rules for an organization's (or a disbursement's) overrides.
 
 SDP's types and variables (§7.1): receiver invitation (organization_name,
 registration_link), receiver OTP (otp, organization_name), and the staff emails
 user invitation (first_name, role, organization_name, forgot_password_link),
 forgot password (reset_password_link) and MFA code (mfa_code). Callers render with
 these functions and hand the text to ``queue_message``.
+
+The receiver texts an organization writes are not Django (or Go) templates: they
+are plain text with named placeholders, substituted in one linear pass. A
+placeholder is written either as SDP writes it, ``{{.OrganizationName}}``, or as
+we always have, ``{{ organization_name }}``; both mean the same value:
+
+- invitation: ``{{.OrganizationName}}`` / ``{{ organization_name }}`` and
+  ``{{.RegistrationLink}}`` / ``{{ registration_link }}``;
+- one-time code: ``{{.OTP}}`` / ``{{ otp }}`` and ``{{.OrganizationName}}`` /
+  ``{{ organization_name }}``.
+
+Tags (``{% ... %}``), comments (``{# ... #}``), filters, fields of fields and
+unknown names are refused when a template is saved (``validate_template``), and
+never executed: a stored text that breaks the rules (saved before they existed)
+is replaced by the default text when rendered.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
-from django.template import Context, Template, TemplateSyntaxError
 from django.template.loader import render_to_string
 
 from messaging.models import Message
+
+logger = logging.getLogger(__name__)
 
 MAX_TEMPLATE_LENGTH = 255
 OTP_SUFFIX = (
@@ -40,8 +57,71 @@ DEFAULT_TEMPLATE_FILES = {
     Message.Kind.USER_MFA: "messaging/user_mfa.html",
 }
 
+# The placeholders of each receiver text: every accepted spelling -> the value's
+# name. SDP's Go spelling first (what the errors suggest), then ours.
+PLACEHOLDERS: dict[str, dict[str, str]] = {
+    Message.Kind.RECEIVER_INVITATION: {
+        "OrganizationName": "organization_name",
+        "RegistrationLink": "registration_link",
+        "organization_name": "organization_name",
+        "registration_link": "registration_link",
+    },
+    Message.Kind.RECEIVER_OTP: {
+        "OTP": "otp",
+        "OrganizationName": "organization_name",
+        "otp": "otp",
+        "organization_name": "organization_name",
+    },
+}
+
+# ``{{ name }}`` or ``{{.Name}}`` (spaces optional). Bounded character classes:
+# one linear pass, whatever the input.
+_PLACEHOLDER = re.compile(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
+_BRACES = re.compile(r"\{\{[^{}]{0,80}\}\}|\{\{")
+_TAG = re.compile(r"\{[%#][^{}]{0,60}\}?")
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
 _DANGEROUS = re.compile(r"javascript\s*:|expression\s*\(", re.IGNORECASE)
+
+
+class TemplateRuleError(ValueError):
+    """A template that breaks the rules; the message names what broke them."""
+
+
+def _allowed(kind: str) -> str:
+    names = [name for name in PLACEHOLDERS[kind] if name[0].isupper()]
+    return ", ".join("{{." + name + "}}" for name in names)
+
+
+def _problem(text: str, kind: str) -> str | None:
+    """Why ``text`` is not an acceptable template of ``kind``, or None."""
+    tag = _TAG.search(text)
+    if tag:
+        shown = tag.group(0)
+        end = shown.find("%}") if shown[1] == "%" else shown.find("#}")
+        shown = shown[: end + 2] if end >= 0 else shown
+        return (
+            f"template tags are not allowed: {shown.strip()}; "
+            f"use only the placeholders {_allowed(kind)}"
+        )
+    names = PLACEHOLDERS[kind]
+    for match in _BRACES.finditer(text):
+        placeholder = _PLACEHOLDER.fullmatch(match.group(0))
+        if placeholder is None:
+            return (
+                f"{match.group(0)} is not a placeholder (no filters, functions or "
+                f"expressions); use only {_allowed(kind)}"
+            )
+        if placeholder.group(1) not in names:
+            return f"unknown placeholder {match.group(0)}; use only {_allowed(kind)}"
+    return None
+
+
+def check_template(text: str, kind: str) -> None:
+    """Raise TemplateRuleError unless ``text`` uses only ``kind``'s placeholders
+    (no tags, filters or unknown names)."""
+    problem = _problem(text, kind)
+    if problem:
+        raise TemplateRuleError(problem)
 
 
 @lru_cache(maxsize=16)
@@ -52,48 +132,80 @@ def default_template(kind: str) -> str:
     return get_template(DEFAULT_TEMPLATE_FILES[kind]).template.source
 
 
-def validate_template_override(text: str, *, field: str = "template") -> str:
-    """Check an organization's (or disbursement's) SMS template override; returns
-    it stripped. An empty string means "use the default" and is valid.
+def validate_template(
+    text: str,
+    *,
+    kind: str = Message.Kind.RECEIVER_INVITATION,
+    field: str = "template",
+    max_length: int = MAX_TEMPLATE_LENGTH,
+) -> str:
+    """Check an organization's (or disbursement's) receiver template override;
+    returns it stripped. An empty string means "use the default" and is valid.
 
-    Raises ValidationError naming ``field`` when the text is longer than 255
-    characters, contains HTML, ``javascript:`` or ``expression(`` (raw or
-    entity-decoded, as SDP checks), or is not a valid template.
+    Raises ValidationError ``{field: message}`` when the text is longer than
+    ``max_length``, contains HTML, ``javascript:`` or ``expression(`` (raw or
+    entity-decoded, as SDP checks), a template tag, a filter, or a placeholder
+    that ``kind`` does not have (the message names it).
     """
     text = (text or "").strip()
-    if len(text) > MAX_TEMPLATE_LENGTH:
-        raise ValidationError(
-            {field: f"must be at most {MAX_TEMPLATE_LENGTH} characters"}
-        )
+    if len(text) > max_length:
+        raise ValidationError({field: f"must be at most {max_length} characters"})
     for candidate in (text, html.unescape(text), html.unescape(html.unescape(text))):
         if _HTML_TAG.search(candidate) or _DANGEROUS.search(candidate):
             raise ValidationError({field: "must not contain HTML or scripts"})
-    try:
-        Template(text)
-    except TemplateSyntaxError as exc:
-        raise ValidationError({field: f"is not a valid template: {exc}"}) from None
+    problem = _problem(text, kind)
+    if problem:
+        raise ValidationError({field: problem})
     return text
 
 
-@lru_cache(maxsize=256)
-def _compiled(source: str) -> Template:
-    return Template(source)
+def validate_template_override(text: str, *, field: str = "template") -> str:
+    """``validate_template`` for the OTP or invitation text named by ``field``."""
+    kind = (
+        Message.Kind.RECEIVER_OTP
+        if field.startswith("otp")
+        else Message.Kind.RECEIVER_INVITATION
+    )
+    return validate_template(text, kind=kind, field=field)
 
 
-def _render_sms(source: str, context: dict) -> str:
-    # SMS text is plain: no HTML escaping of names or links.
-    return _compiled(source).render(Context(context, autoescape=False)).strip()
+def _has(source: str, kind: str, value_name: str) -> bool:
+    names = PLACEHOLDERS[kind]
+    return any(
+        names.get(match.group(1)) == value_name
+        for match in _PLACEHOLDER.finditer(source)
+    )
+
+
+def render_template(source: str, kind: str, values: dict[str, str]) -> str:
+    """Substitute ``kind``'s placeholders in ``source`` (one pass; the values are
+    inserted as they are and never read again as a template). A source that
+    breaks the rules is not executed: the default text is used instead."""
+    if _problem(source, kind):
+        logger.warning("refused a stored %s template that breaks the rules", kind)
+        source = default_template(kind)
+    names = PLACEHOLDERS[kind]
+
+    def value(match: re.Match) -> str:
+        return values.get(names.get(match.group(1), ""), "")
+
+    return _PLACEHOLDER.sub(value, source).strip()
 
 
 def render_receiver_invitation(
     template: str, *, organization_name: str, registration_link: str
 ) -> str:
     """The invitation text; the link is appended when the template lacks it."""
-    source = template or default_template(Message.Kind.RECEIVER_INVITATION)
-    if "registration_link" not in source:
-        source = f"{source} {{{{ registration_link }}}}"
-    return _render_sms(
+    kind = Message.Kind.RECEIVER_INVITATION
+    source = (template or "").strip() or default_template(kind)
+    if _problem(source, kind):
+        logger.warning("refused a stored invitation template that breaks the rules")
+        source = default_template(kind)
+    if not _has(source, kind, "registration_link"):
+        source = f"{source} {{{{.RegistrationLink}}}}"
+    return render_template(
         source,
+        kind,
         {
             "organization_name": organization_name,
             "registration_link": registration_link,
@@ -104,10 +216,16 @@ def render_receiver_invitation(
 def render_receiver_otp(template: str, *, organization_name: str, otp: str) -> str:
     """The OTP text, SDP's warning appended; the code is prefixed when the
     template lacks it."""
-    source = template or default_template(Message.Kind.RECEIVER_OTP)
-    if "otp" not in source:
-        source = f"{{{{ otp }}}} {source}"
-    text = _render_sms(source, {"organization_name": organization_name, "otp": otp})
+    kind = Message.Kind.RECEIVER_OTP
+    source = (template or "").strip() or default_template(kind)
+    if _problem(source, kind):
+        logger.warning("refused a stored OTP template that breaks the rules")
+        source = default_template(kind)
+    if not _has(source, kind, "otp"):
+        source = f"{{{{.OTP}}}} {source}"
+    text = render_template(
+        source, kind, {"organization_name": organization_name, "otp": otp}
+    )
     return text + OTP_SUFFIX
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 
 from receivers.models import ShortURL
+from sdp.urlschemes import is_forbidden_scheme
 
 CODE_LENGTH = 8
 _ALPHABET = string.ascii_letters + string.digits
@@ -72,6 +73,8 @@ def redirect_view(request: HttpRequest, code: str) -> HttpResponseRedirect:
         .values_list("original_url", flat=True)
         .first()
     )
-    if original is None:
+    # Rows stored before deep links were checked: never hand a browser a
+    # javascript:, data:, file: or vbscript: URL.
+    if original is None or is_forbidden_scheme(original):
         raise Http404("unknown link")
     return _AnySchemeRedirect(original)

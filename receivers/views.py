@@ -25,6 +25,7 @@ from auth_org.models import Organization
 from receivers import captcha, links, registration, selectors
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
+from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
 from receivers.sep.tokens import InvalidToken, read_sep24_token
 
 SESSION_KEY = "receiver_registration"
@@ -111,6 +112,16 @@ def localized(view):
     return wrapper
 
 
+def _throttled_message(exc: Exception) -> str:
+    seconds = getattr(exc, "retry_after", 60)
+    if isinstance(exc, OTPThrottleUnavailable):
+        return _("Codes cannot be sent right now. Try again in a minute.")
+    return _(
+        "A code was sent a moment ago. You can ask for another one in "
+        "%(seconds)s seconds."
+    ) % {"seconds": seconds}
+
+
 def _error_page(request: HttpRequest, message: str, status: int) -> HttpResponse:
     return render(
         request, f"{TEMPLATES}/error.html", {"message": message}, status=status
@@ -146,6 +157,7 @@ def registration_session(view):
                 organization_id=state["tenant_id"],
                 organization__deleted_at__isnull=True,
             )
+            .exclude(organization__status=Organization.Status.DEACTIVATED)
             .first()
         )
         if sep24_transaction is None:
@@ -210,12 +222,17 @@ def start(request: HttpRequest) -> HttpResponse:
     tenant = getattr(request, "tenant", None)
     if tenant is not None and str(tenant.id) != grant.identity.tenant_id:
         return _error_page(request, _("This registration link is not valid."), 403)
-    exists = Sep24Transaction.objects.filter(
-        pk=grant.transaction_id,
-        organization_id=grant.identity.tenant_id,
-        account=grant.identity.account,
-        memo=grant.identity.memo,
-    ).exists()
+    exists = (
+        Sep24Transaction.objects.filter(
+            pk=grant.transaction_id,
+            organization_id=grant.identity.tenant_id,
+            organization__deleted_at__isnull=True,
+            account=grant.identity.account,
+            memo=grant.identity.memo,
+        )
+        .exclude(organization__status=Organization.Status.DEACTIVATED)
+        .exists()
+    )
     if not exists:
         return _error_page(request, _("This registration link is not valid."), 403)
     # A fresh session key: a session id planted before the token was shown
@@ -265,10 +282,22 @@ def contact(request: HttpRequest, sep24_transaction) -> HttpResponse:
             form.add_error(None, PAGE_ERRORS["400_1"]())
         else:
             kind, value = form.cleaned_data["kind"], form.cleaned_data["contact"]
-            field = registration.request_otp(
-                sep24_transaction,
-                **{"phone_number" if kind == "phone" else "email": value},
-            )
+            try:
+                field = registration.request_otp(
+                    sep24_transaction,
+                    **{"phone_number" if kind == "phone" else "email": value},
+                )
+            except (OTPThrottled, OTPThrottleUnavailable) as exc:
+                form.add_error(None, _throttled_message(exc))
+                response = _page(
+                    request,
+                    "contact.html",
+                    sep24_transaction,
+                    form=form,
+                    status=exc.status_code,
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
             state = request.registration_state
             state.update(contact_kind=kind, contact=value, verification_field=field)
             request.session[SESSION_KEY] = state
@@ -335,14 +364,29 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
 def resend(request: HttpRequest, sep24_transaction) -> HttpResponse:
     state = request.registration_state
     if state.get("contact"):
-        registration.request_otp(
-            sep24_transaction,
-            **{
-                "phone_number" if state["contact_kind"] == "phone" else "email": (
-                    state["contact"]
-                )
-            },
-        )
+        try:
+            registration.request_otp(
+                sep24_transaction,
+                **{
+                    "phone_number" if state["contact_kind"] == "phone" else "email": (
+                        state["contact"]
+                    )
+                },
+            )
+        except (OTPThrottled, OTPThrottleUnavailable) as exc:
+            form = VerifyForm(verification_field=state["verification_field"])
+            form.cleaned_data = {}  # an unbound form holding only this error
+            form.add_error(None, _throttled_message(exc))
+            response = _page(
+                request,
+                "verify.html",
+                sep24_transaction,
+                form=form,
+                contact_kind=state["contact_kind"],
+                status=exc.status_code,
+            )
+            response["Retry-After"] = str(exc.retry_after)
+            return response
     return redirect("receivers-registration:verify")
 
 

@@ -93,6 +93,10 @@ SEP10_CLIENT_DOMAIN_TOML_URL = env.str(
 # Demo shortcut: on the local network only (never testnet or pubnet, never in
 # production) this code passes the receiver's one-time-code check. Empty = off.
 REGISTRATION_DEMO_OTP = env.str("REGISTRATION_DEMO_OTP", default="000000")
+# One-time codes to receivers: per contact and per SEP-24 transaction, at most
+# one every OTP_SEND_MIN_INTERVAL_SECONDS and OTP_SEND_MAX_PER_HOUR an hour.
+OTP_SEND_MIN_INTERVAL_SECONDS = env.int("OTP_SEND_MIN_INTERVAL_SECONDS", default=60)
+OTP_SEND_MAX_PER_HOUR = env.int("OTP_SEND_MAX_PER_HOUR", default=5)
 DISTRIBUTION_PUBLIC_KEY = _secret("DISTRIBUTION_PUBLIC_KEY")
 DISTRIBUTION_SEED = _secret("DISTRIBUTION_SEED")
 DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(

@@ -7,14 +7,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from stellar_sdk import Keypair
-from stellar_sdk.client.requests_client import RequestsClient
-from stellar_sdk.exceptions import ConnectionError as StellarConnectionError
 from stellar_sdk.exceptions import Ed25519PublicKeyInvalidError
 
 from auth_org.models import Organization, Wallet
+from sdp.safe_http import UnsafeURL, fetch_public
 
 # SEP-1 caps what a client may read of a stellar.toml; so do we.
 STELLAR_TOML_MAX_BYTES = 100 * 1024
+CLIENT_DOMAIN_TIMEOUT_SECONDS = 5.0
 
 
 class ClientDomainError(Exception):
@@ -44,19 +44,34 @@ def trusted_client_domains(organization: Organization) -> set[str]:
 
 
 def fetch_client_signing_key(client_domain: str) -> str:
-    """The SIGNING_KEY a wallet publishes in its stellar.toml (network I/O)."""
+    """The SIGNING_KEY a wallet publishes in its stellar.toml (network I/O).
+
+    Anonymous callers choose which trusted client domain is read, so the read
+    goes to public addresses only (resolved, and the connection pinned to the
+    checked address), except on the local network; with a timeout and a size
+    cap (``sdp.safe_http``)."""
     url = settings.SEP10_CLIENT_DOMAIN_TOML_URL.format(domain=client_domain)
     try:
-        response = RequestsClient().get(url, max_content_size=STELLAR_TOML_MAX_BYTES)
-    except StellarConnectionError as exc:
-        raise ClientDomainError("the client domain could not be reached") from exc
-    except Exception as exc:  # size limit, bad TLS...: all the same
-        raise ClientDomainError("the client domain's stellar.toml is unusable") from exc
-    if response.status_code != 200:
+        response = fetch_public(
+            url,
+            max_bytes=STELLAR_TOML_MAX_BYTES,
+            allow_private=settings.NETWORK_PASSPHRASE == settings.LOCALNET_PASSPHRASE,
+            timeout=CLIENT_DOMAIN_TIMEOUT_SECONDS,
+        )
+    except UnsafeURL as exc:
+        raise ClientDomainError(f"the client domain cannot be read: {exc}") from exc
+    if response.status != 200:
         raise ClientDomainError("the client domain has no stellar.toml")
     try:
-        signing_key = tomllib.loads(response.text).get("SIGNING_KEY", "")
+        signing_key = tomllib.loads(response.body.decode("utf-8")).get(
+            "SIGNING_KEY", ""
+        )
         Keypair.from_public_key(signing_key)
-    except (tomllib.TOMLDecodeError, Ed25519PublicKeyInvalidError, TypeError) as exc:
+    except (
+        tomllib.TOMLDecodeError,
+        UnicodeDecodeError,
+        Ed25519PublicKeyInvalidError,
+        TypeError,
+    ) as exc:
         raise ClientDomainError("the client domain has no valid SIGNING_KEY") from exc
     return signing_key

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from auth_org.models import Organization
 from receivers import captcha, registration
 from receivers.models import Sep24Transaction
+from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
 from receivers.sep import interactive, web_auth
 from receivers.sep.stellar_toml import render_stellar_toml
 from receivers.sep.tokens import (
@@ -25,7 +26,7 @@ from receivers.sep.tokens import (
     read_sep10_token,
     read_sep24_token,
 )
-from sdp.api import APIError
+from sdp.api import APIError, error_body
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -80,9 +81,12 @@ class _BearerAuthentication(authentication.BaseAuthentication):
         tenant = getattr(request, "tenant", None)
         if tenant is not None and str(tenant.id) != identity.tenant_id:
             raise exceptions.AuthenticationFailed()
-        organization = Organization.objects.filter(
-            pk=identity.tenant_id, deleted_at__isnull=True
-        ).first()
+        # A deactivated tenant serves no wallet, whatever token it issued before.
+        organization = (
+            Organization.objects.filter(pk=identity.tenant_id, deleted_at__isnull=True)
+            .exclude(status=Organization.Status.DEACTIVATED)
+            .first()
+        )
         if organization is None:
             raise exceptions.AuthenticationFailed()
         request._request.tenant = organization
@@ -244,11 +248,18 @@ class InteractiveOTPView(InteractiveView):
         sep24_transaction = self.sep24_transaction(request)
         data = self.body(request)
         self.check_captcha(request, sep24_transaction.organization)
-        field = registration.request_otp(
-            sep24_transaction,
-            phone_number=str(data.get("phone_number", "")),
-            email=str(data.get("email", "")),
-        )
+        try:
+            field = registration.request_otp(
+                sep24_transaction,
+                phone_number=str(data.get("phone_number", "")),
+                email=str(data.get("email", "")),
+            )
+        except (OTPThrottled, OTPThrottleUnavailable) as exc:
+            return Response(
+                error_body(exc.status_code, exc.message, exc.extras),
+                status=exc.status_code,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return Response(
             {
                 "message": _(

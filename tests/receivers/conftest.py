@@ -18,6 +18,7 @@ from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
 
 from receivers.models import ReceiverVerification, ReceiverWallet
 from receivers.verification import hash_verification_value
+from sdp.middleware import get_redis, redis_key
 from tests.factories import (
     AssetFactory,
     OrganizationFactory,
@@ -115,6 +116,21 @@ class FakeHorizon:
                 for key, weight in signers
             ],
         }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_otp_send_limits():
+    """Each test starts with no codes sent (the windows live in Redis)."""
+
+    def clear():
+        client = get_redis()
+        keys = list(client.scan_iter(match=redis_key("otp-send", "*"), count=1000))
+        if keys:
+            client.delete(*keys)
+
+    clear()
+    yield
+    clear()
 
 
 @pytest.fixture(scope="session")
