@@ -7,6 +7,10 @@
   inside the TSS's transaction, so both commit together; a repeated notice
   moves nothing (only PENDING payments move).
 - a receiver wallet became REGISTERED: its READY payments go to the TSS at once.
+
+Payment results (SUCCESS, FAILED, CANCELED) are passed down to receivers'
+SEP-24 service (``report_to_sep24``), so a wallet's SEP-24 transaction follows
+the money; receivers is below us, so this is a call, not a signal.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from contextlib import suppress
 from django.db.models import Q
 
 from disbursements.handoff import hand_off_payments
-from disbursements.models import Disbursement, Payment
+from disbursements.models import Disbursement, Payment, PaymentStatusChange
+from receivers.sep.interactive import PaymentResult, record_payment_results
 from sdp.fsm import InvalidTransition, transition, transition_many
 
 # As SDP: a FAILED payment can still be retried (which needs a STARTED
@@ -71,6 +76,49 @@ def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
         )
     if touched:
         complete_finished_disbursements(touched)
+        report_to_sep24(touched)
+
+
+def report_to_sep24(payment_pks) -> int:
+    """Tell receivers' SEP-24 transactions the results of these payments (in the
+    caller's transaction). Only final results are told: SUCCESS, FAILED,
+    CANCELED."""
+    final = (Payment.Status.SUCCESS, Payment.Status.FAILED, Payment.Status.CANCELED)
+    rows = list(
+        Payment.objects.filter(pk__in=list(payment_pks), status__in=final).values(
+            "pk",
+            "receiver_wallet_id",
+            "status",
+            "amount",
+            "asset__code",
+            "asset__issuer",
+            "stellar_transaction_id",
+            "sender_address",
+        )
+    )
+    if not rows:
+        return 0
+    notes = {}
+    for change in PaymentStatusChange.objects.filter(
+        payment_id__in=[row["pk"] for row in rows], to_status=Payment.Status.FAILED
+    ).order_by("created_at"):
+        notes[change.payment_id] = change.note
+    return record_payment_results(
+        PaymentResult(
+            receiver_wallet_id=row["receiver_wallet_id"],
+            payment_id=row["pk"],
+            status=row["status"],
+            amount=row["amount"],
+            asset_code=row["asset__code"],
+            asset_issuer=row["asset__issuer"],
+            stellar_transaction_id=row["stellar_transaction_id"],
+            from_address=row["sender_address"],
+            message=notes.get(row["pk"], "")
+            if row["status"] == Payment.Status.FAILED
+            else "",
+        )
+        for row in rows
+    )
 
 
 def complete_finished_disbursements(payment_pks) -> None:

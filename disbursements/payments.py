@@ -14,6 +14,7 @@ from django.utils import timezone
 from auth_org import catalog
 from auth_org.models import Asset, Organization, User, Wallet
 from disbursements.handoff import hand_off_payments
+from disbursements.listeners import report_to_sep24
 from disbursements.models import Payment, PaymentStatusChange
 from disbursements.services import check_balance, read_balances
 from receivers.invitations import queue_invitations
@@ -27,7 +28,9 @@ def cancel_payment(payment: Payment, *, actor: User | None) -> None:
     """READY -> CANCELED (the only cancel the dashboard offers)."""
     if payment.status != Payment.Status.READY:
         raise APIError(f"only READY payments can be canceled (status {payment.status})")
-    transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)
+    with transaction.atomic():
+        transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)
+        report_to_sep24([payment.pk])
 
 
 def retry_payments(
@@ -102,8 +105,8 @@ def cancel_expired_ready_payments(now=None) -> int:
                 | Q(ready_since__isnull=True, created_at__lt=cutoff)
             )
         )
-        canceled += len(
-            transition_many(
+        with transaction.atomic():
+            moved = transition_many(
                 Payment.objects.filter(
                     pk__in=list(expired.values_list("pk", flat=True))
                 ),
@@ -114,7 +117,8 @@ def cancel_expired_ready_payments(now=None) -> int:
                     f"{organization.payment_cancellation_period_days} days"
                 ),
             )
-        )
+            report_to_sep24(moved)
+        canceled += len(moved)
     return canceled
 
 

@@ -79,6 +79,18 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "localnet"
     sys_version = ""
 
+    def end_headers(self):
+        # A request that said "Connection: close" (or HTTP/1.0) has its
+        # connection closed after the answer: say so, or a keep-alive client
+        # (Node 19+) reuses the dead socket and its next request fails.
+        said = any(
+            line.lower().startswith(b"connection:")
+            for line in getattr(self, "_headers_buffer", [])
+        )
+        if self.close_connection and not said:
+            self.send_header("Connection", "close")
+        super().end_headers()
+
     def log_message(self, fmt, *args):  # quiet: one line per request is noise
         log.debug("%s %s", self.address_string(), fmt % args)
 

@@ -806,15 +806,31 @@ def _journey(
         verification_value=verification_value,
         read_code=outbox_code_reader(tenant_id),
     )
+    # Registered: the platform owes the payment (SEP-24 pending_anchor), or it
+    # has already landed (completed).
     status = wallet.transaction_status(token, deposit["id"])
-    if status != "completed":
-        raise DemoWalletError(f"SEP-24: the transaction is {status!r}, not completed")
+    if status not in ("pending_anchor", "completed"):
+        raise DemoWalletError(
+            f"SEP-24: the transaction is {status!r} after registration, "
+            "not pending_anchor"
+        )
+    say(f"SEP-24: the transaction is {status}")
     payment = None
     if wait is not None:
         say(f"waiting up to {wait:.0f} s for the payment on {wallet.horizon_url}")
+        deadline = time.monotonic() + wait
         payment = wallet.wait_for_payment(
             wait, asset_code, asset_issuer, earlier_payments
         )
+        # The ledger shows the payment a moment before the platform records it.
+        while status != "completed" and time.monotonic() < deadline + 15:
+            time.sleep(0.5)
+            status = wallet.transaction_status(token, deposit["id"])
+        if status != "completed":
+            raise DemoWalletError(
+                f"SEP-24: the payment landed but the transaction is {status!r}"
+            )
+        say("SEP-24: the transaction is completed")
     return Outcome(
         address=wallet.address,
         secret=wallet.keypair.secret,

@@ -248,10 +248,19 @@ class ShortURL(models.Model):
 class Sep24Transaction(models.Model):
     """A SEP-24 interactive deposit: the wallet's request to bind its account.
 
-    No funds move through it; it completes when the receiver wallet it led to is
-    REGISTERED. Its SEP-24 status is derived (see receivers.sep.interactive), so
-    there is no status column to keep in step.
+    Registration (``registered_at``) binds it to a receiver wallet; it follows
+    the first payment to that wallet whose result is heard afterwards (the
+    ``payment_*`` columns, written only by
+    ``receivers.sep.interactive.record_payment_results``, which disbursements
+    calls when a payment lands, fails or is canceled). Its SEP-24 status is
+    derived from these (see receivers.sep.interactive).
     """
+
+    class PaymentStatus(models.TextChoices):
+        NONE = ""
+        SUCCESS = "SUCCESS"
+        FAILED = "FAILED"
+        CANCELED = "CANCELED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -273,10 +282,35 @@ class Sep24Transaction(models.Model):
         related_name="sep24_transactions",
     )
     started_at = models.DateTimeField(auto_now_add=True)
+    # The receiver finished the pages (or was already registered).
+    registered_at = models.DateTimeField(null=True, blank=True)
+    # The payment that landed (SEP-24's completed_at).
     completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    payment_id = models.UUIDField(null=True, blank=True)
+    payment_status = models.CharField(
+        max_length=16, choices=PaymentStatus, blank=True, default=""
+    )
+    payment_message = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=19, decimal_places=7, null=True)
+    # SEP-38 form: stellar:CODE:ISSUER or stellar:native.
+    amount_asset = models.CharField(max_length=80, blank=True)
+    stellar_transaction_id = models.CharField(max_length=64, blank=True)
+    from_address = models.CharField(max_length=69, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "account", "memo"])]
+        indexes = [
+            models.Index(
+                fields=["organization", "account", "memo", "-started_at"],
+                name="sep24_tx_owner_started",
+            ),
+            models.Index(fields=["receiver_wallet", "payment_status"]),
+            models.Index(
+                fields=["stellar_transaction_id"],
+                name="sep24_tx_stellar_id",
+                condition=~models.Q(stellar_transaction_id=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"SEP-24 deposit {self.id}"

@@ -498,11 +498,12 @@ def _complete_transaction(
     sep24_transaction: Sep24Transaction, receiver_wallet: ReceiverWallet
 ) -> None:
     now = timezone.now()
+    # Registered, not completed: SEP-24's "completed" waits for the payment.
     Sep24Transaction.objects.filter(pk=sep24_transaction.pk).update(
-        receiver_wallet=receiver_wallet, completed_at=now
+        receiver_wallet=receiver_wallet, registered_at=now, updated_at=now
     )
     sep24_transaction.receiver_wallet = receiver_wallet
-    sep24_transaction.completed_at = now
+    sep24_transaction.registered_at = now
 
 
 # --- operator actions ---------------------------------------------------------

@@ -13,6 +13,7 @@ pages = [
     path("verify", views.verify, name="verify"),
     path("resend", views.resend, name="resend"),
     path("success", views.success, name="success"),
+    path("status", views.transaction_status, name="status"),
 ]
 
 urlpatterns = [
@@ -28,6 +29,11 @@ urlpatterns = [
         "sep24/transaction",
         sep.Sep24TransactionView.as_view(),
         name="sep24-transaction",
+    ),
+    route(
+        "sep24/transactions",
+        sep.Sep24TransactionsView.as_view(),
+        name="sep24-transactions",
     ),
     route(
         "sep24-interactive-deposit/info",

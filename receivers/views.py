@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from decimal import Decimal
 from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -26,6 +27,7 @@ from receivers import captcha, links, registration, selectors
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
+from receivers.sep import interactive, more_info
 from receivers.sep.tokens import InvalidToken, read_sep24_token
 
 SESSION_KEY = "receiver_registration"
@@ -398,3 +400,50 @@ def success(request: HttpRequest, sep24_transaction) -> HttpResponse:
     if not request.registration_state.get("registered"):
         return redirect("receivers-registration:contact")
     return _page(request, "success.html", sep24_transaction)
+
+
+def _amount_text(amount: Decimal | None) -> str:
+    """The amount (7 places, as stored and as SEP-24 states it) as the page's
+    language writes numbers: 1,234.5000000 / 1.234,5000000 / 1 234,5000000."""
+    if amount is None:
+        return ""
+    return formats.number_format(amount, use_l10n=True, force_grouping=True)
+
+
+@never_cache
+@localized
+@require_GET
+def transaction_status(request: HttpRequest) -> HttpResponse:
+    """A SEP-24 transaction's ``more_info_url``: readable by anyone holding the
+    signed link, no cookie or token needed; it shows no personal data."""
+    transaction_id = more_info.unsign(request.GET.get("t", ""))
+    sep24_transaction = (
+        Sep24Transaction.objects.select_related("organization")
+        .filter(pk=transaction_id, organization__deleted_at__isnull=True)
+        .first()
+        if transaction_id
+        else None
+    )
+    tenant = getattr(request, "tenant", None)
+    if sep24_transaction is None or (
+        tenant is not None and tenant.id != sep24_transaction.organization_id
+    ):
+        return _error_page(request, _("This transaction link is not valid."), 404)
+    _activate_language(request, sep24_transaction.lang)
+    tx = sep24_transaction
+    return _page(
+        request,
+        "status.html",
+        tx,
+        tx_status=interactive.transaction_status(tx),
+        # The page says why in the reader's language (payment_message is the
+        # SEP-24 JSON's English text).
+        payment_canceled=tx.payment_status == Sep24Transaction.PaymentStatus.CANCELED,
+        amount=_amount_text(tx.amount),
+        asset_code=tx.amount_asset.rpartition("stellar:")[2]
+        .split(":")[0]
+        .replace("native", "XLM"),
+        started_at=tx.started_at,
+        completed_at=tx.completed_at,
+        stellar_transaction_id=tx.stellar_transaction_id,
+    )

@@ -189,6 +189,8 @@ CSV_MAX_ROWS = env.int("CSV_MAX_ROWS", default=10_000)
 
 # --- Django ----------------------------------------------------------------
 INSTALLED_APPS = [
+    # runserver that answers "Connection: close" (before staticfiles' runserver)
+    "sdp.devserver",
     # The admin with the operators' site: lockout and TOTP (auth_org.admin_site).
     "auth_org.admin_apps.OperatorAdminConfig",
     "django.contrib.auth",
@@ -338,6 +340,9 @@ CORS_ALLOW_HEADERS = [
     "idempotency-key",
 ]
 CORS_EXPOSE_HEADERS = ["Content-Disposition"]
+# SEP-1/10/24 answer any origin themselves (Access-Control-Allow-Origin: *,
+# preflight included), as the SEPs require: django-cors-headers leaves them be.
+CORS_URLS_REGEX = r"^(?!/(sep10|sep24)(/|$)).*$"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -17,7 +17,7 @@ from auth_org.models import Organization
 from receivers import captcha, registration
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
-from receivers.sep import interactive, web_auth
+from receivers.sep import interactive, more_info, web_auth
 from receivers.sep.stellar_toml import render_stellar_toml
 from receivers.sep.tokens import (
     InvalidToken,
@@ -48,6 +48,13 @@ def _tenant(request: Request) -> Organization:
     if tenant is None:
         raise APIError("Tenant not found in context")
     return tenant
+
+
+def more_info_url(request: HttpRequest, sep24_transaction: Sep24Transaction) -> str:
+    """The transaction's status page: a signed link that needs no cookie and no
+    token, so a wallet can open it at any time."""
+    query = urlencode({"t": more_info.sign(sep24_transaction.id)})
+    return f"{_base_url(request)}/wallet-registration/status?{query}"
 
 
 def interactive_url(
@@ -111,7 +118,31 @@ class HasGrant(permissions.BasePermission):
         return request.auth is not None
 
 
-class PublicView(APIView):
+class SepView(APIView):
+    """SEP endpoints are read by wallets on other origins (SEP-10 and SEP-24:
+    ``Access-Control-Allow-Origin: *`` on every answer, errors included)."""
+
+    def initial(self, request, *args, **kwargs):
+        if request.method == "OPTIONS":  # a preflight carries no token
+            self.format_kwarg = self.get_format_suffix(**kwargs)
+            return
+        super().initial(request, *args, **kwargs)
+
+    def options(self, request, *args, **kwargs):
+        """The browser's preflight: any origin may send the token."""
+        response = Response(status=204)
+        response["Access-Control-Allow-Methods"] = ", ".join(self.allowed_methods)
+        response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
+class PublicView(SepView):
     authentication_classes: list = []
     permission_classes: list = []
 
@@ -151,9 +182,24 @@ class Sep24InfoView(PublicView):
         return Response(interactive.sep24_info(_tenant(request)))
 
 
-class WalletView(APIView):
+class WalletView(SepView):
+    """SEP-24's authenticated endpoints: a missing or invalid SEP-10 token is
+    ``403 {"type": "authentication_required"}``, as the spec says."""
+
     authentication_classes = [Sep10TokenAuthentication]
     permission_classes = [HasGrant]
+
+    def handle_exception(self, exc):
+        if isinstance(
+            exc,
+            (
+                exceptions.NotAuthenticated,
+                exceptions.AuthenticationFailed,
+                exceptions.PermissionDenied,
+            ),
+        ):
+            return Response({"type": "authentication_required"}, status=403)
+        return super().handle_exception(exc)
 
 
 class Sep24InteractiveDepositView(WalletView):
@@ -179,18 +225,45 @@ class Sep24InteractiveDepositView(WalletView):
 
 class Sep24TransactionView(WalletView):
     def get(self, request: Request) -> Response:
-        identity: WalletIdentity = request.auth
-        transaction_id = request.query_params.get("id", "")
-        if not transaction_id:
-            raise APIError("id is required", extras={"id": "required"})
+        params = request.query_params
         sep24_transaction = interactive.transaction_for(
-            request.tenant, identity, transaction_id
+            request.tenant,
+            request.auth,
+            params.get("id", ""),
+            stellar_transaction_id=params.get("stellar_transaction_id", ""),
+            external_transaction_id=params.get("external_transaction_id", ""),
         )
         body = interactive.transaction_body(
-            sep24_transaction,
-            more_info_url=interactive_url(request, identity, sep24_transaction),
+            sep24_transaction, more_info_url=more_info_url(request, sep24_transaction)
         )
         return Response({"transaction": body})
+
+
+class Sep24TransactionsView(WalletView):
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        found = interactive.transactions_for(
+            request.tenant,
+            request.auth,
+            interactive.HistoryQuery(
+                asset_code=params.get("asset_code", ""),
+                kind=params.get("kind", ""),
+                limit=params.get("limit", ""),
+                paging_id=params.get("paging_id", ""),
+                no_older_than=params.get("no_older_than", ""),
+            ),
+        )
+        return Response(
+            {
+                "transactions": [
+                    interactive.transaction_body(
+                        sep24_transaction,
+                        more_info_url=more_info_url(request, sep24_transaction),
+                    )
+                    for sep24_transaction in found
+                ]
+            }
+        )
 
 
 # --- the registration JSON API (SDP's /sep24-interactive-deposit/*) -----------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -53,6 +54,14 @@ class WebAuthError(APIError):
 class Challenge:
     transaction: str
     network_passphrase: str
+
+
+def web_auth_domain(request_host: str) -> str:
+    """SEP-10's web auth domain: the domain name of the endpoint the client
+    connected to, without the port. Clients compare it with the endpoint URL's
+    host name (SDF's TypeScript wallet SDK: ``new URL(endpoint).hostname``),
+    so a port in it fails them on any port but 443."""
+    return urlsplit(f"//{request_host}").hostname or request_host
 
 
 def _parse_memo(memo: str) -> int | None:
@@ -100,7 +109,7 @@ def create_challenge(
         server_secret=settings.SEP10_SIGNING_PRIVATE_KEY,
         client_account_id=account,
         home_domain=home_domain,
-        web_auth_domain=request_host,
+        web_auth_domain=web_auth_domain(request_host),
         network_passphrase=settings.NETWORK_PASSPHRASE,
         timeout=int(CHALLENGE_TIMEOUT.total_seconds()),
         client_domain=client_domain or None,
@@ -142,7 +151,7 @@ def _verify_client_signatures(
         record = Server(settings.HORIZON_URL).accounts().account_id(account).call()
     except NotFoundError:
         verify_challenge_transaction(
-            xdr, server_key, home_domains, request_host, passphrase
+            xdr, server_key, home_domains, web_auth_domain(request_host), passphrase
         )
         return
     except StellarConnectionError as exc:
@@ -156,7 +165,13 @@ def _verify_client_signatures(
     ]
     threshold = int(record.get("thresholds", {}).get("med_threshold", 0))
     verify_challenge_transaction_threshold(
-        xdr, server_key, home_domains, request_host, passphrase, threshold, signers
+        xdr,
+        server_key,
+        home_domains,
+        web_auth_domain(request_host),
+        passphrase,
+        threshold,
+        signers,
     )
 
 
@@ -175,7 +190,7 @@ def exchange_challenge(
             transaction_xdr,
             settings.SEP10_SIGNING_PUBLIC_KEY,
             home_domains,
-            request_host,
+            web_auth_domain(request_host),
             settings.NETWORK_PASSPHRASE,
         )
         account = challenge.client_account_id

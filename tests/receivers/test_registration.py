@@ -109,7 +109,10 @@ def test_wallet_registers_a_receiver_through_the_pages(
     assert verification.confirmed_at is not None
     assert verification.confirmed_by_type == "RECEIVER"
     assert verification.verification_channel == "SMS"
-    assert Sep24Transaction.objects.get(pk=transaction_id).completed_at is not None
+    sep24_transaction = Sep24Transaction.objects.get(pk=transaction_id)
+    assert sep24_transaction.registered_at is not None
+    # Registered is not completed: SEP-24's completed waits for the payment.
+    assert sep24_transaction.completed_at is None
     assert signals_sent == [ready_receiver_wallet.pk]
     history = ready_receiver_wallet.status_changes.last()
     assert (history.from_status, history.to_status) == ("READY", "REGISTERED")
@@ -120,7 +123,7 @@ def test_wallet_registers_a_receiver_through_the_pages(
         {"id": transaction_id},
         HTTP_AUTHORIZATION=f"Bearer {token}",
     ).json()["transaction"]
-    assert status["status"] == "completed"
+    assert status["status"] == "pending_anchor"  # no payment has landed yet
     assert (status["to"], status["deposit_memo"]) == (wallet.keypair.public_key, "4242")
 
 

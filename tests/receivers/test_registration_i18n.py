@@ -17,24 +17,26 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import polib
 import pytest
 import requests
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 from stellar_sdk import Keypair, TransactionEnvelope
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
 
 from receivers import views
 from receivers.links import sign_url
-from receivers.models import ReceiverVerification, ReceiverWallet
+from receivers.models import ReceiverVerification, ReceiverWallet, Sep24Transaction
+from receivers.sep import more_info
 from tests.factories import ReceiverFactory, ReceiverWalletFactory
 from tests.receivers.conftest import DATE_OF_BIRTH, make_ready_receiver, otp_from_outbox
 
@@ -186,7 +188,8 @@ class Journey:
 
     def open(self) -> requests.Response:
         self.session = requests.Session()
-        _, url, _ = self.wallet.deposit(self.lang)
+        _, url, self.token = self.wallet.deposit(self.lang)
+        self.transaction_id = parse_qs(urlsplit(url).query)["transaction_id"][0]
         assert f"lang={self.lang}" in url  # the wallet's lang rides in the URL
         return self.session.get(url, timeout=10)
 
@@ -259,6 +262,16 @@ def _journey(wallet: HttpWallet, tenant, lang: str, index: int) -> Journey:
     )
     assert "/success" in success.url, success.text
     journey.keep("already_registered", journey.session.get(f"{base}/contact"))
+    # The wallet's status link, opened without cookie or token.
+    transaction = requests.get(
+        f"{wallet.toml['TRANSFER_SERVER_SEP0024']}/transaction",
+        params={"id": journey.transaction_id},
+        headers={"Authorization": f"Bearer {journey.token}"},
+        timeout=10,
+    )
+    transaction.raise_for_status()
+    more_info_url = transaction.json()["transaction"]["more_info_url"]
+    journey.keep("status", requests.get(more_info_url, timeout=10))
 
     # Receiver B: the limits.
     contact = journey.open()
@@ -327,7 +340,7 @@ def test_every_page_in_every_language_through_a_wallet(
         for index, lang in enumerate(LANGS)
     }
     english = journeys["en"].pages
-    assert len(english) == 18
+    assert len(english) == 19
     for lang in LANGS:
         pages = journeys[lang].pages
         assert pages.keys() == english.keys(), lang
@@ -554,3 +567,55 @@ def test_makemessages_finds_no_string_missing_from_the_catalogs(tmp_path):
         have = {entry.msgid for entry in _po(lang) if not entry.obsolete}
         assert not wanted - have, f"{lang}: not in the catalog: {wanted - have}"
         assert not have - wanted, f"{lang}: no longer used: {have - wanted}"
+
+
+# --- dates and numbers ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "amount"),
+    [
+        ("en", "1,234.5000000 USDC"),
+        ("es", "1\xa0234,5000000 USDC"),
+        ("ru", "1\xa0234,5000000 USDC"),
+        ("uk", "1\xa0234,5000000 USDC"),
+        ("ht", "1\xa0234,5000000 USDC"),
+    ],
+)
+def test_status_page_writes_amounts_and_dates_in_the_language(
+    client, tenant, lang, amount
+):
+    started = datetime(2026, 3, 4, 15, 6, tzinfo=UTC)
+    transaction = Sep24Transaction.objects.create(
+        organization=tenant,
+        account=Keypair.random().public_key,
+        asset_code="USDC",
+        lang=lang,
+        registered_at=started,
+        completed_at=started + timedelta(minutes=1),
+        payment_status=Sep24Transaction.PaymentStatus.SUCCESS,
+        amount=Decimal("1234.5"),
+        amount_asset="stellar:USDC:" + Keypair.random().public_key,
+        stellar_transaction_id="ab" * 32,
+    )
+    Sep24Transaction.objects.filter(pk=transaction.pk).update(started_at=started)
+    page = client.get(
+        "/wallet-registration/status",
+        {"t": more_info.sign(transaction.pk)},
+        HTTP_HOST=tenant.host,
+    )
+    assert page.status_code == 200
+    html = unescape(page.content.decode())
+    assert f'lang="{lang}"' in html
+    assert amount in html
+    with translation.override(lang):
+        when = formats.date_format(started, "DATETIME_FORMAT")
+    assert f">{when} UTC<" in html
+    expected_when = {
+        "en": "March 4, 2026, 3:06 p.m.",
+        "es": "4 de marzo de 2026 a las 15:06",
+        "ru": "4 марта 2026 г. 15:06",  # noqa: RUF001
+        "uk": "04 березня 2026 р. 15:06",  # noqa: RUF001
+        "ht": "04/03/2026 15:06",
+    }
+    assert when == expected_when[lang]

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from stellar_sdk import Keypair, TransactionEnvelope
 
-from receivers.models import ReceiverWallet, SepNonce
+from receivers.models import SepNonce
 from receivers.sep.tokens import read_sep10_token, read_sep24_token
 from receivers.sep.web_auth import delete_expired_nonces
 from tests.factories import OrganizationFactory
@@ -89,6 +89,31 @@ def test_challenge_is_built_for_the_account_and_client_domain(wallet, wallet_dom
     assert tx.operations[0].source.account_id == wallet.keypair.public_key
     assert tx.operations[2].source.account_id == wallet_domain.keypair.public_key
     assert SepNonce.objects.filter(nonce=tx.operations[0].data_value.decode()).exists()
+
+
+@pytest.mark.parametrize("port", ["", ":443", ":8443"])
+def test_web_auth_domain_is_the_host_name_without_port(wallet, port):
+    """SEP-10: the web auth domain is the domain name of the endpoint; clients
+    compare it with the endpoint URL's host name (on 443 the Host header has no
+    port, as an HTTPS client sends it behind the TLS proxy)."""
+    wallet.host = wallet.host + port
+    envelope = TransactionEnvelope.from_xdr(
+        wallet.challenge(),
+        settings.NETWORK_PASSPHRASE,
+    )
+
+    values = {
+        op.data_name: op.data_value
+        for op in envelope.transaction.operations
+        if op.data_name == "web_auth_domain"
+    }
+    assert values == {"web_auth_domain": wallet.host.split(":")[0].encode()}
+    assert (
+        wallet.exchange(
+            wallet.sign(wallet.challenge(), passphrase=settings.NETWORK_PASSPHRASE)
+        ).status_code
+        == 200
+    )
 
 
 def test_wallet_gets_a_token_for_its_account(wallet):
@@ -302,22 +327,29 @@ def test_token_of_one_tenant_is_refused_by_another(wallet, tenant):
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
 
-    assert response.status_code == 401
+    assert response.status_code == 403
+    assert response.json() == {"type": "authentication_required"}
 
 
 # --- SEP-24 -------------------------------------------------------------------
 
 
 def test_sep24_info_lists_the_tenant_assets(wallet):
-    body = wallet.get("/sep24/info").json()
+    response = wallet.get("/sep24/info")
+    body = response.json()
 
+    assert response["Access-Control-Allow-Origin"] == "*"
     assert set(body["deposit"]) == {"USDC", "native"}
     assert body["deposit"]["USDC"] == {
         "enabled": True,
         "min_amount": 1,
         "max_amount": 10000,
     }
-    assert body["withdraw"] == {}
+    # Withdraw is stated as not enabled, asset by asset, in the spec's form.
+    assert body["withdraw"] == {
+        "USDC": {"enabled": False},
+        "native": {"enabled": False},
+    }
     assert body["fee"] == {"enabled": False}
     assert body["features"] == {"account_creation": False, "claimable_balances": False}
 
@@ -347,9 +379,27 @@ def test_interactive_deposit_needs_a_known_asset(wallet):
     assert wallet.start_deposit(token, asset_code="native").status_code == 200
 
 
-def test_sep24_needs_a_sep10_token(wallet):
-    assert wallet.start_deposit("").status_code == 401
-    assert wallet.start_deposit("garbage").status_code == 401
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("post", "/sep24/transactions/deposit/interactive", {"asset_code": "USDC"}),
+        ("get", "/sep24/transaction", {"id": "00000000-0000-0000-0000-000000000000"}),
+        ("get", "/sep24/transactions", {"asset_code": "USDC"}),
+    ],
+)
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer ", "Bearer garbage", "Basic x"]
+)
+def test_sep24_needs_a_sep10_token(wallet, method, path, params, authorization):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    if method == "post":
+        response = wallet.post_json(path, params, **headers)
+    else:
+        response = wallet.get(path, params, **headers)
+
+    assert response.status_code == 403
+    assert response.json() == {"type": "authentication_required"}
+    assert response["Access-Control-Allow-Origin"] == "*"
 
 
 def test_sep24_token_is_not_a_sep10_token(wallet):
@@ -357,33 +407,9 @@ def test_sep24_token_is_not_a_sep10_token(wallet):
     url = wallet.start_deposit(token).json()["url"]
     sep24_token = parse_qs(urlsplit(url).query)["token"][0]
 
-    assert wallet.start_deposit(sep24_token).status_code == 401
-
-
-def test_transaction_status_follows_the_receiver_wallet(wallet, ready_receiver_wallet):
-    token = wallet.authenticate(settings.NETWORK_PASSPHRASE)
-    transaction_id = wallet.start_deposit(token).json()["id"]
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-    body = wallet.get("/sep24/transaction", {"id": transaction_id}, **auth).json()
-    assert body["transaction"]["status"] == "incomplete"
-    assert body["transaction"]["kind"] == "deposit"
-    assert body["transaction"]["more_info_url"].startswith(
-        f"http://{wallet.host}/wallet-registration/start?"
-    )
-
-    from receivers.models import Sep24Transaction
-
-    ReceiverWallet.objects.filter(pk=ready_receiver_wallet.pk).update(
-        status=ReceiverWallet.Status.REGISTERED,
-        stellar_address=wallet.keypair.public_key,
-    )
-    Sep24Transaction.objects.filter(pk=transaction_id).update(
-        receiver_wallet=ready_receiver_wallet, completed_at=timezone.now()
-    )
-    body = wallet.get("/sep24/transaction", {"id": transaction_id}, **auth).json()
-    assert body["transaction"]["status"] == "completed"
-    assert body["transaction"]["to"] == wallet.keypair.public_key
+    response = wallet.start_deposit(sep24_token)
+    assert response.status_code == 403
+    assert response.json() == {"type": "authentication_required"}
 
 
 def test_a_token_only_sees_its_own_transactions(client, tenant, wallet_domain):
@@ -401,3 +427,21 @@ def test_a_token_only_sees_its_own_transactions(client, tenant, wallet_domain):
     )
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/sep24/transactions", "/sep24/transaction", "/sep10/auth"]
+)
+def test_a_browser_wallet_on_any_origin_passes_the_preflight(wallet, path):
+    response = wallet.client.options(
+        path,
+        HTTP_HOST=wallet.host,
+        HTTP_ORIGIN="https://wallet.example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in response["Access-Control-Allow-Headers"]
+    assert "GET" in response["Access-Control-Allow-Methods"]
