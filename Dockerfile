@@ -14,6 +14,7 @@ COPY tss tss
 COPY localnet localnet
 COPY bench bench
 COPY templates templates
+COPY locale locale
 COPY manage.py gunicorn.conf.py ./
 # collectstatic only imports the settings: placeholders satisfy the production check.
 RUN pip install --no-cache-dir . \
