@@ -43,10 +43,9 @@ class ContactForm(AccessibleForm):
     """One contact input: the phone number or the email address, whichever the
     page asks for (``kind``); a posted ``contact_kind`` says which one came."""
 
-    contact_kind = forms.ChoiceField(
-        choices=[(kind, kind) for kind in CONTACT_KINDS],
-        required=False,
-        widget=forms.HiddenInput,
+    # Read in __init__ (an unknown value falls back to the page's kind).
+    contact_kind = forms.CharField(
+        required=False, max_length=8, widget=forms.HiddenInput
     )
     phone_number = forms.CharField(
         label=_("Phone number"),

@@ -619,3 +619,18 @@ def test_status_page_writes_amounts_and_dates_in_the_language(
         "ht": "04/03/2026 15:06",
     }
     assert when == expected_when[lang]
+
+
+def test_a_hostile_contact_kind_or_lang_is_ignored(
+    tenant, wallet, ready_receiver_wallet
+):
+    _contact_page(wallet)
+    answer = wallet.client.post(
+        "/wallet-registration/contact?lang=../../etc",
+        {"contact_kind": "<script>", "phone_number": "+1 415 555 0123"},
+        HTTP_HOST=wallet.host,
+    )
+    assert answer.status_code == 302  # the page's own kind (phone) was used
+    page = wallet.get("/wallet-registration/contact", {"lang": "x" * 500})
+    assert page.status_code == 200
+    assert 'lang="en"' in page.content.decode()
