@@ -44,9 +44,7 @@ class ContactForm(AccessibleForm):
     page asks for (``kind``); a posted ``contact_kind`` says which one came."""
 
     # Read in __init__ (an unknown value falls back to the page's kind).
-    contact_kind = forms.CharField(
-        required=False, max_length=8, widget=forms.HiddenInput
-    )
+    contact_kind = forms.CharField(required=False, widget=forms.HiddenInput)
     phone_number = forms.CharField(
         label=_("Phone number"),
         help_text=_("With the country code, for example +14155550100."),
