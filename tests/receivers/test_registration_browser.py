@@ -9,16 +9,18 @@ CI needs: ``apt-get install -y chromium`` (the test is skipped only when
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.db import connections
+from django.utils import timezone
 from stellar_sdk import Keypair, TransactionEnvelope
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
 
-from receivers.models import ReceiverVerification, ReceiverWallet
+from receivers.models import ReceiverVerification, ReceiverWallet, Sep24Transaction
 from receivers.signals import receiver_wallet_registered
 from tests.receivers.conftest import DATE_OF_BIRTH, make_ready_receiver, otp_from_outbox
 
@@ -41,8 +43,9 @@ pytestmark = [
 
 def _wallet_opens_deposit(
     base_url: str, client_domain, lang: str = "en"
-) -> tuple[Keypair, str]:
-    """What a wallet app does before opening our page: SEP-1, SEP-10, SEP-24."""
+) -> tuple[Keypair, str, str]:
+    """What a wallet app does before opening our page: SEP-1, SEP-10, SEP-24.
+    (account, interactive URL, SEP-10 token)."""
     host = urlsplit(base_url).netloc
     toml = fetch_stellar_toml(host, use_http=True)
     account = Keypair.random()
@@ -72,7 +75,20 @@ def _wallet_opens_deposit(
         timeout=10,
     )
     deposit.raise_for_status()
-    return account, deposit.json()["url"]
+    return account, deposit.json()["url"], token.json()["token"]
+
+
+def _in_thread(work):
+    """ORM work in a plain thread (see _read_code)."""
+
+    def run():
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def _read_code(phone: str) -> str:
@@ -104,7 +120,7 @@ def test_receiver_registers_in_headless_chromium(
         dispatch_uid="browser-test",
         weak=False,
     )
-    account, url = _wallet_opens_deposit(live_server.url, wallet_domain)
+    account, url, _ = _wallet_opens_deposit(live_server.url, wallet_domain)
 
     try:
         with sync_playwright() as playwright:
@@ -162,7 +178,9 @@ def test_receiver_registers_in_spanish_on_a_small_phone(
     tenant.is_default = True
     tenant.save()
     receiver_wallet = make_ready_receiver(tenant, tenant.test_wallet, phone=PHONE)
-    account, url = _wallet_opens_deposit(live_server.url, wallet_domain, lang="es")
+    account, url, token = _wallet_opens_deposit(
+        live_server.url, wallet_domain, lang="es"
+    )
     assert "lang=es" in url
 
     with sync_playwright() as playwright:
@@ -214,6 +232,39 @@ def test_receiver_registers_in_spanish_on_a_small_phone(
         page.get_by_role("heading", name="Estás registrado").wait_for()
         _fits(page, 390)
         page.screenshot(path=str(tmp_path / "es-success.png"), full_page=True)
+
+        # The wallet's status link (more_info_url), in a browser without cookie.
+        transaction_id = parse_qs(urlsplit(url).query)["transaction_id"][0]
+        more_info_url = requests.get(
+            f"{live_server.url}/sep24/transaction",
+            params={"id": transaction_id},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["transaction"]["more_info_url"]
+        status = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="es-ES"
+        ).new_page()
+        status.goto(more_info_url)
+        status.get_by_role("heading", name="Tu pago").wait_for()
+        assert status.get_by_text("Pago en camino").is_visible()
+        _fits(status, 390)
+        status.screenshot(path=str(tmp_path / "es-status.png"), full_page=True)
+
+        _in_thread(
+            lambda: Sep24Transaction.objects.filter(pk=transaction_id).update(
+                payment_status=Sep24Transaction.PaymentStatus.SUCCESS,
+                amount=Decimal("1234.5"),
+                amount_asset="stellar:USDC:" + Keypair.random().public_key,
+                stellar_transaction_id="ef" * 32,
+                completed_at=timezone.now(),
+            )
+        )
+        status.reload()
+        status.get_by_text(
+            "Se enviaron 1\xa0234,5000000 USDC a tu billetera."
+        ).wait_for()
+        _fits(status, 390)  # the 64-character hash wraps
+        status.screenshot(path=str(tmp_path / "es-status-paid.png"), full_page=True)
         browser.close()
 
     receiver_wallet.refresh_from_db()
