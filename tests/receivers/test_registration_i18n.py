@@ -378,6 +378,7 @@ def test_language_comes_from_lang_then_accept_language(
         ("ua", None, "uk"),  # SDP's web app's name for Ukrainian
         ("pt-BR", "uk-UA,uk;q=0.9,en;q=0.5", "uk"),  # not ours: the browser's
         (None, "ht", "ht"),  # no lang at all
+        (None, "de-DE,de;q=0.9,es;q=0.8", "es"),  # the first one we speak
         (None, "de", "en"),  # nothing we speak
     ]:
         html_lang, response = opened(lang, accept)
