@@ -1,10 +1,15 @@
 """Receiver registration: a one-time code to the contact the payer uploaded, then
 the code and a verification value bind the wallet's account to the receiver.
 
-Limits (SDP's): a code is valid 5 minutes and allows 5 tries; a verification
-value allows 15 tries, then stays locked until an operator resets it. Replies
-never tell whether a contact exists: an unknown contact gets the same answer as a
-known one, and the attempt is recorded for support.
+Limits: a code is valid 5 minutes; a contact has 5 tries, which a new code does
+not renew (they start again once the contact's last code is an hour old); codes
+are sent at most once a minute and 5 times an hour per contact and per SEP-24
+transaction (``receivers.otp_throttle``); a verification value allows 15 tries,
+then stays locked until an operator resets it. Replies never tell whether a
+contact exists: an unknown contact gets the same answer as a known one (the
+verification field the organization's latest upload asks), and the attempt is
+recorded for support. On testnet, SDP's ``000000`` / ``999999`` codes work as in
+SDP.
 """
 
 from __future__ import annotations
