@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import formats, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -127,6 +128,22 @@ def _throttled_message(exc: Exception) -> str:
 def _error_page(request: HttpRequest, message: str, status: int) -> HttpResponse:
     return render(
         request, f"{TEMPLATES}/error.html", {"message": message}, status=status
+    )
+
+
+@localized
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a registration form sent without its cookie
+    (cookies cleared, an old tab) gets the pages' own error in the reader's
+    language; everything else Django's page."""
+    if not request.path.startswith("/wallet-registration/"):
+        return csrf.csrf_failure(request, reason)
+    state = request.session.get(SESSION_KEY) or {}
+    _activate_language(request, state.get("lang", ""))
+    return _error_page(
+        request,
+        _("This page has expired. Open the registration again from your wallet."),
+        403,
     )
 
 

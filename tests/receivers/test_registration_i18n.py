@@ -635,3 +635,31 @@ def test_a_hostile_contact_kind_or_lang_is_ignored(
     page = wallet.get("/wallet-registration/contact", {"lang": "x" * 500})
     assert page.status_code == 200
     assert 'lang="en"' in page.content.decode()
+
+
+def test_a_form_sent_without_its_csrf_cookie_is_refused_in_the_language(
+    tenant, wallet, ready_receiver_wallet
+):
+    token = wallet.authenticate(settings.NETWORK_PASSPHRASE)
+    url = wallet.start_deposit(token).json()["url"]
+    parts = urlsplit(url)
+    wallet.client.handler.enforce_csrf_checks = True
+    wallet.get(f"{parts.path}?{parts.query}&lang=uk")
+    refused = wallet.client.post(
+        "/wallet-registration/contact",
+        {"contact_kind": "phone", "phone_number": "+14155550123"},
+        HTTP_HOST=wallet.host,
+    )
+    assert refused.status_code == 403
+    html = refused.content.decode()
+    assert 'lang="uk"' in html
+    assert in_language(
+        "uk",
+        lambda: gettext(
+            "This page has expired. Open the registration again from your wallet."
+        ),
+    ) in unescape(html)
+    # Elsewhere, Django's own page.
+    api = wallet.client.post("/admin/login/", {}, HTTP_HOST=wallet.host)
+    assert api.status_code == 403
+    assert "CSRF" in api.content.decode()
