@@ -14,6 +14,7 @@ COPY tss tss
 COPY localnet localnet
 COPY bench bench
 COPY templates templates
+COPY locale locale
 COPY manage.py gunicorn.conf.py ./
 # collectstatic only imports the settings: placeholders that pass the production
 # checks (nothing is served or connected to during the build).

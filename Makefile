@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # the same packages, slower. UV=no skips uv.
 UV ?= yes
 
-.PHONY: install install-dev demo test test-fast lint format migrate run worker beat stop clean
+.PHONY: install install-dev demo test test-fast lint format migrate run worker beat stop clean messages
 
 install: $(STAMP)
 
@@ -63,6 +63,15 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The registration pages' catalogs: extract new strings into locale/*/django.po
+# (needs GNU gettext's xgettext), then compile the .mo files that are committed,
+# so running the project never needs gettext. tests/receivers/test_registration_i18n.py
+# uses the same --ignore list.
+messages: install
+	$(BIN)/python manage.py makemessages -l es -l ru -l uk -l ht --no-obsolete --no-location \
+		--ignore 'tests/*' --ignore 'bench/*' --ignore 'staticfiles/*' --ignore '.sdp/*' --ignore 'docs/*'
+	$(BIN)/python -c "import pathlib, polib; [polib.pofile(str(p)).save_as_mofile(str(p.with_suffix('.mo'))) for p in pathlib.Path('locale').glob('*/LC_MESSAGES/django.po')]"
 
 migrate: install
 	$(BIN)/python manage.py migrate

@@ -52,3 +52,32 @@ def receivers_for(organization: Organization, params) -> QuerySet[Receiver]:
         queryset = queryset.filter(match)
     queryset = date_range(queryset, params)
     return queryset.order_by(*ordering(params, RECEIVER_SORTS, "updated_at"))
+
+
+def registration_contact_kinds(sep24_transaction) -> list[str]:
+    """Which contact the registration page asks for ("phone", "email"), the one
+    to show first at the front: the contacts that receivers waiting at this
+    wallet provider have (their disbursement's registration contact type put
+    them there). Says nothing about any one receiver. With none waiting, both,
+    phone first, so the page does not tell that nobody is expected."""
+    wallet_rules = {
+        "wallets__status": ReceiverWallet.Status.READY,
+        "wallets__wallet__enabled": True,
+        "wallets__wallet__deleted_at__isnull": True,
+    }
+    if sep24_transaction.client_domain:
+        wallet_rules["wallets__wallet__sep_10_client_domain"] = (
+            sep24_transaction.client_domain
+        )
+    # One filter() call: the rules hold for the same wallet row.
+    waiting = Receiver.objects.filter(
+        organization_id=sep24_transaction.organization_id, **wallet_rules
+    )
+    kinds = [
+        kind
+        for kind, column in (("phone", "phone_number"), ("email", "email"))
+        if waiting.exclude(**{f"{column}__isnull": True})
+        .exclude(**{column: ""})
+        .exists()
+    ]
+    return kinds or ["phone", "email"]

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from decimal import Decimal
 from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import formats, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from auth_org.models import Organization
-from receivers import captcha, links, registration, shortlinks
+from receivers import captcha, links, registration, selectors, shortlinks
 from receivers.forms import ContactForm, VerifyForm
 from receivers.models import Sep24Transaction
 from receivers.otp_throttle import OTPThrottled, OTPThrottleUnavailable
@@ -46,6 +49,70 @@ PAGE_ERRORS = {
     "400_5": lambda: _("This code has expired. Request a new code."),
     "400_6": lambda: _("This code is not valid. Check it and try again."),
 }
+# Answers of registration.verify_and_register without a code of their own.
+PAGE_MESSAGES = {
+    "This Stellar account is already registered to another receiver.": lambda: _(
+        "This wallet account is already registered to another person. "
+        "Contact the organization that is paying you."
+    ),
+}
+
+
+def _registration_error_message(exc: registration.RegistrationError) -> str:
+    """The receiver's words for a refusal, in the page's language; never the
+    API's English text."""
+    if exc.code in PAGE_ERRORS:
+        return PAGE_ERRORS[exc.code]()
+    if exc.message in PAGE_MESSAGES:
+        return PAGE_MESSAGES[exc.message]()
+    return _("We could not register you. Check the information and try again.")
+
+
+# --- language ------------------------------------------------------------------
+
+# SDP's web app names Ukrainian "ua" (a country code); the language is "uk".
+LANGUAGE_ALIASES = {"ua": "uk"}
+
+
+def page_language(lang: str) -> str | None:
+    """One of settings.LANGUAGES for a wallet's ``lang`` (SEP-24: RFC 4646, such
+    as "es", "es-AR", "pt_BR"; SDP's "ua"); None when it is not one of ours."""
+    tag = (lang or "").strip().replace("_", "-").lower()[:16]
+    primary = LANGUAGE_ALIASES.get(tag.split("-")[0], tag.split("-")[0])
+    if not primary.isalpha():
+        return None
+    try:
+        return translation.get_supported_language_variant(primary)
+    except LookupError:
+        return None
+
+
+def _choose_language(request: HttpRequest, *langs: str) -> str:
+    """The first of ``langs`` we speak (the wallet's ``lang``), else the
+    browser's Accept-Language, else English."""
+    for lang in langs:
+        chosen = page_language(lang)
+        if chosen:
+            return chosen
+    return translation.get_language_from_request(request)
+
+
+def localized(view):
+    """Renders the page in the language of its ``lang`` query parameter, else
+    of Accept-Language (a view may switch to the registration's own), and only
+    for this request: the thread's language is restored afterwards."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with translation.override(
+            _choose_language(request, request.GET.get("lang", ""))
+        ):
+            response = view(request, *args, **kwargs)
+            response.headers.setdefault("Content-Language", translation.get_language())
+        patch_vary_headers(response, ("Accept-Language",))
+        return response
+
+    return wrapper
 
 
 def _throttled_message(exc: Exception) -> str:
@@ -64,9 +131,26 @@ def _error_page(request: HttpRequest, message: str, status: int) -> HttpResponse
     )
 
 
-def _activate_language(lang: str) -> None:
-    if lang and translation.check_for_language(lang):
-        translation.activate(lang)
+@localized
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a registration form sent without its cookie
+    (cookies cleared, an old tab) gets the pages' own error in the reader's
+    language; everything else Django's page."""
+    if not request.path.startswith("/wallet-registration/"):
+        return csrf.csrf_failure(request, reason)
+    state = request.session.get(SESSION_KEY) or {}
+    _activate_language(request, state.get("lang", ""))
+    return _error_page(
+        request,
+        _("This page has expired. Open the registration again from your wallet."),
+        403,
+    )
+
+
+def _activate_language(request: HttpRequest, *langs: str) -> None:
+    """Inside a ``localized`` view: the ``lang`` of this request, else the
+    registration's, else Accept-Language."""
+    translation.activate(_choose_language(request, request.GET.get("lang", ""), *langs))
 
 
 def registration_session(view):
@@ -97,7 +181,12 @@ def registration_session(view):
         )
         if sep24_transaction is None:
             return _error_page(request, _("This registration link is not valid."), 403)
-        _activate_language(state.get("lang", ""))
+        chosen = page_language(request.GET.get("lang", ""))
+        if chosen and chosen != state.get("lang"):
+            # The page's language switch: the rest of the registration follows.
+            state["lang"] = chosen
+            request.session[SESSION_KEY] = state
+        _activate_language(request, state.get("lang", ""))
         request.registration_state = state
         return view(request, sep24_transaction, *args, **kwargs)
 
@@ -109,6 +198,7 @@ def _page(request, template: str, sep24_transaction, **context) -> HttpResponse:
     status = context.pop("status", 200)
     context.update(
         organization=organization,
+        languages=settings.LANGUAGES,
         captcha_enabled=captcha.captcha_enabled(organization),
         recaptcha_site_key=settings.RECAPTCHA_SITE_KEY,
     )
@@ -128,6 +218,7 @@ def _captcha_ok(request: HttpRequest, organization: Organization) -> bool:
 
 
 @never_cache
+@localized
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
     """The SEP-24 interactive URL: the token must be valid and made for this
@@ -166,11 +257,13 @@ def start(request: HttpRequest) -> HttpResponse:
     # A fresh session key: a session id planted before the token was shown
     # cannot ride along (session fixation).
     request.session.cycle_key()
-    lang = request.GET.get("lang", "") or grant.lang
+    # The wallet's language (the URL's, else the one it gave SEP-24); "" lets
+    # each page follow the browser's Accept-Language.
+    lang = page_language(request.GET.get("lang", "")) or page_language(grant.lang)
     request.session[SESSION_KEY] = {
         "tenant_id": grant.identity.tenant_id,
         "transaction_id": grant.transaction_id,
-        "lang": lang,
+        "lang": lang or "",
         "expires_at": time.time() + SESSION_LIFETIME.total_seconds(),
     }
     return redirect("receivers-registration:contact")
@@ -196,12 +289,15 @@ def _invitation(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@localized
 @require_http_methods(["GET", "POST"])
 @registration_session
 def contact(request: HttpRequest, sep24_transaction) -> HttpResponse:
     if registration.is_already_registered(sep24_transaction):
         return _page(request, "already_registered.html", sep24_transaction)
-    form = ContactForm(request.POST or None)
+    kinds = selectors.registration_contact_kinds(sep24_transaction)
+    asked = request.GET.get("via", "")
+    form = ContactForm(request.POST or None, kind=asked if asked in kinds else kinds[0])
     if request.method == "POST" and form.is_valid():
         if not _captcha_ok(request, sep24_transaction.organization):
             form.add_error(None, PAGE_ERRORS["400_1"]())
@@ -228,10 +324,18 @@ def contact(request: HttpRequest, sep24_transaction) -> HttpResponse:
             request.session[SESSION_KEY] = state
             return redirect("receivers-registration:verify")
     status = 400 if form.errors else 200
-    return _page(request, "contact.html", sep24_transaction, form=form, status=status)
+    return _page(
+        request,
+        "contact.html",
+        sep24_transaction,
+        form=form,
+        other_kinds=[kind for kind in kinds if kind != form.kind],
+        status=status,
+    )
 
 
 @never_cache
+@localized
 @require_http_methods(["GET", "POST"])
 @registration_session
 def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
@@ -267,12 +371,7 @@ def verify(request: HttpRequest, sep24_transaction) -> HttpResponse:
                         request, state, exc.extras["verification_field"]
                     )
                 else:
-                    message = (
-                        PAGE_ERRORS[exc.code]()
-                        if exc.code in PAGE_ERRORS
-                        else exc.message
-                    )
-                    form.add_error(None, message)
+                    form.add_error(None, _registration_error_message(exc))
             else:
                 state["registered"] = True
                 request.session[SESSION_KEY] = state
@@ -341,6 +440,7 @@ def _ask_another_field(request: HttpRequest, state: dict, field: str) -> VerifyF
 
 
 @never_cache
+@localized
 @require_http_methods(["POST"])
 @registration_session
 def resend(request: HttpRequest, sep24_transaction) -> HttpResponse:
@@ -373,6 +473,7 @@ def resend(request: HttpRequest, sep24_transaction) -> HttpResponse:
 
 
 @never_cache
+@localized
 @require_GET
 @registration_session
 def success(request: HttpRequest, sep24_transaction) -> HttpResponse:
@@ -381,7 +482,16 @@ def success(request: HttpRequest, sep24_transaction) -> HttpResponse:
     return _page(request, "success.html", sep24_transaction)
 
 
+def _amount_text(amount: Decimal | None) -> str:
+    """The amount (7 places, as stored and as SEP-24 states it) as the page's
+    language writes numbers: 1,234.5000000 / 1.234,5000000 / 1 234,5000000."""
+    if amount is None:
+        return ""
+    return formats.number_format(amount, use_l10n=True, force_grouping=True)
+
+
 @never_cache
+@localized
 @require_GET
 def transaction_status(request: HttpRequest) -> HttpResponse:
     """A SEP-24 transaction's ``more_info_url``: readable by anyone holding the
@@ -399,18 +509,20 @@ def transaction_status(request: HttpRequest) -> HttpResponse:
         tenant is not None and tenant.id != sep24_transaction.organization_id
     ):
         return _error_page(request, _("This transaction link is not valid."), 404)
-    _activate_language(sep24_transaction.lang)
+    _activate_language(request, sep24_transaction.lang)
     tx = sep24_transaction
     return _page(
         request,
         "status.html",
         tx,
         tx_status=interactive.transaction_status(tx),
-        amount=tx.amount,
+        # The page says why in the reader's language (payment_message is the
+        # SEP-24 JSON's English text).
+        payment_canceled=tx.payment_status == Sep24Transaction.PaymentStatus.CANCELED,
+        amount=_amount_text(tx.amount),
         asset_code=tx.amount_asset.rpartition("stellar:")[2]
         .split(":")[0]
         .replace("native", "XLM"),
-        message=tx.payment_message,
         started_at=tx.started_at,
         completed_at=tx.completed_at,
         stellar_transaction_id=tx.stellar_transaction_id,

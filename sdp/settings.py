@@ -318,10 +318,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages of the recipients' registration pages (SDP's five). The dashboard
+# API and the admin stay in LANGUAGE_CODE: no LocaleMiddleware; the pages pick
+# their language themselves (receivers.views).
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("ru", "Русский"),
+    ("uk", "Українська"),
+    ("ht", "Kreyòl ayisyen"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date and number formats for a language Django has none for (Haitian Creole).
+FORMAT_MODULE_PATH = ["sdp.formats"]
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# The registration pages answer a failed CSRF check in the reader's language.
+CSRF_FAILURE_VIEW = "receivers.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
