@@ -59,7 +59,7 @@ def test_demo_wallet_answers_the_question_asked_after_the_code(
 ):
     settings.SINGLE_TENANT_MODE = True
     pin = _organization_with_mixed_fields(tenant)
-    _, url = _wallet_opens_deposit(live_server.url, wallet_domain)
+    _, url, _ = _wallet_opens_deposit(live_server.url, wallet_domain)
     said = []
     wallet = DemoWallet(base_url=live_server.url, tenant=tenant.name, say=said.append)
 
@@ -83,7 +83,7 @@ def test_browser_registers_a_receiver_asked_another_fact(
 
     settings.SINGLE_TENANT_MODE = True
     pin = _organization_with_mixed_fields(tenant)
-    _, url = _wallet_opens_deposit(live_server.url, wallet_domain)
+    _, url, _ = _wallet_opens_deposit(live_server.url, wallet_domain)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
