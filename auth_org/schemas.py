@@ -25,21 +25,6 @@ class Asset(serializers.Serializer):
     deleted_at = serializers.DateTimeField(allow_null=True)
 
 
-class Wallet(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    homepage = serializers.CharField()
-    deep_link_schema = serializers.CharField()
-    sep_10_client_domain = serializers.CharField()
-    enabled = serializers.BooleanField()
-    user_managed = serializers.BooleanField()
-    embedded = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
-    assets = Asset(many=True, help_text="its assets that are not deleted")
-
-
 class WalletWithoutAssets(serializers.Serializer):
     """A wallet within a receiver wallet."""
 
@@ -54,6 +39,12 @@ class WalletWithoutAssets(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     deleted_at = serializers.DateTimeField(allow_null=True)
+
+
+class Wallet(WalletWithoutAssets):
+    """A wallet provider, with the assets it takes."""
+
+    assets = Asset(many=True, help_text="its assets that are not deleted")
 
 
 class AssetRef(serializers.Serializer):
