@@ -73,8 +73,15 @@ def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
             )
         )
     if touched:
-        complete_disbursements_of(touched)
-        report_to_sep24(touched)
+        payments_became_final(touched)
+
+
+def payments_became_final(payment_pks) -> None:
+    """What follows wherever payments reach a result (the TSS's, a cancel, the
+    READY auto-cancel), in the caller's transaction: their disbursements
+    complete if nothing is left open, and their SEP-24 transactions learn it."""
+    complete_disbursements_of(payment_pks)
+    report_to_sep24(payment_pks)
 
 
 def report_to_sep24(payment_pks) -> int:

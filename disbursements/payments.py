@@ -16,12 +16,8 @@ from auth_org.models import Asset, Organization, User, Wallet
 from core.api import APIError, NotFound
 from core.fsm import transition, transition_many
 from core.validators import parse_amount, validate_wallet_address
-from disbursements.completion import (
-    complete_disbursements_of,
-    complete_finished_disbursements,
-)
 from disbursements.handoff import hand_off_payments
-from disbursements.listeners import report_to_sep24
+from disbursements.listeners import payments_became_final
 from disbursements.models import Payment, PaymentStatusChange
 from disbursements.services import check_balance, read_balances
 from receivers.invitations import queue_invitations
@@ -35,8 +31,7 @@ def cancel_payment(payment: Payment, *, actor: User | None) -> None:
         raise APIError(f"only READY payments can be canceled (status {payment.status})")
     with transaction.atomic():
         transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)
-        complete_finished_disbursements([payment.disbursement_id])
-        report_to_sep24([payment.pk])
+        payments_became_final([payment.pk])
 
 
 def retry_payments(
@@ -123,8 +118,7 @@ def cancel_expired_ready_payments(now=None) -> int:
                     f"{organization.payment_cancellation_period_days} days"
                 ),
             )
-            complete_disbursements_of(moved)
-            report_to_sep24(moved)
+            payments_became_final(moved)
         canceled += len(moved)
     return canceled
 
