@@ -38,7 +38,7 @@ def iso(value) -> str | None:
 # (core.jsontext) for the reads that render them in SQL: an asset aliased ``a``, a
 # wallet aliased ``w`` (WALLET_MEMBERS: its members, without assets).
 ASSET_TEXT = jt.obj(
-    id=jt.quoted("a.id"),
+    id=jt.quoted("a.id::uuid"),
     code=jt.string("a.code"),
     issuer=jt.string("a.issuer"),
     created_at=jt.iso("a.created_at"),
@@ -46,7 +46,7 @@ ASSET_TEXT = jt.obj(
     deleted_at=jt.iso("a.deleted_at"),
 )
 WALLET_MEMBERS = jt.members(
-    id=jt.quoted("w.id"),
+    id=jt.quoted("w.id::uuid"),
     name=jt.string("w.name"),
     homepage=jt.string("w.homepage"),
     deep_link_schema=jt.string("w.deep_link_schema"),

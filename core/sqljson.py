@@ -11,6 +11,7 @@ one place); only the rendering moved.
 Every SQL fragment here is a constant of the code; values are always bound
 parameters.
 
+- ``table(model)``: a model's table name, for SQL text;
 - ``iso(column)``: a timestamp as ``auth_org.catalog_api.iso`` writes it;
   ``money(column)``: an amount with 7 decimals;
 - ``fetch_row``/``fetch_text``: run a short, hot query as a prepared statement;
@@ -40,6 +41,13 @@ from core.api import NotFound
 _ISO = "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
+def table(model: Any) -> str:
+    """The table of ``model`` for SQL text: table names come from the models'
+    metadata (``_meta.db_table``), never spelled out, so a renamed table or a
+    model moved between apps cannot leave a query reading the old name."""
+    return model._meta.db_table
+
+
 def iso(column: str) -> str:
     return _ISO.format(column)
 
@@ -55,21 +63,37 @@ def fetch_row(sql: str, params: list | tuple) -> tuple | None:
     through Django's cursor, planned for their values each time.
 
     The JSON queries are long (every column spelled out) and planning them cost
-    PostgreSQL more than running them: ~1.8 ms of a 2.4 ms payment details.
-    Prepared once per connection and SQL text, they are only executed after
-    that. Django's cursors bind parameters on the client and cannot prepare, so
-    this one is psycopg's own, on Django's connection (same transaction and
-    type adapters; errors raised as Django's). Without prepared statements
-    (settings.DB_PREPARED_STATEMENTS off) the query is simply run.
+    PostgreSQL more than running them. Prepared once per connection and SQL
+    text, they are only executed after that. Django's cursors bind parameters
+    on the client and cannot prepare, so the cursor underneath is psycopg's own,
+    on Django's connection (same transaction and type adapters), wrapped as
+    Django wraps its cursors: ``connection.execute_wrappers`` (APM, query
+    counts, the debug toolbar), ``connection.queries`` when they are logged and
+    Django's errors all see these reads as any other. Without prepared
+    statements (settings.DB_PREPARED_STATEMENTS off) the query is simply run.
     """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with (
-        connection.wrap_database_errors,
-        psycopg.RawCursor(connection.connection) as cursor,
-    ):
-        cursor.execute(_numbered(sql), params, prepare=True)
+    raw = _PreparingCursor(connection.connection)
+    if connection.queries_logged:
+        cursor = connection.make_debug_cursor(raw)
+    else:
+        cursor = connection.make_cursor(raw)
+    with cursor:
+        cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+class _PreparingCursor(psycopg.RawCursor):
+    """psycopg's cursor with server-side parameters, asking for every query to
+    be prepared: it receives Django's ``%s`` SQL (what the wrappers and the
+    query log show) and sends PostgreSQL's own placeholders."""
+
+    # core.postgres logs its SQL with the values (psycopg keeps no text of it).
+    logs_values = True
+
+    def execute(self, query, params=None, **kwargs):  # type: ignore[override]
+        return super().execute(_numbered(query), params, prepare=True)
 
 
 _PLACEHOLDER = re.compile(r"%([s%])")

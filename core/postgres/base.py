@@ -9,6 +9,8 @@ connection that finished a request without error less than TRUSTED_FOR seconds
 ago is not checked again; one idle for longer is, as before. A database that
 restarts within that second costs at most the one request per worker that was
 already on its way, as it would without the check.
+
+Its operations log the prepared reads' SQL with their values (DatabaseOperations).
 """
 
 from __future__ import annotations
@@ -22,7 +24,20 @@ from django.db.backends.postgresql import base
 TRUSTED_FOR = 1.0
 
 
+class DatabaseOperations(base.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        """The query with its values, for the query log (connection.queries,
+        the debug toolbar, query-count assertions). psycopg keeps no text of
+        what a server-binding cursor ran (core.sqljson's prepared reads): those
+        cursors say so (``logs_values``) and their SQL is composed here, as
+        Django's client-side cursors show theirs."""
+        if getattr(cursor, "logs_values", False):
+            return self.compose_sql(sql, params)
+        return super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
     clean_at = float("-inf")
 
     def close_if_health_check_failed(self):
