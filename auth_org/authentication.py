@@ -30,8 +30,8 @@ from core.middleware import client_ip
 def _session_user_query() -> tuple[str, list, list, list, list]:
     """The SQL of ``User.objects.select_related("organization").defer(
     "organization__logo").filter(pk=, organization_id=, is_active=True)``,
-    compiled once per process: building it through the ORM costs about a
-    millisecond of CPU on every request; running it costs a tenth of that."""
+    compiled once per process: building it through the ORM on every request
+    cost far more CPU than running it (docs/performance.md)."""
     user_fields = list(User._meta.concrete_fields)
     org_fields = [f for f in Organization._meta.concrete_fields if f.name != "logo"]
     columns = [f'u."{f.column}"' for f in user_fields] + [

@@ -1,8 +1,8 @@
 """Django's Redis cache with one client per connection pool.
 
 Django's RedisCacheClient builds a new ``redis.Redis`` for every cache call, and
-each one fills a table of ~170 response callbacks: about 0.4 ms of CPU per
-``cache.get``, more than the round trip to Redis. The client holds no state of
+each one fills a table of response callbacks: more CPU per ``cache.get`` than
+the round trip to Redis (docs/performance.md). The client holds no state of
 its own beyond the pool, so one per pool serves every call and thread.
 """
 

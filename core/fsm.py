@@ -192,7 +192,7 @@ def _copy_history(
     **history: Any,
 ) -> None:
     """The history rows of a bulk move, written with one COPY: building model
-    instances for 10,000 rows costs seconds, the COPY a tenth of that."""
+    instances for a whole upload's rows costs far more (docs/performance.md)."""
     meta = history_model._meta
     constant: dict[str, Any] = {"to_status": to, "note": note, "created_at": now}
     for name, value in history.items():

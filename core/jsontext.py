@@ -1,12 +1,12 @@
 """The dashboard reads' JSON, written by PostgreSQL by joining text.
 
 ``json_build_object`` (what these reads used first) looks up the
-type of every argument, keys included, in the catalog caches on every row: four
-lookups for a text or uuid, eight per key. A receivers page (20 receivers and
-their wallets, ~45 keys each) spent a quarter of its database CPU there. Here an
+type of every argument, keys included, in the catalog caches on every row,
+several lookups per value and per key: with dozens of keys per receiver, a
+large share of a receivers page's database CPU (docs/performance.md). Here an
 object is its keys (constants) and its values (already JSON text) joined with
 ``||``: the same bytes as ``json_build_object`` writes (``{"key" : value, ...}``,
-arrays ``[a, b]`` as ``json_agg`` writes them), about three times cheaper.
+arrays ``[a, b]`` as ``json_agg`` writes them), for much less.
 
 Every value is SQL giving JSON text, never NULL: wrap each column with the
 function of its kind (a SQL NULL reads ``null``, as with json_build_object).
@@ -136,7 +136,7 @@ def page(element: str, joins: str) -> str:
 
     The keys come in as a value, not as the selector's query: this query is
     prepared (sqljson.fetch_row) and a generic plan would serve every filter the
-    same way (a receivers search took 36 ms instead of 0.3). The selector's
+    same way (a receivers search lost its index; docs/performance.md). The selector's
     query runs apart, planned for its values each time."""
     return (
         f"SELECT coalesce({array(element, 'page.ord')}, '[]')"  # noqa: S608

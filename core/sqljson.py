@@ -3,7 +3,7 @@
 The busiest reads (payments, receivers and disbursements, listed and one by one)
 answer thousands of times a minute. Built with the ORM, each row became a handful
 of model instances, each timestamp a datetime and each of those a string again:
-about 0.5 ms of Python per row, most of a list request's time. Here PostgreSQL
+most of a list request's time went to Python (docs/performance.md). Here PostgreSQL
 builds the JSON text of the whole answer in one query, and Python passes the text
 through. A selector's queryset still says which rows (filters and sort stay in
 one place); only the rendering moved.
@@ -19,7 +19,7 @@ parameters.
 - ``one_response``, ``json_response``, ``envelope``: answers of JSON text.
 
 ``core.jsontext`` builds the objects and arrays (joined text, the bytes
-``json_build_object`` writes, about three times cheaper for PostgreSQL).
+``json_build_object`` writes, cheaper for PostgreSQL).
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ _PLACEHOLDER = re.compile(r"%([s%])")
 def _numbered(sql: str) -> bytes:
     """``sql`` with PostgreSQL's own placeholders ($1, $2 ...) for psycopg's
     ``%s`` (and ``%%`` as ``%``), encoded: converted once per text. psycopg
-    would split every query longer than 4 KB again on each execution (it caches
-    only shorter ones), and these are 5-15 KB; the same bytes object also keeps
+    would split every long query again on each execution (it caches only short
+    ones), and these are long; the same bytes object also keeps
     its hash for psycopg's lookup of the prepared statement."""
     number = itertools.count(1)
     return _PLACEHOLDER.sub(
@@ -114,8 +114,8 @@ def _numbered(sql: str) -> bytes:
 
 def uuid_array(keys) -> str:
     """Primary keys as the text of a uuid[] parameter (``%s::uuid[]``). Given a
-    list, psycopg's dumper inspects every element to choose the array's type:
-    ~0.15 ms a page, where joining the text costs a few microseconds."""
+    list, psycopg's dumper inspects every element to choose the array's type,
+    which costs far more than joining the text."""
     return "{" + ",".join(map(str, keys)) + "}"
 
 

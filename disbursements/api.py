@@ -489,7 +489,7 @@ class DisbursementReceiversView(APIView):
         # Its payments in upload order (index payment_disb_created), then their
         # JSON. Apart: with the keys' query inside (LIMIT and OFFSET unknown to
         # a generic plan) PostgreSQL planned the whole rendering on every
-        # request (~0.8 ms); alone, it is one generic plan. Read as text, the
+        # request; alone, it is one generic plan. Read as text, the
         # keys go back as one text parameter (sqljson.uuid_array).
         keys = sqljson.fetch_text(
             _disbursement_receiver_keys(request.query_params),

@@ -229,8 +229,8 @@ RECEIVER_STATS_COLUMNS = (
 
 def receiver_stats(ids: list) -> dict[Any, dict[str, Any]]:
     """Per receiver and per receiver wallet: counters and received amounts."""
-    # Fixed SQL: the ORM spends about a millisecond of CPU building this
-    # grouped query, ten times what PostgreSQL needs to answer it.
+    # Fixed SQL: the ORM spends more CPU building this grouped query than
+    # PostgreSQL needs to answer it.
     with connection.cursor() as cursor:
         cursor.execute(RECEIVER_STATS, [[uuid.UUID(str(i)) for i in ids]])
         rows = [
@@ -405,7 +405,7 @@ def _uuid(value: str, name: str | None):
 # whether the successful payments share one asset and all share one receiver
 # wallet, as nearly all do, by comparing each with the first payment read
 # (``ref``; min() and max() of their text, PostgreSQL 15 having none of uuid,
-# cost ten times as much); the others are grouped by RECEIVED_SQL. Three
+# cost much more); the others are grouped by RECEIVED_SQL. Three
 # filtered counts, not four: each filter costs about as much as the count.
 PAYMENT_FIGURES_SQL = """(SELECT f.total, f.successful, f.failed, f.canceled,
     f.total - f.successful - f.failed - f.canceled AS remaining, f.received,

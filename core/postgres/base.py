@@ -2,8 +2,8 @@
 that has just served a request cleanly.
 
 CONN_HEALTH_CHECKS costs a ``SELECT 1`` round trip at the start of every request
-that reuses a connection: about 0.4 ms of CPU between the web process and the
-database, a tenth of a dashboard read. Its purpose is a connection that died
+that reuses a connection: CPU in the web process and the database, a visible
+share of a dashboard read (docs/performance.md). Its purpose is a connection that died
 while idle (a database restart, a failover, a proxy's idle timeout). A
 connection that finished a request without error less than TRUSTED_FOR seconds
 ago is not checked again; one idle for longer is, as before. A database that
