@@ -41,7 +41,3 @@ class TrustlineNotEmpty(TSSError):
 
 class NoDistributionAccount(TSSError):
     """The tenant has no distribution account the TSS can sign for."""
-
-
-class NoChannelAccounts(TSSError):
-    """The TSS cannot submit without channel accounts."""
