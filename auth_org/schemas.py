@@ -132,17 +132,27 @@ class APIKey(serializers.Serializer):
 
 
 class DistributionAccount(serializers.Serializer):
-    address = serializers.CharField(allow_blank=True)
-    type = serializers.CharField()
-    status = serializers.CharField()
+    """An organization's distribution account (rendered from the organization)."""
+
+    address = serializers.CharField(
+        source="distribution_account_address", allow_blank=True
+    )
+    type = serializers.CharField(source="distribution_account_type")
+    status = serializers.CharField(source="distribution_account_status")
 
 
 class OrganizationSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    """An organization; what is not a column (logo_url, base_url, the effective
+    settings, the templates that are not the default) is an attribute of the
+    instance (auth_org.api.organization_json's)."""
+
+    name = serializers.CharField(source="display_name")
     logo_url = serializers.URLField()
     base_url = serializers.CharField()
-    distribution_account_public_key = serializers.CharField(allow_blank=True)
-    distribution_account = DistributionAccount()
+    distribution_account_public_key = serializers.CharField(
+        source="distribution_account_address", allow_blank=True
+    )
+    distribution_account = DistributionAccount(source="*")
     timezone_utc_offset = serializers.CharField()
     is_approval_required = serializers.BooleanField()
     is_link_shortener_enabled = serializers.BooleanField()

@@ -25,7 +25,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 
-class ErrorBody(serializers.Serializer):
+class ErrorBody(serializers.Serializer):  # type: ignore[type-arg]
     """SDP's error: the message the dashboard shows, and per field what is wrong."""
 
     error = serializers.CharField()
@@ -33,15 +33,15 @@ class ErrorBody(serializers.Serializer):
     error_code = serializers.CharField(required=False)
 
 
-class Message(serializers.Serializer):
+class Message(serializers.Serializer):  # type: ignore[type-arg]
     message = serializers.CharField()
 
 
-class Token(serializers.Serializer):
+class Token(serializers.Serializer):  # type: ignore[type-arg]
     token = serializers.CharField()
 
 
-class Pagination(serializers.Serializer):
+class Pagination(serializers.Serializer):  # type: ignore[type-arg]
     next = serializers.URLField(required=False)
     prev = serializers.URLField(required=False)
     pages = serializers.IntegerField(min_value=0)
@@ -49,7 +49,9 @@ class Pagination(serializers.Serializer):
 
 
 @functools.cache
-def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def page_of(
+    item: type[serializers.Serializer[Any]],
+) -> type[serializers.Serializer[Any]]:
     """The list envelope of ``item`` (component ``<Item>Page``)."""
     name = item.__name__.removesuffix("Serializer") + "Page"
     return type(
@@ -127,10 +129,10 @@ AMOUNT_HELP = "a decimal string with 7 places, e.g. '12.5000000'"
 class Timestamp(serializers.DateTimeField):
     """UTC with microseconds and "Z", as core.sqljson.iso writes it."""
 
-    def to_representation(self, value: Any) -> str | None:
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
         if not value:
             return None
-        return (
+        return str(
             value.astimezone(UTC)
             .isoformat(timespec="microseconds")
             .replace("+00:00", "Z")
@@ -155,7 +157,7 @@ class CountText(serializers.IntegerField):
         kwargs.setdefault("help_text", "a count, as a string (as SDP writes it)")
         super().__init__(**kwargs)
 
-    def to_representation(self, value: Any) -> str:
+    def to_representation(self, value: Any) -> str:  # type: ignore[override]
         return str(int(value))
 
 
@@ -165,7 +167,7 @@ class BlankAsNull(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_null=True, **kwargs)
 
-    def to_representation(self, value: Any) -> str | None:
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
         return str(value) if value not in (None, "") else None
 
 

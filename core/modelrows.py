@@ -24,7 +24,9 @@ class RowReader:
     """Reads ``model``'s ``fields`` (its concrete fields by default; the others
     are deferred on the instances) from the columns of a row."""
 
-    def __init__(self, model: type[Model], fields: list[Field] | None = None):
+    def __init__(
+        self, model: type[Model], fields: list[Field[Any, Any]] | None = None
+    ) -> None:
         self.model = model
         self.fields = list(fields or model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
@@ -39,7 +41,7 @@ class RowReader:
     def columns(self, alias: str) -> list[str]:
         """The SQL of the fields' columns of the table aliased ``alias``."""
         quote = connection.ops.quote_name
-        return [f"{alias}.{quote(field.column)}" for field in self.fields]
+        return [f"{alias}.{quote(str(field.column))}" for field in self.fields]
 
     def instance(self, values: list[Any] | tuple[Any, ...]) -> Model:
         """The model instance of ``values`` (the columns, in order), as loaded

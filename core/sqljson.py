@@ -28,6 +28,7 @@ import functools
 import itertools
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -45,7 +46,7 @@ def table(model: Any) -> str:
     """The table of ``model`` for SQL text: table names come from the models'
     metadata (``_meta.db_table``), never spelled out, so a renamed table or a
     model moved between apps cannot leave a query reading the old name."""
-    return model._meta.db_table
+    return str(model._meta.db_table)
 
 
 def iso(column: str) -> str:
@@ -57,7 +58,10 @@ def money(column: str) -> str:
     return f"(({column})::numeric(38, 7))::text"
 
 
-def fetch_row(sql: str, params: list | tuple) -> tuple | None:
+Params = list[Any] | tuple[Any, ...]
+
+
+def fetch_row(sql: str, params: Params) -> tuple[Any, ...] | None:
     """The first row, from a server-side prepared statement. Only for queries
     whose one plan suits every value (reads by key): a selector's filters go
     through Django's cursor, planned for their values each time.
@@ -74,17 +78,19 @@ def fetch_row(sql: str, params: list | tuple) -> tuple | None:
     """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    raw = _PreparingCursor(connection.connection)
+    raw: Any = _PreparingCursor(connection.connection)
+    cursor: Any
     if connection.queries_logged:
         cursor = connection.make_debug_cursor(raw)
     else:
         cursor = connection.make_cursor(raw)
     with cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
 
 
-class _PreparingCursor(psycopg.RawCursor):
+class _PreparingCursor(psycopg.RawCursor[Any]):
     """psycopg's cursor with server-side parameters, asking for every query to
     be prepared: it receives Django's ``%s`` SQL (what the wrappers and the
     query log show) and sends PostgreSQL's own placeholders."""
@@ -92,7 +98,9 @@ class _PreparingCursor(psycopg.RawCursor):
     # core.postgres logs its SQL with the values (psycopg keeps no text of it).
     logs_values = True
 
-    def execute(self, query, params=None, **kwargs):  # type: ignore[override]
+    def execute(  # type: ignore[override]
+        self, query: str, params: Params | None = None, **kwargs: Any
+    ) -> _PreparingCursor:
         return super().execute(_numbered(query), params, prepare=True)
 
 
@@ -112,20 +120,22 @@ def _numbered(sql: str) -> bytes:
     ).encode()
 
 
-def uuid_array(keys) -> str:
+def uuid_array(keys: Iterable[Any]) -> str:
     """Primary keys as the text of a uuid[] parameter (``%s::uuid[]``). Given a
     list, psycopg's dumper inspects every element to choose the array's type,
     which costs far more than joining the text."""
     return "{" + ",".join(map(str, keys)) + "}"
 
 
-def fetch_text(sql: str, params: list | tuple) -> Any:
+def fetch_text(sql: str, params: Params) -> Any:
     """The first column of the first row (as fetch_row); None without a row."""
     row = fetch_row(sql, params)
     return row[0] if row else None
 
 
-def one_text(element: str, source: str, organization_id, pk, *, missing: str) -> str:
+def one_text(
+    element: str, source: str, organization_id: Any, pk: Any, *, missing: str
+) -> str:
     """The JSON ``element`` of one row. ``source`` is the text after FROM,
     starting with the row's table and its alias (``receivers_receiver r JOIN
     ...``); the row is ``<alias>.id = pk`` of the organization, else 404 with
@@ -138,14 +148,14 @@ def one_text(element: str, source: str, organization_id, pk, *, missing: str) ->
     )
     if body is None:
         raise NotFound(missing)
-    return body
+    return str(body)
 
 
 def one_response(
     element: str,
     source: str,
-    organization_id,
-    pk,
+    organization_id: Any,
+    pk: Any,
     *,
     missing: str,
     status: int = 200,

@@ -16,23 +16,24 @@ Its operations log the prepared reads' SQL with their values (DatabaseOperations
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.core import signals
 from django.db import connections
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 
 TRUSTED_FOR = 1.0
 
 
-class DatabaseOperations(base.DatabaseOperations):
-    def last_executed_query(self, cursor, sql, params):
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
         """The query with its values, for the query log (connection.queries,
         the debug toolbar, query-count assertions). psycopg keeps no text of
         what a server-binding cursor ran (core.sqljson's prepared reads): those
         cursors say so (``logs_values``) and their SQL is composed here, as
         Django's client-side cursors show theirs."""
         if getattr(cursor, "logs_values", False):
-            return self.compose_sql(sql, params)
+            return str(self.compose_sql(sql, params))
         return super().last_executed_query(cursor, sql, params)
 
 
@@ -40,22 +41,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
     clean_at = float("-inf")
 
-    def close_if_health_check_failed(self):
+    def close_if_health_check_failed(self) -> None:
         if (
             self.connection is not None
-            and not self.health_check_done
+            and not getattr(self, "health_check_done", False)
             and time.monotonic() - self.clean_at < TRUSTED_FOR
         ):
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
 
-    def close(self):
+    def close(self) -> None:
         self.clean_at = float("-inf")
         super().close()
 
 
-def _stamp_clean_connections(**kwargs) -> None:
+def _stamp_clean_connections(**kwargs: Any) -> None:
     for conn in connections.all(initialized_only=True):
         if (
             isinstance(conn, DatabaseWrapper)

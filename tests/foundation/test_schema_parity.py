@@ -25,13 +25,14 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 from rest_framework import serializers
 
 from auth_org import schemas as auth_schemas
 from auth_org.apikeys import create_api_key
-from auth_org.models import Asset, User, Wallet
+from auth_org.models import Asset, Organization, User, Wallet
 from disbursements import receivers_api
 from disbursements import schemas as disbursement_schemas
 from disbursements.models import (
@@ -504,3 +505,43 @@ def test_statistics(client, rows):
     answered = _get(client, rows.owner, "/statistics")
     assert_parity(disbursement_schemas.Statistics(figures), answered)
     assert answered["payment_counters"]["success"] == 2
+
+
+def test_organization(client, rows):
+    from auth_org.api import DEFAULT_TEMPLATES
+
+    organization = Organization.objects.get(pk=rows.owner.organization_id)
+    answered = _get(client, rows.owner, "/organization")
+    # What is not a column, from the row and the settings, apart from the route.
+    organization.logo_url = answered["logo_url"]
+    organization.base_url = organization.base_url or settings.BASE_URL
+    organization.receiver_invitation_resend_interval_days = (
+        organization.receiver_invitation_resend_interval_days or 0
+    )
+    organization.payment_cancellation_period_days = (
+        organization.payment_cancellation_period_days or 0
+    )
+    organization.privacy_policy_link = organization.privacy_policy_link or None
+    organization.mfa_disabled = answered["mfa_disabled"]
+    organization.captcha_disabled = answered["captcha_disabled"]
+    organization.receiver_invitations_disabled = bool(
+        organization.receiver_invitations_disabled
+    )
+    # The row's values, without the templates that are the default (shown only
+    # when they are not).
+    values = {
+        name: getattr(organization, name)
+        for name in auth_schemas.OrganizationSerializer().fields
+        if hasattr(organization, name) and name not in DEFAULT_TEMPLATES
+    }
+    values |= {
+        f.attname: getattr(organization, f.attname)
+        for f in Organization._meta.concrete_fields
+        if f.attname not in DEFAULT_TEMPLATES
+    }
+    for key, default in DEFAULT_TEMPLATES.items():
+        if getattr(organization, key) != default:
+            values[key] = getattr(organization, key)
+    declared = auth_schemas.OrganizationSerializer(SimpleNamespace(**values))
+    assert_parity(declared, answered)
+    assert answered["name"] == organization.display_name
