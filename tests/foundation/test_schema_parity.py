@@ -256,15 +256,20 @@ def _received(payments: list[Payment]) -> list[dict[str, str]]:
     ]
 
 
+def _give_figures(obj: Any, payments: list[Payment], *, successful: str) -> None:
+    """A receiver's or receiver wallet's payment figures, as its attributes."""
+    counts = _counts(payments)
+    obj.total_payments = counts["total"]
+    setattr(obj, successful, counts["successful"])
+    obj.failed_payments = counts["failed"]
+    obj.canceled_payments = counts["canceled"]
+    obj.remaining_payments = counts["remaining"]
+    obj.received_amounts = _received(payments)
+
+
 def _with_wallet_figures(wallet: ReceiverWallet) -> ReceiverWallet:
     own = list(Payment.objects.filter(receiver_wallet=wallet).select_related("asset"))
-    counts = _counts(own)
-    wallet.total_payments = counts["total"]
-    wallet.payments_received = counts["successful"]
-    wallet.failed_payments = counts["failed"]
-    wallet.canceled_payments = counts["canceled"]
-    wallet.remaining_payments = counts["remaining"]
-    wallet.received_amounts = _received(own)
+    _give_figures(wallet, own, successful="payments_received")
     delivered = sorted(
         Message.objects.filter(
             receiver_wallet_id=wallet.pk,
@@ -291,13 +296,7 @@ def _receiver_instance(pk) -> Receiver:
         ),
     ).get(pk=pk)
     payments = list(Payment.objects.filter(receiver=receiver).select_related("asset"))
-    counts = _counts(payments)
-    receiver.total_payments = counts["total"]
-    receiver.successful_payments = counts["successful"]
-    receiver.failed_payments = counts["failed"]
-    receiver.canceled_payments = counts["canceled"]
-    receiver.remaining_payments = counts["remaining"]
-    receiver.received_amounts = _received(payments)
+    _give_figures(receiver, payments, successful="successful_payments")
     wallets = receiver.wallets.all()
     receiver.registered_wallets = sum(1 for w in wallets if w.status == "REGISTERED")
     for wallet in wallets:
