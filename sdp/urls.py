@@ -48,6 +48,7 @@ django_admin = [
 ]
 public = [
     path("", include("disbursements.urls")),
+    path("", include("reports.urls")),
     path("", include("receivers.urls")),
     path("", include("auth_org.catalog_urls")),
     path("", include("receivers.shortlink_urls")),
