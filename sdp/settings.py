@@ -608,6 +608,8 @@ MIDDLEWARE[:0] = [
 LOGGING.setdefault("loggers", {}).update(
     {"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}}
 )
+# WeasyPrint logs each step of every PDF at INFO (reports).
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 # The worker and beat log through LOGGING too (JSON, redacted): Celery's own
 # root logger printed task failures with the contacts in their messages.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
