@@ -84,7 +84,7 @@ def _amount(value) -> str | None:
 
 
 def latest_differences(limit: int = 50) -> list[Difference]:
-    """The operations page: differences of each tenant's latest reconciled day."""
+    """The operations page: the latest differences found, newest day first."""
     return list(
         Difference.objects.select_related(
             "reconciliation__organization", "reconciliation__asset"
