@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import Client
 from django.utils import formats, translation
 from prometheus_client import REGISTRY
 from stellar_sdk import Asset as SdkAsset
@@ -244,6 +245,18 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert outside["hash"] in pdf_text(response.content).replace("\n", "")
+
+    # --- the operators' copy, from the disbursement's admin page
+    staff = Client()
+    staff.force_login(
+        UserFactory(organization=None, roles=[], is_owner=False, is_staff=True,
+                    is_superuser=True)
+    )  # fmt: skip
+    response = staff.get(
+        f"/admin/reports/disbursement/{untouched.disbursement_id}/statement/"
+    )
+    assert response.status_code == 200
+    assert_shows(pdf_text(response.content), outside["hash"], "December payroll")
 
     # --- the payment notice of a real payment
     response = api.get(f"/reports/payment/{untouched.pk}")
