@@ -39,6 +39,7 @@ from tests.reports.conftest import client_for
 from tests.reports.pdftext import assert_shows, pdf_text
 from tests.tss.conftest import create_receivers
 from tss import accounts, keys
+from tss.models import SubmitterTransaction
 
 AMOUNTS = [Decimal("1.25"), Decimal("2.5"), Decimal("3.75"), Decimal("4.1"),
            Decimal("5.0000001")]  # fmt: skip
@@ -117,6 +118,10 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     )
     edited_amount, edited_status, edited_hash, edited_destination, untouched = payments
     tamper(edited_amount.pk, amount=Decimal("9.99"))
+    # and the memo we asked the TSS for, edited where it is kept
+    SubmitterTransaction.objects.filter(external_id=str(edited_amount.pk)).update(
+        memo="invoice 7", memo_type="text"
+    )
     tamper(edited_status.pk, status=Payment.Status.FAILED)
     tamper(edited_hash.pk, stellar_transaction_id="ab" * 32)
     other = Keypair.random().public_key
@@ -129,13 +134,14 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
         "reconcile", "--tenant", organization.name, "--date", today.isoformat(),
         stdout=out,
     )  # fmt: skip
-    assert "differences=6" in out.getvalue()
+    assert "differences=7" in out.getvalue()
     found = {
         (d.kind, str(d.payment_id) if d.payment_id else d.transaction_hash)
         for d in Difference.objects.filter(reconciliation__organization=organization)
     }
     assert found == {
         (Difference.Kind.AMOUNT_DIFFERS, str(edited_amount.pk)),
+        (Difference.Kind.MEMO_DIFFERS, str(edited_amount.pk)),
         (Difference.Kind.NOT_SUCCESS_HERE, str(edited_status.pk)),
         (Difference.Kind.MISSING_ON_NETWORK, str(edited_hash.pk)),
         (Difference.Kind.UNKNOWN_PAYMENT, edited_hash.stellar_transaction_id),
@@ -152,7 +158,7 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     response = client_for(owner).get(f"/reports/reconciliation?date={today}")
     assert response.status_code == 200
     body = response.json()
-    assert len(body["differences"]) == 6
+    assert len(body["differences"]) == 7
     assert body["reconciled"][0]["payments_checked"] == 4  # one is FAILED now
     assert body["reconciled"][0]["operations_checked"] == 6
     # the owners are told by email
@@ -160,7 +166,7 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
         tenant_id=organization.pk, kind=Message.Kind.RECONCILIATION_DIFFERENCES
     )
     assert email.recipient == owner.email
-    assert "6 difference(s)" in email.title
+    assert "7 difference(s)" in email.title
     assert outside["hash"] in email.body
     # and /metrics counts them
     assert (
@@ -177,7 +183,7 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     )  # fmt: skip
     assert (
         Difference.objects.filter(reconciliation__organization=organization).count()
-        == 6
+        == 7
     )
 
     # --- the statement now: the network's balances, and the disagreement said
