@@ -162,15 +162,18 @@ def _compare(
     in_day = [op for op in network if start <= op.at < end]
     found.operations_checked = len(in_day)
     unmatched = [op for op in in_day if op.operation_id not in matched]
+    # Any tenant's: a tenant paying from the shared host account (SDP's ENV
+    # distribution account) sees the other such tenants' payments there.
     known = {
         p.stellar_transaction_id: p
         for p in Payment.objects.filter(
-            organization=organization,
             stellar_transaction_id__in={op.transaction_hash for op in unmatched},
         )
     }
     for op in unmatched:
         payment = known.get(op.transaction_hash)
+        if payment is not None and payment.organization_id != organization.pk:
+            continue
         net = {
             "transaction_hash": op.transaction_hash,
             "operation_id": op.operation_id,
