@@ -306,3 +306,26 @@ def pdf_pages(data: bytes):
     from pypdf import PdfReader
 
     return PdfReader(io.BytesIO(data)).pages
+
+
+@pytest.mark.django_db
+def test_daily_task_reconciles_every_active_tenants_yesterday(network):
+    from auth_org.models import Organization
+    from reports.models import Reconciliation
+    from reports.tasks import reconcile_yesterday_task
+
+    active = OrganizationFactory(status=Organization.Status.ACTIVATED)
+    active.distribution_account_address = accounts.create_distribution_account(
+        active.pk
+    )
+    active.save(update_fields=["distribution_account_address"])
+    asset = AssetFactory(organization=active, code="XLM", issuer="")
+    idle = OrganizationFactory(status=Organization.Status.CREATED)
+    AssetFactory(organization=idle, code="XLM", issuer="")
+
+    assert reconcile_yesterday_task() == 0
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    run = Reconciliation.objects.get(organization=active)
+    assert (run.asset, run.date) == (asset, yesterday)
+    assert run.distribution_account == active.distribution_account_address
+    assert not Reconciliation.objects.filter(organization=idle).exists()
