@@ -25,6 +25,7 @@ from auth_org.models import Asset, Organization
 from core.sqljson import table
 from disbursements.models import Payment, PaymentStatusChange, PaymentTally
 from messaging.models import Message, MessageStatusChange
+from reports import selectors as reconciliation_selectors
 from tss.models import ChannelAccount
 
 logger = logging.getLogger(__name__)
@@ -373,6 +374,7 @@ def operations_view(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "charts": tenant_charts(figures),
             "disbursements": disbursements_in_progress(),
+            "reconciliation": reconciliation_selectors.latest_differences(),
             "title": "Operations",
             "site_header": "SDP",
         },

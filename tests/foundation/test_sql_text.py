@@ -18,7 +18,16 @@ from core import jsontext, sqljson
 from tests.factories import PaymentFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("auth_org", "core", "disbursements", "messaging", "receivers", "sdp", "tss")
+PRODUCT = (
+    "auth_org",
+    "core",
+    "disbursements",
+    "messaging",
+    "receivers",
+    "reports",
+    "sdp",
+    "tss",
+)
 
 
 def _strings(tree: ast.AST):
