@@ -446,14 +446,7 @@ class BalancesView(APIView):
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {
-        "id": str(user.pk),
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "roles": list(user.roles),
-        "is_active": user.is_active,
-    }
+    return schemas.User(user).data
 
 
 class UserInput(serializers.Serializer):
@@ -562,22 +555,11 @@ class UserActivationView(APIView):
 
 
 def api_key_json(key: APIKey, *, plaintext: str | None = None) -> dict[str, Any]:
-    body = {
-        "id": str(key.pk),
-        "name": key.name,
-        "permissions": list(key.permissions),
-        "allowed_ips": list(key.allowed_ips),
-        "enabled": key.expiry_date is None or key.expiry_date > timezone.now(),
-        "expiry_date": key.expiry_date.isoformat() if key.expiry_date else None,
-        "created_at": key.created_at.isoformat(),
-        "created_by": str(key.created_by_id) if key.created_by_id else None,
-        "updated_at": key.updated_at.isoformat(),
-        "updated_by": str(key.updated_by_id) if key.updated_by_id else None,
-        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-    }
+    """A key as declared (auth_org.schemas.APIKey); with its plaintext only in
+    the answer of its creation."""
     if plaintext is not None:
-        body["key"] = plaintext
-    return body
+        key.plaintext = plaintext
+    return schemas.APIKey(key).data
 
 
 def _expiry(value: Any):

@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 DEFAULT_INVITATION_TEMPLATE = (
     "You have a payment waiting for you from the {{ organization_name }}. "
@@ -290,6 +291,12 @@ class Wallet(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def live_assets(self) -> list[Asset]:
+        """Its assets not deleted, oldest first, as a wallet's JSON lists them
+        (from a prefetch of ``assets`` when there is one)."""
+        live = (a for a in self.assets.all() if a.deleted_at is None)
+        return sorted(live, key=lambda a: (a.created_at, a.pk))
+
 
 class APIKey(models.Model):
     """An API key: ``SDP_<id>.<secret>``; only a salted hash of the secret is kept."""
@@ -316,6 +323,11 @@ class APIKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_enabled(self) -> bool:
+        """False once expired."""
+        return self.expiry_date is None or self.expiry_date > timezone.now()
 
 
 class PasswordResetToken(models.Model):

@@ -1,9 +1,11 @@
 """The declared shape of auth_org's resources, as /openapi.json publishes them.
 
-One serializer per resource, for the documentation only: the routes render
-their JSON themselves (auth_org.api, catalog_api, tenants_api, and in SQL
-ASSET_TEXT/WALLET_MEMBERS), and tests/auth_org/test_openapi.py holds every
-answer of the real routes against these, so they cannot drift apart.
+One serializer per resource, declared once: it renders the users, API keys,
+assets and wallets the routes answer with (auth_org.api, catalog_api), it is
+what /openapi.json publishes, and where a read writes the same JSON in SQL
+(catalog_api.ASSET_TEXT, WALLET_MEMBERS) tests/foundation/test_schema_parity.py
+holds the two together field by field. tests/auth_org/test_openapi.py holds
+every answer of the real routes against the published schema.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from auth_org.models import Organization, Role
-from core.apidoc import multipart_body
+from core.apidoc import Timestamp, multipart_body
 
 # --- catalog -----------------------------------------------------------------
 
@@ -20,9 +22,9 @@ class Asset(serializers.Serializer):
     id = serializers.UUIDField()
     code = serializers.CharField()
     issuer = serializers.CharField(allow_blank=True, help_text="'' for XLM")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    deleted_at = Timestamp(allow_null=True)
 
 
 class WalletWithoutAssets(serializers.Serializer):
@@ -36,15 +38,17 @@ class WalletWithoutAssets(serializers.Serializer):
     enabled = serializers.BooleanField()
     user_managed = serializers.BooleanField()
     embedded = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    deleted_at = Timestamp(allow_null=True)
 
 
 class Wallet(WalletWithoutAssets):
     """A wallet provider, with the assets it takes."""
 
-    assets = Asset(many=True, help_text="its assets that are not deleted")
+    assets = Asset(
+        many=True, source="live_assets", help_text="its assets that are not deleted"
+    )
 
 
 class AssetRef(serializers.Serializer):
@@ -108,14 +112,17 @@ class APIKey(serializers.Serializer):
     name = serializers.CharField()
     permissions = serializers.ListField(child=serializers.CharField())
     allowed_ips = serializers.ListField(child=serializers.CharField())
-    enabled = serializers.BooleanField(help_text="false once expired")
-    expiry_date = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    created_by = serializers.UUIDField(allow_null=True)
-    updated_at = serializers.DateTimeField()
-    updated_by = serializers.UUIDField(allow_null=True)
-    last_used_at = serializers.DateTimeField(allow_null=True)
+    enabled = serializers.BooleanField(
+        source="is_enabled", help_text="false once expired"
+    )
+    expiry_date = Timestamp(allow_null=True)
+    created_at = Timestamp()
+    created_by = serializers.UUIDField(source="created_by_id", allow_null=True)
+    updated_at = Timestamp()
+    updated_by = serializers.UUIDField(source="updated_by_id", allow_null=True)
+    last_used_at = Timestamp(allow_null=True)
     key = serializers.CharField(
+        source="plaintext",
         required=False,
         help_text="SDP_<id>.<secret>: only in the answer of its creation",
     )
@@ -125,17 +132,27 @@ class APIKey(serializers.Serializer):
 
 
 class DistributionAccount(serializers.Serializer):
-    address = serializers.CharField(allow_blank=True)
-    type = serializers.CharField()
-    status = serializers.CharField()
+    """An organization's distribution account (rendered from the organization)."""
+
+    address = serializers.CharField(
+        source="distribution_account_address", allow_blank=True
+    )
+    type = serializers.CharField(source="distribution_account_type")
+    status = serializers.CharField(source="distribution_account_status")
 
 
 class OrganizationSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    """An organization; what is not a column (logo_url, base_url, the effective
+    settings, the templates that are not the default) is an attribute of the
+    instance (auth_org.api.organization_json's)."""
+
+    name = serializers.CharField(source="display_name")
     logo_url = serializers.URLField()
     base_url = serializers.CharField()
-    distribution_account_public_key = serializers.CharField(allow_blank=True)
-    distribution_account = DistributionAccount()
+    distribution_account_public_key = serializers.CharField(
+        source="distribution_account_address", allow_blank=True
+    )
+    distribution_account = DistributionAccount(source="*")
     timezone_utc_offset = serializers.CharField()
     is_approval_required = serializers.BooleanField()
     is_link_shortener_enabled = serializers.BooleanField()
@@ -220,9 +237,9 @@ class Tenant(serializers.Serializer):
     distribution_account_type = serializers.CharField()
     distribution_account_status = serializers.CharField()
     is_default = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    deleted_at = Timestamp(allow_null=True)
 
 
 class LoginResult(serializers.Serializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -304,7 +303,3 @@ def _new_receiver_wallet(
         ReceiverWallet.objects.filter(pk=receiver_wallet.pk).select_related("receiver"),
     )
     return receiver_wallet
-
-
-def amount_text(value: Decimal) -> str:
-    return f"{value:.7f}"
