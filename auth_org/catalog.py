@@ -17,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from auth_org import circle_config
 from auth_org.models import Asset, Organization, Wallet
 from auth_org.signals import wallet_deleting
+from circle import services as circle_services
 from core.api import APIError, Conflict, NotFound
 from core.urlschemes import FORBIDDEN_SCHEMES, url_scheme
 from tss import accounts as tss_accounts
@@ -62,6 +64,8 @@ def distribution_balances(organization: Organization) -> dict[tuple[str, str], D
     wrong (it was a 500)."""
     from tss.errors import HorizonError
 
+    if circle_config.is_circle(organization):
+        return circle_config.balances(organization)
     try:
         balances = tss_accounts.balances(organization.id)
     except HorizonError as exc:
@@ -74,8 +78,12 @@ def distribution_balances(organization: Organization) -> dict[tuple[str, str], D
 
 
 def amount_in_flight(organization: Organization, asset: Asset) -> Decimal:
-    """What the TSS has accepted for this asset but not finished."""
+    """What the TSS (or the Circle rail) has accepted for this asset but not
+    finished."""
     from tss import services as tss_services
+
+    if circle_config.is_circle(organization):
+        return circle_services.amount_in_flight(organization.id, asset.code)
 
     function = getattr(tss_services, "amount_in_flight", None)
     if function is not None:

@@ -128,6 +128,9 @@ class DistributionAccount(serializers.Serializer):
     address = serializers.CharField(allow_blank=True)
     type = serializers.CharField()
     status = serializers.CharField()
+    circle_wallet_id = serializers.CharField(
+        required=False, allow_null=True, help_text="Circle tenants only"
+    )
 
 
 class OrganizationSerializer(serializers.Serializer):
@@ -201,6 +204,28 @@ class AppConfig(serializers.Serializer):
     captcha_disabled = serializers.BooleanField()
     captcha_type = serializers.CharField()
     captcha_site_key = serializers.CharField(allow_blank=True)
+
+
+class CircleConfigInput(serializers.Serializer):
+    wallet_id = serializers.CharField(required=False, allow_blank=True)
+    api_key = serializers.CharField(required=False, allow_blank=True)
+
+
+class CircleAccount(serializers.Serializer):
+    circle_wallet_id = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    type = serializers.CharField()
+
+
+class CircleBalance(serializers.Serializer):
+    amount = serializers.CharField()
+    asset_code = serializers.CharField()
+    asset_issuer = serializers.CharField(allow_blank=True)
+
+
+class CircleBalances(serializers.Serializer):
+    account = CircleAccount()
+    balances = CircleBalance(many=True)
 
 
 class BridgeIntegration(serializers.Serializer):
