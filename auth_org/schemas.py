@@ -207,8 +207,8 @@ class AppConfig(serializers.Serializer):
 
 
 class CircleConfigInput(serializers.Serializer):
-    wallet_id = serializers.CharField(required=False, allow_blank=True)
-    api_key = serializers.CharField(required=False, allow_blank=True)
+    wallet_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    api_key = serializers.CharField(required=False, allow_blank=True, max_length=256)
 
 
 class CircleAccount(serializers.Serializer):

@@ -77,7 +77,8 @@ def test_a_lost_answer_is_asked_again_with_the_same_key_and_pays_once(
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCESS, _history(payment)
     assert offline_circle.posts("/v1/transfers") == 2
-    assert len(offline_circle.transfers_to(payment.receiver_wallet.stellar_address)) == 1
+    address = payment.receiver_wallet.stellar_address
+    assert len(offline_circle.transfers_to(address)) == 1
 
 
 def test_rate_limit_waits_for_retry_after(configured, offline_circle):
