@@ -19,6 +19,7 @@ from tests.factories import (
     PaymentFactory,
     ReceiverWalletFactory,
 )
+from tests.tss.conftest import network, tss_network  # noqa: F401 - fixtures
 
 
 @pytest.fixture
