@@ -21,11 +21,13 @@ from auth_org import circle_config
 from auth_org.models import Asset, Organization, Wallet
 from auth_org.signals import wallet_deleting
 from circle import services as circle_services
+from circle.client import ASSETS
 from core.api import APIError, Conflict, NotFound
 from core.urlschemes import FORBIDDEN_SCHEMES, url_scheme
 from tss import accounts as tss_accounts
 
 NATIVE = ("XLM", "")
+CIRCLE_ASSETS = frozenset(ASSETS.values())  # what Circle pays: USDC, EURC
 
 
 class BalanceUnavailable(APIError):
@@ -122,7 +124,13 @@ def create_asset(organization: Organization, *, code: str, issuer: str) -> Asset
     existing = assets_of(organization).filter(code=code, issuer=issuer).first()
     if existing:
         return existing
-    if code != "XLM":
+    if circle_config.is_circle(organization):
+        # Circle holds the funds: no trustline, and only what Circle pays.
+        if code not in CIRCLE_ASSETS:
+            raise APIError(
+                extras={"code": "a Circle organization pays USDC and EURC only"}
+            )
+    elif code != "XLM":
         tss_accounts.ensure_trustline(organization.id, code, issuer)
     try:
         with transaction.atomic():
@@ -146,7 +154,8 @@ def delete_asset(organization: Organization, asset: Asset) -> Asset:
                 "send it elsewhere before removing the asset",
                 status_code=422,
             )
-        tss_accounts.remove_trustline(organization.id, asset.code, asset.issuer)
+        if not circle_config.is_circle(organization):
+            tss_accounts.remove_trustline(organization.id, asset.code, asset.issuer)
     Asset.objects.filter(pk=asset.pk).update(
         deleted_at=timezone.now(), updated_at=timezone.now()
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -200,3 +201,26 @@ def test_another_tenants_circle_account_is_not_visible(
         is None
     )
     assert api.get("/balances").status_code == 400
+
+
+def test_circle_assets_need_no_trustline(owner_api, configured, circle_keys):
+    issuer = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+    response = owner_api.post(
+        "/assets", data={"code": "USDC", "issuer": issuer}, format="json"
+    )
+    assert response.status_code in (200, 201), response.content
+    assets = owner_api.get("/assets?enabled=true").json()
+    [usdc] = [a for a in assets if a["code"] == "USDC"]
+    assert usdc["issuer"] == issuer
+    # The Circle wallet's USD balance stands for the asset's.
+    assert usdc["has_trustline"] is True
+    assert Decimal(str(usdc["balance"])) == Decimal("100")
+    refused = owner_api.post(
+        "/assets", data={"code": "ABC", "issuer": issuer}, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["extras"] == {
+        "code": "a Circle organization pays USDC and EURC only"
+    }
+    deleted = owner_api.delete(f"/assets/{usdc['id']}")
+    assert deleted.status_code == 422  # the Circle wallet still holds USD
