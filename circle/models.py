@@ -82,6 +82,10 @@ class TransferRequest(StatusModel):
     circle_status = models.CharField(max_length=16, blank=True)
     stellar_transaction_hash = models.CharField(max_length=64, blank=True)
     response_body = models.JSONField(null=True, blank=True)
+    # True once a send went unanswered (no answer, a timeout, a 5xx): Circle may
+    # have made the transfer, so a later refusal must not fail the payment (a
+    # retry would pay again); only Circle's record (an operator) can tell.
+    maybe_accepted = models.BooleanField(default=False)
     # Sending and polling: a lease while a worker holds the row, a back-off.
     locked_at = models.DateTimeField(null=True, blank=True)
     send_attempts = models.PositiveIntegerField(default=0)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -256,7 +256,7 @@ def _lease(query: Q, limit: int) -> list[TransferRequest]:
     return rows
 
 
-def _backoff(attempts: int, error: CircleError) -> timezone.datetime:
+def _backoff(attempts: int, error: CircleError) -> datetime:
     seconds = error.retry_after or min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 6))
     return timezone.now() + timedelta(seconds=seconds)
 
@@ -335,11 +335,25 @@ def send_round(limit: int = ROUND_SIZE) -> int:
             answer = _send(client, row)
         except CircleError as exc:
             logger.warning("Circle request %s: %s", row.pk, exc)
-            if exc.transient or exc.unauthorized or exc.status == 409:
+            if exc.transient and exc.status != 429:
+                updates["maybe_accepted"] = True
+            if (
+                exc.transient
+                or exc.unauthorized
+                or exc.status == 409
+                or row.maybe_accepted
+            ):
                 # Try again later with the same key: Circle may have made it
-                # (5xx, timeout) or the tenant may fix its key (401).
+                # (5xx, timeout), the tenant may fix its key (401); a refusal
+                # after an unanswered send is left to an operator.
+                note = (
+                    " (an earlier send went unanswered: check this idempotency "
+                    "key in Circle before failing the payment)"
+                    if row.maybe_accepted and not exc.transient
+                    else ""
+                )
                 updates.update(
-                    status_message=str(exc),
+                    status_message=f"{exc}{note}",
                     next_attempt_at=_backoff(row.send_attempts, exc),
                 )
             else:

@@ -158,3 +158,27 @@ def test_payouts_go_through_the_address_book(configured, offline_circle, setting
     assert payout["destination"]["type"] == "address_book"
     assert payout["amount"] == {"amount": "4.00", "currency": "EUR"}
     assert payment.stellar_transaction_id == payout["transactionHash"]
+
+
+def test_a_refusal_after_an_unanswered_send_is_left_to_an_operator(
+    configured, offline_circle, circle_keys
+):
+    """Circle made the transfer but answered 500; then the key lost access to
+    the wallet (the tenant changed accounts): failing the payment would let a
+    retry pay a second time, so it stays PENDING with the reason."""
+    key, wallet_id = circle_keys
+    offline_circle.set_faults(error_after_accept=1)
+    payment = ready_payment(configured)
+    request = _hand_off(payment)
+    services.send_round()
+    request.refresh_from_db()
+    assert request.maybe_accepted
+    offline_circle.state.api_keys[key].discard(wallet_id)
+    request.next_attempt_at = None
+    request.save(update_fields=["next_attempt_at"])
+    services.send_round()
+    request.refresh_from_db()
+    assert request.status == TransferRequest.Status.PENDING
+    assert "check this idempotency key in Circle" in request.status_message
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
