@@ -487,3 +487,23 @@ def _finish(rows: list[tuple[TransferRequest, str, dict]]) -> None:
 
 def live_count() -> int:
     return TransferRequest.objects.filter(status=TransferRequest.Status.PENDING).count()
+
+
+def fail_not_made(pks, *, operator: str) -> int:
+    """An operator checked Circle: no transfer was made for these PENDING
+    requests that Circle has not answered with an id; fail them (their payments
+    become FAILED and may be retried, with a new key)."""
+    with transaction.atomic():
+        rows = list(
+            TransferRequest.objects.filter(
+                pk__in=pks, status=TransferRequest.Status.PENDING, circle_id=""
+            ).select_for_update()
+        )
+        note = f"{operator} checked Circle: no transfer was made for this request"
+        _finish(
+            [
+                (row, TransferRequest.Status.FAILED, {"status_message": note})
+                for row in rows
+            ]
+        )
+    return len(rows)

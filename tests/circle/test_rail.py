@@ -182,3 +182,22 @@ def test_a_refusal_after_an_unanswered_send_is_left_to_an_operator(
     assert "check this idempotency key in Circle" in request.status_message
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
+
+
+def test_an_operator_fails_a_request_circle_did_not_make(
+    configured, offline_circle, admin_client
+):
+    offline_circle.set_faults(unavailable=1)
+    payment = ready_payment(configured)
+    request = _hand_off(payment)
+    services.send_round()
+    request.refresh_from_db()
+    assert request.maybe_accepted  # a 503: Circle may or may not have made it
+    response = admin_client.post(
+        "/admin/circle/transferrequest/",
+        {"action": "fail_not_made_by_circle", "_selected_action": [request.pk]},
+    )
+    assert response.status_code in (200, 302)
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.FAILED
+    assert "checked Circle: no transfer was made" in _history(payment)[-1]
