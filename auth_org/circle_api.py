@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org import circle_config, schemas
-from auth_org.api import _validated
 from auth_org.permissions import ALL, OWNER
 from core.apidoc import Message, answers, json_body
 from core.middleware import client_ip
@@ -24,7 +23,11 @@ class CircleConfigView(APIView):
         responses=answers(Message),
     )
     def patch(self, request: Request) -> Response:
-        data = _validated(schemas.CircleConfigInput, request.data)
+        serializer = schemas.CircleConfigInput(
+            data=request.data if isinstance(request.data, dict) else {}
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         circle_config.configure(
             request.user.organization,
             wallet_id=data.get("wallet_id", "").strip(),
