@@ -45,6 +45,7 @@ from tss import crypto
 logger = logging.getLogger(__name__)
 ROUND_SIZE = 20
 MAX_BACKOFF_SECONDS = 60
+SLOW_POLL_AFTER = 20  # polls of one transfer before they slow to one a minute
 
 
 class CircleNotConfigured(Exception):
@@ -426,6 +427,14 @@ def failure_reason(error_code: str) -> str:
     return f"Circle: {reason}" + (f" ({error_code})" if error_code else "")
 
 
+def _poll_interval(sync_attempts: int) -> timedelta:
+    """CIRCLE_POLL_SECONDS for the first polls; a transfer Circle keeps pending
+    longer is asked about once a minute."""
+    if sync_attempts < SLOW_POLL_AFTER:
+        return timedelta(seconds=settings.CIRCLE_POLL_SECONDS)
+    return timedelta(seconds=max(settings.CIRCLE_POLL_SECONDS, MAX_BACKOFF_SECONDS))
+
+
 def sync_round(limit: int = ROUND_SIZE) -> int:
     """Poll Circle for the due requests it has accepted; returns how many."""
     rows = _lease(~Q(circle_id=""), limit)
@@ -438,8 +447,7 @@ def sync_round(limit: int = ROUND_SIZE) -> int:
         updates: dict = {
             "locked_at": None,
             "sync_attempts": row.sync_attempts + 1,
-            "next_attempt_at": timezone.now()
-            + timedelta(seconds=settings.CIRCLE_POLL_SECONDS),
+            "next_attempt_at": timezone.now() + _poll_interval(row.sync_attempts),
         }
         try:
             if client is None:
