@@ -8,6 +8,8 @@ from collections import defaultdict
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from auth_org import catalog
 from core.admin import StatusHistoryInline
@@ -155,6 +157,7 @@ class DisbursementAdmin(admin.ModelAdmin):
         "created_by",
         "file_name",
         "message_summary",
+        "reports",
         "created_at",
         "updated_at",
     )
@@ -219,6 +222,15 @@ class DisbursementAdmin(admin.ModelAdmin):
         for disbursement in queryset:
             services.delete_disbursement(disbursement)
 
+    @admin.display(description="reports")
+    def reports(self, obj: Disbursement) -> str:
+        # The PDFs are the reports app's (above this one): linked by URL name.
+        return format_html(
+            '<a href="{}">Account statement of its asset (PDF)</a> · payment '
+            "notices on each payment's page",
+            reverse("reports-admin-statement", args=[obj.pk]),
+        )
+
     @admin.display(description="Messages and estimated cost")
     def message_summary(self, obj: Disbursement) -> str:
         if obj.pk is None:
@@ -278,7 +290,7 @@ class PaymentAdmin(admin.ModelAdmin):
     list_select_related = ("organization", "asset", "disbursement", "receiver")
     readonly_fields = (
         "status", "money", "stellar_transaction_id", "stellar_operation_id",
-        "sender_address", "created_at", "updated_at",
+        "sender_address", "reports", "created_at", "updated_at",
     )  # fmt: skip
     exclude = ("amount",)
     raw_id_fields = (
@@ -312,6 +324,18 @@ class PaymentAdmin(admin.ModelAdmin):
     @admin.display(description="amount", ordering="amount")
     def money(self, payment: Payment) -> str:
         return f"{payment.amount:.7f} {payment.asset.code}"
+
+    @admin.display(description="reports")
+    def reports(self, payment: Payment) -> str:
+        # The PDFs are the reports app's (above this one): linked by URL name.
+        return format_html(
+            '<a href="{}">Payment notice (PDF)</a> · '
+            '<a href="{}">Statement of its disbursement (PDF)</a>',
+            reverse("reports-admin-notice", args=[payment.pk]),
+            reverse("reports-admin-statement", args=[payment.disbursement_id])
+            if payment.disbursement_id
+            else "#",
+        )
 
     @admin.action(description="Cancel the selected READY payments")
     def cancel(self, request, queryset):

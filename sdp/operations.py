@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from auth_org.models import Asset, Organization
 from disbursements.models import Payment, PaymentStatusChange, PaymentTally
 from messaging.models import Message
+from reports import selectors as reconciliation_selectors
 from tss.models import ChannelAccount
 
 logger = logging.getLogger(__name__)
@@ -372,6 +373,7 @@ def operations_view(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "charts": tenant_charts(figures),
             "disbursements": disbursements_in_progress(),
+            "reconciliation": reconciliation_selectors.latest_differences(),
             "title": "Operations",
             "site_header": "SDP",
         },

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -69,6 +70,15 @@ PUBNET_PASSPHRASE = "Public Global Stellar Network ; September 2015"  # noqa: S1
 LOCALNET_PASSPHRASE = "Standalone Network ; February 2017"  # noqa: S105
 NETWORK_PASSPHRASE = env.str("NETWORK_PASSPHRASE", default=LOCALNET_PASSPHRASE)
 HORIZON_URL = env.str("HORIZON_URL", default="http://127.0.0.1:8001")
+# The payment notice's link to a transaction in a block explorer ({hash} is
+# replaced); empty: no link (localnet has no explorer).
+TRANSACTION_EXPLORER_URL = env.str(
+    "TRANSACTION_EXPLORER_URL",
+    default="https://stellar.expert/explorer/testnet/tx/{hash}",
+)
+# The number format of the statements and notices (a language code Django
+# formats numbers for: en, de, fr, es, ...), when the organization sets none.
+REPORTS_LOCALE = env.str("REPORTS_LOCALE", default="en")
 IS_PUBNET = NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
 
 # One line in a .env file: the PEM's line breaks may be written as \n.
@@ -223,6 +233,7 @@ INSTALLED_APPS = [
     "auth_org",
     "receivers",
     "disbursements",
+    "reports",
     "localnet",
     "sdp",
 ]
@@ -499,6 +510,11 @@ CELERY_BEAT_SCHEDULE["complete-finished-disbursements"] = {
     "schedule": 300.0,
 }
 CELERY_BEAT_SCHEDULE["circle-sweep"] = {"task": "circle.tasks.sweep", "schedule": 30.0}
+# The reconciliation of yesterday's payments, every tenant (reports).
+CELERY_BEAT_SCHEDULE["reports-reconcile-yesterday"] = {
+    "task": "reports.tasks.reconcile_yesterday_task",
+    "schedule": crontab(hour=1, minute=15),
+}
 CELERY_BEAT_SCHEDULE["sample-operations"] = {
     "task": "sdp.tasks.sample_operations_task",
     "schedule": 60.0,
@@ -611,6 +627,8 @@ MIDDLEWARE[:0] = [
 LOGGING.setdefault("loggers", {}).update(
     {"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}}
 )
+# WeasyPrint logs each step of every PDF at INFO (reports).
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 # The worker and beat log through LOGGING too (JSON, redacted): Celery's own
 # root logger printed task failures with the contacts in their messages.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
