@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import apikeys, schemas, services, sessions
+from auth_org import apikeys, circle_config, schemas, services, sessions
 from auth_org.authentication import JWTAuthentication
 from auth_org.models import (
     DEFAULT_INVITATION_TEMPLATE,
@@ -296,6 +296,13 @@ def logo_version(organization: Organization) -> str:
     return f"{zlib.crc32(bytes(organization.logo)):08x}"
 
 
+def circle_account_json(organization: Organization) -> dict[str, Any]:
+    """A Circle tenant's distribution account names its Circle wallet."""
+    if not circle_config.is_circle(organization):
+        return {}
+    return {"circle_wallet_id": circle_config.wallet_id(organization)}
+
+
 def organization_json(organization: Organization, request: Request) -> dict[str, Any]:
     def effective(value: bool | None, default: bool) -> bool:
         return default if value is None else value
@@ -311,6 +318,7 @@ def organization_json(organization: Organization, request: Request) -> dict[str,
             "address": organization.distribution_account_address,
             "type": organization.distribution_account_type,
             "status": organization.distribution_account_status,
+            **circle_account_json(organization),
         },
         "timezone_utc_offset": organization.timezone_utc_offset,
         "is_approval_required": organization.is_approval_required,
@@ -428,18 +436,6 @@ class BridgeIntegrationView(APIView):
     )
     def patch(self, request: Request) -> Response:
         raise APIError("Bridge integration is not enabled.")
-
-
-class BalancesView(APIView):
-    roles = ALL
-    api_key_permissions = "read:all"
-
-    @extend_schema(responses=answers(Message))
-    def get(self, request: Request) -> Response:
-        raise APIError(
-            "This endpoint is only available for tenants using "
-            "DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT"
-        )
 
 
 # --- users and roles --------------------------------------------------------------

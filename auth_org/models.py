@@ -41,6 +41,7 @@ class Organization(models.Model):
     class DistributionAccountType(models.TextChoices):
         STELLAR_ENV = "DISTRIBUTION_ACCOUNT.STELLAR.ENV"
         STELLAR_DB_VAULT = "DISTRIBUTION_ACCOUNT.STELLAR.DB_VAULT"
+        CIRCLE_DB_VAULT = "DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT"
 
     class DistributionAccountStatus(models.TextChoices):
         ACTIVE = "ACTIVE"

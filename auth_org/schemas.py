@@ -139,6 +139,9 @@ class DistributionAccount(serializers.Serializer):
     )
     type = serializers.CharField(source="distribution_account_type")
     status = serializers.CharField(source="distribution_account_status")
+    circle_wallet_id = serializers.CharField(
+        required=False, allow_null=True, help_text="Circle tenants only"
+    )
 
 
 class OrganizationSerializer(serializers.Serializer):
@@ -218,6 +221,28 @@ class AppConfig(serializers.Serializer):
     captcha_disabled = serializers.BooleanField()
     captcha_type = serializers.CharField()
     captcha_site_key = serializers.CharField(allow_blank=True)
+
+
+class CircleConfigInput(serializers.Serializer):
+    wallet_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    api_key = serializers.CharField(required=False, allow_blank=True, max_length=256)
+
+
+class CircleAccount(serializers.Serializer):
+    circle_wallet_id = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    type = serializers.CharField()
+
+
+class CircleBalance(serializers.Serializer):
+    amount = serializers.CharField()
+    asset_code = serializers.CharField()
+    asset_issuer = serializers.CharField(allow_blank=True)
+
+
+class CircleBalances(serializers.Serializer):
+    account = CircleAccount()
+    balances = CircleBalance(many=True)
 
 
 class BridgeIntegration(serializers.Serializer):

@@ -525,7 +525,11 @@ _PAYMENT_MEMBERS = jt.members(
     stellar_transaction_id=jt.string("p.stellar_transaction_id"),
     stellar_operation_id=jt.string("p.stellar_operation_id"),
     external_payment_id=jt.string("p.external_payment_id"),
-    circle_transfer_request_id="'null'",
+    # The payment's latest Circle transfer request (Circle tenants; else null).
+    circle_transfer_request_id=jt.quoted(
+        "SELECT c.idempotency_key FROM circle_transferrequest c"
+        " WHERE c.external_id = p.id::text ORDER BY c.attempt DESC LIMIT 1"
+    ),
     sender_address=jt.string("p.sender_address"),
     asset=ASSET_TEXT,
     receiver_wallet=RECEIVER_WALLET_TEXT,

@@ -5,6 +5,8 @@ wakes up when it commits.
 
 Three statements whatever the size: lock and move the payments (with their
 history rows), read what the TSS needs, bulk-insert the submitter transactions.
+A Circle tenant's payments get a Circle transfer request instead (the ``circle``
+rail), in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from auth_org.models import Organization
+from circle.services import PaymentOrder as CircleOrder
+from circle.services import queue_transfers as queue_circle_transfers
 from core.fsm import transition_many
 from disbursements.models import Disbursement, Payment
 from receivers.models import ReceiverWallet
@@ -78,9 +83,12 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
             "receiver_wallet__stellar_address",
             "receiver_wallet__stellar_memo",
             "receiver_wallet__stellar_memo_type",
+            "organization__distribution_account_type",
         )
         .order_by("pk")
     )
+    rows, circle_rows = _split_circle(rows)
+    queue_circle_transfers([_circle_order(row) for row in circle_rows])
     orders = []
     for row in rows:
         memo, memo_type = _memo(row)
@@ -98,3 +106,29 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
         )
     queue_payments(orders)
     return len(moved)
+
+
+# --- Circle tenants: the payment goes to Circle instead of the TSS ----------------
+
+CIRCLE = Organization.DistributionAccountType.CIRCLE_DB_VAULT
+
+
+def _split_circle(rows) -> tuple[list[dict], list[dict]]:
+    stellar, circle = [], []
+    for row in rows:
+        kind = row["organization__distribution_account_type"]
+        (circle if kind == CIRCLE else stellar).append(row)
+    return stellar, circle
+
+
+def _circle_order(row: dict) -> CircleOrder:
+    memo, _ = _memo(row)
+    return CircleOrder(
+        tenant_id=row["organization_id"],
+        external_id=str(row["id"]),
+        destination=row["receiver_wallet__stellar_address"],
+        asset_code=row["asset__code"],
+        asset_issuer=row["asset__issuer"] or "",
+        amount=row["amount"],
+        memo=memo,
+    )

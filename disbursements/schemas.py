@@ -161,7 +161,7 @@ class PaymentSerializer(serializers.Serializer):
     stellar_operation_id = serializers.CharField(allow_blank=True)
     external_payment_id = serializers.CharField(allow_blank=True)
     circle_transfer_request_id = serializers.CharField(
-        allow_null=True, help_text="always null (no Circle)"
+        allow_null=True, help_text="the latest Circle transfer request (Circle tenants)"
     )
     sender_address = serializers.CharField(allow_blank=True)
     asset = Asset()

@@ -108,6 +108,22 @@ DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(
 )
 CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret("CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE")
 MAX_BASE_FEE = env.int("MAX_BASE_FEE", default=10_000)
+# Circle (tenants of type DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT): Circle's API, the
+# kind of request (TRANSFERS or PAYOUTS, as SDP), how long to wait for an
+# answer, how often to poll a transfer until Circle reports it final.
+CIRCLE_API_BASE_URL = env.str(
+    "CIRCLE_API_BASE_URL",
+    default="https://api.circle.com"
+    if NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
+    else "https://api-sandbox.circle.com",
+)
+CIRCLE_API_TYPE = env.str("CIRCLE_API_TYPE", default="TRANSFERS")
+if CIRCLE_API_TYPE not in ("TRANSFERS", "PAYOUTS"):
+    raise ImproperlyConfigured("CIRCLE_API_TYPE must be TRANSFERS or PAYOUTS")
+CIRCLE_REQUEST_TIMEOUT_SECONDS = env.float(
+    "CIRCLE_REQUEST_TIMEOUT_SECONDS", default=10.0
+)
+CIRCLE_POLL_SECONDS = env.float("CIRCLE_POLL_SECONDS", default=5.0)
 NUM_CHANNEL_ACCOUNTS = env.int("NUM_CHANNEL_ACCOUNTS", default=2)
 TENANT_XLM_BOOTSTRAP_AMOUNT = Decimal(
     env.str("TENANT_XLM_BOOTSTRAP_AMOUNT", default="5")
@@ -213,6 +229,7 @@ INSTALLED_APPS = [
     "core",
     "messaging",
     "tss",
+    "circle",
     "auth_org",
     "receivers",
     "disbursements",
@@ -478,6 +495,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "tss.tasks.*": {"queue": "tss"},
+    "circle.tasks.*": {"queue": "tss"},
     "messaging.tasks.*": {"queue": "messages"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -491,6 +509,7 @@ CELERY_BEAT_SCHEDULE["complete-finished-disbursements"] = {
     "task": "disbursements.tasks.complete_finished_disbursements_task",
     "schedule": 300.0,
 }
+CELERY_BEAT_SCHEDULE["circle-sweep"] = {"task": "circle.tasks.sweep", "schedule": 30.0}
 # The reconciliation of yesterday's payments, every tenant (reports).
 CELERY_BEAT_SCHEDULE["reports-reconcile-yesterday"] = {
     "task": "reports.tasks.reconcile_yesterday_task",
