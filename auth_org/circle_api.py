@@ -3,12 +3,15 @@ GET /balances (Circle tenants only; a Stellar tenant gets SDP's 400)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_org import circle_config, schemas
+from auth_org.models import Organization, User
 from auth_org.permissions import ALL, OWNER
 from core.apidoc import Message, answers, json_body
 from core.middleware import client_ip
@@ -28,11 +31,12 @@ class CircleConfigView(APIView):
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        user = cast(User, request.user)
         circle_config.configure(
-            request.user.organization,
+            cast(Organization, user.organization),
             wallet_id=data.get("wallet_id", "").strip(),
             api_key=data.get("api_key", "").strip(),
-            actor=request.user,
+            actor=user,
             ip=client_ip(request._request),
         )
         return Response({"message": "Circle configuration updated"})
@@ -44,4 +48,7 @@ class BalancesView(APIView):
 
     @extend_schema(responses=answers(schemas.CircleBalances))
     def get(self, request: Request) -> Response:
-        return Response(circle_config.balances_json(request.user.organization))
+        user = cast(User, request.user)
+        return Response(
+            circle_config.balances_json(cast(Organization, user.organization))
+        )

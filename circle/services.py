@@ -326,7 +326,7 @@ def send_round(limit: int = ROUND_SIZE) -> int:
         return 0
     crashpoints.reached("after_lease")
     clients = _clients(rows)
-    finished = []
+    finished: list[tuple[TransferRequest, str, dict]] = []
     for row in rows:
         client = clients[row.tenant_id]
         updates: dict = {"locked_at": None, "send_attempts": row.send_attempts + 1}
@@ -441,7 +441,7 @@ def sync_round(limit: int = ROUND_SIZE) -> int:
     if not rows:
         return 0
     clients = _clients(rows)
-    finished = []
+    finished: list[tuple[TransferRequest, str, dict]] = []
     for row in rows:
         client = clients[row.tenant_id]
         updates: dict = {

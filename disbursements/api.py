@@ -18,6 +18,7 @@ from auth_org import catalog
 from auth_org.catalog_api import ASSET_TEXT, WALLET_MEMBERS
 from auth_org.models import Asset, Role, User, Wallet
 from auth_org.permissions import ALL, BIZ, OWNER_FC
+from circle.models import TransferRequest
 from core import jsontext as jt
 from core import sqljson
 from core.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
@@ -527,8 +528,8 @@ _PAYMENT_MEMBERS = jt.members(
     external_payment_id=jt.string("p.external_payment_id"),
     # The payment's latest Circle transfer request (Circle tenants; else null).
     circle_transfer_request_id=jt.quoted(
-        "SELECT c.idempotency_key FROM circle_transferrequest c"
-        " WHERE c.external_id = p.id::text ORDER BY c.attempt DESC LIMIT 1"
+        f"(SELECT c.idempotency_key FROM {table(TransferRequest)} c"  # noqa: S608
+        " WHERE c.external_id = p.id::text ORDER BY c.attempt DESC LIMIT 1)::uuid"
     ),
     sender_address=jt.string("p.sender_address"),
     asset=ASSET_TEXT,

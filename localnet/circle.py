@@ -311,7 +311,8 @@ class FakeCircle:
             raise Problem(
                 400, 2, "Invalid entity. amount.amount is not a number"
             ) from None
-        if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -6:
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int) or value <= 0 or exponent < -6:
             raise Problem(
                 400,
                 2,
