@@ -10,7 +10,10 @@ every answer of the real routes against the published schema.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from auth_org.models import Organization, Role
 from core.apidoc import Timestamp, multipart_body
@@ -131,6 +134,16 @@ class APIKey(serializers.Serializer):
 # --- organization --------------------------------------------------------------
 
 
+class CircleWalletId(serializers.CharField):
+    """Present only on a Circle tenant's account (null until configured): an
+    instance without the attribute leaves the field out rather than null."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if not hasattr(instance, "circle_wallet_id"):
+            raise SkipField
+        return super().get_attribute(instance)
+
+
 class DistributionAccount(serializers.Serializer):
     """An organization's distribution account (rendered from the organization)."""
 
@@ -139,7 +152,7 @@ class DistributionAccount(serializers.Serializer):
     )
     type = serializers.CharField(source="distribution_account_type")
     status = serializers.CharField(source="distribution_account_status")
-    circle_wallet_id = serializers.CharField(
+    circle_wallet_id = CircleWalletId(
         required=False, allow_null=True, help_text="Circle tenants only"
     )
 
