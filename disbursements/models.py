@@ -240,3 +240,28 @@ class PaymentStatusChange(ActorStatusChange):
 
     class Meta(ActorStatusChange.Meta):
         pass
+
+
+class DisbursementApproval(models.Model):
+    """One approver's approval of a disbursement above an approval tier
+    (``auth_org.ApprovalTier``): who and when. Uploading its instructions again
+    removes them (the approvals were for the payments as they were)."""
+
+    disbursement = models.ForeignKey(
+        Disbursement, on_delete=models.CASCADE, related_name="approvals"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["disbursement", "user"], name="disbursement_approval_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approved by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

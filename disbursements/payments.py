@@ -16,6 +16,7 @@ from auth_org.models import Asset, Organization, User, Wallet
 from core.api import APIError, NotFound
 from core.fsm import transition, transition_many
 from core.validators import parse_amount, validate_wallet_address
+from disbursements import controls
 from disbursements.handoff import hand_off_payments
 from disbursements.listeners import payments_became_final
 from disbursements.models import Payment, PaymentStatusChange
@@ -254,6 +255,7 @@ def create_direct_payment(
 
     if receiver_wallet is not None:
         refuse(receiver_wallet)  # before the network read; again under the lock
+    controls.refuse_direct_payment_over_tier(asset, amount)
     reading = read_balances(organization)  # network I/O, before the transaction
     with transaction.atomic():
         if receiver_wallet is None:
@@ -263,6 +265,9 @@ def create_direct_payment(
         )
         refuse(receiver_wallet)
         check_balance(organization, asset, needed=amount, reading=reading)
+        controls.check_direct_payment_limits(
+            organization, asset, receiver_id=receiver.pk, amount=amount
+        )
         payment = Payment.objects.create(
             organization=organization,
             receiver=receiver,

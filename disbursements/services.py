@@ -13,15 +13,18 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from auth_org import catalog
+from auth_org.controls import limits_for
 from auth_org.models import Asset, Organization, User, Wallet
 from core.api import APIError, Conflict, Forbidden
 from core.fsm import transition, transition_many
+from disbursements import controls
 from disbursements.completion import complete_finished_disbursements
 from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
 from disbursements.handoff import hand_off_payments
 from disbursements.instructions import store_instructions
 from disbursements.models import (
     Disbursement,
+    DisbursementApproval,
     DisbursementStatusChange,
     Payment,
     RegistrationContactType,
@@ -138,6 +141,8 @@ def upload_instructions(
                 f"(status {locked.status})"
             )
         count = store_instructions(locked, instructions)
+        # Approvals were given to the payments as they were.
+        DisbursementApproval.objects.filter(disbursement=locked).delete()
         # Free the parsed rows before the file itself goes to the database (its
         # bytea literal is twice its size): they are the bulk of the memory.
         del instructions
@@ -279,12 +284,19 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
                 f"disbursement is not ready to be started (status {current.status})"
             )
         check_approval(current, actor)
+        controls.check_approvals(current, limits_for(current.asset))
 
     # What can be refused without the network is, before reading it; all of it is
-    # checked again under the lock.
-    current = Disbursement.objects.select_related("organization").get(
+    # checked again under the lock. Above an approval tier, the start is also the
+    # actor's approval, committed first (the last approver's start starts it).
+    current = Disbursement.objects.select_related("organization", "asset").get(
         pk=disbursement.pk
     )
+    if (
+        current.status == Disbursement.Status.READY
+        and controls.approvals_needed(current)[0]
+    ):
+        controls.record_approval(current, actor)
     refuse(current)
     reading = read_balances(current.organization)
     with transaction.atomic():
@@ -310,6 +322,9 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             reading=reading,
             exclude=Q(disbursement=locked),
         )
+        # After check_balance: the asset's row is locked, so two starts count
+        # each other's committed payments against the limits.
+        controls.check_disbursement_limits(locked, limits_for(locked.asset))
         transition(locked, to=Disbursement.Status.STARTED, note="started", actor=actor)
         transition_many(
             payments,
