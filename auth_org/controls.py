@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.db import transaction
@@ -108,7 +109,9 @@ def _parse(data: Any) -> dict[str, Any]:
         ):
             raise APIError(
                 extras={
-                    "per_receiver_window_days": f"an integer from 1 to {MAX_WINDOW_DAYS}"
+                    "per_receiver_window_days": (
+                        f"an integer from 1 to {MAX_WINDOW_DAYS}"
+                    )
                 }
             )
         values["per_receiver_window_days"] = days
@@ -139,9 +142,7 @@ def _parse_tiers(raw: Any) -> list[tuple[Decimal, int]]:
             )
         tiers.append((above, approvals))
     tiers.sort()
-    for (above, approvals), (next_above, next_approvals) in zip(
-        tiers, tiers[1:], strict=False
-    ):
+    for (above, approvals), (next_above, next_approvals) in pairwise(tiers):
         if above == next_above:
             raise APIError(extras={"approval_tiers": f"two tiers above {above}"})
         if next_approvals < approvals:
