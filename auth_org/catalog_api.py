@@ -362,3 +362,29 @@ class AssetControlsView(APIView):
                 ip_address=audit.request_ip(request),
             )
         )
+
+
+class TenantControlsView(APIView):
+    """The tenant's controls that are not per asset (docs/controls.md)."""
+
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    @extend_schema(responses=answers(schemas.TenantControls))
+    def get(self, request: Request) -> Response:
+        return Response(controls.tenant_settings_json(request.tenant))
+
+    @extend_schema(
+        request=json_body(schemas.TenantControls),
+        responses=answers(schemas.TenantControls),
+    )
+    @idempotent
+    def patch(self, request: Request) -> Response:
+        return Response(
+            controls.update_tenant_settings(
+                request.tenant,
+                request.data,
+                actor=request.user,
+                ip_address=audit.request_ip(request),
+            )
+        )

@@ -9,6 +9,11 @@ urlpatterns = [
         catalog_api.AssetControlsView.as_view(),
         name="asset-controls",
     ),
+    route(
+        "organization/controls",
+        catalog_api.TenantControlsView.as_view(),
+        name="tenant-controls",
+    ),
     route("wallets", catalog_api.WalletsView.as_view(), name="wallets"),
     route("wallets/<uuid:pk>", catalog_api.WalletView.as_view(), name="wallet"),
 ]

@@ -16,7 +16,14 @@ from typing import Any
 from django.db import transaction
 
 from auth_org import audit
-from auth_org.models import ApprovalTier, Asset, AssetControls, Organization, User
+from auth_org.models import (
+    ApprovalTier,
+    Asset,
+    AssetControls,
+    Organization,
+    TenantControls,
+    User,
+)
 from core.api import APIError
 from core.validators import parse_amount
 
@@ -196,6 +203,106 @@ def update_controls(
                 actor=actor,
                 ip_address=ip_address,
                 target=asset,
+                changes=changes,
+            )
+    return after
+
+
+# --- the tenant's controls (not per asset) -------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    duplicate_window_days: int = 30
+    duplicate_tolerance_percent: Decimal = Decimal("0")
+    cooling_period_hours: int = 0
+
+
+TENANT_FIELDS = {
+    "duplicate_window_days": (1, MAX_WINDOW_DAYS),
+    "cooling_period_hours": (0, 24 * 90),
+}
+
+
+def tenant_settings(organization: Organization) -> TenantSettings:
+    row = TenantControls.objects.filter(organization=organization).first()
+    if row is None:
+        return TenantSettings()
+    return TenantSettings(
+        duplicate_window_days=row.duplicate_window_days,
+        duplicate_tolerance_percent=row.duplicate_tolerance_percent,
+        cooling_period_hours=row.cooling_period_hours,
+    )
+
+
+def tenant_settings_json(organization: Organization) -> dict[str, Any]:
+    settings = tenant_settings(organization)
+    return {
+        "duplicate_window_days": settings.duplicate_window_days,
+        "duplicate_tolerance_percent": f"{settings.duplicate_tolerance_percent:.2f}",
+        "cooling_period_hours": settings.cooling_period_hours,
+    }
+
+
+def _parse_tenant(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise APIError(extras={"body": "a JSON object is required"})
+    known = {*TENANT_FIELDS, "duplicate_tolerance_percent"}
+    if unknown := sorted(set(data) - known):
+        raise APIError(extras={unknown[0]: "unknown field"})
+    values: dict[str, Any] = {}
+    for field, (low, high) in TENANT_FIELDS.items():
+        if field in data:
+            value = data[field]
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not low <= value <= high
+            ):
+                raise APIError(extras={field: f"an integer from {low} to {high}"})
+            values[field] = value
+    if "duplicate_tolerance_percent" in data:
+        try:
+            tolerance = Decimal(str(data["duplicate_tolerance_percent"]))
+        except ArithmeticError:
+            tolerance = Decimal("-1")
+        if not tolerance.is_finite() or not 0 <= tolerance <= 100:
+            raise APIError(
+                extras={"duplicate_tolerance_percent": "a number from 0 to 100"}
+            )
+        values["duplicate_tolerance_percent"] = tolerance.quantize(Decimal("0.01"))
+    return values
+
+
+def update_tenant_settings(
+    organization: Organization,
+    data: Any,
+    *,
+    actor: User | None,
+    ip_address: str | None = None,
+) -> dict[str, Any]:
+    values = _parse_tenant(data)
+    with transaction.atomic():
+        row, _ = TenantControls.objects.select_for_update().get_or_create(
+            organization=organization
+        )
+        before = tenant_settings_json(organization)
+        for field, value in values.items():
+            setattr(row, field, value)
+        row.save()
+        after = tenant_settings_json(organization)
+        changes = {
+            key: {"from": before[key], "to": after[key]}
+            for key in after
+            if before[key] != after[key]
+        }
+        if changes:
+            audit.record(
+                audit.Action.CONTROLS_CHANGED,
+                organization=organization,
+                actor=actor,
+                ip_address=ip_address,
+                target=organization,
                 changes=changes,
             )
     return after

@@ -477,3 +477,33 @@ class ApprovalTier(models.Model):
 
     def __str__(self) -> str:
         return f"above {self.above}: {self.approvals} approvals"
+
+
+class TenantControls(models.Model):
+    """A tenant's controls that are not per asset: the duplicate-payment warnings'
+    window and tolerance, and the cooling period of new or changed wallet
+    addresses (0: off). Written only by ``auth_org.controls``, audited."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="controls"
+    )
+    duplicate_window_days = models.PositiveIntegerField(default=30)
+    # A payment within this percentage of an earlier one's amount is "near" it.
+    duplicate_tolerance_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0
+    )
+    cooling_period_hours = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "tenant controls"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duplicate_tolerance_percent__gte=0)
+                & models.Q(duplicate_tolerance_percent__lte=100),
+                name="tenant_controls_tolerance_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"controls of {self.organization_id}"

@@ -259,3 +259,11 @@ class AssetControls(serializers.Serializer):
     per_receiver_max = serializers.CharField(allow_null=True, required=False)
     per_receiver_window_days = serializers.IntegerField(required=False)
     approval_tiers = ApprovalTier(many=True, required=False)
+
+
+class TenantControls(serializers.Serializer):
+    """The tenant's duplicate-warning window and tolerance, and cooling period."""
+
+    duplicate_window_days = serializers.IntegerField(required=False)
+    duplicate_tolerance_percent = serializers.CharField(required=False)
+    cooling_period_hours = serializers.IntegerField(required=False)

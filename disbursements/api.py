@@ -29,7 +29,9 @@ from core.validators import parse_amount
 from disbursements import payments as payment_services
 from disbursements import schemas, selectors, services
 from disbursements.csv_ingest import CSVError
+from disbursements.duplicates import find_duplicates
 from disbursements.models import Disbursement, Payment, RegistrationContactType
+from disbursements.preflight import preflight
 from messaging.texts import validate_template
 from receivers.models import VerificationField
 
@@ -305,7 +307,8 @@ class InstructionsView(APIView):
         return response
 
     @extend_schema(
-        request=multipart_body(schemas.InstructionsUpload), responses=answers(Message)
+        request=multipart_body(schemas.InstructionsUpload),
+        responses=answers(schemas.InstructionsUploaded),
     )
     @idempotent
     def post(self, request: Request, pk) -> Response:
@@ -316,7 +319,10 @@ class InstructionsView(APIView):
         services.upload_instructions(
             disbursement, actor=request.user, file_name=upload[0], content=upload[1]
         )
-        return Response({"message": "File uploaded successfully"})
+        body: dict[str, Any] = {"message": "File uploaded successfully"}
+        if duplicates := find_duplicates(disbursement):
+            body["duplicates"] = duplicates  # warnings; the start asks to confirm
+        return Response(body)
 
 
 class _StatusInput(serializers.Serializer):
@@ -359,9 +365,24 @@ class DisbursementStatusView(APIView):
         disbursement = get_disbursement(request, pk)
         status = DisbursementStatusInput.status_of(request.data)
         message = services.set_disbursement_status(
-            disbursement, status=status, actor=request.user
+            disbursement,
+            status=status,
+            actor=request.user,
+            acknowledge_duplicates=request.data.get("acknowledge_duplicates") is True,
         )
         return Response({"message": message})
+
+
+class DisbursementPreflightView(APIView):
+    """What starting it now would do: per payment ready, waiting or failing, the
+    balance, the cost and time, the duplicate warnings (docs/controls.md)."""
+
+    roles = {"GET": BIZ}
+    api_key_permissions = {"GET": "read:disbursements"}
+
+    @extend_schema(responses=answers(schemas.Preflight))
+    def get(self, request: Request, pk) -> Response:
+        return Response(preflight(get_disbursement(request, pk)))
 
 
 # A disbursement's receivers list: each of its payments with the receiver, for

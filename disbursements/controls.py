@@ -248,7 +248,7 @@ MINE_OF_PAYMENT = (
 )
 RECEIVERS_OVER = """
 WITH mine AS ({mine})
-SELECT r.external_id, mine.amount, COALESCE(SUM(p.amount), 0) AS earlier
+SELECT r.id, r.external_id, mine.amount, COALESCE(SUM(p.amount), 0) AS earlier
 FROM mine
 JOIN receivers_receiver r ON r.id = mine.receiver_id
 LEFT JOIN disbursements_payment p
@@ -259,11 +259,44 @@ LEFT JOIN disbursements_payment p
     AND p.created_at >= %(since)s
     AND (%(disbursement)s::uuid IS NULL
          OR p.disbursement_id IS DISTINCT FROM %(disbursement)s::uuid)
-GROUP BY r.external_id, mine.amount
+GROUP BY r.id, r.external_id, mine.amount
 HAVING mine.amount + COALESCE(SUM(p.amount), 0) > %(maximum)s
 ORDER BY r.external_id
-LIMIT 10
+LIMIT %(limit)s
 """
+
+
+def receivers_over_limit(
+    disbursement: Disbursement | None,
+    limits: Limits,
+    *,
+    organization: Organization | None = None,
+    asset: Asset | None = None,
+    receiver_id=None,
+    amount: Decimal | None = None,
+    limit: int | None = None,
+) -> list[tuple]:
+    """(receiver id, external id, asked now, paid earlier in the window) of each
+    receiver the disbursement (or one direct payment) would take over the
+    per-receiver limit."""
+    if limits.per_receiver_max is None:
+        return []
+    if disbursement is not None:
+        organization, asset = disbursement.organization, disbursement.asset
+    params = {
+        "organization": organization.pk,
+        "asset": asset.pk,
+        "since": timezone.now() - timedelta(days=limits.per_receiver_window_days),
+        "disbursement": disbursement.pk if disbursement else None,
+        "maximum": limits.per_receiver_max,
+        "receiver": receiver_id,
+        "amount": amount,
+        "limit": limit,
+    }
+    mine = MINE_OF_DISBURSEMENT if disbursement is not None else MINE_OF_PAYMENT
+    with connection.cursor() as cursor:
+        cursor.execute(RECEIVERS_OVER.format(mine=mine), params)
+        return cursor.fetchall()
 
 
 def _check_per_receiver(
@@ -275,28 +308,20 @@ def _check_per_receiver(
     receiver_id=None,
     amount: Decimal | None = None,
 ) -> None:
-    if limits.per_receiver_max is None:
-        return
-    since = timezone.now() - timedelta(days=limits.per_receiver_window_days)
-    params = {
-        "organization": organization.pk,
-        "asset": asset.pk,
-        "since": since,
-        "disbursement": disbursement.pk if disbursement else None,
-        "maximum": limits.per_receiver_max,
-        "receiver": receiver_id,
-        "amount": amount,
-    }
-    mine = MINE_OF_DISBURSEMENT if disbursement is not None else MINE_OF_PAYMENT
-    sql = RECEIVERS_OVER.format(mine=mine)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        over = cursor.fetchall()
+    over = receivers_over_limit(
+        disbursement,
+        limits,
+        organization=organization,
+        asset=asset,
+        receiver_id=receiver_id,
+        amount=amount,
+        limit=10,
+    )
     if not over:
         return
     names = ", ".join(
         f"{external_id or '-'} ({_text(earlier)} + {_text(mine_amount)})"
-        for external_id, mine_amount, earlier in over
+        for _, external_id, mine_amount, earlier in over
     )
     raise LimitExceeded(
         f"over the per-receiver limit of {_text(limits.per_receiver_max)} "
@@ -311,10 +336,33 @@ def _check_per_receiver(
                     "earlier": _text(earlier),
                     "requested": _text(mine_amount),
                 }
-                for external_id, mine_amount, earlier in over
+                for _, external_id, mine_amount, earlier in over
             ],
         },
     )
+
+
+def disbursement_problems(
+    disbursement: Disbursement, limits: Limits, total: Decimal
+) -> list[dict]:
+    """The disbursement-wide limits a start would be refused by now, as the
+    refusal would name them (for the pre-flight)."""
+    problems = []
+    for check in (
+        lambda: _check_per_disbursement(limits, disbursement.asset, total),
+        lambda: _check_daily(
+            disbursement.organization,
+            disbursement.asset,
+            limits,
+            total,
+            disbursement,
+        ),
+    ):
+        try:
+            check()
+        except LimitExceeded as exc:
+            problems.append({**(exc.extras or {}), "message": exc.message})
+    return problems
 
 
 def check_disbursement_limits(locked: Disbursement, limits: Limits) -> None:

@@ -20,6 +20,11 @@ urlpatterns = [
         name="disbursement-instructions",
     ),
     route(
+        "disbursements/<uuid:pk>/preflight",
+        api.DisbursementPreflightView.as_view(),
+        name="disbursement-preflight",
+    ),
+    route(
         "disbursements/<uuid:pk>/receivers",
         api.DisbursementReceiversView.as_view(),
         name="disbursement-receivers",

@@ -3,6 +3,7 @@ requests, and their races on the real PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 
@@ -372,3 +373,110 @@ def test_controls_route_roles_and_tenants(api, organization, usdc):
         f"/assets/{usdc.pk}/controls", {"daily_max": "1"}, format="json"
     )
     assert answer.status_code == 403
+
+
+# --- duplicate warnings -------------------------------------------------------------
+
+
+def test_upload_warns_and_start_needs_an_acknowledgement(
+    api, owner, organization, wallet, usdc
+):
+    first = create_with_csv(api, wallet, usdc, name="May payroll").json()
+    from tests.disbursements.test_api_disbursements import PHONE_CSV, csv_file
+
+    second = api.post(
+        "/disbursements",
+        {
+            "data": json.dumps(
+                {
+                    "name": "May payroll again",
+                    "wallet_id": str(wallet.pk),
+                    "asset_id": str(usdc.pk),
+                    "registration_contact_type": "PHONE_NUMBER",
+                    "verification_field": "DATE_OF_BIRTH",
+                }
+            )
+        },
+    ).json()
+    upload = api.post(
+        f"/disbursements/{second['id']}/instructions", {"file": csv_file(PHONE_CSV)}
+    )
+    assert upload.status_code == 200
+    warnings = upload.json()["duplicates"]
+    assert {w["kind"] for w in warnings} == {"other_disbursement"}
+    assert {w["earlier_payment"]["disbursement_id"] for w in warnings} == {first["id"]}
+    assert {w["receiver_external_id"] for w in warnings} == {"r-1", "r-2"}
+
+    refused = start(api, second["id"])
+    assert refused.status_code == 400
+    assert "acknowledge_duplicates" in refused.json()["extras"]
+    assert len(refused.json()["extras"]["duplicates"]) == 2
+    assert Disbursement.objects.get(pk=second["id"]).status == "READY"
+
+    started = api.patch(
+        f"/disbursements/{second['id']}/status",
+        {"status": "STARTED", "acknowledge_duplicates": True},
+        format="json",
+    )
+    assert started.status_code == 200, started.json()
+    change = Disbursement.objects.get(pk=second["id"]).status_changes.get(
+        to_status="STARTED"
+    )
+    assert change.note == "started; 2 duplicate warnings acknowledged"
+    assert change.actor_id == owner.pk
+
+
+def test_near_amounts_within_the_tenant_tolerance_are_duplicates(
+    api, organization, wallet, usdc
+):
+    from auth_org.controls import update_tenant_settings
+    from disbursements.duplicates import find_duplicates
+
+    receiver_wallet = ReceiverWalletFactory(
+        receiver__organization=organization, wallet=wallet
+    )
+    paid = ready_disbursement(
+        organization, wallet, usdc, "100", receiver_wallet=receiver_wallet
+    )
+    Payment.objects.filter(disbursement=paid).update(status="SUCCESS")
+    Disbursement.objects.filter(pk=paid.pk).update(status="COMPLETED")
+    later = ready_disbursement(
+        organization, wallet, usdc, "101", receiver_wallet=receiver_wallet
+    )
+    assert find_duplicates(later) == []
+    update_tenant_settings(
+        organization, {"duplicate_tolerance_percent": "2"}, actor=None
+    )
+    (warning,) = find_duplicates(later)
+    assert warning["kind"] == "recent_payment"
+    assert warning["earlier_payment"]["amount"] == "100.0000000"
+    # Older than the window: no longer a warning.
+    update_tenant_settings(organization, {"duplicate_window_days": 1}, actor=None)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Payment.objects.filter(disbursement=paid).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    assert find_duplicates(later) == []
+
+
+def test_tenant_controls_route(api, organization):
+    answer = api.patch(
+        "/organization/controls",
+        {"duplicate_tolerance_percent": "1.5", "cooling_period_hours": 24},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.json()
+    assert answer.json() == {
+        "duplicate_window_days": 30,
+        "duplicate_tolerance_percent": "1.50",
+        "cooling_period_hours": 24,
+    }
+    assert api.get("/organization/controls").json() == answer.json()
+    bad = api.patch(
+        "/organization/controls", {"duplicate_tolerance_percent": "NaN"}, format="json"
+    )
+    assert bad.status_code == 400
+    assert AuditEntry.objects.filter(action="controls.changed").count() == 1
