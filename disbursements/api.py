@@ -27,7 +27,7 @@ from core.paging import CachedCountPagination
 from core.params import PAGING, Param, QueryParams, accepts
 from core.validators import parse_amount
 from disbursements import payments as payment_services
-from disbursements import schemas, selectors, services
+from disbursements import retries, schemas, selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.duplicates import find_duplicates
 from disbursements.models import Disbursement, Payment, RegistrationContactType
@@ -383,6 +383,30 @@ class DisbursementPreflightView(APIView):
     @extend_schema(responses=answers(schemas.Preflight))
     def get(self, request: Request, pk) -> Response:
         return Response(preflight(get_disbursement(request, pk)))
+
+
+class DisbursementRetryView(APIView):
+    """Staff: retry every FAILED payment of a disbursement, or those with one
+    reason (no_account, no_trustline, not_authorized, line_full, other)."""
+
+    roles = {"POST": PAYMENT_WRITE}
+    api_key_permissions = {"POST": "write:payments"}
+
+    @extend_schema(
+        request=json_body(schemas.DisbursementRetryInput),
+        responses=answers(schemas.RetryAnswer),
+    )
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        disbursement = get_disbursement(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise APIError(extras={"reason": "a reason name"})
+        count = retries.retry_failed_of_disbursement(
+            disbursement, reason=reason, actor=request.user
+        )
+        return Response({"message": f"{count} payments retried", "retried": count})
 
 
 # A disbursement's receivers list: each of its payments with the receiver, for

@@ -154,6 +154,10 @@ class Payment(StatusModel):
     stellar_operation_id = models.CharField(max_length=32, blank=True)
     external_payment_id = models.CharField(max_length=64, blank=True)
     sender_address = models.CharField(max_length=69, blank=True)
+    # Why a FAILED payment failed when the receiver can fix it (no_account,
+    # no_trustline, not_authorized, line_full: disbursements.retries); the
+    # watcher retries it when the network shows it fixed. Blank otherwise.
+    failure_reason = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -185,6 +189,12 @@ class Payment(StatusModel):
             models.Index(
                 fields=["disbursement", "created_at", "id"],
                 name="payment_disb_created",
+            ),
+            # The watcher's FAILED payments waiting on their receiver: few rows.
+            models.Index(
+                fields=["failure_reason"],
+                condition=models.Q(status="FAILED") & ~models.Q(failure_reason=""),
+                name="payment_waiting_receiver",
             ),
         ]
 

@@ -73,7 +73,7 @@ def retry_payments(
                     f"User {who} has requested to retry the payment - Previous "
                     f"Stellar Transaction ID: {payment.stellar_transaction_id or '-'}"
                 ),
-                updates={"stellar_transaction_id": ""},
+                updates={"stellar_transaction_id": "", "failure_reason": ""},
                 actor=actor,
             )
         hand_off_payments(Payment.objects.filter(pk__in=[p.pk for p in payments]))

@@ -6,7 +6,8 @@ capacity; the duplicate warnings. Read-only: nothing here writes a row.
 
 The network is asked outside any transaction: once for the distribution
 account, once for /fee_stats and the latest ledger (both cached a few seconds),
-and once per destination account not seen in the last minute, concurrently.
+and once per destination account not seen lately (ten minutes for one found,
+a minute for one missing), concurrently.
 The whole answer is cached until the disbursement, its receivers' wallets or
 the distribution balance change, and at most ``ANSWER_TTL`` seconds.
 """
@@ -40,7 +41,11 @@ from tss import horizon
 from tss.errors import HorizonError
 
 ANSWER_TTL = 60
-ACCOUNT_TTL = 60  # an account seen (or not) is asked again after a minute
+# A destination found ready is asked again after ten minutes (accounts and
+# trustlines rarely go); one found missing something after a minute (it is what
+# a receiver fixes).
+ACCOUNT_TTL = 600
+MISSING_TTL = 60
 NETWORK_TTL = 5  # fee statistics and the latest ledger
 MAX_FAILURES_LISTED = 1000
 LOOKUP_THREADS = 16
@@ -116,10 +121,15 @@ def destinations(addresses: list[str]) -> dict[str, Destination] | None:
             address: _destination_json(body)
             for address, body in zip(missing, bodies, strict=True)
         }
-        cache.set_many(
-            {f"preflight:account:{a}": v for a, v in fresh.items()},
-            timeout=ACCOUNT_TTL,
-        )
+        for ttl, present in ((ACCOUNT_TTL, True), (MISSING_TTL, False)):
+            cache.set_many(
+                {
+                    f"preflight:account:{a}": v
+                    for a, v in fresh.items()
+                    if v["exists"] is present
+                },
+                timeout=ttl,
+            )
         found.update(fresh)
     return {address: _destination(stored) for address, stored in found.items()}
 

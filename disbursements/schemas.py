@@ -331,3 +331,16 @@ class Preflight(serializers.Serializer):
         "ledgers_to_pay, seconds_to_pay, messages"
     )
     duplicates = DuplicateWarning(many=True)
+
+
+class DisbursementRetryInput(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=["no_account", "no_trustline", "not_authorized", "line_full", "other"],
+        required=False,
+        help_text="only the FAILED payments with this reason; all of them without",
+    )
+
+
+class RetryAnswer(serializers.Serializer):
+    message = serializers.CharField()
+    retried = serializers.IntegerField()

@@ -25,6 +25,11 @@ urlpatterns = [
         name="disbursement-preflight",
     ),
     route(
+        "disbursements/<uuid:pk>/retry",
+        api.DisbursementRetryView.as_view(),
+        name="disbursement-retry",
+    ),
+    route(
         "disbursements/<uuid:pk>/receivers",
         api.DisbursementReceiversView.as_view(),
         name="disbursement-receivers",
