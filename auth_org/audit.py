@@ -38,7 +38,7 @@ class Action:
     TENANT_DELETED = "tenant.deleted"
     TENANT_DEFAULT_SET = "tenant.default_set"
     CONTROLS_CHANGED = "controls.changed"
-    DUPLICATES_ACKNOWLEDGED = "disbursement.duplicates_acknowledged"
+    PAYMENT_RELEASED = "payment.cooling_released"
 
 
 def record(

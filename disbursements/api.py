@@ -23,11 +23,12 @@ from core import sqljson
 from core.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
 from core.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
 from core.idempotency import idempotent
+from core.middleware import client_ip
 from core.paging import CachedCountPagination
 from core.params import PAGING, Param, QueryParams, accepts
 from core.validators import parse_amount
+from disbursements import cooling, retries, schemas, selectors, services
 from disbursements import payments as payment_services
-from disbursements import retries, schemas, selectors, services
 from disbursements.csv_ingest import CSVError
 from disbursements.duplicates import find_duplicates
 from disbursements.models import Disbursement, Payment, RegistrationContactType
@@ -679,6 +680,30 @@ class PaymentsRetryView(APIView):
             raise APIError(extras={"payment_ids": "a list of payment ids is required"})
         payment_services.retry_payments(request.tenant, ids, actor=request.user)
         return Response({"message": "Payments retried successfully"})
+
+
+class PaymentReleaseView(APIView):
+    """Staff: pay a payment held by its receiver's address cooling period now,
+    with a reason (recorded in the audit log)."""
+
+    roles = {"POST": OWNER_FC}
+    api_key_permissions = {"POST": "write:payments"}
+
+    @extend_schema(
+        request=json_body(schemas.PaymentReleaseInput), responses=answers(Message)
+    )
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        payment = get_payment(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason")
+        cooling.release_payment(
+            payment,
+            actor=request.user,
+            reason=reason if isinstance(reason, str) else "",
+            ip_address=client_ip(request._request),
+        )
+        return Response({"message": "Payment released"})
 
 
 class PaymentStatusView(APIView):

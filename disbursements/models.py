@@ -101,8 +101,16 @@ class Payment(StatusModel):
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.DRAFT: frozenset({Status.READY}),
+        # READY -> READY: held by its receiver's address cooling period (the
+        # history says why and until when).
         Status.READY: frozenset(
-            {Status.PENDING, Status.PAUSED, Status.CANCELED, Status.FAILED}
+            {
+                Status.READY,
+                Status.PENDING,
+                Status.PAUSED,
+                Status.CANCELED,
+                Status.FAILED,
+            }
         ),
         Status.PAUSED: frozenset({Status.READY}),
         Status.PENDING: frozenset({Status.SUCCESS, Status.FAILED}),
@@ -158,6 +166,9 @@ class Payment(StatusModel):
     # no_trustline, not_authorized, line_full: disbursements.retries); the
     # watcher retries it when the network shows it fixed. Blank otherwise.
     failure_reason = models.CharField(max_length=32, blank=True, default="")
+    # Staff released it from its receiver's address cooling period (the who and
+    # why are in the audit log): the hand-off no longer holds it.
+    cooling_released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -344,3 +344,7 @@ class DisbursementRetryInput(serializers.Serializer):
 class RetryAnswer(serializers.Serializer):
     message = serializers.CharField()
     retried = serializers.IntegerField()
+
+
+class PaymentReleaseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)

@@ -31,3 +31,11 @@ def watch_failed_destinations_task() -> int:
     from disbursements.retries import watch_failed_destinations
 
     return watch_failed_destinations()
+
+
+@shared_task
+def hand_off_cooled_payments_task() -> int:
+    """Beat: payments whose receiver's address cooling period passed."""
+    from disbursements.cooling import hand_off_cooled_payments
+
+    return hand_off_cooled_payments()

@@ -43,6 +43,11 @@ urlpatterns = [
     route("payments/retry", api.PaymentsRetryView.as_view(), name="payments-retry"),
     route("payments/<uuid:pk>", api.PaymentView.as_view(), name="payment"),
     route(
+        "payments/<uuid:pk>/release",
+        api.PaymentReleaseView.as_view(),
+        name="payment-release",
+    ),
+    route(
         "payments/<uuid:pk>/status",
         api.PaymentStatusView.as_view(),
         name="payment-status",
