@@ -220,3 +220,43 @@ def test_preflight_route_tenants_and_statuses(tenant):
     )
     assert Disbursement.objects.get(pk=draft.pk).status == "DRAFT"
     assert not DisbursementStatusChange.objects.filter(disbursement=draft).exists()
+
+
+def test_admin_preflight_action_and_the_reason_on_the_payment_page(
+    tenant, client, operator
+):
+    from django.urls import reverse
+
+    organization, usdc, wallet, _ = tenant
+    (untrusting,) = new_accounts(1)
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+    payment = PaymentFactory(
+        disbursement=disbursement,
+        amount=Decimal("4"),
+        receiver_wallet=ReceiverWalletFactory(
+            receiver__organization=organization,
+            wallet=wallet,
+            status="REGISTERED",
+            stellar_address=untrusting.public_key,
+        ),
+    )
+    client.force_login(operator)
+    response = client.post(
+        reverse("admin:disbursements_disbursement_changelist"),
+        {"action": "preflight", "_selected_action": [str(disbursement.pk)]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert (
+        "0 ready, 0 waiting, 1 failing (1 the receiver&#x27;s account does not trust the asset)"
+        in page
+    )
+    assert "balance sufficient" in page
+    PaymentRow.objects.filter(pk=payment.pk).update(failure_reason="no_trustline")
+    page = client.get(
+        reverse("admin:disbursements_payment_change", args=[payment.pk])
+    ).content.decode()
+    assert "Waiting on the receiver" in page
+    assert "does not trust the asset" in page
