@@ -250,8 +250,8 @@ def test_admin_preflight_action_and_the_reason_on_the_payment_page(
     )
     page = response.content.decode()
     assert (
-        "0 ready, 0 waiting, 1 failing (1 the receiver&#x27;s account does not trust the asset)"
-        in page
+        "0 ready, 0 waiting, 1 failing (1 the receiver&#x27;s account does not "
+        "trust the asset)" in page
     )
     assert "balance sufficient" in page
     PaymentRow.objects.filter(pk=payment.pk).update(failure_reason="no_trustline")
