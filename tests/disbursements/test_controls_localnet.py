@@ -100,8 +100,7 @@ def test_tiers_limits_duplicates_and_cooling_on_the_localnet(
 
     # A duplicate of the paid payment needs an acknowledgement; the receiver's
     # address is a day old at most and the tenant now has a cooling period: it
-    # waits, staff
-    # release it, the worker pays it.
+    # waits, staff release it, the worker pays it.
     update_tenant_settings(organization, {"cooling_period_hours": 24}, actor=None)
     update_controls(organization, usdc, {"daily_max": "200"}, actor=None)
     again = DisbursementFactory(
