@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import timezone
 
 from auth_org.controls import limits_for
-from auth_org.models import Asset
+from auth_org.models import Asset, TenantControls
 from core.api import APIError
 from disbursements import controls
 from disbursements.duplicates import find_duplicates
@@ -168,7 +168,7 @@ def network_figures() -> dict | None:
 def _version(disbursement: Disbursement, balance: Decimal | None) -> str:
     """What the answer depends on: the disbursement and its latest change, its
     payments and their receivers' wallets, the distribution balance, the
-    controls of its asset."""
+    controls of its asset and the tenant's."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -185,6 +185,11 @@ def _version(disbursement: Disbursement, balance: Decimal | None) -> str:
         .values_list("controls__updated_at", flat=True)
         .first()
     )
+    tenant_row = (
+        TenantControls.objects.filter(organization_id=disbursement.organization_id)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
     parts = [
         disbursement.pk,
         disbursement.status,
@@ -192,6 +197,7 @@ def _version(disbursement: Disbursement, balance: Decimal | None) -> str:
         *payments,
         balance,
         controls_row,
+        tenant_row,
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
