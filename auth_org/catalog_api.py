@@ -13,12 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import catalog, schemas
+from auth_org import audit, catalog, controls, schemas
 from auth_org.models import Asset, Role, Wallet
-from auth_org.permissions import ALL
+from auth_org.permissions import ALL, OWNER_FC
 from core import jsontext as jt
 from core.api import APIError, NotFound, field_errors
 from core.apidoc import NO_CONTENT, answers, json_body
+from core.idempotency import idempotent
 from core.params import Param, QueryParams, accepts
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
@@ -306,3 +307,62 @@ class WalletView(APIView):
     def delete(self, request: Request, pk) -> Response:
         catalog.delete_wallet(request.tenant, self._wallet(request, pk))
         return Response(status=204)
+
+
+class AssetControlsView(APIView):
+    """An asset's spending limits and approval tiers (docs/controls.md)."""
+
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    def _asset(self, request: Request, pk) -> Asset:
+        asset = catalog.assets_of(request.tenant).filter(pk=pk).first()
+        if asset is None:
+            raise NotFound()
+        return asset
+
+    @extend_schema(responses=answers(schemas.AssetControls))
+    def get(self, request: Request, pk) -> Response:
+        return Response(controls.controls_json(self._asset(request, pk)))
+
+    @extend_schema(
+        request=json_body(schemas.AssetControls),
+        responses=answers(schemas.AssetControls),
+    )
+    @idempotent
+    def patch(self, request: Request, pk) -> Response:
+        return Response(
+            controls.update_controls(
+                request.tenant,
+                self._asset(request, pk),
+                request.data,
+                actor=request.user,
+                ip_address=audit.request_ip(request),
+            )
+        )
+
+
+class TenantControlsView(APIView):
+    """The tenant's controls that are not per asset (docs/controls.md)."""
+
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    @extend_schema(responses=answers(schemas.TenantControls))
+    def get(self, request: Request) -> Response:
+        return Response(controls.tenant_settings_json(request.tenant))
+
+    @extend_schema(
+        request=json_body(schemas.TenantControls),
+        responses=answers(schemas.TenantControls),
+    )
+    @idempotent
+    def patch(self, request: Request) -> Response:
+        return Response(
+            controls.update_tenant_settings(
+                request.tenant,
+                request.data,
+                actor=request.user,
+                ip_address=audit.request_ip(request),
+            )
+        )

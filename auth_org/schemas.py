@@ -295,3 +295,30 @@ class ListedAsset(Asset):
     balance = serializers.CharField(
         required=False, help_text="the distribution account's, 7 decimals"
     )
+
+
+# --- controls (docs/controls.md) -------------------------------------------------
+
+
+class ApprovalTier(serializers.Serializer):
+    above = serializers.CharField(help_text="an amount with 7 decimals")
+    approvals = serializers.IntegerField(min_value=1)
+
+
+class AssetControls(serializers.Serializer):
+    """An asset's spending limits (null: no limit) and approval tiers."""
+
+    asset_id = serializers.UUIDField(read_only=True)
+    daily_max = serializers.CharField(allow_null=True, required=False)
+    per_disbursement_max = serializers.CharField(allow_null=True, required=False)
+    per_receiver_max = serializers.CharField(allow_null=True, required=False)
+    per_receiver_window_days = serializers.IntegerField(required=False)
+    approval_tiers = ApprovalTier(many=True, required=False)
+
+
+class TenantControls(serializers.Serializer):
+    """The tenant's duplicate-warning window and tolerance, and cooling period."""
+
+    duplicate_window_days = serializers.IntegerField(required=False)
+    duplicate_tolerance_percent = serializers.CharField(required=False)
+    cooling_period_hours = serializers.IntegerField(required=False)

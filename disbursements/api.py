@@ -24,13 +24,15 @@ from core import sqljson
 from core.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
 from core.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
 from core.idempotency import idempotent
+from core.middleware import client_ip
 from core.paging import CachedCountPagination
 from core.params import PAGING, Param, QueryParams, accepts
 from core.sqljson import table
 from core.validators import parse_amount
+from disbursements import cooling, retries, schemas, selectors, services
 from disbursements import payments as payment_services
-from disbursements import schemas, selectors, services
 from disbursements.csv_ingest import CSVError
+from disbursements.duplicates import find_duplicates
 from disbursements.models import (
     Disbursement,
     DisbursementStatusChange,
@@ -38,6 +40,7 @@ from disbursements.models import (
     PaymentStatusChange,
     RegistrationContactType,
 )
+from disbursements.preflight import preflight
 from messaging.texts import validate_template
 from receivers.models import Receiver, ReceiverWallet, VerificationField
 
@@ -314,7 +317,8 @@ class InstructionsView(APIView):
         return response
 
     @extend_schema(
-        request=multipart_body(schemas.InstructionsUpload), responses=answers(Message)
+        request=multipart_body(schemas.InstructionsUpload),
+        responses=answers(schemas.InstructionsUploaded),
     )
     @idempotent
     def post(self, request: Request, pk) -> Response:
@@ -325,7 +329,10 @@ class InstructionsView(APIView):
         services.upload_instructions(
             disbursement, actor=request.user, file_name=upload[0], content=upload[1]
         )
-        return Response({"message": "File uploaded successfully"})
+        body: dict[str, Any] = {"message": "File uploaded successfully"}
+        if duplicates := find_duplicates(disbursement):
+            body["duplicates"] = duplicates  # warnings; the start asks to confirm
+        return Response(body)
 
 
 class _StatusInput(serializers.Serializer):
@@ -368,9 +375,48 @@ class DisbursementStatusView(APIView):
         disbursement = get_disbursement(request, pk)
         status = DisbursementStatusInput.status_of(request.data)
         message = services.set_disbursement_status(
-            disbursement, status=status, actor=request.user
+            disbursement,
+            status=status,
+            actor=request.user,
+            acknowledge_duplicates=request.data.get("acknowledge_duplicates") is True,
         )
         return Response({"message": message})
+
+
+class DisbursementPreflightView(APIView):
+    """What starting it now would do: per payment ready, waiting or failing, the
+    balance, the cost and time, the duplicate warnings (docs/controls.md)."""
+
+    roles = {"GET": BIZ}
+    api_key_permissions = {"GET": "read:disbursements"}
+
+    @extend_schema(responses=answers(schemas.Preflight))
+    def get(self, request: Request, pk) -> Response:
+        return Response(preflight(get_disbursement(request, pk)))
+
+
+class DisbursementRetryView(APIView):
+    """Staff: retry every FAILED payment of a disbursement, or those with one
+    reason (no_account, no_trustline, not_authorized, line_full, other)."""
+
+    roles = {"POST": PAYMENT_WRITE}
+    api_key_permissions = {"POST": "write:payments"}
+
+    @extend_schema(
+        request=json_body(schemas.DisbursementRetryInput),
+        responses=answers(schemas.RetryAnswer),
+    )
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        disbursement = get_disbursement(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise APIError(extras={"reason": "a reason name"})
+        count = retries.retry_failed_of_disbursement(
+            disbursement, reason=reason, actor=request.user
+        )
+        return Response({"message": f"{count} payments retried", "retried": count})
 
 
 # A disbursement's receivers list: each of its payments with the receiver, for
@@ -647,6 +693,30 @@ class PaymentsRetryView(APIView):
             raise APIError(extras={"payment_ids": "a list of payment ids is required"})
         payment_services.retry_payments(request.tenant, ids, actor=request.user)
         return Response({"message": "Payments retried successfully"})
+
+
+class PaymentReleaseView(APIView):
+    """Staff: pay a payment held by its receiver's address cooling period now,
+    with a reason (recorded in the audit log)."""
+
+    roles = {"POST": OWNER_FC}
+    api_key_permissions = {"POST": "write:payments"}
+
+    @extend_schema(
+        request=json_body(schemas.PaymentReleaseInput), responses=answers(Message)
+    )
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        payment = get_payment(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason")
+        cooling.release_payment(
+            payment,
+            actor=request.user,
+            reason=reason if isinstance(reason, str) else "",
+            ip_address=client_ip(request._request),
+        )
+        return Response({"message": "Payment released"})
 
 
 class PaymentStatusView(APIView):

@@ -28,6 +28,7 @@ from core.fsm import transition_many
 from disbursements.completion import complete_disbursements_of
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
+from disbursements.retries import WAITING_NOTE, reason_of
 from receivers.sep.interactive import PaymentResult, record_payment_results
 
 
@@ -66,12 +67,16 @@ def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
     for tx in failed:
         by_reason[tx.status_message or "the payment failed"].append(tx.external_id)
     for reason, pks in by_reason.items():
+        # A failure its receiver can fix waits with its typed reason, for the
+        # watcher (disbursements.retries).
+        typed = reason_of(reason)
         touched.update(
             transition_many(
                 Payment.objects.filter(pk__in=pks),
                 from_status=Payment.Status.PENDING,
                 to=Payment.Status.FAILED,
-                note=reason,
+                note=reason + WAITING_NOTE if typed else reason,
+                updates={"failure_reason": typed},
             )
         )
     if touched:

@@ -101,6 +101,10 @@ class StatusInput(serializers.Serializer):
 
 class DisbursementStatusInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["STARTED", "PAUSED"])
+    acknowledge_duplicates = serializers.BooleanField(
+        required=False,
+        help_text="required (true) to start a disbursement with duplicate warnings",
+    )
 
 
 class PaymentStatusInput(serializers.Serializer):
@@ -260,3 +264,99 @@ class Statistics(serializers.Serializer):
     receiver_wallets_counters = WalletCounters()
     total_receivers = serializers.IntegerField()
     total_disbursements = serializers.IntegerField()
+
+
+# --- controls (docs/controls.md) -------------------------------------------------
+
+
+class EarlierPayment(serializers.Serializer):
+    id = serializers.UUIDField()
+    amount = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    disbursement_id = serializers.UUIDField(allow_null=True)
+    disbursement_name = serializers.CharField(allow_null=True)
+
+
+class DuplicateWarning(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["recent_payment", "other_disbursement"])
+    payment_id = serializers.UUIDField()
+    receiver_external_id = serializers.CharField()
+    amount = serializers.CharField()
+    earlier_payment = EarlierPayment()
+
+
+class InstructionsUploaded(serializers.Serializer):
+    message = serializers.CharField()
+    duplicates = DuplicateWarning(many=True, required=False)
+
+
+class OutcomeTotal(serializers.Serializer):
+    count = serializers.IntegerField()
+    amount = serializers.CharField()
+
+
+class PreflightPayments(serializers.Serializer):
+    total = serializers.IntegerField()
+    ready = OutcomeTotal()
+    waiting = OutcomeTotal()
+    failing = OutcomeTotal()
+
+
+class PreflightReason(serializers.Serializer):
+    reason = serializers.CharField()
+    count = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class PreflightReasons(serializers.Serializer):
+    waiting = PreflightReason(many=True)
+    failing = PreflightReason(many=True)
+
+
+class PreflightFailure(serializers.Serializer):
+    payment_id = serializers.UUIDField()
+    receiver_id = serializers.UUIDField()
+    receiver_external_id = serializers.CharField()
+    stellar_address = serializers.CharField(allow_blank=True)
+    amount = serializers.CharField()
+    reason = serializers.CharField()
+    message = serializers.CharField()
+
+
+class Preflight(serializers.Serializer):
+    """What starting the disbursement now would do (docs/controls.md)."""
+
+    disbursement_id = serializers.UUIDField()
+    status = serializers.CharField()
+    checked_at = serializers.DateTimeField()
+    cached = serializers.BooleanField()
+    payments = PreflightPayments()
+    reasons = PreflightReasons()
+    failures = PreflightFailure(many=True)
+    failures_truncated = serializers.BooleanField()
+    balance = serializers.DictField()
+    limits = serializers.ListField(child=serializers.DictField())
+    approvals = serializers.DictField()
+    forecast = serializers.DictField(
+        help_text="network_fees, operations_per_ledger, ledger_close_seconds, "
+        "ledgers_to_pay, seconds_to_pay, messages"
+    )
+    duplicates = DuplicateWarning(many=True)
+
+
+class DisbursementRetryInput(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=["no_account", "no_trustline", "not_authorized", "line_full", "other"],
+        required=False,
+        help_text="only the FAILED payments with this reason; all of them without",
+    )
+
+
+class RetryAnswer(serializers.Serializer):
+    message = serializers.CharField()
+    retried = serializers.IntegerField()
+
+
+class PaymentReleaseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)

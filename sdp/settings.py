@@ -515,6 +515,8 @@ CELERY_BEAT_SCHEDULE["reports-reconcile-yesterday"] = {
     "task": "reports.tasks.reconcile_yesterday_task",
     "schedule": crontab(hour=1, minute=15),
 }
+CELERY_BEAT_SCHEDULE["watch-failed-destinations"] = {"task": "disbursements.tasks.watch_failed_destinations_task", "schedule": env.float("SDP_WATCH_FAILED_SECONDS", default=60.0)}  # noqa: E501  # fmt: skip
+CELERY_BEAT_SCHEDULE["hand-off-cooled-payments"] = {"task": "disbursements.tasks.hand_off_cooled_payments_task", "schedule": 60.0}  # noqa: E501  # fmt: skip
 CELERY_BEAT_SCHEDULE["sample-operations"] = {
     "task": "sdp.tasks.sample_operations_task",
     "schedule": 60.0,
