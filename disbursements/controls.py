@@ -24,12 +24,14 @@ from django.utils import timezone
 from auth_org.controls import Limits, limits_for
 from auth_org.models import Asset, Organization, User
 from core.api import APIError, Forbidden
+from core.sqljson import table
 from disbursements.models import (
     Disbursement,
     DisbursementApproval,
     DisbursementStatusChange,
     Payment,
 )
+from receivers.models import Receiver
 
 NOT_SPENT = (Payment.Status.DRAFT, Payment.Status.CANCELED)
 OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
@@ -237,21 +239,21 @@ def _check_daily(
 
 
 # What is asked now per receiver: a disbursement's payments, or one payment.
-MINE_OF_DISBURSEMENT = """
+MINE_OF_DISBURSEMENT = f"""
     SELECT receiver_id, SUM(amount) AS amount
-    FROM disbursements_payment
+    FROM {table(Payment)}
     WHERE disbursement_id = %(disbursement)s
     GROUP BY receiver_id
-"""
+"""  # noqa: S608 (table names from the models)
 MINE_OF_PAYMENT = (
     "SELECT %(receiver)s::uuid AS receiver_id, %(amount)s::numeric AS amount"
 )
-RECEIVERS_OVER = """
-WITH mine AS ({mine})
+RECEIVERS_OVER = f"""
+WITH mine AS ({{mine}})
 SELECT r.id, r.external_id, mine.amount, COALESCE(SUM(p.amount), 0) AS earlier
 FROM mine
-JOIN receivers_receiver r ON r.id = mine.receiver_id
-LEFT JOIN disbursements_payment p
+JOIN {table(Receiver)} r ON r.id = mine.receiver_id
+LEFT JOIN {table(Payment)} p
     ON p.receiver_id = mine.receiver_id
     AND p.organization_id = %(organization)s
     AND p.asset_id = %(asset)s
@@ -263,7 +265,7 @@ GROUP BY r.id, r.external_id, mine.amount
 HAVING mine.amount + COALESCE(SUM(p.amount), 0) > %(maximum)s
 ORDER BY r.external_id
 LIMIT %(limit)s
-"""
+"""  # noqa: S608 (table names from the models)
 
 
 def receivers_over_limit(

@@ -25,24 +25,26 @@ from django.db import connection
 from django.utils import timezone
 
 from auth_org.controls import tenant_settings
-from disbursements.models import Disbursement
+from core.sqljson import table
+from disbursements.models import Disbursement, Payment
+from receivers.models import Receiver
 
 MAX_LISTED = 1000
 
-DUPLICATES = """
+DUPLICATES = f"""
 SELECT p.id, r.external_id, p.amount,
        e.id, e.amount, e.status, e.created_at, e.disbursement_id, d.name,
        CASE WHEN e.status IN ('SUCCESS', 'PENDING') AND e.created_at >= %(since)s
             THEN 'recent_payment' ELSE 'other_disbursement' END AS kind
-FROM disbursements_payment p
-JOIN receivers_receiver r ON r.id = p.receiver_id
-JOIN disbursements_payment e
+FROM {table(Payment)} p
+JOIN {table(Receiver)} r ON r.id = p.receiver_id
+JOIN {table(Payment)} e
     ON e.receiver_id = p.receiver_id
     AND e.asset_id = p.asset_id
     AND e.organization_id = p.organization_id
     AND e.disbursement_id IS DISTINCT FROM p.disbursement_id
     AND abs(e.amount - p.amount) <= p.amount * %(tolerance)s
-LEFT JOIN disbursements_disbursement d ON d.id = e.disbursement_id
+LEFT JOIN {table(Disbursement)} d ON d.id = e.disbursement_id
 WHERE p.disbursement_id = %(disbursement)s
   AND (
     (e.status IN ('SUCCESS', 'PENDING') AND e.created_at >= %(since)s)
@@ -51,7 +53,7 @@ WHERE p.disbursement_id = %(disbursement)s
   )
 ORDER BY p.created_at, p.id, e.created_at
 LIMIT %(limit)s
-"""
+"""  # noqa: S608 (table names from the models)
 
 
 def find_duplicates(

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from auth_org.controls import limits_for
@@ -169,17 +169,18 @@ def _version(disbursement: Disbursement, balance: Decimal | None) -> str:
     """What the answer depends on: the disbursement and its latest change, its
     payments and their receivers' wallets, the distribution balance, the
     controls of its asset and the tenant's."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*), max(p.updated_at), max(rw.updated_at), sum(p.amount)
-            FROM disbursements_payment p
-            JOIN receivers_receiverwallet rw ON rw.id = p.receiver_wallet_id
-            WHERE p.disbursement_id = %s
-            """,
-            [disbursement.pk],
-        )
-        payments = cursor.fetchone()
+    figures = Payment.objects.filter(disbursement=disbursement).aggregate(
+        count=Count("pk"),
+        updated=Max("updated_at"),
+        wallets_updated=Max("receiver_wallet__updated_at"),
+        total=Sum("amount"),
+    )
+    payments = (
+        figures["count"],
+        figures["updated"],
+        figures["wallets_updated"],
+        figures["total"],
+    )
     controls_row = (
         Asset.objects.filter(pk=disbursement.asset_id)
         .values_list("controls__updated_at", flat=True)

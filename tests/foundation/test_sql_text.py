@@ -20,6 +20,7 @@ from tests.factories import PaymentFactory, UserFactory
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = (
     "auth_org",
+    "circle",
     "core",
     "disbursements",
     "messaging",
