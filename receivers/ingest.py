@@ -138,7 +138,6 @@ def match_receivers(batch: ReceiverBatch) -> dict[int, tuple[str, str]]:
     table = batch.table
     column = batch.contact_column
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
         cursor.execute(
             f"UPDATE {table} AS s SET receiver_id = r.id "  # noqa: S608
             f"FROM {Receiver._meta.db_table} AS r "
@@ -224,7 +223,7 @@ def store_receivers(batch: ReceiverBatch) -> None:
                 batch.contact_column: "contact",
             },
             {"organization_id": batch.organization_id},
-            f"FROM {table} WHERE receiver_id IS NULL ORDER BY line",
+            f"FROM {table} WHERE receiver_id IS NULL",
             now=now,
         )
         # 2. one receiver wallet per (receiver, disbursement wallet).
@@ -239,7 +238,7 @@ def store_receivers(batch: ReceiverBatch) -> None:
                 "wallet_id": batch.wallet_id,
                 "status": ReceiverWallet.Status.DRAFT.value,
             },
-            f"FROM {table} WHERE receiver_wallet_id IS NULL ORDER BY line",
+            f"FROM {table} WHERE receiver_wallet_id IS NULL",
             now=now,
         )
         if batch.with_address:
@@ -262,7 +261,7 @@ def _register_addresses(cursor, batch: ReceiverBatch) -> None:
         f"INSERT INTO {ReceiverStellarAddress._meta.db_table} "  # noqa: S608
         "(organization_id, stellar_address, receiver_id) "
         "SELECT %s, wallet_address, coalesce(receiver_id, new_receiver_id) "
-        f"FROM {table} ORDER BY line ON CONFLICT DO NOTHING",
+        f"FROM {table} ON CONFLICT DO NOTHING",
         [batch.organization_id],
     )
     to_register = (
@@ -299,14 +298,14 @@ def _store_verifications(batch: ReceiverBatch, *, now) -> None:
         ReceiverVerification,
         {"receiver_id": "new_receiver_id", **expressions},
         constants,
-        f"FROM {batch.table} WHERE receiver_id IS NULL ORDER BY line",
+        f"FROM {batch.table} WHERE receiver_id IS NULL",
         now=now,
     )
     insert_select(
         ReceiverVerification,
         {"receiver_id": "receiver_id", **expressions},
         constants,
-        f"FROM {batch.table} WHERE receiver_id IS NOT NULL ORDER BY line "
+        f"FROM {batch.table} WHERE receiver_id IS NOT NULL "
         "ON CONFLICT (receiver_id, verification_field) DO UPDATE SET "
         "hashed_value = EXCLUDED.hashed_value, updated_at = EXCLUDED.updated_at",
         now=now,
