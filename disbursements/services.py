@@ -136,6 +136,7 @@ def upload_instructions(
         locked = (
             Disbursement.objects.select_for_update()
             .select_related("organization", "wallet", "asset")
+            .defer("file_content")  # the previous file, replaced below
             .get(pk=disbursement.pk)
         )
         if locked.status not in EDITABLE:
@@ -151,7 +152,15 @@ def upload_instructions(
             note=f"instructions uploaded: {count} payments",
             actor=actor,
         )
-    disbursement.refresh_from_db()
+    # Everything but the file, read again when asked for.
+    disbursement.__dict__.pop("file_content", None)
+    disbursement.refresh_from_db(
+        fields=[
+            field.attname
+            for field in Disbursement._meta.concrete_fields
+            if field.name != "file_content"
+        ]
+    )
     return count
 
 
