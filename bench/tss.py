@@ -69,7 +69,9 @@ def setup_network(args, net):
     call_command("migrate", verbosity=0)
     host = keys.host_keypair()
     net.friendbot(host.public_key)
-    for _ in range(3):  # the host needs lumens for 10,000 receivers
+    # The host needs lumens: 1 XLM per receiver account and the payments' sum
+    # for the distribution account (a friendbot grant is 10,000 XLM).
+    for _ in range(3 + 2 * args.payments // 10_000):
         funder = Keypair.random()
         net.friendbot(funder.public_key)
         from stellar_sdk import AccountMerge
