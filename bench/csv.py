@@ -1,7 +1,11 @@
 """CSV ingestion benchmark: validate and store a 10,000-row file (default limits)
 and a 100,000-row file (limits raised), through the same service the API calls.
 
-    DATABASE_URL=... python -m bench.csv [--rows 10000 100000]
+    DATABASE_URL=... python -m bench.csv [--rows 10000 100000 1000000]
+
+The file is written to a temporary file and uploaded from it, as the API's
+large uploads are (the service streams it: the process's memory does not grow
+with the file).
 
 Runs against the database in DATABASE_URL (migrated first); every row it creates
 is deleted afterwards (and the tables vacuumed, so runs start alike). The last
@@ -9,8 +13,9 @@ line is ``key=value`` pairs: seconds and rows/s per size, the CPU seconds of thi
 process and of its PostgreSQL backend during each ingestion (``py_cpu_s_N``,
 ``pg_cpu_s_N``: steadier than wall-clock on a shared machine; the backend's only
 when PostgreSQL runs on this machine), the peak RSS of the process
-(``peak_rss_mb``) and its RSS before the first file (``baseline_rss_mb``: Django
-and the app imported, the database migrated).
+(``peak_rss_mb``, and ``peak_rss_mb_N`` after each size) and its RSS before the
+first file (``baseline_rss_mb``: Django and the app imported, the database
+migrated).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import contextlib
 import os
 import resource
+import tempfile
 import time
 import uuid
 
@@ -33,21 +39,32 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models.deletion import ProtectedError  # noqa: E402
 
 from auth_org.models import Asset, Organization, Wallet  # noqa: E402
-from disbursements.models import Disbursement, Payment  # noqa: E402
+from disbursements.models import Payment  # noqa: E402
 from disbursements.services import create_disbursement, upload_instructions  # noqa: E402
 
 ISSUER = "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H"
 
 
-def make_csv(rows: int) -> bytes:
-    lines = ["phone,id,amount,verification,paymentID"]
+def csv_lines(rows: int):
+    yield "phone,id,amount,verification,paymentID\n"
     for n in range(rows):
         # +1 415 2xx xxxx: valid US numbers, 990,000 of them.
         phone = f"+1415{201 + n // 10000}{n % 10000:04d}"
-        lines.append(
-            f"{phone},rcv-{n},{(n % 500) + 1}.25,1990-01-{n % 28 + 1:02d},p-{n}"
-        )
-    return ("\n".join(lines) + "\n").encode()
+        yield f"{phone},rcv-{n},{(n % 500) + 1}.25,1990-01-{n % 28 + 1:02d},p-{n}\n"
+
+
+def make_csv(rows: int) -> bytes:
+    return "".join(csv_lines(rows)).encode()
+
+
+def write_csv(rows: int, file) -> int:
+    """The file, written a line at a time; returns its size."""
+    for line in csv_lines(rows):
+        file.write(line.encode())
+    file.flush()
+    size = file.tell()
+    file.seek(0)
+    return size
 
 
 def peak_rss_mb() -> float:
@@ -85,7 +102,12 @@ def run(rows: int) -> dict[str, float]:
         deep_link_schema=f"bench-{suffix}://sdp",
         sep_10_client_domain="bench.example.org",
     )
-    content = make_csv(rows)
+    with tempfile.TemporaryFile() as content:
+        return _upload(organization, asset, wallet, rows, content)
+
+
+def _upload(organization, asset, wallet, rows: int, content) -> dict[str, float]:
+    size = write_csv(rows, content)
     disbursement = create_disbursement(
         organization,
         actor=None,
@@ -95,7 +117,7 @@ def run(rows: int) -> dict[str, float]:
         registration_contact_type="PHONE_NUMBER",
         verification_field="DATE_OF_BIRTH",
     )
-    settings.CSV_MAX_BYTES = max(settings.CSV_MAX_BYTES, len(content))
+    settings.CSV_MAX_BYTES = max(settings.CSV_MAX_BYTES, size)
     py_start, pg_start = process_cpu(), backend_cpu()
     start = time.perf_counter()
     count = upload_instructions(
@@ -109,6 +131,7 @@ def run(rows: int) -> dict[str, float]:
     py_cpu = process_cpu() - py_start
     pg_end = backend_cpu()
     pg_cpu = None if pg_start is None or pg_end is None else pg_end - pg_start
+    peak = peak_rss_mb()  # the ingestion's, before the clean-up
     stored = Payment.objects.filter(disbursement=disbursement).count()
     if count != rows or stored != rows:
         raise SystemExit(f"expected {rows} payments, stored {stored}")
@@ -116,7 +139,8 @@ def run(rows: int) -> dict[str, float]:
     return {
         "rows": rows,
         "seconds": elapsed,
-        "bytes": len(content),
+        "bytes": size,
+        "peak_rss_mb": peak,
         "py_cpu": py_cpu,
         "pg_cpu": pg_cpu,
     }
@@ -142,6 +166,10 @@ def cleanup(organization: Organization) -> None:
         "(SELECT id FROM receivers_receiver WHERE organization_id = %s)",
         "DELETE FROM receivers_receiverstellaraddress WHERE organization_id = %s",
         "DELETE FROM receivers_receiver WHERE organization_id = %s",
+        # In SQL too: the ORM would load each disbursement's stored file.
+        "DELETE FROM disbursements_disbursementstatuschange WHERE disbursement_id "
+        "IN (SELECT id FROM disbursements_disbursement WHERE organization_id = %s)",
+        "DELETE FROM disbursements_disbursement WHERE organization_id = %s",
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         # Money rows past DRAFT are guarded (disbursements 0008); this is the
@@ -149,7 +177,6 @@ def cleanup(organization: Organization) -> None:
         cursor.execute("SET LOCAL sdp.purge = 'on'")
         for statement in statements:
             cursor.execute(statement, org)
-        Disbursement.objects.filter(organization=organization).delete()
     Wallet.objects.filter(organization=organization).delete()
     Asset.objects.filter(organization=organization).delete()
     with contextlib.suppress(ProtectedError):
@@ -190,7 +217,8 @@ def main() -> None:
         results.append(result)
         print(
             f"{rows} rows ({result['bytes'] / 1e6:.1f} MB): validated and stored in "
-            f"{result['seconds']:.2f} s ({rows / result['seconds']:,.0f} rows/s)"
+            f"{result['seconds']:.2f} s ({rows / result['seconds']:,.0f} rows/s), "
+            f"peak RSS {result['peak_rss_mb']:.0f} MB"
         )
     pairs = {}
     for result in results:
@@ -200,8 +228,10 @@ def main() -> None:
         pairs[f"py_cpu_s_{rows}"] = f"{result['py_cpu']:.2f}"
         if result["pg_cpu"] is not None:
             pairs[f"pg_cpu_s_{rows}"] = f"{result['pg_cpu']:.2f}"
+        pairs[f"peak_rss_mb_{rows}"] = f"{result['peak_rss_mb']:.0f}"
     pairs["rows_per_s"] = pairs[f"rows_per_s_{results[-1]['rows']}"]
     pairs["peak_rss_mb"] = f"{peak_rss_mb():.0f}"
+    pairs["load_1m"] = f"{os.getloadavg()[0]:.2f}"
     pairs["baseline_rss_mb"] = f"{baseline:.0f}"
     print(" ".join(f"{k}={v}" for k, v in pairs.items()))
 

@@ -55,20 +55,23 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def setup(args, net):
+def setup_network(args, net):
+    """Not timed: migrations, the host's lumens, ``args.channels`` channel
+    accounts, a tenant with its funded distribution account, one funded account
+    per payment (``destinations``), an XLM asset and a wallet."""
     from django.core.management import call_command
     from stellar_sdk import CreateAccount, Keypair
 
     from auth_org.models import Asset, Organization, Wallet
-    from disbursements.models import Disbursement, Payment, RegistrationContactType
-    from receivers.models import Receiver, ReceiverWallet
     from tss import accounts, channels, keys
     from tss.models import ChannelAccount
 
     call_command("migrate", verbosity=0)
     host = keys.host_keypair()
     net.friendbot(host.public_key)
-    for _ in range(3):  # the host needs lumens for 10,000 receivers
+    # The host needs lumens: 1 XLM per receiver account and the payments' sum
+    # for the distribution account (a friendbot grant is 10,000 XLM).
+    for _ in range(3 + 2 * args.payments // 10_000):
         funder = Keypair.random()
         net.friendbot(funder.public_key)
         from stellar_sdk import AccountMerge
@@ -110,6 +113,14 @@ def setup(args, net):
         deep_link_schema="bench://sdp",
         sep_10_client_domain="bench.example.org",
     )
+    return org, asset, wallet, destinations, distribution
+
+
+def setup_disbursement(args, net):
+    from disbursements.models import Disbursement, Payment, RegistrationContactType
+    from receivers.models import Receiver, ReceiverWallet
+
+    org, asset, wallet, destinations, distribution = setup_network(args, net)
     disbursement = Disbursement.objects.create(
         organization=org,
         name="bench",
@@ -232,7 +243,7 @@ def run(args, net, prefix: str) -> None:
     from tests.tss.conftest import payments_on_ledger
     from tss.models import SubmitterTransaction
 
-    org, disbursement, destinations, distribution = setup(args, net)
+    org, disbursement, destinations, distribution = setup_disbursement(args, net)
     port = 9400 + os.getpid() % 500
     worker = start_worker(net, prefix, port)
     try:

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any, ClassVar, cast
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from core.bulk import update_from_values
+from core.bulk import copy_rows, copy_text, update_from_values
 
 
 class InvalidTransition(Exception):
@@ -212,8 +212,9 @@ def _copy_history(
             continue
         constant.setdefault(str(field.column), field.get_default())
     columns = [fk_column, "from_status", *constant]
-    tail = tuple(constant.values())
-    sql = f"COPY {meta.db_table} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for pk, status in rows:
-            copy.write_row((pk, status, *tail))
+    copy_rows(
+        meta.db_table,
+        columns,
+        rows,
+        suffix="".join("\t" + copy_text(value) for value in constant.values()),
+    )

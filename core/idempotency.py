@@ -3,24 +3,33 @@
 The rows are ``core.models.IdempotencyKey``: the decorator serves every app's
 views, so its table sits in the bottom library with it.
 
-A decorator on a DRF view method. The first request with a key inserts the
-IdempotencyKey row and keeps it locked while the view runs, in one transaction;
-its answer (status and body, errors included) is stored in that row. A concurrent
-request with the same key waits on the unique index, then finds the answer and
-replays it, so two concurrent requests have one effect. The same key with another
-request body answers 422. Keys live 24 hours.
+A decorator on a DRF view method. No transaction is held while the view runs
+(a view may read Horizon, and no network call happens inside a database
+transaction): the requests with one key are serialised by a PostgreSQL
+session-level advisory lock on the key, held by this connection outside any
+transaction and released when the answer is stored (or the connection dies).
+Under it:
 
-The view runs inside this transaction, so its services' ``on_commit`` tasks are
-queued when the answer is stored, never for a request that was rolled back.
+1. claim: one short transaction inserts the key's row (or finds it);
+2. a stored answer is replayed (422 if the body differs); otherwise the view
+   runs, its services committing their own transactions;
+3. record: one statement stores the answer (status and body, errors included).
+
+A concurrent request with the same key waits on the lock, then finds the
+answer and replays it, so two concurrent requests have one effect. If the
+process dies mid-view, the lock goes with its connection and the row has no
+answer: the next request with the key runs the view again (whose own checks
+then answer for what was already done). Keys live 24 hours.
 """
 
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import wraps
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -88,9 +97,8 @@ def idempotent(view_method):
             raise APIError(extras={HEADER: "at most 255 printable characters"})
         print_ = fingerprint(request)
         organization = request.tenant
-        now = timezone.now()
-        with transaction.atomic():
-            record = _claim(organization, key, request, print_, now)
+        with _key_lock(organization.pk, key):
+            record = _claim(organization, key, request, print_, timezone.now())
             if record.response_status is not None:
                 if record.fingerprint != print_:
                     raise APIError(
@@ -102,35 +110,47 @@ def idempotent(view_method):
                 response = view_method(view, request, *args, **kwargs)
             except Exception as exc:  # every error answer is stored too
                 response = view.handle_exception(exc)  # re-raises unexpected errors
-            body = _body(response)
             IdempotencyKey.objects.filter(pk=record.pk).update(
-                response_status=response.status_code, response_body=body
+                response_status=response.status_code, response_body=_body(response)
             )
             return response
 
     return wrapper
 
 
+@contextmanager
+def _key_lock(organization_id, key: str):
+    """The key's advisory lock, on this connection's session (not a transaction:
+    it is held while the view makes network calls). Waits while another
+    request holds it."""
+    digest = hashlib.sha256(f"{organization_id}:{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
 def _claim(organization, key: str, request: Request, print_: str, now):
-    """The key's row, locked. Inserting blocks while another transaction holds an
-    uncommitted row with this key; it then fails and the committed row is read."""
-    rows = IdempotencyKey.objects.select_for_update()
-    record = rows.filter(organization=organization, key=key).first()
-    if record is None:
-        try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(
-                    organization=organization,
-                    key=key,
-                    fingerprint=print_,
-                    method=request.method,
-                    path=request.path[:255],
-                    expires_at=now + LIFETIME,
-                )
-        except IntegrityError:
-            record = rows.get(organization=organization, key=key)
-    if record.expires_at <= now:
-        # An expired key starts over as a new one.
+    """The key's row, created if new, started over if expired or if an earlier
+    request with this key died before its answer (the lock is ours)."""
+    with transaction.atomic():
+        record, created = IdempotencyKey.objects.get_or_create(
+            organization=organization,
+            key=key,
+            defaults={
+                "fingerprint": print_,
+                "method": request.method,
+                "path": request.path[:255],
+                "expires_at": now + LIFETIME,
+            },
+        )
+        if created or (record.response_status is not None and record.expires_at > now):
+            return record
+        # An expired key, or one whose first request died: a new one.
         record.fingerprint = print_
         record.method = request.method
         record.path = request.path[:255]
@@ -138,4 +158,4 @@ def _claim(organization, key: str, request: Request, print_: str, now):
         record.response_body = None
         record.expires_at = now + LIFETIME
         record.save()
-    return record
+        return record

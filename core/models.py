@@ -12,8 +12,8 @@ from django.db import models
 class IdempotencyKey(models.Model):
     """The first answer to a POST or PATCH sent with an ``Idempotency-Key`` header,
     replayed for 24 hours. One row per (organization, key): the unique constraint
-    and a row lock held while the first request runs give two concurrent requests
-    one effect."""
+    and an advisory lock on the key, held (outside any transaction) while the first
+    request runs, give two concurrent requests one effect (core.idempotency)."""
 
     organization = models.ForeignKey(
         "auth_org.Organization", on_delete=models.CASCADE, related_name="+"

@@ -1,9 +1,12 @@
 """Disbursement instructions: parse and validate a CSV exactly as SDP does
 (reference §5), then store it in one transaction.
 
-Validation is two passes: the rows on their own (shape, formats, duplicates in the
-file), then against the database (confirmed verifications, registered addresses,
-addresses owned by another receiver). Every bad row is reported; nothing is written
+The file is streamed: ``InstructionReader`` yields each row valid on its own
+(shape, formats) as it reads it and keeps only the errors, so neither the file's
+text nor its rows are ever held whole. The checks that need the whole file
+(duplicates) or the database (confirmed verifications, registered addresses,
+addresses owned by another receiver) run in PostgreSQL on the staged rows
+(``disbursements.instructions``). Every bad row is reported; nothing is written
 unless the whole file is valid.
 """
 
@@ -11,10 +14,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import IO
 
 from django.conf import settings
 from django.utils import timezone
@@ -79,12 +83,6 @@ class Instruction:
     memo_type: str = ""
 
 
-@dataclass
-class ParsedFile:
-    instructions: list[Instruction] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
 class CSVError(APIError):
     """400 ``could not parse csv file`` with one ``line N - field`` entry per error."""
 
@@ -95,22 +93,22 @@ class CSVError(APIError):
 # --- parsing -----------------------------------------------------------------
 
 
-def open_text(content: bytes) -> io.TextIOWrapper:
-    """The file's lines, decoded as the reader asks for them: a 100,000-row file
-    is never held a second time as one string (let alone as StringIO's
-    four-bytes-a-character buffer). Lines end at \\n, \\r\\n or \\r, untranslated,
-    as the csv module needs."""
+def open_text(content: bytes | IO[bytes]) -> Iterator[str]:
+    """The file's lines, decoded as the reader asks for them: the file is never
+    held a second time as one string. Lines end at \\n, \\r\\n or \\r,
+    untranslated, as the csv module needs. A byte that is not UTF-8 or a NUL,
+    wherever it is, is the file's only error."""
+    stream = io.BytesIO(content) if isinstance(content, bytes) else content
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        # Checked whole first, so a bad byte anywhere is the file's only error.
-        content.decode("utf-8")
+        for line in text:
+            if "\x00" in line:
+                raise CSVError({"file": "the file contains NUL bytes"})
+            yield line
     except UnicodeDecodeError as exc:
         raise CSVError({"file": "the file is not valid UTF-8"}) from exc
-    if b"\x00" in content:
-        raise CSVError({"file": "the file contains NUL bytes"})
-    stream = io.BytesIO(content)
-    if content.startswith(b"\xef\xbb\xbf"):
-        stream.seek(3)
-    return io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    finally:
+        text.detach()  # the caller's file stays open
 
 
 def check_headers(
@@ -142,82 +140,72 @@ def check_headers(
         )
 
 
-def parse_instructions(
-    content: bytes,
-    *,
-    contact_type: str,
-    verification_field: str,
-    embedded: bool = False,
-    max_rows: int | None = None,
-) -> list[Instruction]:
-    """Every row validated on its own; raises CSVError listing every bad row."""
-    max_rows = max_rows or settings.CSV_MAX_ROWS
-    reader = csv.reader(open_text(content))
-    try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CSVError({"file": "the file is empty"}) from None
-    except csv.Error as exc:
-        raise CSVError({"file": f"malformed CSV: {exc}"}) from exc
-    check_headers(headers, contact_type, verification_field, embedded)
-    index = {name: headers.index(name) for name in KNOWN_COLUMNS if name in headers}
-    today = timezone.localdate()
-    errors: dict[str, str] = {}
-    instructions: list[Instruction] = []
-    seen_contacts: dict[str, int] = {}
-    seen_addresses: dict[str, int] = {}
-    seen_payment_ids: dict[str, int] = {}
-    rows = 0
-    try:
-        for line, row in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines carry no instruction
-            rows += 1
-            if rows > max_rows:
-                raise CSVError({"file": f"the file has more than {max_rows} rows"})
-            if len(row) != len(headers):
-                errors[f"line {line} - row"] = (
-                    f"wrong number of fields: expected {len(headers)}, got {len(row)}"
-                )
-                continue
-            instruction = _validate_row(
-                line, row, index, contact_type, verification_field, today, errors
-            )
-            if instruction is None:
-                continue
-            contact = instruction.phone or instruction.email or ""
-            contact_key = "phone" if instruction.phone else "email"
-            if contact in seen_contacts:
-                errors[f"line {line} - {contact_key}"] = (
-                    "duplicate contact information. Also found on line "
-                    f"{seen_contacts[contact]}"
-                )
-                continue
-            seen_contacts[contact] = line
-            if instruction.wallet_address:
-                if instruction.wallet_address in seen_addresses:
-                    errors[f"line {line} - walletAddress"] = (
-                        "duplicate wallet address. Also found on line "
-                        f"{seen_addresses[instruction.wallet_address]}"
+class InstructionReader:
+    """Iterating yields every row valid on its own, in file order; the bad rows
+    are kept in ``errors`` (``line N - field``: message). Raises CSVError for
+    what makes the whole file unusable (encoding, headers, too many rows)."""
+
+    def __init__(
+        self,
+        content: bytes | IO[bytes],
+        *,
+        contact_type: str,
+        verification_field: str,
+        embedded: bool = False,
+        max_rows: int | None = None,
+    ):
+        self.content = content
+        self.contact_type = contact_type
+        self.verification_field = verification_field
+        self.embedded = embedded
+        self.max_rows = max_rows or settings.CSV_MAX_ROWS
+        self.errors: dict[str, str] = {}
+        self.valid_rows = 0
+
+    def __iter__(self) -> Iterator[Instruction]:
+        reader = csv.reader(open_text(self.content))
+        try:
+            headers = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise CSVError({"file": "the file is empty"}) from None
+        except csv.Error as exc:
+            raise CSVError({"file": f"malformed CSV: {exc}"}) from exc
+        check_headers(
+            headers, self.contact_type, self.verification_field, self.embedded
+        )
+        index = {name: headers.index(name) for name in KNOWN_COLUMNS if name in headers}
+        today = timezone.localdate()
+        errors = self.errors
+        rows = 0
+        try:
+            for line, row in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in row):
+                    continue  # blank lines carry no instruction
+                rows += 1
+                if rows > self.max_rows:
+                    raise CSVError(
+                        {"file": f"the file has more than {self.max_rows} rows"}
+                    )
+                if len(row) != len(headers):
+                    errors[f"line {line} - row"] = (
+                        f"wrong number of fields: expected {len(headers)}, "
+                        f"got {len(row)}"
                     )
                     continue
-                seen_addresses[instruction.wallet_address] = line
-            if instruction.payment_id:
-                if instruction.payment_id in seen_payment_ids:
-                    errors[f"line {line} - paymentID"] = (
-                        "duplicate payment id. Also found on line "
-                        f"{seen_payment_ids[instruction.payment_id]}"
-                    )
-                    continue
-                seen_payment_ids[instruction.payment_id] = line
-            instructions.append(instruction)
-    except csv.Error as exc:
-        raise CSVError({"file": f"malformed CSV: {exc}"}) from exc
-    if errors:
-        raise CSVError(errors)
-    if not instructions:
-        raise CSVError({"file": "the file has no instructions"})
-    return instructions
+                instruction = _validate_row(
+                    line,
+                    row,
+                    index,
+                    self.contact_type,
+                    self.verification_field,
+                    today,
+                    errors,
+                )
+                if instruction is not None:
+                    self.valid_rows += 1
+                    yield instruction
+        except csv.Error as exc:
+            raise CSVError({"file": f"malformed CSV: {exc}"}) from exc
 
 
 def _validate_row(
@@ -305,10 +293,3 @@ def file_name_error(name: str) -> str | None:
     if ".." in name or "/" in name or "\\" in name:
         return "invalid file name"
     return None
-
-
-def summarize(instructions: list[Instruction]) -> dict[str, Any]:
-    return {
-        "rows": len(instructions),
-        "total": sum((i.amount for i in instructions), Decimal("0")),
-    }

@@ -3,12 +3,14 @@ resume. The only code that writes disbursements (payments: payments.py)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -19,7 +21,7 @@ from core.api import APIError, Conflict, Forbidden
 from core.fsm import transition, transition_many
 from disbursements import controls
 from disbursements.completion import complete_finished_disbursements
-from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
+from disbursements.csv_ingest import CSVError, InstructionReader, file_name_error
 from disbursements.duplicates import find_duplicates
 from disbursements.handoff import hand_off_payments
 from disbursements.instructions import store_instructions
@@ -110,20 +112,24 @@ def upload_instructions(
     *,
     actor: User | None,
     file_name: str,
-    content: bytes,
+    content: bytes | IO[bytes],
     max_rows: int | None = None,
 ) -> int:
     """Validate the CSV whole, then replace the disbursement's payments with it and
-    move it to READY, in one transaction. Returns the number of payments."""
+    move it to READY, in one transaction. Returns the number of payments.
+
+    ``content`` is the file's bytes or a binary file open at its start: it is
+    read as a stream, twice (parsed, then stored as the disbursement's file),
+    never held whole by this code."""
     from django.conf import settings
 
     if error := file_name_error(file_name):
         raise CSVError({"file": error})
-    if len(content) > settings.CSV_MAX_BYTES:
+    if _size(content) > settings.CSV_MAX_BYTES:
         raise CSVError(
             {"file": f"the file is larger than {settings.CSV_MAX_BYTES} bytes"}
         )
-    instructions = parse_instructions(
+    reader = InstructionReader(
         content,
         contact_type=disbursement.registration_contact_type,
         verification_field=disbursement.verification_field,
@@ -134,6 +140,7 @@ def upload_instructions(
         locked = (
             Disbursement.objects.select_for_update()
             .select_related("organization", "wallet", "asset")
+            .defer("file_content")  # the previous file, replaced below
             .get(pk=disbursement.pk)
         )
         if locked.status not in EDITABLE:
@@ -141,23 +148,67 @@ def upload_instructions(
                 "disbursement is not in a state to receive instructions "
                 f"(status {locked.status})"
             )
-        count = store_instructions(locked, instructions)
+        count = store_instructions(locked, reader)
         # Approvals were given to the payments as they were.
         DisbursementApproval.objects.filter(disbursement=locked).delete()
-        # Free the parsed rows before the file itself goes to the database (its
-        # bytea literal is twice its size): they are the bulk of the memory.
-        del instructions
-        Disbursement.objects.filter(pk=locked.pk).update(
-            file_name=file_name, file_content=content
-        )
+        store_file(locked, file_name, content)
         transition(
             locked,
             to=Disbursement.Status.READY,
             note=f"instructions uploaded: {count} payments",
             actor=actor,
         )
-    disbursement.refresh_from_db()
+    # Everything but the file, read again when asked for.
+    disbursement.__dict__.pop("file_content", None)
+    disbursement.refresh_from_db(
+        fields=[
+            field.attname
+            for field in Disbursement._meta.concrete_fields
+            if field.name != "file_content"
+        ]
+    )
     return count
+
+
+def _size(content: bytes | IO[bytes]) -> int:
+    if isinstance(content, bytes):
+        return len(content)
+    position = content.tell()
+    size = content.seek(0, os.SEEK_END)
+    content.seek(position)
+    return size
+
+
+FILE_CHUNK = 1024 * 1024
+
+
+def store_file(disbursement: Disbursement, file_name: str, content) -> None:
+    """The uploaded file, kept with the disbursement. A file object goes to the
+    database a megabyte at a time (COPY into a scratch table, then one UPDATE
+    joining the pieces), so a large file is never in this process's memory."""
+    if isinstance(content, bytes):
+        Disbursement.objects.filter(pk=disbursement.pk).update(
+            file_name=file_name, file_content=content
+        )
+        return
+    content.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.csv_file")
+        cursor.execute(
+            "CREATE TEMP TABLE csv_file (n integer, piece bytea) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY csv_file (n, piece) FROM STDIN") as copy:
+            n = 0
+            while piece := content.read(FILE_CHUNK):
+                copy.write_row((n, piece))
+                n += 1
+        cursor.execute(
+            f"UPDATE {Disbursement._meta.db_table} SET file_name = %s, "  # noqa: S608
+            "file_content = (SELECT coalesce(string_agg(piece, '' ORDER BY n), '') "
+            "FROM csv_file) WHERE id = %s",
+            [file_name, disbursement.pk],
+        )
+        cursor.execute("DROP TABLE csv_file")
 
 
 def delete_disbursement(disbursement: Disbursement) -> None:

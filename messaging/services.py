@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.bulk import copy_rows
 from core.fsm import InvalidTransition, transition, transition_many
 from core.ids import uuid7_texts
 from messaging import senders
@@ -138,14 +139,11 @@ def queue_messages(drafts: list[MessageDraft]) -> list[uuid.UUID]:
         return []
     now = timezone.now()
     ids = [uuid.UUID(text) for text in uuid7_texts(len(drafts))]
-    table = Message._meta.db_table
-    with (
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for pk, draft in zip(ids, drafts, strict=True):
-            copy.write_row(
+    with transaction.atomic():
+        copy_rows(
+            Message._meta.db_table,
+            _COPY_COLUMNS,
+            (
                 (
                     pk,
                     draft.tenant_id,
@@ -169,7 +167,9 @@ def queue_messages(drafts: list[MessageDraft]) -> list[uuid.UUID]:
                     now,
                     now,
                 )
-            )
+                for pk, draft in zip(ids, drafts, strict=True)
+            ),
+        )
     transaction.on_commit(lambda: _enqueue(ids))
     return ids
 
