@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from core.fsm import transition_many
+from disbursements.events import emit_payments
 from disbursements.models import Disbursement, Payment
 from receivers.models import ReceiverWallet
 from tss.services import PaymentOrder, queue_payments
@@ -63,6 +64,7 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
     )
     if not moved:
         return 0
+    emit_payments("payment.submitted", moved)
     # Plain values, not model instances: 10,000 payments with three related
     # rows each cost more to instantiate than to read.
     rows = (

@@ -24,6 +24,7 @@ from collections import defaultdict
 from core.api import APIError
 from core.fsm import transition_many
 from disbursements.completion import complete_disbursements_of
+from disbursements.events import emit_payment_results
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
 from receivers.sep.interactive import PaymentResult, record_payment_results
@@ -82,6 +83,7 @@ def payments_became_final(payment_pks) -> None:
     complete if nothing is left open, and their SEP-24 transactions learn it."""
     complete_disbursements_of(payment_pks)
     report_to_sep24(payment_pks)
+    emit_payment_results(payment_pks)
 
 
 def report_to_sep24(payment_pks) -> int:

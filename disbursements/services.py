@@ -18,6 +18,7 @@ from core.api import APIError, Conflict, Forbidden
 from core.fsm import transition, transition_many
 from disbursements.completion import complete_finished_disbursements
 from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
+from disbursements.events import emit_disbursements
 from disbursements.handoff import hand_off_payments
 from disbursements.instructions import store_instructions
 from disbursements.models import (
@@ -91,6 +92,7 @@ def create_disbursement(
             note="created",
             actor=actor,
         )
+        emit_disbursements("disbursement.created", [disbursement.pk])
         if file_content is not None:
             upload_instructions(
                 disbursement,
@@ -311,6 +313,7 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             exclude=Q(disbursement=locked),
         )
         transition(locked, to=Disbursement.Status.STARTED, note="started", actor=actor)
+        emit_disbursements("disbursement.started", [locked.pk])
         transition_many(
             payments,
             from_status=Payment.Status.DRAFT,
@@ -371,6 +374,7 @@ def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
                 f"only a STARTED disbursement can be paused (status {locked.status})"
             )
         transition(locked, to=Disbursement.Status.PAUSED, note="paused", actor=actor)
+        emit_disbursements("disbursement.paused", [locked.pk])
         transition_many(
             Payment.objects.filter(disbursement=locked),
             from_status=Payment.Status.READY,
@@ -410,6 +414,7 @@ def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> No
             exclude=Q(disbursement=locked),
         )
         transition(locked, to=Disbursement.Status.STARTED, note="resumed", actor=actor)
+        emit_disbursements("disbursement.started", [locked.pk])
         transition_many(
             Payment.objects.filter(disbursement=locked),
             from_status=Payment.Status.PAUSED,

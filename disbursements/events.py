@@ -1,0 +1,56 @@
+"""Webhook events of disbursements and payments (webhooks.events), each with
+the object's JSON as the dashboard API renders it, written by PostgreSQL in
+the caller's transaction: one statement for any number of payments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from webhooks.events import emit_sql
+
+PAYMENT_RESULTS = {
+    "SUCCESS": "payment.succeeded",
+    "FAILED": "payment.failed",
+    "CANCELED": "payment.canceled",
+}
+
+
+def emit_payments(event_type: str, payment_pks: Iterable, status: str = "") -> int:
+    """An event per payment (those in ``status`` when given)."""
+    from disbursements.api import PAYMENT_JOINS, PAYMENT_SQL
+
+    pks = list(payment_pks)
+    if not pks:
+        return 0
+    where = " AND p.status = %s" if status else ""
+    return emit_sql(
+        event_type,
+        f"SELECT p.organization_id, p.id, {PAYMENT_SQL}"  # noqa: S608
+        f" FROM disbursements_payment p {PAYMENT_JOINS}"
+        f" WHERE p.id = ANY(%s::uuid[]){where}",
+        [[str(pk) for pk in pks], *([status] if status else [])],
+    )
+
+
+def emit_payment_results(payment_pks: Iterable) -> int:
+    """payment.succeeded, .failed or .canceled for each payment, by its status."""
+    pks = list(payment_pks)
+    return sum(
+        emit_payments(event_type, pks, status)
+        for status, event_type in PAYMENT_RESULTS.items()
+    )
+
+
+def emit_disbursements(event_type: str, disbursement_pks: Iterable) -> int:
+    from disbursements.api import DISBURSEMENT_JOINS, DISBURSEMENT_SQL
+
+    pks = [str(pk) for pk in disbursement_pks]
+    if not pks:
+        return 0
+    return emit_sql(
+        event_type,
+        f"SELECT d.organization_id, d.id, {DISBURSEMENT_SQL}"  # noqa: S608
+        f" FROM disbursements_disbursement d {DISBURSEMENT_JOINS}"
+        " WHERE d.id = ANY(%s::uuid[])",
+        [pks],
+    )
