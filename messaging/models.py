@@ -37,6 +37,7 @@ class Message(StatusModel):
         USER_INVITATION = "USER_INVITATION"
         USER_FORGOT_PASSWORD = "USER_FORGOT_PASSWORD"  # noqa: S105 - a kind
         USER_MFA = "USER_MFA"
+        WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
 
     class Sender(models.TextChoices):
         """The messenger used, SDP's message ``type``."""

@@ -51,16 +51,16 @@ EVENT_TYPES = {
 
 _WANTS = (
     "e.tenant_id = {tenant} AND e.enabled"
-    " AND (e.event_types = '{{}}' OR %s = ANY(e.event_types))"
+    " AND (cardinality(e.event_types) = 0 OR %s = ANY(e.event_types))"
 )
 # One statement: the events (only those an endpoint wants), then a delivery per
-# wanting endpoint. ``{select}`` gives (tenant_id, object_id, data).
+# wanting endpoint. ``SELECT_SQL`` gives (tenant_id, object_id, data).
 _EMIT_SQL = f"""
 WITH ev AS (
     INSERT INTO webhooks_event
         (uid, tenant_id, type, object_id, api_version, data, created_at)
     SELECT gen_random_uuid(), s.tenant_id, %s, s.object_id::text, %s, s.data, %s
-    FROM ({{select}}) AS s(tenant_id, object_id, data)
+    FROM (SELECT_SQL) AS s(tenant_id, object_id, data)
     WHERE EXISTS (
         SELECT 1 FROM webhooks_endpoint e WHERE {_WANTS.format(tenant="s.tenant_id")}
     )
@@ -85,7 +85,7 @@ def emit_sql(event_type: str, select_sql: str, params: list | tuple = ()) -> int
     transaction. Returns the number of deliveries written."""
     _check(event_type)
     now = timezone.now()
-    sql = _EMIT_SQL.format(select=select_sql)
+    sql = _EMIT_SQL.replace("SELECT_SQL", select_sql, 1)
     args = [event_type, API_VERSION, now, *params, event_type, now, now, now]
     args.append(event_type)
     with connection.cursor() as cursor:
