@@ -59,7 +59,8 @@ def test_a_delivery_verifies_with_the_reference_library(
 def test_after_a_roll_both_secrets_verify(organization, endpoint, receiver):
     row, old = endpoint
     new = services.roll_secret(row)
-    assert new != old and new.startswith("whsec_")
+    assert new != old
+    assert new.startswith("whsec_")
     emit(organization.pk, "receiver.created", "r-1", {"id": "r-1"})
     delivery.deliver_batch()
     [got] = receiver.received
@@ -90,7 +91,8 @@ def test_retries_until_the_receiver_recovers(
         str(Event.objects.get().uid)
     }
     row = Delivery.objects.get()
-    assert row.status == Delivery.Status.DELIVERED and row.attempts == 3
+    assert row.status == Delivery.Status.DELIVERED
+    assert row.attempts == 3
     codes = list(Attempt.objects.order_by("pk").values_list("status_code", flat=True))
     assert codes == [503, 503, 200]
 
@@ -134,7 +136,8 @@ def test_giving_up_disables_the_endpoint_and_emails_the_owner(
     delivery.deliver_batch()
     row, _ = endpoint
     row.refresh_from_db()
-    assert not row.enabled and row.disabled_reason
+    assert not row.enabled
+    assert row.disabled_reason
     assert Delivery.objects.get().status == Delivery.Status.FAILED
     assert Message.objects.filter(
         kind=Message.Kind.WEBHOOK_DISABLED, recipient=owner.email
