@@ -24,6 +24,7 @@ from core.fsm import transition_many
 from core.ids import uuid7_texts
 from disbursements.csv_ingest import CSVError, Instruction
 from disbursements.models import Disbursement, Payment, PaymentStatusChange
+from receivers.events import emit_receiver_wallets, emit_receivers
 from receivers.models import (
     Receiver,
     ReceiverStellarAddress,
@@ -245,6 +246,9 @@ def store_instructions(
         now=now,
         same={"organization_id": organization_id},
     )
+    emit_receivers(
+        "receiver.created", [receivers[contact_of(i)] for i in new_receivers]
+    )
     del new_receivers
 
     # 2. one receiver wallet per (receiver, disbursement wallet).
@@ -396,12 +400,13 @@ def _register_addresses(
         to=ReceiverWallet.Status.READY,
         note=note,
     )
-    transition_many(
+    registered = transition_many(
         queryset,
         from_status=ReceiverWallet.Status.READY,
         to=ReceiverWallet.Status.REGISTERED,
         note=note,
     )
+    emit_receiver_wallets("receiver_wallet.registered", registered)
 
 
 def _store_verifications(
