@@ -10,3 +10,6 @@ def receiver():
     server = Receiver().start()
     yield server
     server.stop()
+
+
+from tests.api2_fixtures import *  # noqa: E402, F403
