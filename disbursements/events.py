@@ -15,29 +15,43 @@ PAYMENT_RESULTS = {
 }
 
 
-def emit_payments(event_type: str, payment_pks: Iterable, status: str = "") -> int:
-    """An event per payment (those in ``status`` when given)."""
+def emit_payments(event_type: str, payment_pks: Iterable) -> int:
+    """An event per payment."""
     from disbursements.api import PAYMENT_JOINS, PAYMENT_SQL
 
-    pks = list(payment_pks)
+    pks = [str(pk) for pk in payment_pks]
     if not pks:
         return 0
-    where = " AND p.status = %s" if status else ""
     return emit_sql(
         event_type,
         f"SELECT p.organization_id, p.id, {PAYMENT_SQL}"  # noqa: S608
         f" FROM disbursements_payment p {PAYMENT_JOINS}"
-        f" WHERE p.id = ANY(%s::uuid[]){where}",
-        [[str(pk) for pk in pks], *([status] if status else [])],
+        " WHERE p.id = ANY(%s::uuid[])",
+        [pks],
     )
 
 
+_RESULT_TYPE = (
+    "CASE p.status "
+    + " ".join(f"WHEN '{s}' THEN '{t}'" for s, t in PAYMENT_RESULTS.items())
+    + " END"
+)
+
+
 def emit_payment_results(payment_pks: Iterable) -> int:
-    """payment.succeeded, .failed or .canceled for each payment, by its status."""
-    pks = list(payment_pks)
-    return sum(
-        emit_payments(event_type, pks, status)
-        for status, event_type in PAYMENT_RESULTS.items()
+    """payment.succeeded, .failed or .canceled for each payment, by its
+    status, in one statement."""
+    from disbursements.api import PAYMENT_JOINS, PAYMENT_SQL
+
+    pks = [str(pk) for pk in payment_pks]
+    if not pks:
+        return 0
+    return emit_sql(
+        None,
+        f"SELECT p.organization_id, p.id, {PAYMENT_SQL}, {_RESULT_TYPE}"  # noqa: S608
+        f" FROM disbursements_payment p {PAYMENT_JOINS}"
+        " WHERE p.id = ANY(%s::uuid[]) AND p.status = ANY(%s)",
+        [pks, list(PAYMENT_RESULTS)],
     )
 
 

@@ -47,8 +47,8 @@ EVENT_TYPES = {
 }
 
 _WANTS = (
-    "e.tenant_id = {tenant} AND e.enabled"
-    " AND (cardinality(e.event_types) = 0 OR %s = ANY(e.event_types))"
+    "e.tenant_id = {row}.tenant_id AND e.enabled"
+    " AND (cardinality(e.event_types) = 0 OR {row}.type = ANY(e.event_types))"
 )
 # One statement: the events (only those an endpoint wants), then a delivery per
 # wanting endpoint. ``SELECT_SQL`` gives (tenant_id, object_id, data).
@@ -56,17 +56,15 @@ _EMIT_SQL = f"""
 WITH ev AS (
     INSERT INTO webhooks_event
         (uid, tenant_id, type, object_id, api_version, data, created_at)
-    SELECT gen_random_uuid(), s.tenant_id, %s, s.object_id::text, %s, s.data, %s
-    FROM (SELECT_SQL) AS s(tenant_id, object_id, data)
-    WHERE EXISTS (
-        SELECT 1 FROM webhooks_endpoint e WHERE {_WANTS.format(tenant="s.tenant_id")}
-    )
-    RETURNING id, tenant_id, object_id
+    SELECT gen_random_uuid(), s.tenant_id, s.type, s.object_id::text, %s, s.data, %s
+    FROM (SELECT_SQL) AS s(tenant_id, object_id, data, type)
+    WHERE EXISTS (SELECT 1 FROM webhooks_endpoint e WHERE {_WANTS.format(row="s")})
+    RETURNING id, tenant_id, object_id, type
 )
 INSERT INTO webhooks_delivery (endpoint_id, event_id, tenant_id, object_id, status,
     attempts, next_attempt_at, last_error, created_at, updated_at)
 SELECT e.id, ev.id, ev.tenant_id, ev.object_id, 'PENDING', 0, %s, '', %s, %s
-FROM ev JOIN webhooks_endpoint e ON {_WANTS.format(tenant="ev.tenant_id")}
+FROM ev JOIN webhooks_endpoint e ON {_WANTS.format(row="ev")}
 ORDER BY ev.id, e.id
 """  # noqa: S608 - constants of the code
 
@@ -76,15 +74,18 @@ def _check(event_type: str) -> None:
         raise ValueError(f"unknown event type {event_type!r}")
 
 
-def emit_sql(event_type: str, select_sql: str, params: list | tuple = ()) -> int:
+def emit_sql(event_type: str | None, select_sql: str, params: list | tuple = ()) -> int:
     """An event of ``event_type`` for each row of ``select_sql`` (columns:
-    tenant id, object id, the object's JSON text), in the caller's
-    transaction. Returns the number of deliveries written."""
-    _check(event_type)
+    tenant id, object id, the object's JSON text; with ``event_type`` None, a
+    fourth column gives each row's type), in the caller's transaction.
+    Returns the number of deliveries written."""
+    if event_type is not None:
+        _check(event_type)
+        select_sql = f"SELECT q.*, %s::text FROM ({select_sql}) AS q"  # noqa: S608
+        params = [event_type, *params]  # its placeholder comes first
     now = timezone.now()
     sql = _EMIT_SQL.replace("SELECT_SQL", select_sql, 1)
-    args = [event_type, API_VERSION, now, *params, event_type, now, now, now]
-    args.append(event_type)
+    args = [API_VERSION, now, *params, now, now, now]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         written = cursor.rowcount

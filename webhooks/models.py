@@ -52,12 +52,14 @@ class Endpoint(models.Model):
 class Event(models.Model):
     # The public id (webhook-id); ``id`` orders the events of one object.
     uid = models.UUIDField(unique=True, default=uuid7, editable=False)
-    tenant_id = models.UUIDField(db_index=True)
+    # Few indexes: events are written inside the TSS's transactions, and are
+    # read by key (their deliveries).
+    tenant_id = models.UUIDField()
     type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
     api_version = models.CharField(max_length=16)
     data = models.TextField()  # the object's JSON text
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_id}"
@@ -69,10 +71,14 @@ class Delivery(models.Model):
         DELIVERED = "DELIVERED"
         FAILED = "FAILED"
 
+    # Indexed by webhook_delivery_list_idx (endpoint first); events are
+    # never deleted one by one, so their key needs no index here.
     endpoint = models.ForeignKey(
-        Endpoint, on_delete=models.CASCADE, related_name="deliveries"
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     tenant_id = models.UUIDField()
     # The event's object: a delivery waits for an earlier PENDING one of the
     # same endpoint and object (events of one object arrive in order).

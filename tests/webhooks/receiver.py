@@ -29,6 +29,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are two writes: without this, Nagle's algorithm
+            # holds the body until our delayed ACK (40 ms a request).
+            disable_nagle_algorithm = True
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def receiver_code() -> str:
     text = (ROOT / "docs" / "webhooks.md").read_text()
-    section = text.split("## A receiver in 10 lines of Python", 1)[1]
+    section = text.split("## A receiver in ten-odd lines of Python", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    assert len(code.strip().splitlines()) <= 11
+    assert len([line for line in code.splitlines() if line.strip()]) <= 14
     return code
 
 
