@@ -211,6 +211,14 @@ def record(outcomes: list[Outcome], released: list[Claimed]) -> float | None:
     delays = {pk: retry_delay(o.claimed.attempts) for pk, o in retry.items()}
     disabled: list[Endpoint] = []
     with transaction.atomic():
+        # Deliveries deleted meanwhile (their endpoint was) get no attempt
+        # rows; the lock keeps them until this commits.
+        alive = set(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=[o.claimed.id for o in outcomes])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         Attempt.objects.bulk_create(
             Attempt(
                 delivery_id=o.claimed.id,
@@ -221,6 +229,7 @@ def record(outcomes: list[Outcome], released: list[Claimed]) -> float | None:
                 error=o.error,
             )
             for o in outcomes
+            if o.claimed.id in alive
         )
         # Only while still ours (the lease we took): a worker whose lease
         # expired must not undo the next one's work.
@@ -339,8 +348,8 @@ def deliver_due(*, budget_seconds: float = 30.0) -> dict:
             return {"claimed": total, "retry_in": soonest, "more": True}
 
 
-def due_count() -> int:
-    """Deliveries that a run would look at now (for the sweeper)."""
+def any_due() -> bool:
+    """Whether a run would find work now (for the sweeper)."""
     now = timezone.now()
     return (
         Delivery.objects.filter(
@@ -349,5 +358,5 @@ def due_count() -> int:
             endpoint__enabled=True,
         )
         .exclude(leased_until__gte=now)
-        .count()
+        .exists()
     )

@@ -18,5 +18,5 @@ def deliver_due_task() -> None:
 def sweep_due_deliveries_task() -> None:
     """Queue a run when deliveries are due and maybe no task is coming (a task
     lost with Redis, a worker killed, a retry time reached)."""
-    if delivery.due_count():
+    if delivery.any_due():
         deliver_due_task.delay()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import standardwebhooks
-from django.db import transaction
+from django.db import connection, transaction
 
 from core.api import APIError
 from disbursements.listeners import on_transactions_finished
@@ -179,3 +179,30 @@ def test_an_endpoint_refuses_private_and_plain_http_urls_off_the_localnet(
             services.create_endpoint(tenant_id=organization.pk, url=url)
         assert why in refused.value.extras["url"]
     assert not Endpoint.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_deleted_during_a_delivery_leaves_no_error(
+    organization, endpoint, receiver
+):
+    row, _ = endpoint
+    emit(organization.pk, "receiver.created", "r-1", {"id": "r-1"})
+
+    def delete_while_answering(n, request):
+        Endpoint.objects.filter(pk=row.pk).delete()  # another connection
+        connection.close()
+        return 200, 0
+
+    receiver.answer = delete_while_answering
+    delivery.deliver_batch()
+    assert len(receiver.received) == 1
+    assert not Delivery.objects.exists()
+    assert not Attempt.objects.exists()
+
+
+def test_the_sweeper_sees_due_deliveries_only(organization, endpoint, receiver):
+    assert not delivery.any_due()
+    emit(organization.pk, "receiver.created", "r-1", {"id": "r-1"})
+    assert delivery.any_due()
+    delivery.deliver_batch()
+    assert not delivery.any_due()
