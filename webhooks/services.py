@@ -135,10 +135,7 @@ def roll_secret(endpoint: Endpoint) -> str:
             "updated_at",
         ]
     )
-    endpoint.__dict__.update(
-        {k: getattr(locked, k) for k in ("secret", "previous_secret")}
-    )
-    endpoint.previous_secret_expires_at = locked.previous_secret_expires_at
+    endpoint.refresh_from_db()
     return secret
 
 
