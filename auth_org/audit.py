@@ -41,6 +41,8 @@ class Action:
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"
     WEBHOOK_SECRET_ROLLED = "webhook.secret_rolled"  # noqa: S105
+    CONTROLS_CHANGED = "controls.changed"
+    PAYMENT_RELEASED = "payment.cooling_released"
 
 
 def record(

@@ -10,12 +10,15 @@ from django.db.models import Q
 from auth_org import audit
 from auth_org.audit import Action
 from auth_org.models import Role, User
+from core.api import APIError
 from webhooks import services
 from webhooks.models import Endpoint
 
 
 @transaction.atomic
 def create_endpoint(user: User, *, ip: str | None, **fields) -> tuple[Endpoint, str]:
+    if user.organization_id is None:
+        raise APIError("only a tenant's users have webhook endpoints")
     endpoint, secret = services.create_endpoint(
         tenant_id=user.organization_id, created_by_id=user.pk, **fields
     )

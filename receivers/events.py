@@ -14,7 +14,7 @@ from core import jsontext as jt
 from webhooks.events import emit_sql
 
 RECEIVER_SQL = jt.obj(
-    id=jt.quoted("r.id"),
+    id=jt.quoted("r.id::uuid"),
     email=jt.string("coalesce(r.email, '')"),
     phone_number=jt.string("coalesce(r.phone_number, '')"),
     external_id=jt.string("r.external_id"),
@@ -22,8 +22,8 @@ RECEIVER_SQL = jt.obj(
     updated_at=jt.iso("r.updated_at"),
 )
 RECEIVER_WALLET_SQL = jt.obj(
-    id=jt.quoted("rw.id"),
-    receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
+    id=jt.quoted("rw.id::uuid"),
+    receiver=jt.obj(id=jt.quoted("rw.receiver_id::uuid")),
     wallet=jt.join(WALLET_MEMBERS),
     status=jt.string("rw.status"),
     stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
