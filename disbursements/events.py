@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.sqljson import table
+from disbursements.models import Disbursement, Payment
 from webhooks.events import emit_sql
 
 PAYMENT_RESULTS = {
@@ -25,7 +27,7 @@ def emit_payments(event_type: str, payment_pks: Iterable) -> int:
     return emit_sql(
         event_type,
         f"SELECT p.organization_id, p.id, {PAYMENT_SQL}"  # noqa: S608
-        f" FROM disbursements_payment p {PAYMENT_JOINS}"
+        f" FROM {table(Payment)} p {PAYMENT_JOINS}"
         " WHERE p.id = ANY(%s::uuid[])",
         [pks],
     )
@@ -49,7 +51,7 @@ def emit_payment_results(payment_pks: Iterable) -> int:
     return emit_sql(
         None,
         f"SELECT p.organization_id, p.id, {PAYMENT_SQL}, {_RESULT_TYPE}"  # noqa: S608
-        f" FROM disbursements_payment p {PAYMENT_JOINS}"
+        f" FROM {table(Payment)} p {PAYMENT_JOINS}"
         " WHERE p.id = ANY(%s::uuid[]) AND p.status = ANY(%s)",
         [pks, list(PAYMENT_RESULTS)],
     )
@@ -64,7 +66,7 @@ def emit_disbursements(event_type: str, disbursement_pks: Iterable) -> int:
     return emit_sql(
         event_type,
         f"SELECT d.organization_id, d.id, {DISBURSEMENT_SQL}"  # noqa: S608
-        f" FROM disbursements_disbursement d {DISBURSEMENT_JOINS}"
+        f" FROM {table(Disbursement)} d {DISBURSEMENT_JOINS}"
         " WHERE d.id = ANY(%s::uuid[])",
         [pks],
     )

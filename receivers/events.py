@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from auth_org.catalog_api import WALLET_MEMBERS
+from auth_org.models import Wallet
 from core import jsontext as jt
+from core.sqljson import table
+from receivers.models import Receiver, ReceiverWallet
 from webhooks.events import emit_sql
 
 RECEIVER_SQL = jt.obj(
@@ -43,7 +46,7 @@ def emit_receivers(event_type: str, receiver_pks: Iterable) -> int:
     return emit_sql(
         event_type,
         f"SELECT r.organization_id, r.id, {RECEIVER_SQL}"  # noqa: S608
-        " FROM receivers_receiver r WHERE r.id = ANY(%s::uuid[])",
+        f" FROM {table(Receiver)} r WHERE r.id = ANY(%s::uuid[])",
         [pks],
     )
 
@@ -55,8 +58,8 @@ def emit_receiver_wallets(event_type: str, receiver_wallet_pks: Iterable) -> int
     return emit_sql(
         event_type,
         f"SELECT rw.organization_id, rw.id, {RECEIVER_WALLET_SQL}"  # noqa: S608
-        " FROM receivers_receiverwallet rw"
-        " JOIN auth_org_wallet w ON w.id = rw.wallet_id"
+        f" FROM {table(ReceiverWallet)} rw"
+        f" JOIN {table(Wallet)} w ON w.id = rw.wallet_id"
         " WHERE rw.id = ANY(%s::uuid[])",
         [pks],
     )

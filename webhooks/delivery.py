@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from core.bulk import update_from_values
 from core.safe_http import PublicHost, UnsafeURL
+from core.sqljson import table
 from webhooks import signing
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 from webhooks.signals import endpoint_disabled
@@ -48,23 +49,23 @@ RESPONSE_KEPT = 1024
 RESPONSE_READ = 64 * 1024
 USER_AGENT = "SDP-Webhooks/1"
 
-_CLAIM_SQL = """
-UPDATE webhooks_delivery d SET leased_until = %s, attempts = d.attempts + 1,
+_CLAIM_SQL = f"""
+UPDATE {table(Delivery)} d SET leased_until = %s, attempts = d.attempts + 1,
     updated_at = %s
 WHERE d.id IN (
-    SELECT c.id FROM webhooks_delivery c
-    JOIN webhooks_endpoint e ON e.id = c.endpoint_id AND e.enabled
+    SELECT c.id FROM {table(Delivery)} c
+    JOIN {table(Endpoint)} e ON e.id = c.endpoint_id AND e.enabled
     WHERE c.status = 'PENDING' AND c.next_attempt_at <= %s
         AND (c.leased_until IS NULL OR c.leased_until < %s)
         AND NOT EXISTS (
-            SELECT 1 FROM webhooks_delivery b
+            SELECT 1 FROM {table(Delivery)} b
             WHERE b.endpoint_id = c.endpoint_id AND b.object_id = c.object_id
                 AND b.status = 'PENDING' AND b.id < c.id)
     ORDER BY c.next_attempt_at, c.id
     LIMIT %s
     FOR UPDATE OF c SKIP LOCKED)
 RETURNING d.id, d.endpoint_id, d.event_id, d.attempts, d.created_at, d.leased_until
-"""
+"""  # noqa: S608 - constants of the code
 
 
 @dataclass

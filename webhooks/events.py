@@ -27,6 +27,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.sqljson import table
+from webhooks.models import Delivery, Endpoint, Event
+
 API_VERSION = "2026-12-01"
 
 # The catalogue: every type, what it means (docs/webhooks.md has an example of each).
@@ -54,17 +57,17 @@ _WANTS = (
 # wanting endpoint. ``SELECT_SQL`` gives (tenant_id, object_id, data).
 _EMIT_SQL = f"""
 WITH ev AS (
-    INSERT INTO webhooks_event
+    INSERT INTO {table(Event)}
         (uid, tenant_id, type, object_id, api_version, data, created_at)
     SELECT gen_random_uuid(), s.tenant_id, s.type, s.object_id::text, %s, s.data, %s
     FROM (SELECT_SQL) AS s(tenant_id, object_id, data, type)
-    WHERE EXISTS (SELECT 1 FROM webhooks_endpoint e WHERE {_WANTS.format(row="s")})
+    WHERE EXISTS (SELECT 1 FROM {table(Endpoint)} e WHERE {_WANTS.format(row="s")})
     RETURNING id, tenant_id, object_id, type
 )
-INSERT INTO webhooks_delivery (endpoint_id, event_id, tenant_id, object_id, status,
+INSERT INTO {table(Delivery)} (endpoint_id, event_id, tenant_id, object_id, status,
     attempts, next_attempt_at, last_error, created_at, updated_at)
 SELECT e.id, ev.id, ev.tenant_id, ev.object_id, 'PENDING', 0, %s, '', %s, %s
-FROM ev JOIN webhooks_endpoint e ON {_WANTS.format(row="ev")}
+FROM ev JOIN {table(Endpoint)} e ON {_WANTS.format(row="ev")}
 ORDER BY ev.id, e.id
 """  # noqa: S608 - constants of the code
 
