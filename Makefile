@@ -81,7 +81,7 @@ run: install
 	$(BIN)/python manage.py runserver
 
 worker: install
-	$(BIN)/python -m sdp.devservices run -- $(BIN)/celery -A sdp worker -Q tss,messages,default --loglevel INFO
+	$(BIN)/python -m sdp.devservices run -- $(BIN)/celery -A sdp worker -Q tss,messages,webhooks,default --loglevel INFO
 
 beat: install
 	$(BIN)/python -m sdp.devservices run -- $(BIN)/celery -A sdp beat --loglevel INFO

@@ -37,6 +37,10 @@ class Action:
     TENANT_UPDATED = "tenant.updated"
     TENANT_DELETED = "tenant.deleted"
     TENANT_DEFAULT_SET = "tenant.default_set"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_SECRET_ROLLED = "webhook.secret_rolled"  # noqa: S105
     CONTROLS_CHANGED = "controls.changed"
     PAYMENT_RELEASED = "payment.cooling_released"
 

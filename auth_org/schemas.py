@@ -297,6 +297,48 @@ class ListedAsset(Asset):
     )
 
 
+# --- webhooks --------------------------------------------------------------------
+
+
+class WebhookEndpoint(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.CharField()
+    event_types = serializers.ListField(
+        child=serializers.CharField(), help_text="empty: every event type"
+    )
+    description = serializers.CharField()
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.CharField(
+        help_text="why the platform disabled it (repeated failure), else empty"
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    secret = serializers.CharField(
+        required=False,
+        help_text="whsec_...: only in the answer of its creation or of a roll",
+    )
+
+
+class WebhookAttempt(serializers.Serializer):
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField()
+    status_code = serializers.IntegerField(allow_null=True)
+    response_body = serializers.CharField(help_text="its first KB")
+    error = serializers.CharField()
+
+
+class WebhookDelivery(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.UUIDField()
+    event_type = serializers.CharField()
+    object_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["PENDING", "DELIVERED", "FAILED"])
+    attempts = serializers.ListField(child=WebhookAttempt())
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
 # --- controls (docs/controls.md) -------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Routes at the root, each with and without a trailing slash (core.api.route)."""
 
-from auth_org import api, circle_api, tenants_api
+from auth_org import api, circle_api, tenants_api, webhooks_api
 from core.api import route
 
 urlpatterns = [
@@ -39,6 +39,18 @@ urlpatterns = [
     route("users/activation", api.UserActivationView.as_view(), name="user-activation"),
     route("api-keys", api.APIKeysView.as_view(), name="api-keys"),
     route("api-keys/<uuid:pk>", api.APIKeyView.as_view(), name="api-key"),
+    route("webhooks", webhooks_api.WebhooksView.as_view(), name="webhooks"),
+    route("webhooks/<uuid:pk>", webhooks_api.WebhookView.as_view(), name="webhook"),
+    route(
+        "webhooks/<uuid:pk>/secret",
+        webhooks_api.WebhookSecretView.as_view(),
+        name="webhook-secret",
+    ),
+    route(
+        "webhooks/<uuid:pk>/deliveries",
+        webhooks_api.WebhookDeliveriesView.as_view(),
+        name="webhook-deliveries",
+    ),
     # The platform operator's tenant administration (SDP's admin server, §4.4).
     route("admin-api/tenants", tenants_api.TenantsView.as_view(), name="tenants"),
     route(

@@ -33,6 +33,12 @@ def main() -> None:
     parser.add_argument("--ledger-close", type=float, default=5.0)
     parser.add_argument("--max-ops-per-ledger", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="the tenant has a webhook endpoint: every payment's events are "
+        "written in the TSS's transactions (bench.webhooks times their delivery)",
+    )
     args = parser.parse_args()
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     os.environ["CELERY_KEY_PREFIX"] = prefix
@@ -234,6 +240,12 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _events_of(tenant_id) -> int:
+    from webhooks.models import Event
+
+    return Event.objects.filter(tenant_id=tenant_id).count()
+
+
 def run(args, net, prefix: str) -> None:
     import requests
     from django.db.models import Count
@@ -244,6 +256,10 @@ def run(args, net, prefix: str) -> None:
     from tss.models import SubmitterTransaction
 
     org, disbursement, destinations, distribution = setup_disbursement(args, net)
+    if args.webhooks:
+        from webhooks.services import create_endpoint
+
+        create_endpoint(tenant_id=org.id, url="http://127.0.0.1:9/not-delivered")
     port = 9400 + os.getpid() % 500
     worker = start_worker(net, prefix, port)
     try:
@@ -308,6 +324,7 @@ def run(args, net, prefix: str) -> None:
         "channels": args.channels,
         "ledger_close": args.ledger_close,
         "max_ops_per_ledger": args.max_ops_per_ledger,
+        "webhook_events": _events_of(org.id),
     }
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
 

@@ -6,7 +6,8 @@ multicast, unspecified, IPv4-mapped versions of those) unless the caller allows
 private addresses, then connects to that very address (the host name is sent
 as ``Host`` and checked in the TLS certificate), so a DNS answer that changes
 between the check and the connection (rebinding) is never followed. No
-redirects; a total deadline and a size cap.
+redirects; a total deadline and a size cap. ``PublicHost`` does the same for
+several requests (any method) to one host, over one kept connection.
 """
 
 from __future__ import annotations
@@ -56,6 +57,104 @@ def resolve(host: str, port: int, *, allow_private: bool) -> str:
     return addresses[0]
 
 
+class PublicHost:
+    """One host an outsider chose, resolved and checked once, its connection
+    kept for several requests (a batch of webhook deliveries). ``request``
+    works on URLs of this scheme, host and port only."""
+
+    def __init__(
+        self, url: str, *, allow_private: bool = False, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UnsafeURL("only http and https URLs with a host are fetched")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise UnsafeURL("the port is not valid") from exc
+        host = parts.hostname
+        self.origin = (parts.scheme, host, port)
+        address = resolve(host, port, allow_private=allow_private)
+        pool_timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        if parts.scheme == "https":
+            self.pool = urllib3.HTTPSConnectionPool(
+                address,
+                port,
+                timeout=pool_timeout,
+                retries=False,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=certifi.where(),
+                server_hostname=host,
+                assert_hostname=host,
+            )
+        else:
+            self.pool = urllib3.HTTPConnectionPool(  # type: ignore[assignment]
+                address, port, timeout=pool_timeout, retries=False
+            )
+        default_port = 443 if parts.scheme == "https" else 80
+        self.host_header = host if port == default_port else f"{host}:{port}"
+        if ":" in host:  # an IPv6 literal
+            self.host_header = f"[{host}]" + (
+                f":{port}" if port != default_port else ""
+            )
+        self.timeout = timeout
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        max_bytes: int,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Fetched:
+        """One request, no redirects followed. Raises UnsafeURL for another
+        host, a failed connection, a body over ``max_bytes`` or an answer
+        slower than ``timeout`` seconds in all."""
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise UnsafeURL("the port is not valid") from exc
+        if (parts.scheme, parts.hostname, port) != self.origin:
+            raise UnsafeURL("the URL is not on this host")
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            response = self.pool.urlopen(
+                method,
+                path,
+                body=body,
+                headers={"Host": self.host_header, **(headers or {})},
+                redirect=False,
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            )
+            received = bytearray()
+            try:
+                while True:
+                    if time.monotonic() > deadline:
+                        raise UnsafeURL("the response took too long")
+                    chunk = response.read(CHUNK)
+                    if not chunk:
+                        break
+                    received += chunk
+                    if len(received) > max_bytes:
+                        raise UnsafeURL(
+                            f"the response is larger than {max_bytes} bytes"
+                        )
+            finally:
+                response.release_conn()
+        except urllib3.exceptions.HTTPError as exc:
+            raise UnsafeURL("the host could not be reached") from exc
+        return Fetched(status=response.status, body=bytes(received))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
 def fetch_public(
     url: str,
     *,
@@ -66,60 +165,10 @@ def fetch_public(
     """GET ``url`` (http or https) from a public address only. Raises
     UnsafeURL for a refused host, a failed connection, a body over
     ``max_bytes`` or a response slower than ``timeout`` seconds in all."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeURL("only http and https URLs with a host are fetched")
+    host = PublicHost(url, allow_private=allow_private, timeout=timeout)
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UnsafeURL("the port is not valid") from exc
-    host = parts.hostname
-    address = resolve(host, port, allow_private=allow_private)
-    deadline = time.monotonic() + timeout
-    pool_timeout = urllib3.Timeout(connect=timeout, read=timeout)
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address,
-            port,
-            timeout=pool_timeout,
-            retries=False,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-            server_hostname=host,
-            assert_hostname=host,
+        return host.request(
+            "GET", url, max_bytes=max_bytes, headers={"Accept": "text/plain, */*"}
         )
-    else:
-        pool = urllib3.HTTPConnectionPool(  # type: ignore[assignment]
-            address, port, timeout=pool_timeout, retries=False
-        )
-    default_port = 443 if parts.scheme == "https" else 80
-    host_header = host if port == default_port else f"{host}:{port}"
-    if ":" in host:  # an IPv6 literal
-        host_header = f"[{host}]" + (f":{port}" if port != default_port else "")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        response = pool.urlopen(
-            "GET",
-            path,
-            headers={"Host": host_header, "Accept": "text/plain, */*"},
-            redirect=False,
-            preload_content=False,
-        )
-        body = bytearray()
-        try:
-            while True:
-                if time.monotonic() > deadline:
-                    raise UnsafeURL("the response took too long")
-                chunk = response.read(CHUNK)
-                if not chunk:
-                    break
-                body += chunk
-                if len(body) > max_bytes:
-                    raise UnsafeURL(f"the response is larger than {max_bytes} bytes")
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
-        raise UnsafeURL("the host could not be reached") from exc
     finally:
-        pool.close()
-    return Fetched(status=response.status, body=bytes(body))
+        host.close()

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from core.fsm import InvalidTransition, transition
+from disbursements.events import emit_disbursements
 from disbursements.models import Disbursement, Payment
 
 FINAL = (Payment.Status.SUCCESS, Payment.Status.CANCELED)
@@ -48,6 +49,7 @@ def complete_finished_disbursements(disbursement_ids: Iterable) -> list:
                     note="every payment is final",
                 )
                 done.append(disbursement.pk)
+        emit_disbursements("disbursement.completed", done)
     return done
 
 

@@ -31,6 +31,7 @@ from auth_org.models import Organization, TenantControls
 from circle.services import PaymentOrder as CircleOrder
 from circle.services import queue_transfers as queue_circle_transfers
 from core.fsm import transition_many
+from disbursements.events import emit_payments
 from disbursements.models import Disbursement, Payment
 from receivers.models import ReceiverWallet
 from tss.services import PaymentOrder, queue_payments
@@ -142,6 +143,7 @@ def hand_off_payments(payments: QuerySet[Payment]) -> int:
     )
     if not moved:
         return 0
+    emit_payments("payment.submitted", moved)
     # Plain values, not model instances: 10,000 payments with three related
     # rows each cost more to instantiate than to read.
     rows = (

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from core.api import APIError
 from core.fsm import transition_many
 from disbursements.completion import complete_disbursements_of
+from disbursements.events import emit_payment_results
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
 from disbursements.retries import WAITING_NOTE, reason_of
@@ -107,6 +108,7 @@ def payments_became_final(payment_pks) -> None:
     complete if nothing is left open, and their SEP-24 transactions learn it."""
     complete_disbursements_of(payment_pks)
     report_to_sep24(payment_pks)
+    emit_payment_results(payment_pks)
 
 
 def report_to_sep24(payment_pks) -> int:

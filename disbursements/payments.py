@@ -16,6 +16,7 @@ from core.api import APIError, NotFound
 from core.fsm import transition, transition_many
 from core.validators import parse_amount, validate_wallet_address
 from disbursements import controls
+from disbursements.events import emit_payments
 from disbursements.handoff import hand_off_payments
 from disbursements.listeners import payments_became_final
 from disbursements.models import Payment, PaymentStatusChange
@@ -75,6 +76,7 @@ def retry_payments(
                 updates={"stellar_transaction_id": "", "failure_reason": ""},
                 actor=actor,
             )
+        emit_payments("payment.retried", [p.pk for p in payments])
         hand_off_payments(Payment.objects.filter(pk__in=[p.pk for p in payments]))
     return len(payments)
 

@@ -23,6 +23,7 @@ from disbursements import controls
 from disbursements.completion import complete_finished_disbursements
 from disbursements.csv_ingest import CSVError, InstructionReader, file_name_error
 from disbursements.duplicates import find_duplicates
+from disbursements.events import emit_disbursements
 from disbursements.handoff import hand_off_payments
 from disbursements.instructions import store_instructions
 from disbursements.models import (
@@ -97,6 +98,7 @@ def create_disbursement(
             note="created",
             actor=actor,
         )
+        emit_disbursements("disbursement.created", [disbursement.pk])
         if file_content is not None:
             upload_instructions(
                 disbursement,
@@ -417,6 +419,7 @@ def start_disbursement(
         if duplicates:
             note = f"started; {len(duplicates)} duplicate warnings acknowledged"
         transition(locked, to=Disbursement.Status.STARTED, note=note, actor=actor)
+        emit_disbursements("disbursement.started", [locked.pk])
         transition_many(
             payments,
             from_status=Payment.Status.DRAFT,
@@ -477,6 +480,7 @@ def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
                 f"only a STARTED disbursement can be paused (status {locked.status})"
             )
         transition(locked, to=Disbursement.Status.PAUSED, note="paused", actor=actor)
+        emit_disbursements("disbursement.paused", [locked.pk])
         transition_many(
             Payment.objects.filter(disbursement=locked),
             from_status=Payment.Status.READY,
@@ -516,6 +520,7 @@ def resume_disbursement(disbursement: Disbursement, *, actor: User | None) -> No
             exclude=Q(disbursement=locked),
         )
         transition(locked, to=Disbursement.Status.STARTED, note="resumed", actor=actor)
+        emit_disbursements("disbursement.started", [locked.pk])
         transition_many(
             Payment.objects.filter(disbursement=locked),
             from_status=Payment.Status.PAUSED,

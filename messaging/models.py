@@ -37,6 +37,7 @@ class Message(StatusModel):
         USER_INVITATION = "USER_INVITATION"
         USER_FORGOT_PASSWORD = "USER_FORGOT_PASSWORD"  # noqa: S105 - a kind
         USER_MFA = "USER_MFA"
+        WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
         # the owners told of the daily reconciliation's differences (reports)
         RECONCILIATION_DIFFERENCES = "RECONCILIATION_DIFFERENCES"
 

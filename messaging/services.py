@@ -37,6 +37,7 @@ from core.fsm import InvalidTransition, transition, transition_many
 from core.ids import uuid7_texts
 from messaging import senders
 from messaging.models import Message
+from webhooks.events import emit
 
 logger = logging.getLogger(__name__)
 
@@ -382,18 +383,20 @@ def _succeed(message: Message, provider_id: str, note: str = "") -> None:
 
 def _fail(message: Message, reason: str) -> None:
     try:
-        transition(
-            message,
-            to=Message.Status.FAILURE,
-            note=reason[:1000],
-            updates={
-                "error": reason,
-                "sending_started_at": None,
-                "unconfirmed_since": None,
-                "not_before": None,
-                "hold_reason": "",
-            },
-        )
+        with transaction.atomic():
+            transition(
+                message,
+                to=Message.Status.FAILURE,
+                note=reason[:1000],
+                updates={
+                    "error": reason,
+                    "sending_started_at": None,
+                    "unconfirmed_since": None,
+                    "not_before": None,
+                    "hold_reason": "",
+                },
+            )
+            emit(message.tenant_id, "message.failed", message.pk, message_json(message))
     except InvalidTransition:
         return
     logger.warning(
@@ -402,6 +405,27 @@ def _fail(message: Message, reason: str) -> None:
         message.attempts,
         reason,
     )
+
+
+def message_json(message: Message) -> dict:
+    """A message as events carry it: what it was about, never its text, and
+    its recipient masked."""
+    return {
+        "id": str(message.pk),
+        "kind": message.kind,
+        "channel": message.channel,
+        "type": message.sender,
+        "status": message.status,
+        "recipient": mask(message.recipient),
+        "receiver_id": message.receiver_id and str(message.receiver_id),
+        "receiver_wallet_id": message.receiver_wallet_id
+        and str(message.receiver_wallet_id),
+        "disbursement_id": message.disbursement_id and str(message.disbursement_id),
+        "error": message.error,
+        "attempts": message.attempts,
+        "created_at": message.created_at,
+        "updated_at": message.updated_at,
+    }
 
 
 def _retry_later(message: Message, reason: str, *, maybe_accepted: bool = False) -> str:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core.bulk import copy_rows, insert_select
 from core.fsm import transition_many
+from receivers import events
 from receivers.models import (
     Receiver,
     ReceiverStellarAddress,
@@ -226,6 +227,10 @@ def store_receivers(batch: ReceiverBatch) -> None:
             f"FROM {table} WHERE receiver_id IS NULL",
             now=now,
         )
+        events.emit_receivers_in(
+            "receiver.created",
+            f"SELECT new_receiver_id FROM {table} WHERE receiver_id IS NULL",  # noqa: S608
+        )
         # 2. one receiver wallet per (receiver, disbursement wallet).
         insert_select(
             ReceiverWallet,
@@ -286,6 +291,9 @@ def _register_addresses(cursor, batch: ReceiverBatch) -> None:
         (ReceiverWallet.Status.READY, ReceiverWallet.Status.REGISTERED),
     ):
         transition_many(queryset, from_status=source, to=target, note=note)
+    events.emit_receiver_wallets_in(
+        "receiver_wallet.registered", to_register, [registered]
+    )
 
 
 def _store_verifications(batch: ReceiverBatch, *, now) -> None:

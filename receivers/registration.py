@@ -47,6 +47,7 @@ from messaging.models import Message
 from messaging.services import queue_message
 from messaging.texts import render_receiver_otp
 from receivers import otp_throttle
+from receivers.events import emit_receiver_wallets
 from receivers.models import (
     Receiver,
     ReceiverRegistrationAttempt,
@@ -605,6 +606,7 @@ def _verify_locked(
             "sep24_transaction_id": str(sep24_transaction.id),
         },
     )
+    emit_receiver_wallets("receiver_wallet.registered", [receiver_wallet.pk])
     ReceiverVerification.objects.filter(pk=verification.pk).update(
         confirmed_at=now,
         confirmed_by_type=ReceiverVerification.ConfirmedBy.RECEIVER,

@@ -12,6 +12,7 @@ from auth_org.models import Organization, User, Wallet
 from core import validators
 from core.api import APIError, Conflict
 from core.fsm import transition
+from receivers.events import emit_receiver_wallets, emit_receivers
 from receivers.invitations import queue_invitations
 from receivers.models import (
     Receiver,
@@ -102,6 +103,7 @@ def _register(receiver_wallet: ReceiverWallet, actor: User | None, note: str) ->
         transition(
             receiver_wallet, to=ReceiverWallet.Status.REGISTERED, note=note, actor=actor
         )
+        emit_receiver_wallets("receiver_wallet.registered", [receiver_wallet.pk])
         transaction.on_commit(
             lambda: receiver_wallet_registered.send(
                 sender=ReceiverWallet, receiver_wallet=receiver_wallet
@@ -179,6 +181,7 @@ def create_receiver(
                 receiver.save()
         except IntegrityError as exc:
             raise Conflict("a receiver with this email or phone number exists") from exc
+        emit_receivers("receiver.created", [receiver.pk])
         for item in verifications:
             ReceiverVerification.objects.create(
                 receiver=receiver,
@@ -363,9 +366,14 @@ def unregister_wallet(receiver_wallet: ReceiverWallet, *, actor: User | None) ->
 
 
 def flag_wallet(receiver_wallet: ReceiverWallet, *, actor: User | None) -> None:
-    transition(
-        receiver_wallet, to=ReceiverWallet.Status.FLAGGED, note="flagged", actor=actor
-    )
+    with transaction.atomic():
+        transition(
+            receiver_wallet,
+            to=ReceiverWallet.Status.FLAGGED,
+            note="flagged",
+            actor=actor,
+        )
+        emit_receiver_wallets("receiver_wallet.flagged", [receiver_wallet.pk])
 
 
 def unflag_wallet(receiver_wallet: ReceiverWallet, *, actor: User | None) -> None:

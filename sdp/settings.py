@@ -227,6 +227,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # ours, bottom layer first
     "core",
+    "webhooks",
     "messaging",
     "tss",
     "circle",
@@ -497,6 +498,7 @@ CELERY_TASK_ROUTES = {
     "tss.tasks.*": {"queue": "tss"},
     "circle.tasks.*": {"queue": "tss"},
     "messaging.tasks.*": {"queue": "messages"},
+    "webhooks.tasks.*": {"queue": "webhooks"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queue names get a prefix so several checkouts can share one Redis.
@@ -529,6 +531,10 @@ CELERY_BEAT_SCHEDULE["messaging-sweep-pending"] = {
     "task": "messaging.tasks.sweep_pending_messages_task",
     "schedule": 60.0,
 }
+CELERY_BEAT_SCHEDULE["webhooks-sweep-due"] = {
+    "task": "webhooks.tasks.sweep_due_deliveries_task",
+    "schedule": 10.0,
+}
 CELERY_BEAT_SCHEDULE["receivers-resend-invitations"] = {
     "task": "receivers.tasks.resend_receiver_invitations_task",
     "schedule": 3600.0,
@@ -541,6 +547,20 @@ CELERY_BEAT_SCHEDULE["receivers-delete-stale-stranger-codes"] = {
     "task": "receivers.tasks.delete_stale_stranger_codes_task",
     "schedule": 3600.0,
 }
+
+# --- Webhooks (docs/webhooks.md) ------------------------------------------
+# An answer must come within this many seconds to count as delivered.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Retries: exponential back-off from the base, capped, with jitter, for the window.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0)
+WEBHOOK_RETRY_WINDOW_SECONDS = env.float(
+    "WEBHOOK_RETRY_WINDOW_SECONDS", default=3 * 24 * 3600.0
+)
+# A worker's claim on a batch; a killed worker's deliveries are sent again after it.
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+# After a secret roll the old secret keeps signing for this long.
+WEBHOOK_SECRET_ROLL_OVERLAP_SECONDS = 24 * 3600
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

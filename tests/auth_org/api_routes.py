@@ -20,6 +20,16 @@ def make_api_key(organization, user) -> str:
     return str(key.pk)
 
 
+@register_object("webhook")
+def make_webhook(organization, user) -> str:
+    from webhooks.services import create_endpoint
+
+    endpoint, _ = create_endpoint(
+        tenant_id=organization.pk, url="http://127.0.0.1:9/hooks"
+    )
+    return str(endpoint.pk)
+
+
 @register_object("member")
 def make_member(organization, user) -> str:
     return str(UserFactory(organization=organization, roles=[Role.BUSINESS]).pk)
@@ -103,4 +113,18 @@ register(
         body={"permissions": ["read:statistics"], "allowed_ips": None},
     ),
     Route("DELETE", "api-keys/{api_key}", OWNER_DEV, None),
+    # Webhook endpoints: as API keys (a key cannot aim the events elsewhere).
+    Route("GET", "webhooks", OWNER_DEV, None, lists=("webhook",)),
+    Route(
+        "POST",
+        "webhooks",
+        OWNER_DEV,
+        None,
+        body={"url": "http://127.0.0.1:9/hooks", "event_types": ["payment.failed"]},
+    ),
+    Route("GET", "webhooks/{webhook}", OWNER_DEV, None),
+    Route("PATCH", "webhooks/{webhook}", OWNER_DEV, None, body={"enabled": False}),
+    Route("DELETE", "webhooks/{webhook}", OWNER_DEV, None),
+    Route("POST", "webhooks/{webhook}/secret", OWNER_DEV, None),
+    Route("GET", "webhooks/{webhook}/deliveries", OWNER_DEV, None),
 )

@@ -200,6 +200,7 @@ NO_BODY = {
     ("post", "/refresh-token"),
     ("post", "/logout"),
     ("patch", "/receivers/wallets/{id}"),
+    ("post", "/webhooks/{id}/secret"),  # a roll takes nothing
 }
 
 

@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ["core", "messaging", "tss", "auth_org", "receivers", "disbursements", "sdp"]
+PRODUCT = [
+    "core",
+    "webhooks",
+    "messaging",
+    "tss",
+    "auth_org",
+    "receivers",
+    "disbursements",
+    "sdp",
+]
 
 
 def _sources():

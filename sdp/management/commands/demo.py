@@ -291,7 +291,7 @@ class Command(BaseCommand):
                     "--noreload"],
             # --quiet: no Celery banner pushing the demo's off the screen.
             "worker": [python, "-m", "celery", "-A", "sdp", "--quiet", "worker",
-                       "-Q", "tss,messages,default", "--loglevel", "INFO"],
+                       "-Q", "tss,messages,webhooks,default", "--loglevel", "INFO"],
             "beat": [python, "-m", "celery", "-A", "sdp", "--quiet", "beat",
                      "--loglevel", "INFO", "--schedule", str(schedule)],
         }  # fmt: skip
