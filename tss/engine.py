@@ -533,12 +533,17 @@ def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
 def _budget(state: horizon.LedgerState) -> int:
     """How many new payments this ledger still admits: its operations (the
     throttle's share of them) less those of the envelopes waiting to land (a
-    payment each, and one per envelope for its fee bump)."""
+    payment each, and one per envelope for its fee bump).
+
+    Waiting: every envelope not seen on the ledger yet. Those sent before the
+    last ledger that was read and not in it are still in the network's queue
+    (they take a place in the next ledger as much as a new one), and those on
+    a ledger not read yet are counted until it is (a round or so)."""
     capacity = int(ledger_operations() * throttle.share)
     waiting = SubmitterTransaction.objects.filter(
-        Q(last_sent_ledger__gte=state.core) | Q(last_sent_ledger__isnull=True),
         status=Status.PROCESSING,
         stellar_transaction_hash__isnull=False,
+        envelope_max_ledger__gte=state.core,
     ).aggregate(
         payments=Count("pk"),
         envelopes=Count("pk", filter=Q(envelope_xdr__isnull=False)),
