@@ -112,7 +112,8 @@ _capacity: dict[str, float] = {}
 
 
 def ledger_operations() -> int:
-    """The operations one ledger admits (Horizon's ``max_tx_set_size``)."""
+    """The operations one ledger admits (Horizon's ``max_tx_set_size``), read
+    again after a minute, and by the first round after an idle one."""
     now = timezone.now().timestamp()
     if now - _capacity.get("at", 0) > 60:
         try:
@@ -540,15 +541,22 @@ def _budget(state: horizon.LedgerState) -> int:
     (they take a place in the next ledger as much as a new one), and those on
     a ledger not read yet are counted until it is (a round or so)."""
     capacity = int(ledger_operations() * throttle.share)
+    stored = Q(
+        stellar_transaction_hash__isnull=False, envelope_max_ledger__gte=state.core
+    )
+    # Leased by a round still building them: one envelope per channel.
+    building = Q(
+        stellar_transaction_hash__isnull=True,
+        locked_until_ledger_number__gte=state.core,
+    ) & ~Q(channel_account="")
     waiting = SubmitterTransaction.objects.filter(
-        status=Status.PROCESSING,
-        stellar_transaction_hash__isnull=False,
-        envelope_max_ledger__gte=state.core,
+        stored | building, status=Status.PROCESSING
     ).aggregate(
         payments=Count("pk"),
         envelopes=Count("pk", filter=Q(envelope_xdr__isnull=False)),
+        building=Count("channel_account", filter=building, distinct=True),
     )
-    operations = waiting["payments"] + waiting["envelopes"]
+    operations = waiting["payments"] + waiting["envelopes"] + waiting["building"]
     return max(0, min(batch_size(), payments_for(capacity - operations)))
 
 
@@ -599,15 +607,19 @@ def check_destinations(limit: int) -> int:
 
 
 Pair = tuple[list[SubmitterTransaction], ChannelAccount]
+LEASE_LOCK = 0x7551_1EA5E  # pg_advisory_xact_lock key of the lease step
 
 
 def lease(state: horizon.LedgerState, limit: int) -> list[Pair]:
-    """Lease up to ``limit`` rows without an envelope, grouped in transactions
-    (``batching.group``), each transaction with a free channel account, until
-    ledger ``state.core + LEASE``. Returns (rows, channel) pairs.
+    """Lease up to ``limit`` rows without an envelope (and no more than the
+    ledger admits: ``_budget``), grouped in transactions (``batching.group``),
+    each transaction with a free channel account, until ledger
+    ``state.core + LEASE``. Returns (rows, channel) pairs.
 
     With batching on, a row waits for its destination check
-    (``check_destinations``) before it is leased."""
+    (``check_destinations``) before it is leased. Leases are taken one at a
+    time (an advisory lock): rounds in parallel would each see the ledger's
+    room and fill it twice over."""
     if limit <= 0:
         return []
     now = timezone.now()
@@ -618,6 +630,11 @@ def lease(state: horizon.LedgerState, limit: int) -> list[Pair]:
     )
     checked = Q(destination_ok__isnull=False) if per_tx > 1 else Q()
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEASE_LOCK])
+        limit = min(limit, _budget(state))
+        if limit <= 0:
+            return []
         rows = list(
             SubmitterTransaction.objects.select_for_update(skip_locked=True)
             .filter(
@@ -1097,8 +1114,7 @@ def pump_round(*, send_in_background: bool = False) -> RoundResult:
         return result
     confirm(state, result)
     result.checked = _check_ahead()
-    budget = _budget(state)
-    pairs = lease(state, budget)
+    pairs = lease(state, batch_size())
     if pairs:
         stored = build_and_store(pairs, result, state)
         result.built = len(stored)
@@ -1107,4 +1123,8 @@ def pump_round(*, send_in_background: bool = False) -> RoundResult:
     if not result.throttled:
         throttle.clean()
     result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
+    if not result.live:
+        # Idle: the next work reads the ledger's capacity afresh (a budget on a
+        # stale, larger one overfills the ledgers and pays surge prices).
+        _capacity.pop("at", None)
     return result
