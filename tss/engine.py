@@ -113,9 +113,11 @@ _capacity: dict[str, float] = {}
 
 def ledger_operations() -> int:
     """The operations one ledger admits (Horizon's ``max_tx_set_size``), read
-    again after a minute, and by the first round after an idle one."""
+    once a ledger: a budget on a stale, larger figure overfills the ledgers
+    (what does not fit waits in the queue, or is dropped, and surge pricing
+    makes every transaction pay the highest bid)."""
     now = timezone.now().timestamp()
-    if now - _capacity.get("at", 0) > 60:
+    if now - _capacity.get("at", 0) > horizon.ledger_close_seconds():
         try:
             _capacity["ops"] = horizon.max_ops_per_ledger()
             _capacity["at"] = now
@@ -1123,8 +1125,4 @@ def pump_round(*, send_in_background: bool = False) -> RoundResult:
     if not result.throttled:
         throttle.clean()
     result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
-    if not result.live:
-        # Idle: the next work reads the ledger's capacity afresh (a budget on a
-        # stale, larger one overfills the ledgers and pays surge prices).
-        _capacity.pop("at", None)
     return result

@@ -93,10 +93,10 @@ def memo_xdr(memo: str, memo_type: str) -> bytes:
 
 
 def stroops(amount: Decimal | str | int) -> int:
-    value = Decimal(amount).scaleb(7)
-    if value != value.to_integral_value():
+    scaled = Decimal(amount).scaleb(7)
+    if scaled != scaled.to_integral_value():
         raise ValueError(f"amount {amount} has more than 7 decimal places")
-    value = int(value)
+    value = int(scaled)
     if not 0 < value <= _INT64_MAX:
         raise ValueError(f"amount {amount} is out of range")
     return value
@@ -105,12 +105,15 @@ def stroops(amount: Decimal | str | int) -> int:
 @functools.lru_cache(maxsize=8192)
 def _signer(keypair: Keypair) -> tuple[bytes, Callable[[bytes], Any]]:
     """(hint, sign) for a keypair: the raw nacl signing call, no wrappers."""
+    if keypair.signing_key is None:
+        raise ValueError("the keypair cannot sign (no secret)")
     return keypair.signature_hint(), keypair.signing_key.sign
 
 
 def _signature(keypair: Keypair, payload_hash: bytes) -> bytes:
     hint, sign = _signer(keypair)
-    return hint + _u32(64) + sign(payload_hash).signature
+    signature: bytes = sign(payload_hash).signature
+    return hint + _u32(64) + signature
 
 
 @dataclass(frozen=True)
