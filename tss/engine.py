@@ -559,7 +559,7 @@ def _budget(state: horizon.LedgerState) -> int:
         building=Count("channel_account", filter=building, distinct=True),
     )
     operations = waiting["payments"] + waiting["envelopes"] + waiting["building"]
-    return max(0, min(batch_size(), payments_for(capacity - operations)))
+    return payments_for(capacity - operations)
 
 
 CHECK_AHEAD = 2  # destinations checked ahead of the sends, in ledgers
@@ -576,7 +576,10 @@ def _check_ahead() -> int:
             status=Status.PENDING, destination_ok__isnull=False
         ).count()
         return check_destinations(
-            min(batch_size(), CHECK_AHEAD * ledger_capacity() - ahead)
+            min(
+                max(batch_size(), ledger_capacity()),
+                CHECK_AHEAD * ledger_capacity() - ahead,
+            )
         )
     finally:
         _checking.release()
@@ -1116,7 +1119,8 @@ def pump_round(*, send_in_background: bool = False) -> RoundResult:
         return result
     confirm(state, result)
     result.checked = _check_ahead()
-    pairs = lease(state, batch_size())
+    # A round may fill a whole ledger: with batches its cost is per envelope.
+    pairs = lease(state, max(batch_size(), ledger_capacity()))
     if pairs:
         stored = build_and_store(pairs, result, state)
         result.built = len(stored)
