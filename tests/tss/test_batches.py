@@ -259,3 +259,53 @@ def test_a_batch_lost_to_a_504_is_resent_as_it_is(network, channel_accounts, ten
     assert {row.status for row in rows} == {"SUCCESS"}
     assert {row.attempts_count for row in rows} == {1}
     _assert_paid_once(network, tenant_id, destinations)
+
+
+def test_under_a_fee_surge_a_batch_pays_at_most_its_bid_per_operation(
+    network, channel_accounts, tenant_id, settings
+):
+    """More operations are offered than a ledger admits (another account's
+    transaction with ours): surge pricing charges every included transaction
+    the lowest included bid per operation. The batch bids the tenant's maximum
+    per operation (its payments and the fee bump's own), lands whole, and pays
+    no more than that."""
+    from stellar_sdk import TransactionBuilder
+
+    settings.MAX_BASE_FEE = 500
+    channel_accounts(1)
+    destinations = create_receivers(7)
+    other = Keypair.random()
+    network.friendbot(other.public_key)
+    previous = network.configure()
+    network.configure(ledger_close=1.5, max_ops_per_ledger=8)
+    engine._capacity.clear()
+    try:
+        network.wait_for_ledger(network.latest_ledger() + 2)
+        orders = _orders(tenant_id, destinations)
+        competing = TransactionBuilder(
+            network.server().load_account(other.public_key),
+            network.passphrase,
+            base_fee=300,
+        ).set_timeout(60)
+        for destination in destinations[:4]:
+            competing.append_payment_op(destination, Asset.native(), "0.1")
+        tx = competing.build()
+        tx.sign(other)
+        assert horizon.submit_async(tx.to_xdr()).status == "PENDING"
+        run_engine()
+    finally:
+        network.configure(**previous)
+        engine._capacity.clear()
+
+    rows = _rows(orders).values()
+    (tx_hash,) = {row.stellar_transaction_hash for row in rows}
+    assert {row.status for row in rows} == {"SUCCESS"}
+    record = horizon.transaction(tx_hash)
+    # 7 payments and the fee bump: 8 operations bid at 500 each; in the surge
+    # the ledger charged the lowest included bid per operation (ours: the
+    # other one did not fit), never more (100 each without a surge).
+    assert int(record["max_fee"]) == 500 * 8
+    assert int(record["fee_charged"]) == 500 * 8
+    _assert_paid_once(network, tenant_id, destinations)
+    competitor = network.wait_for_transaction(tx.hash_hex())
+    assert competitor["ledger"] > record["ledger"]  # outbid: the next ledger
