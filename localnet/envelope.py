@@ -36,10 +36,6 @@ def encode_account(raw: bytes) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def decode_account(address: str) -> bytes:
-    return StrKey.decode_ed25519_public_key(address)
-
-
 def account_of(muxed: X.MuxedAccount) -> str:
     """The G… address behind a (possibly muxed) account."""
     if muxed.ed25519 is not None:
@@ -323,10 +319,6 @@ class Envelope:
     @property
     def fee_payer(self) -> str:
         return self.fee_source if self.is_fee_bump else self.inner.source
-
-    @property
-    def inner_hash_hex(self) -> str:
-        return self.inner.hash.hex()
 
 
 def _signatures_length(signatures) -> int:

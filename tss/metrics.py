@@ -8,6 +8,9 @@ so that the web process's ``/metrics`` shows them without a worker in reach.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
@@ -41,10 +44,10 @@ bad_seq = Counter("tss_bad_seq_count", "tx_bad_seq answers (sequence reloaded)")
 class DatabaseCollector:
     """Gauges read from the database when /metrics is scraped."""
 
-    def describe(self):
+    def describe(self) -> list[Any]:
         return []  # no query at registration time
 
-    def collect(self):
+    def collect(self) -> Iterator[Any]:
         from django.db import DatabaseError
         from django.db.models import Count, Min, Q
         from django.utils import timezone
