@@ -226,11 +226,23 @@ def start_worker(net, prefix: str, metrics_port: int) -> subprocess.Popen:
 
 
 def _metric(text: str, name: str) -> float:
+    """The sum of a counter's samples (``name`` may include label text, e.g.
+    ``x_total{endpoint="ledgers"``)."""
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name) and not line.startswith("#"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def _native_balance(distribution: str) -> Decimal:
+    from tss import horizon
+
+    record = horizon.account(distribution) or {}
+    for balance in record.get("balances", []):
+        if balance.get("asset_type") == "native":
+            return Decimal(balance["balance"])
+    return Decimal(0)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -244,6 +256,12 @@ def _events_of(tenant_id) -> int:
     from webhooks.models import Event
 
     return Event.objects.filter(tenant_id=tenant_id).count()
+
+
+def _setting(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return getattr(settings, name, default)
 
 
 def run(args, net, prefix: str) -> None:
@@ -267,6 +285,7 @@ def run(args, net, prefix: str) -> None:
             ledger_close=args.ledger_close, max_ops_per_ledger=args.max_ops_per_ledger
         )
         time.sleep(args.ledger_close * 2)
+        balance_before = _native_balance(distribution)
         started = time.monotonic()
         handed = hand_off_payments(Payment.objects.filter(disbursement=disbursement))
         _log(f"handed off {handed} in {time.monotonic() - started:.2f}s")
@@ -302,8 +321,32 @@ def run(args, net, prefix: str) -> None:
             )
         )
     success = statuses.get("SUCCESS", 0)
+    # Fees: what left the distribution account beyond the payments' amounts.
+    paid = sum(
+        (row.amount for row in rows.filter(status="SUCCESS").only("amount")),
+        Decimal(0),
+    )
+    fees = balance_before - _native_balance(distribution) - paid
+    envelopes = (
+        rows.exclude(stellar_transaction_hash=None)
+        .values("stellar_transaction_hash")
+        .distinct()
+        .count()
+    )
+    ops_per_payment = (success + envelopes) / success if success else 0.0
+    calls_by = {
+        endpoint: _metric(
+            metrics_text,
+            f'tss_horizon_client_request_count_total{{endpoint="{endpoint}"',
+        )
+        for endpoint in ("accounts", "transactions", "transactions_async", "ledgers")
+    }
+    send_confirm = (
+        calls_by["transactions"] + calls_by["transactions_async"] + calls_by["ledgers"]
+    )
     per_s = success / elapsed if elapsed else 0.0
     capacity = args.max_ops_per_ledger / 2 / args.ledger_close
+    ops_capacity = args.max_ops_per_ledger / args.ledger_close
     calls = _metric(metrics_text, "tss_horizon_client_request_count_total")
     figures = {
         "payments": args.payments,
@@ -316,7 +359,17 @@ def run(args, net, prefix: str) -> None:
         "p99_confirm_s": round(latencies[int(len(latencies) * 0.99) - 1], 2)
         if latencies
         else -1,
-        "horizon_calls_per_payment": round(calls / max(1, args.payments), 2),
+        "horizon_calls_per_payment": round(calls / max(1, args.payments), 3),
+        "horizon_send_confirm_per_payment": round(
+            send_confirm / max(1, args.payments), 3
+        ),
+        "horizon_account_reads_per_payment": round(
+            calls_by["accounts"] / max(1, args.payments), 3
+        ),
+        "ops_per_payment": round(ops_per_payment, 3),
+        "ledger_ops_used_ratio": round(per_s * ops_per_payment / ops_capacity, 3),
+        "fee_per_payment_stroops": round(fees * 10_000_000 / max(1, success)),
+        "max_payments_per_tx": _setting("TSS_MAX_PAYMENTS_PER_TX", 1),
         "bad_seq": int(_metric(metrics_text, "tss_bad_seq_count_total")),
         "double_payments": sum(1 for c in counts if c > 1),
         "lost_payments": sum(1 for c in counts if c == 0),

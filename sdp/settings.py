@@ -622,6 +622,8 @@ SILENCED_SYSTEM_CHECKS.append("security.W003")
 # --- TSS -------------------------------------------------------------------
 TSS_LEASE_LEDGERS = env.int("TSS_LEASE_LEDGERS", default=10)
 TSS_BATCH_SIZE = env.int("TSS_BATCH_SIZE", default=500)
+# Payments of one tenant and asset put in one transaction (1: batching off).
+TSS_MAX_PAYMENTS_PER_TX = env.int("TSS_MAX_PAYMENTS_PER_TX", default=100)
 CELERY_BEAT_SCHEDULE["tss-sweeper"] = {"task": "tss.tasks.sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
     "task": "tss.tasks.reconcile_leases",

@@ -98,6 +98,20 @@ class ResultCodes:
     def failing_codes(self) -> list[str]:
         return [c for c in self.operations if c != "op_success"] or [self.transaction]
 
+    def for_operation(self, index: int) -> ResultCodes | None:
+        """The codes as they concern operation ``index`` of the transaction:
+        None when that operation succeeded and another failed (nothing applied;
+        the payment itself is fine), the transaction's own code when it failed
+        before its operations ran."""
+        if not self.operations:
+            return ResultCodes(self.transaction)
+        own = self.operations[index] if index < len(self.operations) else ""
+        if own == "op_success":
+            if any(code != "op_success" for code in self.operations):
+                return None
+            return ResultCodes(self.transaction)
+        return ResultCodes(self.transaction, [own or "op_unknown"])
+
     def kind(self) -> str:
         """transient, receiver or final."""
         codes = self.failing_codes()
