@@ -42,7 +42,7 @@ from stellar_sdk.operation import Payment
 
 from core.bulk import update_from_values
 from core.fsm import transition_many
-from tss import crashpoints, envelopes, horizon, keys, metrics, signals
+from tss import contract, crashpoints, envelopes, horizon, keys, metrics, signals
 from tss.errors import HorizonError
 from tss.models import ChannelAccount, SubmitterTransaction
 from tss.results import parse_result_xdr
@@ -138,6 +138,7 @@ _FIELDS = (
     "channel_account",
     "channel_sequence",
     "distribution_account",
+    "destination",
 )
 
 
@@ -567,6 +568,8 @@ def build(
     XDR, paying account)."""
     channel_key = keys.channel_keypair(channel.public_key, channel.encrypted_secret)
     distribution = keys.distribution_keypair(row.tenant_id)
+    if contract.is_contract(row.destination):
+        return contract.build(row, channel_key, distribution, sequence)
     if not envelopes.can_pack(row.destination):
         bump = _build_with_sdk(row, channel_key, distribution, sequence)
         return bump.hash_hex(), bump.to_xdr(), distribution.public_key
@@ -660,6 +663,9 @@ def build_and_store(
             continue
         try:
             tx_hash, envelope_xdr, paying = build(row, channel, channel.sequence + 1)
+        except contract.Retry as exc:
+            _release([row], note=str(exc))
+            continue
         except (ValueError, TypeError, ArithmeticError) as exc:
             invalid.append((row, f"the payment cannot be built: {exc}"))
             continue
@@ -775,7 +781,7 @@ def _send(
     if not sendable:
         return
     crashpoints.reached("during_send")
-    answers = list(_pool.map(horizon.submit_async, [r.envelope_xdr for r in sendable]))
+    answers = list(_pool.map(contract.submit_async, sendable))
     crashpoints.reached("after_accept")
     accepted, unclear, later, refused, bad_seq = [], [], [], [], []
     for row, answer in zip(sendable, answers, strict=True):
