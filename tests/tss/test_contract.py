@@ -170,3 +170,62 @@ def test_sac_reasons_are_plain():
     )
     assert contract.is_contract(_contracts(1)[0])
     assert not contract.is_contract(create_receivers.__name__)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_disbursement_mixing_g_m_and_c_is_paid_once_by_the_worker(
+    network, tss_worker, channel_accounts
+):
+    """A started disbursement whose receivers hold a Stellar account (G...), a
+    muxed account (M...) and contract accounts (C...), paid by the real worker
+    (which reaches RPC at the localnet's /rpc by default): each exactly once,
+    checked through Horizon for accounts and through RPC for contracts."""
+    import time
+
+    from stellar_sdk import MuxedAccount
+
+    from disbursements.handoff import hand_off_payments
+    from disbursements.models import Disbursement, Payment
+    from receivers.models import ReceiverWallet
+    from tests.factories import (
+        AssetFactory,
+        DisbursementFactory,
+        OrganizationFactory,
+        PaymentFactory,
+    )
+
+    channel_accounts(3)
+    organization = OrganizationFactory()
+    disbursement = DisbursementFactory(
+        organization=organization,
+        status=Disbursement.Status.STARTED,
+        asset=AssetFactory(organization=organization, code="XLM", issuer=""),
+    )
+    accounts.create_distribution_account(organization.pk)
+    g1, g2 = create_receivers(2)
+    muxed = MuxedAccount(g2, 42).account_muxed
+    contracts = _contracts(2)
+    for destination in [g1, muxed, *contracts]:
+        PaymentFactory(
+            disbursement=disbursement,
+            asset=disbursement.asset,
+            status=Payment.Status.READY,
+            amount=Decimal("1.25"),
+            receiver_wallet__status=ReceiverWallet.Status.REGISTERED,
+            receiver_wallet__stellar_address=destination,
+        )
+    assert hand_off_payments(Payment.objects.filter(disbursement=disbursement)) == 4
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        disbursement.refresh_from_db()
+        if disbursement.status == Disbursement.Status.COMPLETED:
+            break
+        time.sleep(0.3)
+    assert disbursement.status == Disbursement.Status.COMPLETED
+    assert set(
+        Payment.objects.filter(disbursement=disbursement).values_list(
+            "status", flat=True
+        )
+    ) == {Payment.Status.SUCCESS}
+    _assert_accounts_paid_once(network, organization.pk, [g1, g2])
+    _assert_contracts_paid_once(network, organization.pk, contracts, 12_500_000)
