@@ -447,7 +447,11 @@ class Ledger:
         return acc.balance - self.min_balance(acc)
 
     def total_native(self) -> int:
-        return sum(acc.balance for acc in self.accounts.values())
+        """Lumens outside the fee pool: in accounts and in contracts' balances
+        of the native asset's contract."""
+        return sum(acc.balance for acc in self.accounts.values()) + sac.native_in_contracts(
+            self
+        )
 
     # ---- sponsorship (CAP-33) ----------------------------------------------
 

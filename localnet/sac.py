@@ -755,3 +755,40 @@ def extend_ttl(ledger, keys: list[bytes], ledger_seq: int, extend_to: int) -> No
             new = entry.copy()
             new.live_until = wanted
             ledger.put_contract_entry(raw, new)
+
+
+def entry_from_state(key_xdr: bytes, value_xdr: str, live_until: int, last_modified: int) -> ContractEntry:
+    """A contract data entry read back from the state file."""
+    value = X.SCVal.from_xdr(value_xdr)
+    asset: tuple[str, str] | None | str = ""
+    if value.type == X.SCValType.SCV_CONTRACT_INSTANCE:
+        asset = _instance_asset(value)
+    return ContractEntry(key_xdr, value, live_until, last_modified, asset)
+
+
+def _instance_asset(value: X.SCVal) -> tuple[str, str] | None:
+    storage = value.instance.storage.sc_map if value.instance.storage else []
+    for item in storage:
+        if V.from_symbol(item.key) == "METADATA":
+            fields = {V.from_symbol(k): v for k, v in V.from_map(item.val).items()}
+            name = V.from_string(fields["name"]).decode()
+            if name == "native":
+                return None
+            code, issuer = name.split(":", 1)
+            return (code, issuer)
+    return None
+
+
+def native_in_contracts(ledger) -> int:
+    """XLM held by contracts (balances of the native asset's contract)."""
+    if not ledger.contract_data:
+        return 0
+    native = _sc_address(contract_id_of(None, ledger.network_id)).to_xdr_bytes()
+    total = 0
+    for entry in ledger.contract_data.values():
+        if entry.asset != "":
+            continue
+        key = entry.key().contract_data
+        if key.contract.to_xdr_bytes() == native:
+            total += read_balance(entry.value)[0]
+    return total

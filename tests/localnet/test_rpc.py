@@ -363,3 +363,40 @@ def test_duplicate_and_not_found(localnet, world):
         SendTransactionStatus.DUPLICATE,
         SendTransactionStatus.ERROR,  # already applied: bad sequence
     )
+
+
+def test_contract_balances_survive_a_restart_and_lumens_add_up(
+    localnet_factory, tmp_path
+):
+    """The state file keeps contract data and TTLs; XLM held by contracts
+    counts in the total (accounts + contracts + fee pool = all lumens)."""
+    state = tmp_path / "state.json"
+    net = localnet_factory(ledger_close=0.2, state=str(state))
+    rpc = net.soroban_server()
+    payer = Keypair.random()
+    net.friendbot(payer.public_key)
+    deploy = rpc.prepare_transaction(
+        TransactionBuilder(rpc.load_account(payer.public_key), net.passphrase)
+        .set_timeout(60)
+        .append_create_stellar_asset_contract_from_asset_op(Asset.native())
+        .build()
+    )
+    deploy.sign(payer)
+    assert _send(rpc, deploy).status == GetTransactionStatus.SUCCESS
+    dest = _contract_address()
+    world = {"dist": payer, "sac": Asset.native().contract_id(net.passphrase), "rpc": rpc}
+    tx = rpc.prepare_transaction(_transfer(net, world, dest, 30_000_000))
+    tx.sign(payer)
+    assert _send(rpc, tx).status == GetTransactionStatus.SUCCESS
+    stats = net.stats()
+    assert stats["total_native"] + stats["fee_pool"] == stats["total_coins"]
+    net.stop()
+
+    again = localnet_factory(ledger_close=0.2, state=str(state))
+    balance = again.soroban_server().get_sac_balance(
+        dest, Asset.native(), again.passphrase
+    )
+    assert balance.balance_entry.amount == 30_000_000
+    assert balance.balance_entry.live_until_ledger > 1
+    stats = again.stats()
+    assert stats["total_native"] + stats["fee_pool"] == stats["total_coins"]
