@@ -49,7 +49,7 @@ from stellar_sdk.exceptions import BaseHorizonError
 from stellar_sdk.operation import InvokeHostFunction
 from stellar_sdk.soroban_rpc import SimulateTransactionResponse
 
-from tss import envelopes, horizon, metrics
+from tss import crashpoints, envelopes, horizon, metrics
 
 if TYPE_CHECKING:
     from tss.models import SubmitterTransaction
@@ -260,6 +260,7 @@ def build(
     max_ledger = int(row.locked_until_ledger_number or 0)
     tx = _transfer_tx(row, channel, distribution, sequence, max_ledger)
     sim = _simulate(tx)
+    crashpoints.reached("after_simulate")
     if sim.error:
         if "Error(Storage, MissingValue)" in sim.error:
             _deploy(distribution, sac_asset(row), sim.latest_ledger)
