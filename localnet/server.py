@@ -645,6 +645,17 @@ class Handler(BaseHTTPRequestHandler):
                         form.get("limits") if isinstance(form.get("limits"), dict) else None,
                     )
                 return 200, node.config()
+            if path == "/_localnet/soroban_usage":
+                # what each ledger used of the Soroban limits (benchmarks)
+                with node.lock:
+                    return 200, {
+                        "limits": dict(node.soroban_limits),
+                        "ledgers": [
+                            {"sequence": r.seq, "usage": r.soroban_usage or {}}
+                            for r in node.ledgers
+                            if r.soroban_usage and r.soroban_usage.get("tx_count")
+                        ],
+                    }
             if path == "/_localnet/archive" and method == "POST":
                 form = self.form()
                 return 200, {"archived": node.archive(form.get("contract") or None)}
