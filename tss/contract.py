@@ -313,3 +313,43 @@ def count_finished(
     for row in submitter_transactions:
         if is_contract(row.destination):
             metrics.contract_payments.labels(result=str(row.status).lower()).inc()
+
+
+def describe_transaction(tx_hash: str) -> dict[str, Any]:
+    """The transaction as Stellar RPC shows it (status, ledger, fee bump) and
+    its contract events with their topics and values read as plain values:
+    what the admin shows for a contract payment."""
+    got = _call("getTransaction", server().get_transaction, tx_hash)
+    events: list[dict[str, Any]] = []
+    groups = got.events.contract_events_xdr if got.events is not None else None
+    for group in groups or []:
+        for item in group:
+            event = stellar_xdr.ContractEvent.from_xdr(item)
+            body = event.body.v0
+            contract_id = (
+                StrKey.encode_contract(event.contract_id.contract_id.hash)
+                if event.contract_id is not None
+                else ""
+            )
+            events.append(
+                {
+                    "contract": contract_id,
+                    "topics": [_plain(topic) for topic in body.topics],
+                    "value": _plain(body.data),
+                }
+            )
+    return {
+        "status": str(got.status.value),
+        "ledger": got.ledger,
+        "fee_bump": got.fee_bump,
+        "events": events,
+    }
+
+
+def _plain(value: stellar_xdr.SCVal) -> Any:
+    native = scval.to_native(value)
+    if isinstance(native, bytes):
+        return native.decode(errors="replace")
+    if hasattr(native, "address"):
+        return native.address
+    return native

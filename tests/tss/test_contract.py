@@ -226,3 +226,25 @@ def test_disbursement_mixing_g_and_c_is_paid_once_by_the_worker(
     ) == {Payment.Status.SUCCESS}
     _assert_accounts_paid_once(network, organization.pk, [g1, g2])
     _assert_contracts_paid_once(network, organization.pk, contracts, 12_500_000)
+
+
+def test_admin_shows_the_rpc_transaction_and_its_events(
+    rpc_network, channel_accounts, tenant_id, client, operator
+):
+    channel_accounts(1)
+    (dest,) = _contracts(1)
+    _queue(tenant_id, [dest])
+    run_engine(timeout=60)
+    row = SubmitterTransaction.objects.get(destination=dest)
+    seen = contract.describe_transaction(row.stellar_transaction_hash)
+    assert seen["status"] == "SUCCESS" and seen["fee_bump"] is True
+    (event,) = seen["events"]
+    source = accounts.distribution_account_for(tenant_id)
+    assert event["topics"] == ["transfer", source, dest, "native"]
+    assert event["value"] == 5_000_000
+    client.force_login(operator)
+    page = client.get(f"/admin/tss/submittertransaction/{row.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "RPC transaction and events" in text
+    assert "SUCCESS in ledger" in text and dest in text
