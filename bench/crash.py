@@ -103,9 +103,7 @@ def one_run(
     accounts.create_distribution_account(tenant)
     contract_count = round(payments * contract_share)
     destinations = create_receivers(payments - contract_count)
-    contracts = [
-        StrKey.encode_contract(_os.urandom(32)) for _ in range(contract_count)
-    ]
+    contracts = [StrKey.encode_contract(_os.urandom(32)) for _ in range(contract_count)]
     queue_xlm_payments(tenant, destinations + contracts, Decimal("0.1"))
     point = rng.choice(crashpoints.POINTS)
     faults = rng.choice(FAULTS)

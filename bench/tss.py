@@ -106,9 +106,7 @@ def setup(args, net):
     destinations = [
         Keypair.random().public_key for _ in range(args.payments - contract_count)
     ]
-    contracts = [
-        StrKey.encode_contract(os.urandom(32)) for _ in range(contract_count)
-    ]
+    contracts = [StrKey.encode_contract(os.urandom(32)) for _ in range(contract_count)]
     if contracts:
         _deploy_native_sac(net, host)
     batches = [destinations[i : i + 100] for i in range(0, len(destinations), 100)]
@@ -223,7 +221,9 @@ def _contract_counts(net, contracts: list[str]) -> list[int]:
         for entry in rpc.get_ledger_entries(keys).entries or []:
             data = X.LedgerEntryData.from_xdr(entry.xdr).contract_data
             holder = scval.from_address(scval.from_vec(data.key)[1]).address
-            fields = {scval.from_symbol(k): v for k, v in scval.from_map(data.val).items()}
+            fields = {
+                scval.from_symbol(k): v for k, v in scval.from_map(data.val).items()
+            }
             amounts[holder] = scval.from_int128(fields["amount"])
     return [amounts.get(c, 0) // 5_000_000 for c in contracts]
 

@@ -106,9 +106,7 @@ def validate_wallet_address(address: str) -> str | None:
     """None for an address the platform can pay: a Stellar account (G...) or a
     contract account (C..., paid with the asset contract's transfer; it takes
     no memo, see CONTRACT_MEMO_REFUSED)."""
-    if StrKey.is_valid_ed25519_public_key(address) or StrKey.is_valid_contract(
-        address
-    ):
+    if StrKey.is_valid_ed25519_public_key(address) or StrKey.is_valid_contract(address):
         return None
     return (
         "invalid wallet address. Must be a valid Stellar public key or contract address"

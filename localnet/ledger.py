@@ -449,9 +449,9 @@ class Ledger:
     def total_native(self) -> int:
         """Lumens outside the fee pool: in accounts and in contracts' balances
         of the native asset's contract."""
-        return sum(acc.balance for acc in self.accounts.values()) + sac.native_in_contracts(
-            self
-        )
+        return sum(
+            acc.balance for acc in self.accounts.values()
+        ) + sac.native_in_contracts(self)
 
     # ---- sponsorship (CAP-33) ----------------------------------------------
 
@@ -1271,7 +1271,12 @@ def _set_trust_line_flags(
 
 # ---- Soroban operations ---------------------------------------------------------------
 
-INVOKE_MALFORMED, INVOKE_TRAPPED, INVOKE_RESOURCE_LIMIT, INVOKE_ARCHIVED = -1, -2, -3, -4
+INVOKE_MALFORMED, INVOKE_TRAPPED, INVOKE_RESOURCE_LIMIT, INVOKE_ARCHIVED = (
+    -1,
+    -2,
+    -3,
+    -4,
+)
 INVOKE_INSUFFICIENT_REFUNDABLE_FEE = -5
 RESTORE_MALFORMED, RESTORE_RESOURCE_LIMIT, RESTORE_INSUFFICIENT_FEE = -1, -2, -3
 

@@ -98,7 +98,9 @@ class LedgerRecord:
     def from_json(cls, data: dict) -> LedgerRecord:
         record = cls()
         for name in cls.__slots__:
-            setattr(record, name, data.get(name, {} if name == "soroban_usage" else None))
+            setattr(
+                record, name, data.get(name, {} if name == "soroban_usage" else None)
+            )
         return record
 
 

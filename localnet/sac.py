@@ -168,7 +168,9 @@ def account_key(account_id: str) -> X.LedgerKey:
 
     return X.LedgerKey(
         X.LedgerEntryType.ACCOUNT,
-        account=X.LedgerKeyAccount(Keypair.from_public_key(account_id).xdr_account_id()),
+        account=X.LedgerKeyAccount(
+            Keypair.from_public_key(account_id).xdr_account_id()
+        ),
     )
 
 
@@ -199,7 +201,7 @@ class ContractEntry:
         value: X.SCVal,
         live_until: int,
         last_modified: int,
-        asset: tuple[str, str] | None | str = "",
+        asset: tuple[str, str] | str | None = "",
     ):
         self.key_xdr = key_xdr
         self.value = value
@@ -312,7 +314,9 @@ def resource_fee(
     fee += _kb(res.read_bytes, FEE_READ_1KB) + _kb(res.write_bytes, FEE_WRITE_1KB)
     fee += _kb(tx_size, FEE_HISTORICAL_1KB) + _kb(tx_size, FEE_TX_SIZE_1KB)
     fee += _kb(events_size, FEE_EVENTS_1KB)
-    fee += -(-rent_bytes * rent_ledgers * FEE_WRITE_1KB // (1024 * RENT_RATE_DENOMINATOR))
+    fee += -(
+        -rent_bytes * rent_ledgers * FEE_WRITE_1KB // (1024 * RENT_RATE_DENOMINATOR)
+    )
     return fee
 
 
@@ -578,8 +582,10 @@ class Host:
         if name == "decimals":
             return V.to_uint32(7)
         if name in ("name", "symbol"):
-            text = asset_string(asset) if name == "name" else (
-                "native" if asset is None else asset[0]
+            text = (
+                asset_string(asset)
+                if name == "name"
+                else ("native" if asset is None else asset[0])
             )
             return V.to_string(text)
         raise HostError(
@@ -757,10 +763,12 @@ def extend_ttl(ledger, keys: list[bytes], ledger_seq: int, extend_to: int) -> No
             ledger.put_contract_entry(raw, new)
 
 
-def entry_from_state(key_xdr: bytes, value_xdr: str, live_until: int, last_modified: int) -> ContractEntry:
+def entry_from_state(
+    key_xdr: bytes, value_xdr: str, live_until: int, last_modified: int
+) -> ContractEntry:
     """A contract data entry read back from the state file."""
     value = X.SCVal.from_xdr(value_xdr)
-    asset: tuple[str, str] | None | str = ""
+    asset: tuple[str, str] | str | None = ""
     if value.type == X.SCValType.SCV_CONTRACT_INSTANCE:
         asset = _instance_asset(value)
     return ContractEntry(key_xdr, value, live_until, last_modified, asset)

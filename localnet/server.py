@@ -194,7 +194,15 @@ class Handler(BaseHTTPRequestHandler):
     def send_rpc(self, method: str) -> None:
         """Stellar RPC: JSON-RPC answers, or a gateway's plain failure."""
         if method != "POST":
-            raise HttpError(405, H.problem(405, "method_not_allowed", "Method Not Allowed", "POST JSON-RPC requests"))
+            raise HttpError(
+                405,
+                H.problem(
+                    405,
+                    "method_not_allowed",
+                    "Method Not Allowed",
+                    "POST JSON-RPC requests",
+                ),
+            )
         try:
             status, body = rpc.handle(self.node, self.read_body())
         except rpc.RpcFailure as exc:
@@ -642,7 +650,9 @@ class Handler(BaseHTTPRequestHandler):
                     form = self.form()
                     return 200, node.configure_soroban(
                         _number(form.get("persistent_ttl"), int),
-                        form.get("limits") if isinstance(form.get("limits"), dict) else None,
+                        form.get("limits")
+                        if isinstance(form.get("limits"), dict)
+                        else None,
                     )
                 return 200, node.config()
             if path == "/_localnet/soroban_usage":

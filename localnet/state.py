@@ -247,7 +247,10 @@ def _restore(node: Node, data: dict) -> None:
             ledger.lines.setdefault(line.account_id, {})[asset] = line
         for item in data.get("contract_data", []):
             ledger.contract_data[_unb64(item["key"])] = sac.entry_from_state(
-                _unb64(item["key"]), item["value"], item["live_until"], item["last_modified"]
+                _unb64(item["key"]),
+                item["value"],
+                item["live_until"],
+                item["last_modified"],
             )
         ledger.persistent_ttl = int(data.get("persistent_ttl", ledger.persistent_ttl))
         if ledger.total_native() + ledger.fee_pool != ledger.total_coins:

@@ -44,7 +44,10 @@ class SubmitterTransactionAdmin(ReadOnlyAdmin):
         inside it)."""
         from tss import contract
 
-        if not contract.is_contract(obj.destination) or not obj.stellar_transaction_hash:
+        if (
+            not contract.is_contract(obj.destination)
+            or not obj.stellar_transaction_hash
+        ):
             return "-"
         try:
             seen = contract.describe_transaction(obj.stellar_transaction_hash)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from stellar_sdk import (
     Account,
+    Address,
     Asset,
     Keypair,
     SorobanServer,
@@ -200,11 +201,15 @@ def _send_maintenance(
     deployment): idempotent, so sent without the payment's exactly-once
     machinery; then the payment waits for a later round (Retry)."""
     try:
-        account = _call("getLedgerEntries", server().load_account, distribution.public_key)
+        account = _call(
+            "getLedgerEntries", server().load_account, distribution.public_key
+        )
         tx = build(account, sim_latest + RESTORE_BOUND_LEDGERS)
         tx.sign(distribution)
         answer = _call("sendTransaction", server().send_transaction, tx)
-        metrics.contract_maintenance.labels(kind=what, status=str(answer.status.value)).inc()
+        metrics.contract_maintenance.labels(
+            kind=what, status=str(answer.status.value)
+        ).inc()
     except Retry:
         raise
     except Exception as exc:
@@ -214,7 +219,8 @@ def _send_maintenance(
 
 def _restore(distribution: Keypair, sim: SimulateTransactionResponse) -> None:
     preamble = sim.restore_preamble
-    assert preamble is not None
+    if preamble is None:
+        return
 
     def build(account: Account, max_ledger: int) -> Any:
         return (
@@ -282,9 +288,7 @@ def build(
 
 def _send_rpc(envelope_xdr: str) -> horizon.AsyncResult:
     try:
-        answer = _call(
-            "sendTransaction", server().send_transaction, envelope_xdr
-        )
+        answer = _call("sendTransaction", server().send_transaction, envelope_xdr)
     except BaseHorizonError as exc:
         # 504 (maybe accepted), 429, 503: nothing proven either way
         return horizon.AsyncResult("UNKNOWN", int(exc.status or 0))
@@ -326,6 +330,8 @@ def describe_transaction(tx_hash: str) -> dict[str, Any]:
         for item in group:
             event = stellar_xdr.ContractEvent.from_xdr(item)
             body = event.body.v0
+            if body is None:
+                continue
             contract_id = (
                 StrKey.encode_contract(event.contract_id.contract_id.hash)
                 if event.contract_id is not None
@@ -350,6 +356,6 @@ def _plain(value: stellar_xdr.SCVal) -> Any:
     native = scval.to_native(value)
     if isinstance(native, bytes):
         return native.decode(errors="replace")
-    if hasattr(native, "address"):
+    if isinstance(native, Address):
         return native.address
     return native

@@ -26,7 +26,6 @@ from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
 from localnet.testing import builder, submit
 
 
-
 def _send(rpc: SorobanServer, tx, timeout: float = 20.0):
     sent = rpc.send_transaction(tx)
     assert sent.status == SendTransactionStatus.PENDING, sent
@@ -94,7 +93,7 @@ def world(localnet):
 def _transfer(localnet, world, to: str, amount: int, source=None):
     rpc: SorobanServer = world["rpc"]
     payer = source or world["dist"]
-    tx = (
+    return (
         TransactionBuilder(
             rpc.load_account(payer.public_key), localnet.passphrase, base_fee=100
         )
@@ -110,7 +109,6 @@ def _transfer(localnet, world, to: str, amount: int, source=None):
         )
         .build()
     )
-    return tx
 
 
 def _contract_address() -> str:
@@ -120,7 +118,8 @@ def _contract_address() -> str:
 def test_network_reads(localnet):
     rpc = localnet.soroban_server()
     health = rpc.get_health()
-    assert health.status == "healthy" and health.latest_ledger >= 1
+    assert health.status == "healthy"
+    assert health.latest_ledger >= 1
     network = rpc.get_network()
     assert network.passphrase == localnet.passphrase
     latest = rpc.get_latest_ledger()
@@ -221,17 +220,17 @@ def test_insufficient_balance_is_the_sacs_error(localnet, world):
     sim = rpc.simulate_transaction(
         _transfer(localnet, world, _contract_address(), 10**15)
     )
-    assert sim.error is not None and "Error(Contract, #10)" in sim.error
+    assert sim.error is not None
+    assert "Error(Contract, #10)" in sim.error
 
 
 def test_missing_trustline_of_a_g_destination(localnet, world):
     rpc: SorobanServer = world["rpc"]
     stranger = Keypair.random()
     localnet.friendbot(stranger.public_key)
-    sim = rpc.simulate_transaction(
-        _transfer(localnet, world, stranger.public_key, 1)
-    )
-    assert sim.error is not None and "Error(Contract, #13)" in sim.error
+    sim = rpc.simulate_transaction(_transfer(localnet, world, stranger.public_key, 1))
+    assert sim.error is not None
+    assert "Error(Contract, #13)" in sim.error
 
 
 def test_auth_required_issuer_leaves_a_contract_balance_deauthorized(localnet):
@@ -273,7 +272,8 @@ def test_auth_required_issuer_leaves_a_contract_balance_deauthorized(localnet):
     assert _send(rpc, deploy).status == GetTransactionStatus.SUCCESS
     world = {"dist": dist, "sac": asset.contract_id(localnet.passphrase), "rpc": rpc}
     sim = rpc.simulate_transaction(_transfer(localnet, world, _contract_address(), 1))
-    assert sim.error is not None and "Error(Contract, #11)" in sim.error
+    assert sim.error is not None
+    assert "Error(Contract, #11)" in sim.error
 
 
 def test_archived_balance_must_be_restored_first(localnet, world):
@@ -297,7 +297,8 @@ def test_archived_balance_must_be_restored_first(localnet, world):
 
     # the simulation now says what to restore
     sim = rpc.simulate_transaction(_transfer(localnet, world, dest, 10))
-    assert sim.error is None and sim.restore_preamble is not None
+    assert sim.error is None
+    assert sim.restore_preamble is not None
     data = X.SorobanTransactionData.from_xdr(sim.restore_preamble.transaction_data)
     restored_keys = {k.to_xdr() for k in data.resources.footprint.read_write}
     assert len(restored_keys) >= 2
@@ -316,9 +317,10 @@ def test_archived_balance_must_be_restored_first(localnet, world):
     assert _send(rpc, restore).status == GetTransactionStatus.SUCCESS
 
     again = rpc.prepare_transaction(_transfer(localnet, world, dest, 10))
-    assert rpc.simulate_transaction(
-        _transfer(localnet, world, dest, 10)
-    ).restore_preamble is None
+    assert (
+        rpc.simulate_transaction(_transfer(localnet, world, dest, 10)).restore_preamble
+        is None
+    )
     again.sign(world["dist"])
     assert _send(rpc, again).status == GetTransactionStatus.SUCCESS
     balance = rpc.get_sac_balance(dest, world["usdc"], localnet.passphrase)
@@ -384,7 +386,11 @@ def test_contract_balances_survive_a_restart_and_lumens_add_up(
     deploy.sign(payer)
     assert _send(rpc, deploy).status == GetTransactionStatus.SUCCESS
     dest = _contract_address()
-    world = {"dist": payer, "sac": Asset.native().contract_id(net.passphrase), "rpc": rpc}
+    world = {
+        "dist": payer,
+        "sac": Asset.native().contract_id(net.passphrase),
+        "rpc": rpc,
+    }
     tx = rpc.prepare_transaction(_transfer(net, world, dest, 30_000_000))
     tx.sign(payer)
     assert _send(rpc, tx).status == GetTransactionStatus.SUCCESS
