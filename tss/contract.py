@@ -69,6 +69,11 @@ SAC_ERRORS = {
 }
 _CONTRACT_ERROR = re.compile(r"Error\(Contract, #(\d+)\)")
 RESTORE_BOUND_LEDGERS = 10
+# Contract payments a ledger's Soroban lane admits (pubnet: 100 transactions,
+# 125 written entries a ledger, and a SAC transfer writes 2): more envelopes
+# than that would wait in the network's queue, be dropped after a few ledgers
+# and hold their channel accounts until their bound passes.
+SOROBAN_TXS_PER_LEDGER = 60
 
 
 class Retry(Exception):
@@ -258,12 +263,30 @@ def _deploy(distribution: Keypair, asset: Asset, latest: int) -> None:
     _send_maintenance(distribution, latest, build, "deploy")
 
 
+_quota_lock = threading.Lock()
+_built: dict[int, int] = {}
+
+
+def _take_lane(bound: int) -> None:
+    """One of this ledger's places in the Soroban lane (rows leased in the same
+    ledger share their bound), or Retry: the row waits for a later ledger
+    instead of a place in the network's queue it would not get."""
+    limit = int(getattr(settings, "TSS_SOROBAN_TXS_PER_LEDGER", SOROBAN_TXS_PER_LEDGER))
+    with _quota_lock:
+        for key in [key for key in _built if key < bound - 100]:
+            del _built[key]
+        if _built.get(bound, 0) >= limit:
+            raise Retry("this ledger's Soroban lane is full")
+        _built[bound] = _built.get(bound, 0) + 1
+
+
 def build(
     row: SubmitterTransaction, channel: Keypair, distribution: Keypair, sequence: int
 ) -> tuple[str, str, str]:
     """The signed, fee-bumped SAC transfer paying ``row``: (hash hex, base64
     XDR, paying account). Raises ContractRefused (final) or Retry."""
     max_ledger = int(row.locked_until_ledger_number or 0)
+    _take_lane(max_ledger)
     tx = _transfer_tx(row, channel, distribution, sequence, max_ledger)
     sim = _simulate(tx)
     crashpoints.reached("after_simulate")

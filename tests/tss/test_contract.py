@@ -250,3 +250,27 @@ def test_admin_shows_the_rpc_transaction_and_its_events(
     assert "RPC transaction and events" in text
     assert "SUCCESS in ledger" in text
     assert dest in text
+
+
+def test_contract_envelopes_per_ledger_stay_within_the_soroban_lane(
+    rpc_network, channel_accounts, tenant_id, settings
+):
+    """With room for one contract payment a ledger, three land in three ledgers
+    (never queued beyond what the lane admits), each once."""
+    settings.TSS_SOROBAN_TXS_PER_LEDGER = 1
+    channel_accounts(3)
+    contracts = _contracts(3)
+    _queue(tenant_id, contracts)
+    run_engine(timeout=90)
+    _assert_contracts_paid_once(rpc_network, tenant_id, contracts, 5_000_000)
+    rpc = rpc_network.soroban_server()
+    bounds = {
+        row.envelope_max_ledger
+        for row in SubmitterTransaction.objects.filter(destination__in=contracts)
+    }
+    assert len(bounds) == 3  # built in three different ledgers
+    ledgers = {
+        rpc.get_transaction(row.stellar_transaction_hash).ledger
+        for row in SubmitterTransaction.objects.filter(destination__in=contracts)
+    }
+    assert len(ledgers) == 3
