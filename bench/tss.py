@@ -114,7 +114,7 @@ def setup(args, net):
         accounts.run_transaction(
             host, [CreateAccount(destination=d, starting_balance="1") for d in batch]
         )
-    _log(f"{args.payments} receiver accounts in {time.monotonic() - t:.1f}s")
+    _log(f"{len(destinations)} receiver accounts in {time.monotonic() - t:.1f}s")
     asset = Asset.objects.create(organization=org, code="XLM", issuer="")
     wallet = Wallet.objects.create(
         organization=org,

@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import Q
 from stellar_sdk import (
     Account,
     Address,
@@ -278,6 +279,16 @@ def _take_lane(bound: int) -> None:
         if _built.get(bound, 0) >= limit:
             raise Retry("this ledger's Soroban lane is full")
         _built[bound] = _built.get(bound, 0) + 1
+
+
+def lane_open(bound: int) -> Q:
+    """The lease's filter: contract payments only while this ledger's Soroban
+    lane has room (rows leased now share ``bound``), so that they never take
+    the places of payments that could go."""
+    limit = int(getattr(settings, "TSS_SOROBAN_TXS_PER_LEDGER", SOROBAN_TXS_PER_LEDGER))
+    with _quota_lock:
+        full = _built.get(bound, 0) >= limit
+    return ~Q(destination__startswith="C") if full else Q()
 
 
 def build(

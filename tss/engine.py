@@ -495,6 +495,7 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
                 status__in=LIVE,
                 stellar_transaction_hash__isnull=True,
             )
+            .filter(contract.lane_open(until))
             .order_by("created_at")[:limit]
         )
         if not rows:
@@ -656,7 +657,7 @@ def build_and_store(
     only touches rows still leased by this round. Returns the rows stored."""
     _load_missing_sequences(pairs)
     keys.clear_round_cache()
-    built, invalid = [], []
+    built, invalid, retry = [], [], []
     for row, channel in pairs:
         if channel.sequence is None:
             _release([row], note="channel account not found")
@@ -664,7 +665,7 @@ def build_and_store(
         try:
             tx_hash, envelope_xdr, paying = build(row, channel, channel.sequence + 1)
         except contract.Retry as exc:
-            _release([row], note=str(exc))
+            retry.append((row, str(exc)))
             continue
         except (ValueError, TypeError, ArithmeticError) as exc:
             invalid.append((row, f"the payment cannot be built: {exc}"))
@@ -677,6 +678,8 @@ def build_and_store(
         row.distribution_account = paying
         built.append(row)
     crashpoints.reached("after_sign")
+    if retry:
+        _release([row for row, _ in retry], note=retry[0][1])
     if invalid:
         with transaction.atomic():
             _fail_unsent(invalid)

@@ -256,13 +256,26 @@ def test_contract_envelopes_per_ledger_stay_within_the_soroban_lane(
     rpc_network, channel_accounts, tenant_id, settings
 ):
     """With room for one contract payment a ledger, three land in three ledgers
-    (never queued beyond what the lane admits), each once."""
+    (never queued beyond what the lane admits), each once; classic payments
+    queued after them do not wait behind them."""
     settings.TSS_SOROBAN_TXS_PER_LEDGER = 1
-    channel_accounts(3)
+    channel_accounts(4)
     contracts = _contracts(3)
+    classic = create_receivers(3)
     _queue(tenant_id, contracts)
+    _queue(tenant_id, classic)
     run_engine(timeout=90)
     _assert_contracts_paid_once(rpc_network, tenant_id, contracts, 5_000_000)
+    _assert_accounts_paid_once(rpc_network, tenant_id, classic)
+    last_classic = max(
+        row.ledger
+        for row in SubmitterTransaction.objects.filter(destination__in=classic)
+    )
+    last_contract = max(
+        row.ledger
+        for row in SubmitterTransaction.objects.filter(destination__in=contracts)
+    )
+    assert last_classic < last_contract
     rpc = rpc_network.soroban_server()
     bounds = {
         row.envelope_max_ledger
