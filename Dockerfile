@@ -4,10 +4,17 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ENVIRONMENT=production
 WORKDIR /app
 
+# WeasyPrint's libraries (reports: statements and payment notices as PDF).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       libharfbuzz0b libharfbuzz-subset0 libfontconfig1 \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md ./
 COPY sdp sdp
 COPY auth_org auth_org
 COPY disbursements disbursements
+COPY reports reports
 COPY receivers receivers
 COPY messaging messaging
 COPY tss tss

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import apikeys, schemas, services, sessions
+from auth_org import apikeys, circle_config, schemas, services, sessions
 from auth_org.authentication import JWTAuthentication
 from auth_org.models import (
     DEFAULT_INVITATION_TEMPLATE,
@@ -296,6 +296,13 @@ def logo_version(organization: Organization) -> str:
     return f"{zlib.crc32(bytes(organization.logo)):08x}"
 
 
+def circle_account_json(organization: Organization) -> dict[str, Any]:
+    """A Circle tenant's distribution account names its Circle wallet."""
+    if not circle_config.is_circle(organization):
+        return {}
+    return {"circle_wallet_id": circle_config.wallet_id(organization)}
+
+
 def organization_json(organization: Organization, request: Request) -> dict[str, Any]:
     def effective(value: bool | None, default: bool) -> bool:
         return default if value is None else value
@@ -311,6 +318,7 @@ def organization_json(organization: Organization, request: Request) -> dict[str,
             "address": organization.distribution_account_address,
             "type": organization.distribution_account_type,
             "status": organization.distribution_account_status,
+            **circle_account_json(organization),
         },
         "timezone_utc_offset": organization.timezone_utc_offset,
         "is_approval_required": organization.is_approval_required,
@@ -430,30 +438,11 @@ class BridgeIntegrationView(APIView):
         raise APIError("Bridge integration is not enabled.")
 
 
-class BalancesView(APIView):
-    roles = ALL
-    api_key_permissions = "read:all"
-
-    @extend_schema(responses=answers(Message))
-    def get(self, request: Request) -> Response:
-        raise APIError(
-            "This endpoint is only available for tenants using "
-            "DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT"
-        )
-
-
 # --- users and roles --------------------------------------------------------------
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {
-        "id": str(user.pk),
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "roles": list(user.roles),
-        "is_active": user.is_active,
-    }
+    return schemas.User(user).data
 
 
 class UserInput(serializers.Serializer):
@@ -562,22 +551,11 @@ class UserActivationView(APIView):
 
 
 def api_key_json(key: APIKey, *, plaintext: str | None = None) -> dict[str, Any]:
-    body = {
-        "id": str(key.pk),
-        "name": key.name,
-        "permissions": list(key.permissions),
-        "allowed_ips": list(key.allowed_ips),
-        "enabled": key.expiry_date is None or key.expiry_date > timezone.now(),
-        "expiry_date": key.expiry_date.isoformat() if key.expiry_date else None,
-        "created_at": key.created_at.isoformat(),
-        "created_by": str(key.created_by_id) if key.created_by_id else None,
-        "updated_at": key.updated_at.isoformat(),
-        "updated_by": str(key.updated_by_id) if key.updated_by_id else None,
-        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-    }
+    """A key as declared (auth_org.schemas.APIKey); with its plaintext only in
+    the answer of its creation."""
     if plaintext is not None:
-        body["key"] = plaintext
-    return body
+        key.plaintext = plaintext
+    return schemas.APIKey(key).data
 
 
 def _expiry(value: Any):

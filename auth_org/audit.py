@@ -37,6 +37,8 @@ class Action:
     TENANT_UPDATED = "tenant.updated"
     TENANT_DELETED = "tenant.deleted"
     TENANT_DEFAULT_SET = "tenant.default_set"
+    CONTROLS_CHANGED = "controls.changed"
+    PAYMENT_RELEASED = "payment.cooling_released"
 
 
 def record(

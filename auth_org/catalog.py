@@ -17,13 +17,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from auth_org import circle_config
 from auth_org.models import Asset, Organization, Wallet
 from auth_org.signals import wallet_deleting
+from circle import services as circle_services
+from circle.client import ASSETS
 from core.api import APIError, Conflict, NotFound
 from core.urlschemes import FORBIDDEN_SCHEMES, url_scheme
 from tss import accounts as tss_accounts
 
 NATIVE = ("XLM", "")
+CIRCLE_ASSETS = frozenset(ASSETS.values())  # what Circle pays: USDC, EURC
 
 
 class BalanceUnavailable(APIError):
@@ -62,6 +66,8 @@ def distribution_balances(organization: Organization) -> dict[tuple[str, str], D
     wrong (it was a 500)."""
     from tss.errors import HorizonError
 
+    if circle_config.is_circle(organization):
+        return circle_config.balances(organization)
     try:
         balances = tss_accounts.balances(organization.id)
     except HorizonError as exc:
@@ -74,8 +80,12 @@ def distribution_balances(organization: Organization) -> dict[tuple[str, str], D
 
 
 def amount_in_flight(organization: Organization, asset: Asset) -> Decimal:
-    """What the TSS has accepted for this asset but not finished."""
+    """What the TSS (or the Circle rail) has accepted for this asset but not
+    finished."""
     from tss import services as tss_services
+
+    if circle_config.is_circle(organization):
+        return circle_services.amount_in_flight(organization.id, asset.code)
 
     function = getattr(tss_services, "amount_in_flight", None)
     if function is not None:
@@ -114,7 +124,13 @@ def create_asset(organization: Organization, *, code: str, issuer: str) -> Asset
     existing = assets_of(organization).filter(code=code, issuer=issuer).first()
     if existing:
         return existing
-    if code != "XLM":
+    if circle_config.is_circle(organization):
+        # Circle holds the funds: no trustline, and only what Circle pays.
+        if code not in CIRCLE_ASSETS:
+            raise APIError(
+                extras={"code": "a Circle organization pays USDC and EURC only"}
+            )
+    elif code != "XLM":
         tss_accounts.ensure_trustline(organization.id, code, issuer)
     try:
         with transaction.atomic():
@@ -138,7 +154,8 @@ def delete_asset(organization: Organization, asset: Asset) -> Asset:
                 "send it elsewhere before removing the asset",
                 status_code=422,
             )
-        tss_accounts.remove_trustline(organization.id, asset.code, asset.issuer)
+        if not circle_config.is_circle(organization):
+            tss_accounts.remove_trustline(organization.id, asset.code, asset.issuer)
     Asset.objects.filter(pk=asset.pk).update(
         deleted_at=timezone.now(), updated_at=timezone.now()
     )

@@ -13,12 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org import catalog, schemas
+from auth_org import audit, catalog, controls, schemas
 from auth_org.models import Asset, Role, Wallet
-from auth_org.permissions import ALL
+from auth_org.permissions import ALL, OWNER_FC
 from core import jsontext as jt
 from core.api import APIError, NotFound, field_errors
 from core.apidoc import NO_CONTENT, answers, json_body
+from core.idempotency import idempotent
 from core.params import Param, QueryParams, accepts
 
 ASSET_WRITE = frozenset({Role.OWNER, Role.FINANCIAL_CONTROLLER, Role.DEVELOPER})
@@ -34,11 +35,12 @@ def iso(value) -> str | None:
     return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-# The same objects as asset_json and wallet_json, written by PostgreSQL
-# (core.jsontext) for the reads that render them in SQL: an asset aliased ``a``, a
-# wallet aliased ``w`` (WALLET_MEMBERS: its members, without assets).
+# The declared objects (schemas.Asset, schemas.WalletWithoutAssets), written by
+# PostgreSQL (core.jsontext) for the reads that render them in SQL: an asset
+# aliased ``a``, a wallet aliased ``w`` (WALLET_MEMBERS: its members, without
+# assets). tests/foundation/test_schema_parity.py holds the two together.
 ASSET_TEXT = jt.obj(
-    id=jt.quoted("a.id"),
+    id=jt.quoted("a.id::uuid"),
     code=jt.string("a.code"),
     issuer=jt.string("a.issuer"),
     created_at=jt.iso("a.created_at"),
@@ -46,7 +48,7 @@ ASSET_TEXT = jt.obj(
     deleted_at=jt.iso("a.deleted_at"),
 )
 WALLET_MEMBERS = jt.members(
-    id=jt.quoted("w.id"),
+    id=jt.quoted("w.id::uuid"),
     name=jt.string("w.name"),
     homepage=jt.string("w.homepage"),
     deep_link_schema=jt.string("w.deep_link_schema"),
@@ -61,37 +63,14 @@ WALLET_MEMBERS = jt.members(
 
 
 def asset_json(asset: Asset) -> dict[str, Any]:
-    return {
-        "id": str(asset.pk),
-        "code": asset.code,
-        "issuer": asset.issuer,
-        "created_at": iso(asset.created_at),
-        "updated_at": iso(asset.updated_at),
-        "deleted_at": iso(asset.deleted_at),
-    }
+    return schemas.Asset(asset).data
 
 
 def wallet_json(wallet: Wallet, *, assets: bool = True) -> dict[str, Any]:
-    body = {
-        "id": str(wallet.pk),
-        "name": wallet.name,
-        "homepage": wallet.homepage,
-        "deep_link_schema": wallet.deep_link_schema,
-        "sep_10_client_domain": wallet.sep_10_client_domain,
-        "enabled": wallet.enabled,
-        "user_managed": wallet.user_managed,
-        "embedded": wallet.embedded,
-        "created_at": iso(wallet.created_at),
-        "updated_at": iso(wallet.updated_at),
-        "deleted_at": iso(wallet.deleted_at),
-    }
-    if assets:
-        # A list prefetched with to_attr="listed_assets", else the relation.
-        assets = getattr(wallet, "listed_assets", None)
-        if assets is None:
-            assets = wallet.assets.all()
-        body["assets"] = [asset_json(a) for a in assets if a.deleted_at is None]
-    return body
+    """A wallet as declared (auth_org.schemas.Wallet): with its live assets
+    (read from a prefetch of ``assets`` if there is one), or without."""
+    declared = schemas.Wallet if assets else schemas.WalletWithoutAssets
+    return declared(wallet).data
 
 
 def boolean(value: str | None, name: str) -> bool | None:
@@ -328,3 +307,62 @@ class WalletView(APIView):
     def delete(self, request: Request, pk) -> Response:
         catalog.delete_wallet(request.tenant, self._wallet(request, pk))
         return Response(status=204)
+
+
+class AssetControlsView(APIView):
+    """An asset's spending limits and approval tiers (docs/controls.md)."""
+
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    def _asset(self, request: Request, pk) -> Asset:
+        asset = catalog.assets_of(request.tenant).filter(pk=pk).first()
+        if asset is None:
+            raise NotFound()
+        return asset
+
+    @extend_schema(responses=answers(schemas.AssetControls))
+    def get(self, request: Request, pk) -> Response:
+        return Response(controls.controls_json(self._asset(request, pk)))
+
+    @extend_schema(
+        request=json_body(schemas.AssetControls),
+        responses=answers(schemas.AssetControls),
+    )
+    @idempotent
+    def patch(self, request: Request, pk) -> Response:
+        return Response(
+            controls.update_controls(
+                request.tenant,
+                self._asset(request, pk),
+                request.data,
+                actor=request.user,
+                ip_address=audit.request_ip(request),
+            )
+        )
+
+
+class TenantControlsView(APIView):
+    """The tenant's controls that are not per asset (docs/controls.md)."""
+
+    roles = {"GET": ALL, "PATCH": OWNER_FC}
+    api_key_permissions = {"GET": "read:organization", "PATCH": "write:organization"}
+
+    @extend_schema(responses=answers(schemas.TenantControls))
+    def get(self, request: Request) -> Response:
+        return Response(controls.tenant_settings_json(request.tenant))
+
+    @extend_schema(
+        request=json_body(schemas.TenantControls),
+        responses=answers(schemas.TenantControls),
+    )
+    @idempotent
+    def patch(self, request: Request) -> Response:
+        return Response(
+            controls.update_tenant_settings(
+                request.tenant,
+                request.data,
+                actor=request.user,
+                ip_address=audit.request_ip(request),
+            )
+        )

@@ -10,6 +10,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
+
+from core.fields import amount_field
 
 DEFAULT_INVITATION_TEMPLATE = (
     "You have a payment waiting for you from the {{ organization_name }}. "
@@ -40,6 +43,7 @@ class Organization(models.Model):
     class DistributionAccountType(models.TextChoices):
         STELLAR_ENV = "DISTRIBUTION_ACCOUNT.STELLAR.ENV"
         STELLAR_DB_VAULT = "DISTRIBUTION_ACCOUNT.STELLAR.DB_VAULT"
+        CIRCLE_DB_VAULT = "DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT"
 
     class DistributionAccountStatus(models.TextChoices):
         ACTIVE = "ACTIVE"
@@ -290,6 +294,12 @@ class Wallet(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def live_assets(self) -> list[Asset]:
+        """Its assets not deleted, oldest first, as a wallet's JSON lists them
+        (from a prefetch of ``assets`` when there is one)."""
+        live = (a for a in self.assets.all() if a.deleted_at is None)
+        return sorted(live, key=lambda a: (a.created_at, a.pk))
+
 
 class APIKey(models.Model):
     """An API key: ``SDP_<id>.<secret>``; only a salted hash of the secret is kept."""
@@ -316,6 +326,11 @@ class APIKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_enabled(self) -> bool:
+        """False once expired."""
+        return self.expiry_date is None or self.expiry_date > timezone.now()
 
 
 class PasswordResetToken(models.Model):
@@ -402,3 +417,106 @@ class AuditEntry(models.Model):
         return (
             f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
         )
+
+
+class AssetControls(models.Model):
+    """A tenant's controls on one asset: spending limits (empty: no limit) and,
+    through its ``tiers``, the approvals a start needs above an amount. Written
+    only by ``auth_org.controls``, each change audited."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    asset = models.OneToOneField(
+        Asset, on_delete=models.CASCADE, related_name="controls"
+    )
+    daily_max = amount_field(null=True, blank=True)
+    per_disbursement_max = amount_field(null=True, blank=True)
+    per_receiver_max = amount_field(null=True, blank=True)
+    per_receiver_window_days = models.PositiveIntegerField(default=30)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "asset controls"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(daily_max__gt=0) | models.Q(daily_max__isnull=True),
+                name="asset_controls_daily_max_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(per_disbursement_max__gt=0)
+                | models.Q(per_disbursement_max__isnull=True),
+                name="asset_controls_per_disbursement_max_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(per_receiver_max__gt=0)
+                | models.Q(per_receiver_max__isnull=True),
+                name="asset_controls_per_receiver_max_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(per_receiver_window_days__gt=0),
+                name="asset_controls_window_gt_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"controls of {self.asset}"
+
+
+class ApprovalTier(models.Model):
+    """Above ``above`` (a disbursement's total, a direct payment's amount) a start
+    needs ``approvals`` distinct approvers, none of them its initiator."""
+
+    controls = models.ForeignKey(
+        AssetControls, on_delete=models.CASCADE, related_name="tiers"
+    )
+    above = amount_field()
+    approvals = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["above"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["controls", "above"], name="approval_tier_uniq"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(above__gte=0), name="approval_tier_above_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(approvals__gte=1),
+                name="approval_tier_approvals_gte_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"above {self.above}: {self.approvals} approvals"
+
+
+class TenantControls(models.Model):
+    """A tenant's controls that are not per asset: the duplicate-payment warnings'
+    window and tolerance, and the cooling period of new or changed wallet
+    addresses (0: off). Written only by ``auth_org.controls``, audited."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="controls"
+    )
+    duplicate_window_days = models.PositiveIntegerField(default=30)
+    # A payment within this percentage of an earlier one's amount is "near" it.
+    duplicate_tolerance_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0
+    )
+    cooling_period_hours = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "tenant controls"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duplicate_tolerance_percent__gte=0)
+                & models.Q(duplicate_tolerance_percent__lte=100),
+                name="tenant_controls_tolerance_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"controls of {self.organization_id}"

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from auth_org.models import Asset, Organization, Role, User, Wallet
+from circle import services as circle_services
 
 TENANT_NAME = re.compile(r"^[a-z-]+$")
 
@@ -272,6 +273,19 @@ def provision_distribution_account(organization: Organization) -> str:
     """
     from tss import accounts
 
+    if (
+        organization.distribution_account_type
+        == Organization.DistributionAccountType.CIRCLE_DB_VAULT
+    ):
+        # Circle holds the funds: nothing on the network; ACTIVE once the owner
+        # stores a Circle configuration (PATCH /organization/circle-config).
+        if not circle_services.account(organization.id):
+            Organization.objects.filter(pk=organization.pk).update(
+                distribution_account_status=(
+                    Organization.DistributionAccountStatus.PENDING_USER_ACTIVATION
+                )
+            )
+        return ""
     use_host = (
         organization.distribution_account_type
         == Organization.DistributionAccountType.STELLAR_ENV

@@ -1,17 +1,22 @@
 """The declared shape of auth_org's resources, as /openapi.json publishes them.
 
-One serializer per resource, for the documentation only: the routes render
-their JSON themselves (auth_org.api, catalog_api, tenants_api, and in SQL
-ASSET_TEXT/WALLET_MEMBERS), and tests/auth_org/test_openapi.py holds every
-answer of the real routes against these, so they cannot drift apart.
+One serializer per resource, declared once: it renders the users, API keys,
+assets and wallets the routes answer with (auth_org.api, catalog_api), it is
+what /openapi.json publishes, and where a read writes the same JSON in SQL
+(catalog_api.ASSET_TEXT, WALLET_MEMBERS) tests/foundation/test_schema_parity.py
+holds the two together field by field. tests/auth_org/test_openapi.py holds
+every answer of the real routes against the published schema.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from auth_org.models import Organization, Role
-from core.apidoc import multipart_body
+from core.apidoc import Timestamp, multipart_body
 
 # --- catalog -----------------------------------------------------------------
 
@@ -20,9 +25,9 @@ class Asset(serializers.Serializer):
     id = serializers.UUIDField()
     code = serializers.CharField()
     issuer = serializers.CharField(allow_blank=True, help_text="'' for XLM")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    deleted_at = Timestamp(allow_null=True)
 
 
 class WalletWithoutAssets(serializers.Serializer):
@@ -36,15 +41,17 @@ class WalletWithoutAssets(serializers.Serializer):
     enabled = serializers.BooleanField()
     user_managed = serializers.BooleanField()
     embedded = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    deleted_at = Timestamp(allow_null=True)
 
 
 class Wallet(WalletWithoutAssets):
     """A wallet provider, with the assets it takes."""
 
-    assets = Asset(many=True, help_text="its assets that are not deleted")
+    assets = Asset(
+        many=True, source="live_assets", help_text="its assets that are not deleted"
+    )
 
 
 class AssetRef(serializers.Serializer):
@@ -108,14 +115,17 @@ class APIKey(serializers.Serializer):
     name = serializers.CharField()
     permissions = serializers.ListField(child=serializers.CharField())
     allowed_ips = serializers.ListField(child=serializers.CharField())
-    enabled = serializers.BooleanField(help_text="false once expired")
-    expiry_date = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    created_by = serializers.UUIDField(allow_null=True)
-    updated_at = serializers.DateTimeField()
-    updated_by = serializers.UUIDField(allow_null=True)
-    last_used_at = serializers.DateTimeField(allow_null=True)
+    enabled = serializers.BooleanField(
+        source="is_enabled", help_text="false once expired"
+    )
+    expiry_date = Timestamp(allow_null=True)
+    created_at = Timestamp()
+    created_by = serializers.UUIDField(source="created_by_id", allow_null=True)
+    updated_at = Timestamp()
+    updated_by = serializers.UUIDField(source="updated_by_id", allow_null=True)
+    last_used_at = Timestamp(allow_null=True)
     key = serializers.CharField(
+        source="plaintext",
         required=False,
         help_text="SDP_<id>.<secret>: only in the answer of its creation",
     )
@@ -124,18 +134,41 @@ class APIKey(serializers.Serializer):
 # --- organization --------------------------------------------------------------
 
 
+class CircleWalletId(serializers.CharField):
+    """Present only on a Circle tenant's account (null until configured): an
+    instance without the attribute leaves the field out rather than null."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if not hasattr(instance, "circle_wallet_id"):
+            raise SkipField
+        return super().get_attribute(instance)
+
+
 class DistributionAccount(serializers.Serializer):
-    address = serializers.CharField(allow_blank=True)
-    type = serializers.CharField()
-    status = serializers.CharField()
+    """An organization's distribution account (rendered from the organization)."""
+
+    address = serializers.CharField(
+        source="distribution_account_address", allow_blank=True
+    )
+    type = serializers.CharField(source="distribution_account_type")
+    status = serializers.CharField(source="distribution_account_status")
+    circle_wallet_id = CircleWalletId(
+        required=False, allow_null=True, help_text="Circle tenants only"
+    )
 
 
 class OrganizationSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    """An organization; what is not a column (logo_url, base_url, the effective
+    settings, the templates that are not the default) is an attribute of the
+    instance (auth_org.api.organization_json's)."""
+
+    name = serializers.CharField(source="display_name")
     logo_url = serializers.URLField()
     base_url = serializers.CharField()
-    distribution_account_public_key = serializers.CharField(allow_blank=True)
-    distribution_account = DistributionAccount()
+    distribution_account_public_key = serializers.CharField(
+        source="distribution_account_address", allow_blank=True
+    )
+    distribution_account = DistributionAccount(source="*")
     timezone_utc_offset = serializers.CharField()
     is_approval_required = serializers.BooleanField()
     is_link_shortener_enabled = serializers.BooleanField()
@@ -203,6 +236,28 @@ class AppConfig(serializers.Serializer):
     captcha_site_key = serializers.CharField(allow_blank=True)
 
 
+class CircleConfigInput(serializers.Serializer):
+    wallet_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    api_key = serializers.CharField(required=False, allow_blank=True, max_length=256)
+
+
+class CircleAccount(serializers.Serializer):
+    circle_wallet_id = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    type = serializers.CharField()
+
+
+class CircleBalance(serializers.Serializer):
+    amount = serializers.CharField()
+    asset_code = serializers.CharField()
+    asset_issuer = serializers.CharField(allow_blank=True)
+
+
+class CircleBalances(serializers.Serializer):
+    account = CircleAccount()
+    balances = CircleBalance(many=True)
+
+
 class BridgeIntegration(serializers.Serializer):
     status = serializers.CharField()
 
@@ -220,9 +275,9 @@ class Tenant(serializers.Serializer):
     distribution_account_type = serializers.CharField()
     distribution_account_status = serializers.CharField()
     is_default = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    deleted_at = Timestamp(allow_null=True)
 
 
 class LoginResult(serializers.Serializer):
@@ -240,3 +295,30 @@ class ListedAsset(Asset):
     balance = serializers.CharField(
         required=False, help_text="the distribution account's, 7 decimals"
     )
+
+
+# --- controls (docs/controls.md) -------------------------------------------------
+
+
+class ApprovalTier(serializers.Serializer):
+    above = serializers.CharField(help_text="an amount with 7 decimals")
+    approvals = serializers.IntegerField(min_value=1)
+
+
+class AssetControls(serializers.Serializer):
+    """An asset's spending limits (null: no limit) and approval tiers."""
+
+    asset_id = serializers.UUIDField(read_only=True)
+    daily_max = serializers.CharField(allow_null=True, required=False)
+    per_disbursement_max = serializers.CharField(allow_null=True, required=False)
+    per_receiver_max = serializers.CharField(allow_null=True, required=False)
+    per_receiver_window_days = serializers.IntegerField(required=False)
+    approval_tiers = ApprovalTier(many=True, required=False)
+
+
+class TenantControls(serializers.Serializer):
+    """The tenant's duplicate-warning window and tolerance, and cooling period."""
+
+    duplicate_window_days = serializers.IntegerField(required=False)
+    duplicate_tolerance_percent = serializers.CharField(required=False)
+    cooling_period_hours = serializers.IntegerField(required=False)

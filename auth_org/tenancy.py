@@ -86,7 +86,7 @@ def _lazy_tenant_class(base: type) -> type:
         """``tenant`` resolved on first read, not on every request: the dashboard
         sends SDP-Tenant-Name with every call, and on authenticated ones
         authentication sets the token's tenant instead (resolving the header
-        there cost an ORM query, ~2 ms of CPU, for nothing)."""
+        there cost an ORM query for nothing)."""
 
         @property
         def tenant(self) -> Organization | None:

@@ -85,8 +85,9 @@ def decode_token(token: str) -> dict[str, Any]:
 def _signed_claims(token: str, pem: str) -> dict[str, Any]:
     """The claims of a token whose signature verifies, its times not checked.
 
-    Checking an ES256 signature costs ~0.3 ms, a tenth of a cheap request, and
-    the dashboard sends the same token for 15 minutes: the verdict is kept per
+    Checking an ES256 signature is a sizeable share of a cheap request
+    (docs/performance.md), and the dashboard sends the same token for 15
+    minutes: the verdict is kept per
     process (for the token and key; a refused token is not kept) and only the
     times are checked on every use, by decode_token.
     """

@@ -1,6 +1,6 @@
 """Routes at the root, each with and without a trailing slash (core.api.route)."""
 
-from auth_org import api, tenants_api
+from auth_org import api, circle_api, tenants_api
 from core.api import route
 
 urlpatterns = [
@@ -28,7 +28,12 @@ urlpatterns = [
         api.BridgeIntegrationView.as_view(),
         name="bridge-integration",
     ),
-    route("balances", api.BalancesView.as_view(), name="balances"),
+    route(
+        "organization/circle-config",
+        circle_api.CircleConfigView.as_view(),
+        name="circle-config",
+    ),
+    route("balances", circle_api.BalancesView.as_view(), name="balances"),
     route("users", api.UsersView.as_view(), name="users"),
     route("users/roles", api.UserRolesView.as_view(), name="user-roles"),
     route("users/activation", api.UserActivationView.as_view(), name="user-activation"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 
-class StatusHistoryInline(admin.TabularInline):
+class StatusHistoryInline(admin.TabularInline):  # type: ignore[type-arg]
     """A row's status history (``core.fsm``): read-only, written only by
     transitions. Subclasses name the history ``model``."""
 
@@ -14,5 +17,5 @@ class StatusHistoryInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -11,7 +11,8 @@ code writes a status field.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -39,11 +40,16 @@ class StatusModel(models.Model):
 
     @classmethod
     def history_model(cls) -> type[models.Model]:
-        return cls._meta.get_field(cls.STATUS_HISTORY).related_model
+        return cast(
+            "type[models.Model]", cls._meta.get_field(cls.STATUS_HISTORY).related_model
+        )
 
     @classmethod
     def history_fk(cls) -> str:
-        return cls._meta.get_field(cls.STATUS_HISTORY).field.name
+        relation = cast(
+            "models.ForeignObjectRel", cls._meta.get_field(cls.STATUS_HISTORY)
+        )
+        return relation.field.name
 
 
 class StatusChange(models.Model):
@@ -100,9 +106,9 @@ def transition(
         )
     now = timezone.now()
     with transaction.atomic():
-        changed = model._default_manager.filter(pk=obj.pk, status=from_status).update(
-            status=to, updated_at=now, **(updates or {})
-        )
+        # status is a subclass's field: the stubs see none on StatusModel
+        rows = model._default_manager.filter(pk=obj.pk, status=from_status)  # type: ignore[misc]
+        changed = rows.update(status=to, updated_at=now, **(updates or {}))  # type: ignore[misc]
         if changed != 1:
             raise InvalidTransition(
                 f"{model.__name__} {obj.pk} changed concurrently "
@@ -124,7 +130,7 @@ def transition(
 
 
 def transition_many(
-    queryset: models.QuerySet,
+    queryset: models.QuerySet[Any],
     *,
     from_status: str | Iterable[str],
     to: str,
@@ -188,23 +194,23 @@ def _copy_history(
     *,
     to: str,
     note: str,
-    now,
+    now: datetime,
     **history: Any,
 ) -> None:
     """The history rows of a bulk move, written with one COPY: building model
-    instances for 10,000 rows costs seconds, the COPY a tenth of that."""
+    instances for a whole upload's rows costs far more (docs/performance.md)."""
     meta = history_model._meta
     constant: dict[str, Any] = {"to_status": to, "note": note, "created_at": now}
     for name, value in history.items():
-        field = meta.get_field(name)
+        field = cast("models.Field[Any, Any]", meta.get_field(name))
         if isinstance(value, models.Model):
             value = value.pk
-        constant[field.column] = value
-    fk_column = meta.get_field(fk).column
+        constant[str(field.column)] = value
+    fk_column = str(cast("models.Field[Any, Any]", meta.get_field(fk)).column)
     for field in meta.concrete_fields:  # COPY knows no Python-side defaults
         if field.primary_key or field.column in (fk_column, "from_status"):
             continue
-        constant.setdefault(field.column, field.get_default())
+        constant.setdefault(str(field.column), field.get_default())
     columns = [fk_column, "from_status", *constant]
     tail = tuple(constant.values())
     sql = f"COPY {meta.db_table} ({', '.join(columns)}) FROM STDIN"

@@ -3,7 +3,9 @@ comma list, created_at_after/before as YYYY-MM-DD, sort and direction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,7 +20,9 @@ def parse_date(value: str, name: str) -> date:
         raise APIError(extras={name: "invalid date format, use YYYY-MM-DD"}) from None
 
 
-def date_range(queryset: QuerySet, params, field: str = "created_at") -> QuerySet:
+def date_range(
+    queryset: QuerySet[Any], params: Mapping[str, Any], field: str = "created_at"
+) -> QuerySet[Any]:
     after = params.get("created_at_after")
     before = params.get("created_at_before")
     tz = timezone.get_current_timezone()
@@ -39,7 +43,9 @@ def date_range(queryset: QuerySet, params, field: str = "created_at") -> QuerySe
     return queryset
 
 
-def ordering(params, allowed: dict[str, str], default: str) -> list[str]:
+def ordering(
+    params: Mapping[str, Any], allowed: dict[str, str], default: str
+) -> list[str]:
     sort = params.get("sort") or default
     if sort not in allowed:
         raise APIError(extras={"sort": f"invalid sort field: {sort!s:.32}"})
@@ -50,7 +56,7 @@ def ordering(params, allowed: dict[str, str], default: str) -> list[str]:
     return [prefix + allowed[sort], prefix + "pk"]
 
 
-def statuses(params, choices) -> list[str] | None:
+def statuses(params: Mapping[str, Any], choices: Iterable[str]) -> list[str] | None:
     raw = params.get("status")
     if not raw:
         return None

@@ -85,7 +85,7 @@ class JSONFormatter(logging.Formatter):
     trace can quote request data).
     """
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # the stubs' signature is narrower
     default_time_format = "%Y-%m-%dT%H:%M:%S"
     default_msec_format = "%s.%03dZ"
 

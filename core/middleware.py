@@ -187,8 +187,8 @@ class RateLimitMiddleware:
 
 # django-prometheus's names for its two most used HTTP series, so dashboards
 # built for it keep working. Its own middleware pair updated fourteen series on
-# every request (bodies' sizes, transports, charsets...): 0.35 M instructions,
-# 7% of a dashboard list's Python.
+# every request (bodies' sizes, transports, charsets...), a visible share of a
+# dashboard list's Python (docs/performance.md).
 REQUEST_LATENCY = Histogram(
     "django_http_requests_latency_seconds_by_view_method",
     "Seconds from the first middleware to the response, by view and method.",
@@ -224,7 +224,7 @@ class RequestMetricsMiddleware:
 class LazyMessageMiddleware(MessageMiddleware):
     """Django's messages, with their storage built when first used. Only the
     admin shows messages; building the storage (cookie and session backends) on
-    every API request was 2% of a list's Python."""
+    every API request cost every list for nothing."""
 
     def process_request(self, request: HttpRequest) -> None:
         request._messages = SimpleLazyObject(lambda: default_storage(request))

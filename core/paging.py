@@ -1,17 +1,17 @@
 """The dashboard's pagination, with the total of very large lists cached.
 
-``COUNT(*)`` over a million payments costs ~100 ms even as an index-only scan,
-on every page. Totals up to EXACT_UP_TO are always exact; above that, the total of
-the same organization, path and filters is recounted every COUNT_TTL seconds, so
+``COUNT(*)`` over a million payments is slow even as an index-only scan
+(docs/performance.md), and it ran on every page. Totals up to EXACT_UP_TO are
+always exact; above that, the total of the same organization, path and
+filters is recounted every COUNT_TTL seconds, so
 paging through a huge list costs one count, and the total the dashboard shows may
 lag by that much. Pages themselves are always read fresh. A list that can know its
 total exactly and cheaply (payments, from their tallies) passes ``exact_total``.
 
 A stale total is recounted by one request only, the first to claim the recount;
 the others serve the stale total meanwhile (for up to COUNT_KEPT seconds). Without
-that, every request arriving while the total is stale counts at once: with 20
-clients on 100,000 receivers, five workers each spent ~35 ms counting in the same
-instant, every 30 s, and that herd was the receivers list's p99.
+that, every request arriving while the total is stale counts at once, and
+that herd of counts, every COUNT_TTL, was the receivers list's p99.
 
 Each worker also keeps what it learnt (LOCAL_TOTALS entries, fresh as long as
 the shared entry): a cached total, or that the list is small and counted on every
@@ -88,8 +88,8 @@ class CachedCountPagination(PageNumberPagination):
         self.read_page(request)
         total = self._known_total(request, cached=not exact)
         if total is None:
-            # As text: Window(Count("*")) costs the ORM ~3% of a search to
-            # resolve and compile, for the same SQL.
+            # As text: Window(Count("*")) costs the ORM CPU to resolve and
+            # compile on every search, for the same SQL.
             keys = queryset.annotate(listed=RawSQL("count(*) OVER ()", ()))
             keys = keys.values_list("pk", "listed")
         else:

@@ -48,7 +48,7 @@ def resolve(host: str, port: int, *, allow_private: bool) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise UnsafeURL("the host could not be resolved") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise UnsafeURL("the host could not be resolved")
     if not allow_private and not all(_is_public(a) for a in addresses):
@@ -89,7 +89,7 @@ def fetch_public(
             assert_hostname=host,
         )
     else:
-        pool = urllib3.HTTPConnectionPool(
+        pool = urllib3.HTTPConnectionPool(  # type: ignore[assignment]
             address, port, timeout=pool_timeout, retries=False
         )
     default_port = 443 if parts.scheme == "https" else 80

@@ -8,6 +8,8 @@ from collections import defaultdict
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from auth_org import catalog
 from core.admin import StatusHistoryInline
@@ -22,6 +24,8 @@ from disbursements.models import (
     Payment,
     PaymentStatusChange,
 )
+from disbursements.preflight import preflight as run_preflight
+from disbursements.retries import REASON_TEXT
 from messaging.selectors import disbursement_message_stats
 from messaging.texts import validate_template
 
@@ -155,12 +159,13 @@ class DisbursementAdmin(admin.ModelAdmin):
         "created_by",
         "file_name",
         "message_summary",
+        "reports",
         "created_at",
         "updated_at",
     )
     raw_id_fields = ("organization", "asset", "wallet")
     inlines = [DisbursementStatusChangeInline]
-    actions = ["start", "pause", "resume"]
+    actions = ["preflight", "start", "pause", "resume"]
     date_hierarchy = "created_at"
     # Past DRAFT these are the money of its payments: read-only, as in the API.
     MONEY_FIELDS = (
@@ -219,6 +224,15 @@ class DisbursementAdmin(admin.ModelAdmin):
         for disbursement in queryset:
             services.delete_disbursement(disbursement)
 
+    @admin.display(description="reports")
+    def reports(self, obj: Disbursement) -> str:
+        # The PDFs are the reports app's (above this one): linked by URL name.
+        return format_html(
+            '<a href="{}">Account statement of its asset (PDF)</a> · payment '
+            "notices on each payment's page",
+            reverse("reports-admin-statement", args=[obj.pk]),
+        )
+
     @admin.display(description="Messages and estimated cost")
     def message_summary(self, obj: Disbursement) -> str:
         if obj.pk is None:
@@ -232,6 +246,21 @@ class DisbursementAdmin(admin.ModelAdmin):
             f"{stats.units} billable units, about {stats.estimated_cost:.4f} "
             f"{stats.currency}"
         )
+
+    @admin.action(description="Pre-flight the selected disbursements")
+    def preflight(self, request, queryset):
+        """What a start would do (docs/controls.md), as a message per
+        disbursement; outside the change form, whose transaction must not
+        wait on the network."""
+        for disbursement in queryset:
+            try:
+                answer = run_preflight(disbursement)
+            except APIError as exc:
+                self.message_user(
+                    request, f"{disbursement.name}: {exc.message}", messages.ERROR
+                )
+                continue
+            self.message_user(request, preflight_summary(disbursement, answer))
 
     @admin.action(description="Start the selected disbursements")
     def start(self, request, queryset):
@@ -277,10 +306,11 @@ class PaymentAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_select_related = ("organization", "asset", "disbursement", "receiver")
     readonly_fields = (
-        "status", "money", "stellar_transaction_id", "stellar_operation_id",
-        "sender_address", "created_at", "updated_at",
+        "status", "money", "failure", "cooling_released_at",
+        "stellar_transaction_id", "stellar_operation_id",
+        "sender_address", "reports", "created_at", "updated_at",
     )  # fmt: skip
-    exclude = ("amount",)
+    exclude = ("amount", "failure_reason")
     raw_id_fields = (
         "organization", "disbursement", "receiver", "receiver_wallet", "asset",
     )  # fmt: skip
@@ -309,9 +339,27 @@ class PaymentAdmin(admin.ModelAdmin):
         # check the balance and the wallet; a hand-made row would skip both.
         return False
 
+    @admin.display(description="Waiting on the receiver")
+    def failure(self, payment: Payment) -> str:
+        if not payment.failure_reason:
+            return "-"
+        return REASON_TEXT.get(payment.failure_reason, payment.failure_reason)
+
     @admin.display(description="amount", ordering="amount")
     def money(self, payment: Payment) -> str:
         return f"{payment.amount:.7f} {payment.asset.code}"
+
+    @admin.display(description="reports")
+    def reports(self, payment: Payment) -> str:
+        # The PDFs are the reports app's (above this one): linked by URL name.
+        return format_html(
+            '<a href="{}">Payment notice (PDF)</a> · '
+            '<a href="{}">Statement of its disbursement (PDF)</a>',
+            reverse("reports-admin-notice", args=[payment.pk]),
+            reverse("reports-admin-statement", args=[payment.disbursement_id])
+            if payment.disbursement_id
+            else "#",
+        )
 
     @admin.action(description="Cancel the selected READY payments")
     def cancel(self, request, queryset):
@@ -358,3 +406,34 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+def preflight_summary(disbursement: Disbursement, answer: dict) -> str:
+    payments = answer["payments"]
+    reasons = ", ".join(
+        f"{r['count']} {r['message']}" for r in answer["reasons"]["failing"]
+    )
+    balance = answer["balance"]
+    forecast = answer["forecast"]
+    parts = [
+        f"{disbursement.name}: {payments['ready']['count']} ready, "
+        f"{payments['waiting']['count']} waiting, "
+        f"{payments['failing']['count']} failing"
+        + (f" ({reasons})" if reasons else ""),
+        f"balance {'sufficient' if balance.get('sufficient') else 'NOT sufficient'}"
+        + (f", {balance['missing']} missing" if balance.get("missing") else ""),
+    ]
+    if fees := forecast.get("network_fees"):
+        parts.append(
+            f"about {fees['total_xlm']} XLM in fees, "
+            f"{forecast['seconds_to_pay']} s to pay"
+        )
+    parts.append(
+        f"{forecast['messages']['count']} invitations, about "
+        f"{forecast['messages']['estimated_cost']} {forecast['messages']['currency']}"
+    )
+    if answer["limits"]:
+        parts.append("; ".join(problem["message"] for problem in answer["limits"]))
+    if answer["duplicates"]:
+        parts.append(f"{len(answer['duplicates'])} duplicate warnings")
+    return "; ".join(parts)

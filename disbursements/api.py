@@ -16,22 +16,33 @@ from rest_framework.views import APIView
 
 from auth_org import catalog
 from auth_org.catalog_api import ASSET_TEXT, WALLET_MEMBERS
-from auth_org.models import Role
+from auth_org.models import Asset, Role, User, Wallet
 from auth_org.permissions import ALL, BIZ, OWNER_FC
+from circle.models import TransferRequest
 from core import jsontext as jt
 from core import sqljson
 from core.api import APIError, Choice, NotFound, PageNumberPagination, field_errors
 from core.apidoc import Message, answers, csv_file, json_body, multipart_body, page_of
 from core.idempotency import idempotent
+from core.middleware import client_ip
 from core.paging import CachedCountPagination
 from core.params import PAGING, Param, QueryParams, accepts
+from core.sqljson import table
 from core.validators import parse_amount
+from disbursements import cooling, retries, schemas, selectors, services
 from disbursements import payments as payment_services
-from disbursements import schemas, selectors, services
 from disbursements.csv_ingest import CSVError
-from disbursements.models import Disbursement, Payment, RegistrationContactType
+from disbursements.duplicates import find_duplicates
+from disbursements.models import (
+    Disbursement,
+    DisbursementStatusChange,
+    Payment,
+    PaymentStatusChange,
+    RegistrationContactType,
+)
+from disbursements.preflight import preflight
 from messaging.texts import validate_template
-from receivers.models import VerificationField
+from receivers.models import Receiver, ReceiverWallet, VerificationField
 
 DISBURSEMENT_WRITE = OWNER_FC | {Role.INITIATOR}
 DISBURSEMENT_START = OWNER_FC | {Role.APPROVER}
@@ -64,7 +75,7 @@ def status_history(source: str, **detail: str) -> str:
 DISBURSEMENT_JOINS = selectors.DISBURSEMENT_STATS_JOIN
 
 _DISB_USER_TEXT = jt.obj(
-    id=jt.quoted("u.id"),
+    id=jt.quoted("u.id::uuid"),
     first_name=jt.string("u.first_name"),
     last_name=jt.string("u.last_name"),
 )
@@ -73,7 +84,7 @@ _DISB_USER_TEXT = jt.obj(
 def _user_text(user_id: str) -> str:
     """The user ``{id, first_name, last_name}`` of ``user_id``, as SQL giving
     JSON text or NULL without one."""
-    return f"(SELECT {_DISB_USER_TEXT} FROM auth_org_user u WHERE u.id = {user_id})"  # noqa: S608
+    return f"(SELECT {_DISB_USER_TEXT} FROM {table(User)} u WHERE u.id = {user_id})"  # noqa: S608
 
 
 # The wallet's assets, oldest first (the order the unordered prefetch gave in
@@ -83,7 +94,8 @@ _DISB_WALLET_TEXT = jt.join(
     jt.members(
         assets=jt.agg(
             ASSET_TEXT,
-            "auth_org_wallet_assets wa JOIN auth_org_asset a ON a.id = wa.asset_id"
+            f"{table(Wallet.assets.through)} wa"
+            f" JOIN {table(Asset)} a ON a.id = wa.asset_id"
             " WHERE wa.wallet_id = w.id AND a.deleted_at IS NULL",
             "a.created_at, a.id",
         )
@@ -92,7 +104,7 @@ _DISB_WALLET_TEXT = jt.join(
 # The user of its last start (null when that start had none).
 _DISB_STARTED_BY = (
     f"(SELECT {_user_text('h.actor_id')}"  # noqa: S608
-    " FROM disbursements_disbursementstatuschange h"
+    f" FROM {table(DisbursementStatusChange)} h"
     " WHERE h.disbursement_id = d.id AND h.to_status = 'STARTED'"
     " ORDER BY h.created_at DESC, h.id DESC LIMIT 1)"
 )
@@ -104,15 +116,15 @@ _DISB_STATS = {
     for key in selectors.STATS_KEYS
 }
 DISBURSEMENT_SQL = jt.obj(
-    id=jt.quoted("d.id"),
+    id=jt.quoted("d.id::uuid"),
     name=jt.string("d.name"),
     status=jt.string("d.status"),
     wallet=jt.literal(
-        f"(SELECT {_DISB_WALLET_TEXT} FROM auth_org_wallet w"  # noqa: S608
+        f"(SELECT {_DISB_WALLET_TEXT} FROM {table(Wallet)} w"  # noqa: S608
         " WHERE w.id = d.wallet_id)"
     ),
     asset=jt.literal(
-        f"(SELECT {ASSET_TEXT} FROM auth_org_asset a"  # noqa: S608
+        f"(SELECT {ASSET_TEXT} FROM {table(Asset)} a"  # noqa: S608
         " WHERE a.id = d.asset_id)"
     ),
     verification_field=jt.string("d.verification_field"),
@@ -122,8 +134,8 @@ DISBURSEMENT_SQL = jt.obj(
     ),
     file_name=jt.string("d.file_name"),
     status_history=status_history(
-        "disbursements_disbursementstatuschange h WHERE h.disbursement_id = d.id",
-        user_id=jt.quoted("coalesce(h.actor_id::text, '')"),
+        f"{table(DisbursementStatusChange)} h WHERE h.disbursement_id = d.id",
+        user_id=jt.quoted("h.actor_id::uuid", null='""'),
     ),
     created_at=jt.iso("d.created_at"),
     updated_at=jt.iso("d.updated_at"),
@@ -136,7 +148,7 @@ DISBURSEMENT_SQL = jt.obj(
 def disbursement_text(request: Request, pk) -> str:
     return sqljson.one_text(
         DISBURSEMENT_SQL,
-        f"disbursements_disbursement d {DISBURSEMENT_JOINS}",
+        f"{table(Disbursement)} d {DISBURSEMENT_JOINS}",
         request.tenant.pk,
         pk,
         missing="disbursement not found",
@@ -231,7 +243,7 @@ class DisbursementsView(APIView):
             queryset,
             request,
             DISBURSEMENT_SQL,
-            f"JOIN disbursements_disbursement d ON d.id = page.id {DISBURSEMENT_JOINS}",
+            f"JOIN {table(Disbursement)} d ON d.id = page.id {DISBURSEMENT_JOINS}",
             exact=True,
         )
 
@@ -305,7 +317,8 @@ class InstructionsView(APIView):
         return response
 
     @extend_schema(
-        request=multipart_body(schemas.InstructionsUpload), responses=answers(Message)
+        request=multipart_body(schemas.InstructionsUpload),
+        responses=answers(schemas.InstructionsUploaded),
     )
     @idempotent
     def post(self, request: Request, pk) -> Response:
@@ -316,7 +329,10 @@ class InstructionsView(APIView):
         services.upload_instructions(
             disbursement, actor=request.user, file_name=upload[0], content=upload[1]
         )
-        return Response({"message": "File uploaded successfully"})
+        body: dict[str, Any] = {"message": "File uploaded successfully"}
+        if duplicates := find_duplicates(disbursement):
+            body["duplicates"] = duplicates  # warnings; the start asks to confirm
+        return Response(body)
 
 
 class _StatusInput(serializers.Serializer):
@@ -359,24 +375,63 @@ class DisbursementStatusView(APIView):
         disbursement = get_disbursement(request, pk)
         status = DisbursementStatusInput.status_of(request.data)
         message = services.set_disbursement_status(
-            disbursement, status=status, actor=request.user
+            disbursement,
+            status=status,
+            actor=request.user,
+            acknowledge_duplicates=request.data.get("acknowledge_duplicates") is True,
         )
         return Response({"message": message})
+
+
+class DisbursementPreflightView(APIView):
+    """What starting it now would do: per payment ready, waiting or failing, the
+    balance, the cost and time, the duplicate warnings (docs/controls.md)."""
+
+    roles = {"GET": BIZ}
+    api_key_permissions = {"GET": "read:disbursements"}
+
+    @extend_schema(responses=answers(schemas.Preflight))
+    def get(self, request: Request, pk) -> Response:
+        return Response(preflight(get_disbursement(request, pk)))
+
+
+class DisbursementRetryView(APIView):
+    """Staff: retry every FAILED payment of a disbursement, or those with one
+    reason (no_account, no_trustline, not_authorized, line_full, other)."""
+
+    roles = {"POST": PAYMENT_WRITE}
+    api_key_permissions = {"POST": "write:payments"}
+
+    @extend_schema(
+        request=json_body(schemas.DisbursementRetryInput),
+        responses=answers(schemas.RetryAnswer),
+    )
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        disbursement = get_disbursement(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise APIError(extras={"reason": "a reason name"})
+        count = retries.retry_failed_of_disbursement(
+            disbursement, reason=reason, actor=request.user
+        )
+        return Response({"message": f"{count} payments retried", "retried": count})
 
 
 # A disbursement's receivers list: each of its payments with the receiver, for
 # the page's ids, as JSON text (core.jsontext); the payment's receiver wallet and
 # asset read from scalar subqueries (quicker to plan than joins).
-DISBURSEMENT_RECEIVER_JOINS = """
-    JOIN disbursements_payment p ON p.id = page.id
-    JOIN receivers_receiver r ON r.id = p.receiver_id
+DISBURSEMENT_RECEIVER_JOINS = f"""
+    JOIN {table(Payment)} p ON p.id = page.id
+    JOIN {table(Receiver)} r ON r.id = p.receiver_id
 """
 # A receiver wallet (alias ``rw``, its wallet ``w``) of a payment: in the
 # payments and in a disbursement's receivers.
 RECEIVER_WALLET_TEXT = jt.obj(
-    id=jt.quoted("rw.id"),
-    receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
-    wallet=jt.obj(id=jt.quoted("rw.wallet_id"), name=jt.string("w.name")),
+    id=jt.quoted("rw.id::uuid"),
+    receiver=jt.obj(id=jt.quoted("rw.receiver_id::uuid")),
+    wallet=jt.obj(id=jt.quoted("rw.wallet_id::uuid"), name=jt.string("w.name")),
     stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
     stellar_memo=jt.string("rw.stellar_memo"),
     stellar_memo_type=jt.string("rw.stellar_memo_type"),
@@ -389,25 +444,25 @@ RECEIVER_WALLET_TEXT = jt.obj(
     sep24_transaction_id=jt.string("nullif(rw.sep24_transaction_id, '')"),
 )
 DISBURSEMENT_RECEIVER_SQL = jt.obj(
-    id=jt.quoted("r.id"),
+    id=jt.quoted("r.id::uuid"),
     phone_number=jt.string("coalesce(r.phone_number, '')"),
     email=jt.string("coalesce(r.email, '')"),
     external_id=jt.string("r.external_id"),
     created_at=jt.iso("r.created_at"),
     updated_at=jt.iso("r.updated_at"),
     receiver_wallet=jt.literal(
-        f"(SELECT {RECEIVER_WALLET_TEXT} FROM receivers_receiverwallet rw"  # noqa: S608
-        " JOIN auth_org_wallet w ON w.id = rw.wallet_id"
+        f"(SELECT {RECEIVER_WALLET_TEXT} FROM {table(ReceiverWallet)} rw"  # noqa: S608
+        f" JOIN {table(Wallet)} w ON w.id = rw.wallet_id"
         " WHERE rw.id = p.receiver_wallet_id)"
     ),
     payment=jt.obj(
-        id=jt.quoted("p.id"),
+        id=jt.quoted("p.id::uuid"),
         amount=jt.money("p.amount"),
         stellar_transaction_id=jt.string("p.stellar_transaction_id"),
         stellar_operation_id=jt.string("p.stellar_operation_id"),
         status=jt.string("p.status"),
         asset=jt.literal(
-            f"(SELECT {ASSET_TEXT} FROM auth_org_asset a"  # noqa: S608
+            f"(SELECT {ASSET_TEXT} FROM {table(Asset)} a"  # noqa: S608
             " WHERE a.id = p.asset_id)"
         ),
         created_at=jt.iso("p.created_at"),
@@ -446,13 +501,13 @@ def _disbursement_receiver_keys(params) -> str:
     if sort:
         order = f"r.{'created_at' if sort == 'created_at' else 'updated_at'} {way}"
         inner = (
-            "SELECT p.id FROM disbursements_payment p"  # noqa: S608
-            " JOIN receivers_receiver r ON r.id = p.receiver_id"
+            f"SELECT p.id FROM {table(Payment)} p"  # noqa: S608
+            f" JOIN {table(Receiver)} r ON r.id = p.receiver_id"
             f" WHERE p.disbursement_id = %s ORDER BY {order}, p.id {way}"
         )
     else:
         inner = (
-            "SELECT id FROM disbursements_payment"  # noqa: S608
+            f"SELECT id FROM {table(Payment)}"  # noqa: S608
             f" WHERE disbursement_id = %s ORDER BY created_at {way}, id {way}"
         )
     return f"SELECT ARRAY({inner} LIMIT %s OFFSET %s)::text"
@@ -468,7 +523,7 @@ class DisbursementReceiversView(APIView):
         # Whether it is the tenant's (its history and wallet are not shown) and
         # how many payments it has, from its tallies.
         total = sqljson.fetch_text(
-            "SELECT stats.total_payments FROM disbursements_disbursement d"  # noqa: S608
+            f"SELECT stats.total_payments FROM {table(Disbursement)} d"  # noqa: S608
             f" {selectors.DISBURSEMENT_STATS_JOIN}"
             " WHERE d.organization_id = %s AND d.id = %s",
             [request.tenant.pk, pk],
@@ -481,7 +536,7 @@ class DisbursementReceiversView(APIView):
         # Its payments in upload order (index payment_disb_created), then their
         # JSON. Apart: with the keys' query inside (LIMIT and OFFSET unknown to
         # a generic plan) PostgreSQL planned the whole rendering on every
-        # request (~0.8 ms); alone, it is one generic plan. Read as text, the
+        # request; alone, it is one generic plan. Read as text, the
         # keys go back as one text parameter (sqljson.uuid_array).
         keys = sqljson.fetch_text(
             _disbursement_receiver_keys(request.query_params),
@@ -499,25 +554,29 @@ class DisbursementReceiversView(APIView):
 # A payment as the dashboard reads it, JSON written by PostgreSQL (core.jsontext:
 # joined text, as json_build_object would write it, cheaper): the payments list
 # and details answer with it, the direct payment route too.
-PAYMENT_JOINS = """
-    JOIN auth_org_asset a ON a.id = p.asset_id
-    JOIN receivers_receiverwallet rw ON rw.id = p.receiver_wallet_id
-    JOIN auth_org_wallet w ON w.id = rw.wallet_id
-    LEFT JOIN disbursements_disbursement d ON d.id = p.disbursement_id
+PAYMENT_JOINS = f"""
+    JOIN {table(Asset)} a ON a.id = p.asset_id
+    JOIN {table(ReceiverWallet)} rw ON rw.id = p.receiver_wallet_id
+    JOIN {table(Wallet)} w ON w.id = rw.wallet_id
+    LEFT JOIN {table(Disbursement)} d ON d.id = p.disbursement_id
 """
 _PAYMENT_MEMBERS = jt.members(
-    id=jt.quoted("p.id"),
+    id=jt.quoted("p.id::uuid"),
     amount=jt.money("p.amount"),
     type=jt.string("p.type"),
     status=jt.string("p.status"),
     status_history=status_history(
-        "disbursements_paymentstatuschange h WHERE h.payment_id = p.id",
+        f"{table(PaymentStatusChange)} h WHERE h.payment_id = p.id",
         status_message=jt.string("h.note"),
     ),
     stellar_transaction_id=jt.string("p.stellar_transaction_id"),
     stellar_operation_id=jt.string("p.stellar_operation_id"),
     external_payment_id=jt.string("p.external_payment_id"),
-    circle_transfer_request_id="'null'",
+    # The payment's latest Circle transfer request (Circle tenants; else null).
+    circle_transfer_request_id=jt.quoted(
+        f"(SELECT c.idempotency_key FROM {table(TransferRequest)} c"  # noqa: S608
+        " WHERE c.external_id = p.id::text ORDER BY c.attempt DESC LIMIT 1)::uuid"
+    ),
     sender_address=jt.string("p.sender_address"),
     asset=ASSET_TEXT,
     receiver_wallet=RECEIVER_WALLET_TEXT,
@@ -526,7 +585,7 @@ _PAYMENT_MEMBERS = jt.members(
 )
 _DISBURSEMENT_MEMBER = jt.members(
     disbursement=jt.obj(
-        id=jt.quoted("d.id"),
+        id=jt.quoted("d.id::uuid"),
         name=jt.string("d.name"),
         status=jt.string("d.status"),
         created_at=jt.iso("d.created_at"),
@@ -544,7 +603,7 @@ PAYMENT_SQL = jt.join(
 def payment_response(request: Request, pk, status: int = 200):
     return sqljson.one_response(
         PAYMENT_SQL,
-        f"disbursements_payment p {PAYMENT_JOINS}",
+        f"{table(Payment)} p {PAYMENT_JOINS}",
         request.tenant.pk,
         pk,
         missing="payment not found",
@@ -592,7 +651,7 @@ class PaymentsView(APIView):
             queryset,
             request,
             PAYMENT_SQL,
-            f"JOIN disbursements_payment p ON p.id = page.id {PAYMENT_JOINS}",
+            f"JOIN {table(Payment)} p ON p.id = page.id {PAYMENT_JOINS}",
         )
 
     @extend_schema(
@@ -636,6 +695,30 @@ class PaymentsRetryView(APIView):
         return Response({"message": "Payments retried successfully"})
 
 
+class PaymentReleaseView(APIView):
+    """Staff: pay a payment held by its receiver's address cooling period now,
+    with a reason (recorded in the audit log)."""
+
+    roles = {"POST": OWNER_FC}
+    api_key_permissions = {"POST": "write:payments"}
+
+    @extend_schema(
+        request=json_body(schemas.PaymentReleaseInput), responses=answers(Message)
+    )
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        payment = get_payment(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        reason = data.get("reason")
+        cooling.release_payment(
+            payment,
+            actor=request.user,
+            reason=reason if isinstance(reason, str) else "",
+            ip_address=client_ip(request._request),
+        )
+        return Response({"message": "Payment released"})
+
+
 class PaymentStatusView(APIView):
     roles = {"PATCH": OWNER_FC}
     api_key_permissions = {"PATCH": "write:payments"}
@@ -661,7 +744,7 @@ class StatisticsView(APIView):
     @extend_schema(responses=answers(schemas.Statistics))
     def get(self, request: Request, pk=None) -> Response:
         if pk is not None and not sqljson.fetch_text(
-            "SELECT true FROM disbursements_disbursement"
+            f"SELECT true FROM {table(Disbursement)}"  # noqa: S608
             " WHERE organization_id = %s AND id = %s",
             [request.tenant.pk, pk],
         ):

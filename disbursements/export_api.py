@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.db.models import CharField, OuterRef, Subquery
+from django.db.models.functions import Cast
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from auth_org.models import Role
 from auth_org.permissions import OWNER_FC
+from circle.models import TransferRequest
 from core.apidoc import csv_file
 from core.params import accepts
 from disbursements import selectors
@@ -111,13 +114,26 @@ class ExportPaymentsView(APIView):
                 p.created_at.isoformat(),
                 p.updated_at.isoformat(),
                 p.external_payment_id,
-                "",
+                p.circle_transfer_request_id or "",
             ]
             for p in queryset.select_related(
                 "asset", "receiver", "receiver_wallet__wallet"
-            ).iterator(chunk_size=BATCH)
+            )
+            .annotate(circle_transfer_request_id=latest_circle_request())
+            .iterator(chunk_size=BATCH)
         )
         return csv_response("payments", header, rows)
+
+
+def latest_circle_request() -> Subquery:
+    """The payment's latest Circle transfer request (Circle tenants)."""
+    return Subquery(
+        TransferRequest.objects.filter(
+            external_id=Cast(OuterRef("pk"), output_field=CharField())
+        )
+        .order_by("-attempt")
+        .values("idempotency_key")[:1]
+    )
 
 
 class ExportReceiversView(APIView):

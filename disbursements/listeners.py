@@ -1,6 +1,7 @@
 """Reactions of disbursements to news from the layers below.
 
-- the TSS finished submitter transactions: their payments become SUCCESS (with the
+- the TSS finished submitter transactions (or the Circle rail its transfer
+  requests, ``on_circle_transfers_finished``): their payments become SUCCESS (with the
   transaction hash and the paying account) or FAILED (with the readable reason in
   the status history), and a STARTED disbursement whose payments are all done
   (SUCCESS or CANCELED; a FAILED one may be retried) becomes COMPLETED. Runs
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from types import SimpleNamespace
 
 from core.api import APIError
 from core.fsm import transition_many
 from disbursements.completion import complete_disbursements_of
 from disbursements.handoff import hand_off_payments
 from disbursements.models import Payment, PaymentStatusChange
+from disbursements.retries import WAITING_NOTE, reason_of
 from receivers.sep.interactive import PaymentResult, record_payment_results
 
 
@@ -64,16 +67,38 @@ def on_transactions_finished(sender, submitter_transactions, **kwargs) -> None:
     for tx in failed:
         by_reason[tx.status_message or "the payment failed"].append(tx.external_id)
     for reason, pks in by_reason.items():
+        # A failure its receiver can fix waits with its typed reason, for the
+        # watcher (disbursements.retries).
+        typed = reason_of(reason)
         touched.update(
             transition_many(
                 Payment.objects.filter(pk__in=pks),
                 from_status=Payment.Status.PENDING,
                 to=Payment.Status.FAILED,
-                note=reason,
+                note=reason + WAITING_NOTE if typed else reason,
+                updates={"failure_reason": typed},
             )
         )
     if touched:
         payments_became_final(touched)
+
+
+def on_circle_transfers_finished(sender, transfer_requests, **kwargs) -> None:
+    """The Circle rail's results, as the TSS's: SUCCESS with the Stellar hash
+    Circle gave, FAILED with Circle's reason."""
+    on_transactions_finished(
+        sender,
+        [
+            SimpleNamespace(
+                external_id=r.external_id,
+                status="SUCCESS" if r.status == "SUCCESS" else "ERROR",
+                stellar_transaction_hash=r.stellar_transaction_hash,
+                distribution_account="",
+                status_message=r.status_message,
+            )
+            for r in transfer_requests
+        ],
+    )
 
 
 def payments_became_final(payment_pks) -> None:
@@ -150,6 +175,7 @@ def refuse_unregistering_in_flight(sender, receiver_wallet, **kwargs) -> None:
 
 def connect() -> None:
     from auth_org.signals import tenant_deactivating
+    from circle.signals import transfers_finished
     from receivers.signals import (
         receiver_wallet_registered,
         receiver_wallet_unregistering,
@@ -158,6 +184,9 @@ def connect() -> None:
 
     transactions_finished.connect(
         on_transactions_finished, dispatch_uid="disbursements.tss_results"
+    )
+    transfers_finished.connect(
+        on_circle_transfers_finished, dispatch_uid="disbursements.circle_results"
     )
     receiver_wallet_registered.connect(
         on_receiver_wallet_registered, dispatch_uid="disbursements.handoff_on_register"

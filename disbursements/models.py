@@ -101,8 +101,16 @@ class Payment(StatusModel):
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.DRAFT: frozenset({Status.READY}),
+        # READY -> READY: held by its receiver's address cooling period (the
+        # history says why and until when).
         Status.READY: frozenset(
-            {Status.PENDING, Status.PAUSED, Status.CANCELED, Status.FAILED}
+            {
+                Status.READY,
+                Status.PENDING,
+                Status.PAUSED,
+                Status.CANCELED,
+                Status.FAILED,
+            }
         ),
         Status.PAUSED: frozenset({Status.READY}),
         Status.PENDING: frozenset({Status.SUCCESS, Status.FAILED}),
@@ -154,6 +162,13 @@ class Payment(StatusModel):
     stellar_operation_id = models.CharField(max_length=32, blank=True)
     external_payment_id = models.CharField(max_length=64, blank=True)
     sender_address = models.CharField(max_length=69, blank=True)
+    # Why a FAILED payment failed when the receiver can fix it (no_account,
+    # no_trustline, not_authorized, line_full: disbursements.retries); the
+    # watcher retries it when the network shows it fixed. Blank otherwise.
+    failure_reason = models.CharField(max_length=32, blank=True, default="")
+    # Staff released it from its receiver's address cooling period (the who and
+    # why are in the audit log): the hand-off no longer holds it.
+    cooling_released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -185,6 +200,12 @@ class Payment(StatusModel):
             models.Index(
                 fields=["disbursement", "created_at", "id"],
                 name="payment_disb_created",
+            ),
+            # The watcher's FAILED payments waiting on their receiver: few rows.
+            models.Index(
+                fields=["failure_reason"],
+                condition=models.Q(status="FAILED") & ~models.Q(failure_reason=""),
+                name="payment_waiting_receiver",
             ),
         ]
 
@@ -240,3 +261,28 @@ class PaymentStatusChange(ActorStatusChange):
 
     class Meta(ActorStatusChange.Meta):
         pass
+
+
+class DisbursementApproval(models.Model):
+    """One approver's approval of a disbursement above an approval tier
+    (``auth_org.ApprovalTier``): who and when. Uploading its instructions again
+    removes them (the approvals were for the payments as they were)."""
+
+    disbursement = models.ForeignKey(
+        Disbursement, on_delete=models.CASCADE, related_name="approvals"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["disbursement", "user"], name="disbursement_approval_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approved by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

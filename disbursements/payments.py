@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -16,6 +15,7 @@ from auth_org.models import Asset, Organization, User, Wallet
 from core.api import APIError, NotFound
 from core.fsm import transition, transition_many
 from core.validators import parse_amount, validate_wallet_address
+from disbursements import controls
 from disbursements.handoff import hand_off_payments
 from disbursements.listeners import payments_became_final
 from disbursements.models import Payment, PaymentStatusChange
@@ -72,7 +72,7 @@ def retry_payments(
                     f"User {who} has requested to retry the payment - Previous "
                     f"Stellar Transaction ID: {payment.stellar_transaction_id or '-'}"
                 ),
-                updates={"stellar_transaction_id": ""},
+                updates={"stellar_transaction_id": "", "failure_reason": ""},
                 actor=actor,
             )
         hand_off_payments(Payment.objects.filter(pk__in=[p.pk for p in payments]))
@@ -254,6 +254,7 @@ def create_direct_payment(
 
     if receiver_wallet is not None:
         refuse(receiver_wallet)  # before the network read; again under the lock
+    controls.refuse_direct_payment_over_tier(asset, amount)
     reading = read_balances(organization)  # network I/O, before the transaction
     with transaction.atomic():
         if receiver_wallet is None:
@@ -263,6 +264,9 @@ def create_direct_payment(
         )
         refuse(receiver_wallet)
         check_balance(organization, asset, needed=amount, reading=reading)
+        controls.check_direct_payment_limits(
+            organization, asset, receiver_id=receiver.pk, amount=amount
+        )
         payment = Payment.objects.create(
             organization=organization,
             receiver=receiver,
@@ -304,7 +308,3 @@ def _new_receiver_wallet(
         ReceiverWallet.objects.filter(pk=receiver_wallet.pk).select_related("receiver"),
     )
     return receiver_wallet
-
-
-def amount_text(value: Decimal) -> str:
-    return f"{value:.7f}"

@@ -15,10 +15,14 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 
 from auth_org.catalog_api import WALLET_MEMBERS
+from auth_org.models import Asset, Wallet
 from core import jsontext as jt
 from core import sqljson
+from core.sqljson import table
 from disbursements import selectors
+from messaging.models import Message
 from receivers import api
+from receivers.models import Receiver, ReceiverVerification, ReceiverWallet
 
 # A receiver and its wallets as the dashboard reads them, JSON written by
 # PostgreSQL (core.jsontext: joined text, as json_build_object would write it,
@@ -36,7 +40,7 @@ VERIFICATIONS_SQL = jt.agg(
         verification_channel=jt.string("nullif(v.verification_channel, '')"),
         updated_at=jt.iso("v.updated_at"),
     ),
-    "receivers_receiververification v WHERE v.receiver_id = r.id",
+    f"{table(ReceiverVerification)} v WHERE v.receiver_id = r.id",
     "v.verification_field",
 )
 
@@ -48,7 +52,7 @@ def _figures_joins(receiver_id: str) -> str:
     figures = selectors.payment_figures_sql("receiver_id", receiver_id)
     return (
         f"CROSS JOIN LATERAL {figures} rf"
-        " LEFT JOIN auth_org_asset ra ON ra.id = rf.received_asset_id"
+        f" LEFT JOIN {table(Asset)} ra ON ra.id = rf.received_asset_id"
     )
 
 
@@ -92,7 +96,7 @@ def _wallet_counters() -> str:
 
     def counters(figures: str = "") -> str:
         def count(name: str) -> str:
-            return jt.quoted(f"{figures}.{name}" if figures else "0")
+            return jt.quoted(f"{figures}.{name}::bigint" if figures else "0")
 
         return jt.members(
             total_payments=count("total"),
@@ -113,8 +117,8 @@ def _wallet_counters() -> str:
 # A receiver wallet's (alias ``rw``) invitations delivered, as SDP reads them
 # from its messages: the first (invited_at) and the last (last_message_sent_at).
 MESSAGES_JOIN = (
-    "CROSS JOIN LATERAL (SELECT min(m.created_at) AS first_at,"
-    " max(m.created_at) AS last_at FROM messaging_message m"
+    "CROSS JOIN LATERAL (SELECT min(m.created_at) AS first_at,"  # noqa: S608
+    f" max(m.created_at) AS last_at FROM {table(Message)} m"
     " WHERE m.receiver_wallet_id = rw.id AND m.status = 'SUCCESS'"
     " AND m.kind = 'RECEIVER_INVITATION') rm"
 )
@@ -127,8 +131,8 @@ def _wallet_element() -> str:
     ``ra``: _figures_joins)."""
     return jt.join(
         jt.members(
-            id=jt.quoted("rw.id"),
-            receiver=jt.obj(id=jt.quoted("rw.receiver_id")),
+            id=jt.quoted("rw.id::uuid"),
+            receiver=jt.obj(id=jt.quoted("rw.receiver_id::uuid")),
             wallet=WALLET_SQL,
             status=jt.string("rw.status"),
             stellar_address=jt.string("coalesce(rw.stellar_address, '')"),
@@ -164,7 +168,7 @@ def receiver_wallet_sql() -> tuple[str, str]:
     """A receiver wallet (alias ``rw``) with its payment figures, as JSON text:
     (element, joins after ``FROM receivers_receiverwallet rw``)."""
     joins = (
-        f"JOIN auth_org_wallet w ON w.id = rw.wallet_id {MESSAGES_JOIN}"
+        f"JOIN {table(Wallet)} w ON w.id = rw.wallet_id {MESSAGES_JOIN}"
         f" {_figures_joins('rw.receiver_id')}"
     )
     return _wallet_element(), joins
@@ -179,23 +183,23 @@ def receiver_sql() -> tuple[str, str]:
         "CROSS JOIN LATERAL (SELECT"  # noqa: S608
         f" {jt.array(_wallet_element(), 'rw.created_at, rw.id')} AS list,"
         " count(*) FILTER (WHERE rw.status = 'REGISTERED') AS registered"
-        " FROM receivers_receiverwallet rw"
-        f" JOIN auth_org_wallet w ON w.id = rw.wallet_id {MESSAGES_JOIN}"
+        f" FROM {table(ReceiverWallet)} rw"
+        f" JOIN {table(Wallet)} w ON w.id = rw.wallet_id {MESSAGES_JOIN}"
         " WHERE rw.receiver_id = r.id) ws"
     )
     element = jt.obj(
-        id=jt.quoted("r.id"),
+        id=jt.quoted("r.id::uuid"),
         email=jt.string("coalesce(r.email, '')"),
         phone_number=jt.string("coalesce(r.phone_number, '')"),
         external_id=jt.string("r.external_id"),
         created_at=jt.iso("r.created_at"),
         updated_at=jt.iso("r.updated_at"),
-        total_payments=jt.quoted("rf.total"),
-        successful_payments=jt.quoted("rf.successful"),
-        failed_payments=jt.quoted("rf.failed"),
-        canceled_payments=jt.quoted("rf.canceled"),
-        remaining_payments=jt.quoted("rf.remaining"),
-        registered_wallets=jt.quoted("ws.registered"),
+        total_payments=jt.quoted("rf.total::bigint"),
+        successful_payments=jt.quoted("rf.successful::bigint"),
+        failed_payments=jt.quoted("rf.failed::bigint"),
+        canceled_payments=jt.quoted("rf.canceled::bigint"),
+        remaining_payments=jt.quoted("rf.remaining::bigint"),
+        registered_wallets=jt.quoted("ws.registered::bigint"),
         received_amounts=_received_sql("receiver_id", "r.id", issuer=True),
         wallets="coalesce(ws.list, '[]')",
         verifications=VERIFICATIONS_SQL,
@@ -207,7 +211,7 @@ def receiver_response(request: Request, pk, status: int = 200) -> HttpResponse:
     element, joins = receiver_sql()
     return sqljson.one_response(
         element,
-        f"receivers_receiver r {joins}",
+        f"{table(Receiver)} r {joins}",
         request.tenant.pk,
         pk,
         missing="receiver not found",
@@ -219,7 +223,7 @@ def receiver_wallet_response(request: Request, pk) -> HttpResponse:
     element, joins = receiver_wallet_sql()
     return sqljson.one_response(
         element,
-        f"receivers_receiverwallet rw {joins}",
+        f"{table(ReceiverWallet)} rw {joins}",
         request.tenant.pk,
         pk,
         missing="receiver wallet not found",

@@ -19,6 +19,7 @@ from core.api import APIError
 from core.ids import prefix_range
 from core.listing import date_range, ordering, statuses
 from core.params import DATES, PAGING, Param, QueryParams, search, sorting, status
+from core.sqljson import table
 from disbursements.models import Disbursement, Payment, PaymentTally
 from receivers.models import Receiver, ReceiverWallet
 
@@ -37,7 +38,7 @@ def money(value: Decimal | None) -> str:
 # rows each) rather than from its payments: a LATERAL subquery for the
 # disbursement aliased ``d``, giving ``stats.<key>`` for each of STATS_KEYS.
 # The average is rounded half to even, as Decimal.quantize rounds it.
-DISBURSEMENT_STATS_JOIN = """
+DISBURSEMENT_STATS_JOIN = f"""
 LEFT JOIN LATERAL (
     SELECT total AS total_payments, sent AS total_payments_sent,
         failed AS total_payments_failed, canceled AS total_payments_canceled,
@@ -61,11 +62,11 @@ LEFT JOIN LATERAL (
                 coalesce(sum(t.amount), 0) AS amount,
                 coalesce(sum(t.amount) FILTER (WHERE t.status = 'SUCCESS'), 0)
                     AS disbursed
-            FROM disbursements_paymenttally t WHERE t.disbursement_id = d.id
+            FROM {table(PaymentTally)} t WHERE t.disbursement_id = d.id
         ) AS sums
     ) AS parts
 ) AS stats ON true
-"""
+"""  # noqa: S608
 STATS_KEYS = (
     "total_payments",
     "total_payments_sent",
@@ -208,13 +209,13 @@ def cached_statistics(
     return figures
 
 
-RECEIVER_STATS = """
+RECEIVER_STATS = f"""
 SELECT p.receiver_id, p.receiver_wallet_id, p.status, a.code, a.issuer,
     count(*), sum(p.amount)
-FROM disbursements_payment p JOIN auth_org_asset a ON a.id = p.asset_id
+FROM {table(Payment)} p JOIN {table(Asset)} a ON a.id = p.asset_id
 WHERE p.receiver_id = ANY(%s)
 GROUP BY p.receiver_id, p.receiver_wallet_id, p.status, a.code, a.issuer
-"""
+"""  # noqa: S608
 RECEIVER_STATS_COLUMNS = (
     "receiver_id",
     "receiver_wallet_id",
@@ -228,8 +229,8 @@ RECEIVER_STATS_COLUMNS = (
 
 def receiver_stats(ids: list) -> dict[Any, dict[str, Any]]:
     """Per receiver and per receiver wallet: counters and received amounts."""
-    # Fixed SQL: the ORM spends about a millisecond of CPU building this
-    # grouped query, ten times what PostgreSQL needs to answer it.
+    # Fixed SQL: the ORM spends more CPU building this grouped query than
+    # PostgreSQL needs to answer it.
     with connection.cursor() as cursor:
         cursor.execute(RECEIVER_STATS, [[uuid.UUID(str(i)) for i in ids]])
         rows = [
@@ -360,7 +361,7 @@ def payments_total(organization: Organization, params) -> int | None:
     # Hand-written and prepared: the ORM's aggregate took longer to build than
     # PostgreSQL took to answer, on every page of the payments list.
     sql = (
-        "SELECT coalesce(sum(count), 0) FROM disbursements_paymenttally"
+        f"SELECT coalesce(sum(count), 0) FROM {table(PaymentTally)}"  # noqa: S608
         " WHERE organization_id = %s"
     )
     args: list[Any] = [organization.pk]
@@ -404,7 +405,7 @@ def _uuid(value: str, name: str | None):
 # whether the successful payments share one asset and all share one receiver
 # wallet, as nearly all do, by comparing each with the first payment read
 # (``ref``; min() and max() of their text, PostgreSQL 15 having none of uuid,
-# cost ten times as much); the others are grouped by RECEIVED_SQL. Three
+# cost much more); the others are grouped by RECEIVED_SQL. Three
 # filtered counts, not four: each filter costs about as much as the count.
 PAYMENT_FIGURES_SQL = """(SELECT f.total, f.successful, f.failed, f.canceled,
     f.total - f.successful - f.failed - f.canceled AS remaining, f.received,
@@ -412,7 +413,7 @@ PAYMENT_FIGURES_SQL = """(SELECT f.total, f.successful, f.failed, f.canceled,
     CASE WHEN f.one_wallet THEN ref.receiver_wallet_id END AS receiver_wallet_id
     FROM (SELECT 1) AS one
     LEFT JOIN LATERAL (SELECT p.asset_id, p.receiver_wallet_id
-        FROM disbursements_payment p WHERE p.{column} = {key} LIMIT 1) AS ref ON true
+        FROM {payment} p WHERE p.{column} = {key} LIMIT 1) AS ref ON true
     CROSS JOIN LATERAL (SELECT count(*) AS total,
         count(*) FILTER (WHERE fp.status = 'SUCCESS') AS successful,
         count(*) FILTER (WHERE fp.status = 'FAILED') AS failed,
@@ -421,10 +422,10 @@ PAYMENT_FIGURES_SQL = """(SELECT f.total, f.successful, f.failed, f.canceled,
         bool_and(fp.asset_id = ref.asset_id) FILTER (WHERE fp.status = 'SUCCESS')
             AS one_asset,
         bool_and(fp.receiver_wallet_id = ref.receiver_wallet_id) AS one_wallet
-        FROM disbursements_payment fp WHERE fp.{column} = {key}) AS f)"""
+        FROM {payment} fp WHERE fp.{column} = {key}) AS f)"""
 RECEIVED_SQL = """(SELECT fa.code AS asset_code, fa.issuer AS asset_issuer,
     sum(fp.amount) AS amount
-    FROM disbursements_payment fp JOIN auth_org_asset fa ON fa.id = fp.asset_id
+    FROM {payment} fp JOIN {asset} fa ON fa.id = fp.asset_id
     WHERE fp.{column} = {key} AND fp.status = 'SUCCESS'
     GROUP BY fa.code, fa.issuer)"""
 FIGURES_OF = {"receiver_id", "receiver_wallet_id"}
@@ -440,7 +441,7 @@ def payment_figures_sql(column: str, key: str) -> str:
     wallet of them all when they share one (receiver_wallet_id, else NULL)."""
     if column not in FIGURES_OF:
         raise ValueError(f"no payment figures by {column}")
-    return PAYMENT_FIGURES_SQL.format(column=column, key=key)
+    return PAYMENT_FIGURES_SQL.format(column=column, key=key, payment=table(Payment))
 
 
 def received_sql(column: str, key: str) -> str:
@@ -448,4 +449,6 @@ def received_sql(column: str, key: str) -> str:
     with ``column`` = ``key``, with the sum of their amounts."""
     if column not in FIGURES_OF:
         raise ValueError(f"no payment figures by {column}")
-    return RECEIVED_SQL.format(column=column, key=key)
+    return RECEIVED_SQL.format(
+        column=column, key=key, payment=table(Payment), asset=table(Asset)
+    )

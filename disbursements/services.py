@@ -13,15 +13,19 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from auth_org import catalog
+from auth_org.controls import limits_for
 from auth_org.models import Asset, Organization, User, Wallet
 from core.api import APIError, Conflict, Forbidden
 from core.fsm import transition, transition_many
+from disbursements import controls
 from disbursements.completion import complete_finished_disbursements
 from disbursements.csv_ingest import CSVError, file_name_error, parse_instructions
+from disbursements.duplicates import find_duplicates
 from disbursements.handoff import hand_off_payments
 from disbursements.instructions import store_instructions
 from disbursements.models import (
     Disbursement,
+    DisbursementApproval,
     DisbursementStatusChange,
     Payment,
     RegistrationContactType,
@@ -138,6 +142,8 @@ def upload_instructions(
                 f"(status {locked.status})"
             )
         count = store_instructions(locked, instructions)
+        # Approvals were given to the payments as they were.
+        DisbursementApproval.objects.filter(disbursement=locked).delete()
         # Free the parsed rows before the file itself goes to the database (its
         # bytea literal is twice its size): they are the bulk of the memory.
         del instructions
@@ -195,6 +201,29 @@ def read_balances(organization: Organization) -> BalanceReading:
     return BalanceReading(catalog.distribution_balances(organization), read_at)
 
 
+def amount_in_flight(
+    organization: Organization,
+    asset: Asset,
+    *,
+    reading: BalanceReading,
+    exclude: Q | None = None,
+) -> Decimal:
+    """What the balance read must still cover (see check_balance)."""
+    reserved = Payment.objects.filter(
+        organization=organization, asset=asset, status__in=IN_FLIGHT
+    )
+    if exclude is not None:
+        reserved = reserved.exclude(exclude)
+    waiting = reserved.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return (
+        waiting
+        + catalog.amount_in_flight(organization, asset)
+        + tss_services.amount_completed_since(
+            organization.id, asset.code, asset.issuer, reading.read_at
+        )
+    )
+
+
 def check_balance(
     organization: Organization,
     asset: Asset,
@@ -220,19 +249,7 @@ def check_balance(
     # FOR NO KEY UPDATE: checks wait for each other, while inserts that merely
     # reference the asset (their foreign-key checks take FOR KEY SHARE) do not.
     Asset.objects.select_for_update(no_key=True).filter(pk=asset.pk).first()
-    reserved = Payment.objects.filter(
-        organization=organization, asset=asset, status__in=IN_FLIGHT
-    )
-    if exclude is not None:
-        reserved = reserved.exclude(exclude)
-    waiting = reserved.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    in_flight = (
-        waiting
-        + catalog.amount_in_flight(organization, asset)
-        + tss_services.amount_completed_since(
-            organization.id, asset.code, asset.issuer, reading.read_at
-        )
-    )
+    in_flight = amount_in_flight(organization, asset, reading=reading, exclude=exclude)
     balance = reading.balances[key]
     available = balance - in_flight
     if available < needed:
@@ -245,14 +262,20 @@ def check_balance(
 
 
 def set_disbursement_status(
-    disbursement: Disbursement, *, status: str, actor: User | None
+    disbursement: Disbursement,
+    *,
+    status: str,
+    actor: User | None,
+    acknowledge_duplicates: bool = False,
 ) -> str:
     """The dashboard's PATCH .../status: STARTED (start or resume) or PAUSED."""
     if status == Disbursement.Status.STARTED:
         if disbursement.status == Disbursement.Status.PAUSED:
             resume_disbursement(disbursement, actor=actor)
             return "Disbursement started"
-        start_disbursement(disbursement, actor=actor)
+        start_disbursement(
+            disbursement, actor=actor, acknowledge_duplicates=acknowledge_duplicates
+        )
         return "Disbursement started"
     if status == Disbursement.Status.PAUSED:
         pause_disbursement(disbursement, actor=actor)
@@ -267,11 +290,18 @@ def _remaining(disbursement: Disbursement, statuses) -> Decimal:
     return total or Decimal("0")
 
 
-def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:
-    """READY -> STARTED in one transaction: approval rule, balance, payments
-    DRAFT -> READY, receiver wallets DRAFT -> READY, invitations, hand-off of the
-    payments of already registered wallets. Raises Forbidden, Conflict, APIError.
+def start_disbursement(
+    disbursement: Disbursement,
+    *,
+    actor: User | None,
+    acknowledge_duplicates: bool = False,
+) -> None:
+    """READY -> STARTED in one transaction: approval rule and tiers, duplicate
+    warnings, balance, spending limits, payments DRAFT -> READY, receiver wallets
+    DRAFT -> READY, invitations, hand-off of the payments of already registered
+    wallets. Raises Forbidden, Conflict, APIError (docs/controls.md).
     """
+    duplicates: list = []
 
     def refuse(current: Disbursement) -> None:
         if current.status != Disbursement.Status.READY:
@@ -279,12 +309,31 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
                 f"disbursement is not ready to be started (status {current.status})"
             )
         check_approval(current, actor)
+        controls.check_approvals(current, limits_for(current.asset))
+        duplicates[:] = find_duplicates(current)
+        if duplicates and not acknowledge_duplicates:
+            raise APIError(
+                f"{len(duplicates)} payments look like duplicates of earlier ones; "
+                "review them (GET /disbursements/{id}/preflight) and start with "
+                '"acknowledge_duplicates": true',
+                extras={
+                    "acknowledge_duplicates": "required: the disbursement has "
+                    "duplicate warnings",
+                    "duplicates": duplicates[:10],
+                },
+            )
 
     # What can be refused without the network is, before reading it; all of it is
-    # checked again under the lock.
-    current = Disbursement.objects.select_related("organization").get(
+    # checked again under the lock. Above an approval tier, the start is also the
+    # actor's approval, committed first (the last approver's start starts it).
+    current = Disbursement.objects.select_related("organization", "asset").get(
         pk=disbursement.pk
     )
+    if (
+        current.status == Disbursement.Status.READY
+        and controls.approvals_needed(current)[0]
+    ):
+        controls.record_approval(current, actor)
     refuse(current)
     reading = read_balances(current.organization)
     with transaction.atomic():
@@ -309,7 +358,13 @@ def start_disbursement(disbursement: Disbursement, *, actor: User | None) -> Non
             reading=reading,
             exclude=Q(disbursement=locked),
         )
-        transition(locked, to=Disbursement.Status.STARTED, note="started", actor=actor)
+        # After check_balance: the asset's row is locked, so two starts count
+        # each other's committed payments against the limits.
+        controls.check_disbursement_limits(locked, limits_for(locked.asset))
+        note = "started"
+        if duplicates:
+            note = f"started; {len(duplicates)} duplicate warnings acknowledged"
+        transition(locked, to=Disbursement.Status.STARTED, note=note, actor=actor)
         transition_many(
             payments,
             from_status=Payment.Status.DRAFT,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-FOLD = """
+from core.sqljson import table
+from disbursements.models import PaymentTally
+
+FOLD = f"""
 WITH touched AS (
     SELECT DISTINCT organization_id, disbursement_id, asset_id, status
-    FROM disbursements_paymenttally WHERE NOT folded
+    FROM {table(PaymentTally)} WHERE NOT folded
 ), gone AS (
-    DELETE FROM disbursements_paymenttally AS t
+    DELETE FROM {table(PaymentTally)} AS t
     USING touched
     WHERE t.organization_id = touched.organization_id
       AND t.disbursement_id IS NOT DISTINCT FROM touched.disbursement_id
@@ -19,14 +22,14 @@ WITH touched AS (
     RETURNING t.organization_id, t.disbursement_id, t.asset_id, t.status,
         t.count, t.amount
 )
-INSERT INTO disbursements_paymenttally
+INSERT INTO {table(PaymentTally)}
     (organization_id, disbursement_id, asset_id, status, count, amount, folded)
 SELECT organization_id, disbursement_id, asset_id, status, sum(count),
     sum(amount), true
 FROM gone
 GROUP BY organization_id, disbursement_id, asset_id, status
 HAVING sum(count) <> 0 OR sum(amount) <> 0
-"""
+"""  # noqa: S608
 
 
 def compact_payment_tallies() -> int:

@@ -22,3 +22,20 @@ def complete_finished_disbursements_task() -> int:
     from disbursements.completion import sweep_finished_disbursements
 
     return sweep_finished_disbursements()
+
+
+@shared_task
+def watch_failed_destinations_task() -> int:
+    """Beat: FAILED payments waiting on their receiver go back to the TSS when
+    the network shows their destination fixed (disbursements.retries)."""
+    from disbursements.retries import watch_failed_destinations
+
+    return watch_failed_destinations()
+
+
+@shared_task
+def hand_off_cooled_payments_task() -> int:
+    """Beat: payments whose receiver's address cooling period passed."""
+    from disbursements.cooling import hand_off_cooled_payments
+
+    return hand_off_cooled_payments()

@@ -20,6 +20,16 @@ urlpatterns = [
         name="disbursement-instructions",
     ),
     route(
+        "disbursements/<uuid:pk>/preflight",
+        api.DisbursementPreflightView.as_view(),
+        name="disbursement-preflight",
+    ),
+    route(
+        "disbursements/<uuid:pk>/retry",
+        api.DisbursementRetryView.as_view(),
+        name="disbursement-retry",
+    ),
+    route(
         "disbursements/<uuid:pk>/receivers",
         api.DisbursementReceiversView.as_view(),
         name="disbursement-receivers",
@@ -32,6 +42,11 @@ urlpatterns = [
     route("payments", api.PaymentsView.as_view(), name="payments"),
     route("payments/retry", api.PaymentsRetryView.as_view(), name="payments-retry"),
     route("payments/<uuid:pk>", api.PaymentView.as_view(), name="payment"),
+    route(
+        "payments/<uuid:pk>/release",
+        api.PaymentReleaseView.as_view(),
+        name="payment-release",
+    ),
     route(
         "payments/<uuid:pk>/status",
         api.PaymentStatusView.as_view(),

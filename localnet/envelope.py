@@ -36,10 +36,6 @@ def encode_account(raw: bytes) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def decode_account(address: str) -> bytes:
-    return StrKey.decode_ed25519_public_key(address)
-
-
 def account_of(muxed: X.MuxedAccount) -> str:
     """The G… address behind a (possibly muxed) account."""
     if muxed.ed25519 is not None:
@@ -352,10 +348,6 @@ class Envelope:
         return self.inner.soroban is not None or any(
             op.type in codes.SOROBAN_OPERATIONS for op in self.inner.operations
         )
-
-    @property
-    def inner_hash_hex(self) -> str:
-        return self.inner.hash.hex()
 
 
 def _signatures_length(signatures) -> int:

@@ -252,8 +252,10 @@ def transaction_json(record, base: str, requested_hash: str | None = None) -> di
     return body
 
 
-def operation_json(record, op_index: int, base: str) -> dict:
-    """A payment-like operation record (create_account, payment, account_merge)."""
+def operation_json(record, op_index: int, base: str, join: bool = False) -> dict:
+    """An operation record: Horizon's fields for create_account, payment,
+    account_merge, change_trust and set_trust_line_flags, the common ones for
+    the others; with ``join`` its transaction embedded (``join=transactions``)."""
     env = record.env
     op = env.inner.operations[op_index]
     source = op.source or env.inner.source
@@ -289,7 +291,23 @@ def operation_json(record, op_index: int, base: str) -> dict:
         )
     elif op.type == C.ACCOUNT_MERGE:
         body.update(account=source, into=f["destination"])
+    elif op.type == C.CHANGE_TRUST and "asset" in f:
+        _asset_fields(body, f["asset"])
+        body.update(limit=amount(f["limit"]), trustor=source)
+        if f["asset"] is not None:
+            body["trustee"] = f["asset"][1]
+    elif op.type == C.SET_TRUST_LINE_FLAGS:
+        _asset_fields(body, f["asset"])
+        body["trustor"] = f["trustor"]
+    if join:
+        body["transaction"] = transaction_json(record, base)
     return body
+
+
+def _asset_fields(body: dict, asset) -> None:
+    body["asset_type"] = asset_type_name(asset)
+    if asset is not None:
+        body["asset_code"], body["asset_issuer"] = asset
 
 
 def ledger_json(record, base: str) -> dict:

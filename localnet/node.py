@@ -196,6 +196,8 @@ class Node:
         self.by_hash: dict[str, TxRecord] = {}
         self.by_account: dict[str, list[TxRecord]] = {}
         self.payments_by_account: dict[str, list[tuple[int, TxRecord, int]]] = {}
+        # Every operation an account takes part in (GET /accounts/{id}/operations).
+        self.operations_by_account: dict[str, list[tuple[int, TxRecord, int]]] = {}
         self.ledgers: deque[LedgerRecord] = deque(maxlen=10_000)
         self.arrivals = 0
         genesis = LedgerRecord()
@@ -609,12 +611,18 @@ class Node:
             source = op.source or env.inner.source
             participants.add(source)
             f = op.fields
+            op_id = record.toid + op_index + 1
+            op_participants = {source}
             for name in ("destination", "sponsored_id", "trustor", "account"):
                 other = f.get(name)
                 if isinstance(other, str):
-                    participants.add(other)
+                    op_participants.add(other)
+            participants |= op_participants
+            for account in op_participants:
+                self.operations_by_account.setdefault(account, []).append(
+                    (op_id, record, op_index)
+                )
             if op.type in (C.CREATE_ACCOUNT, C.PAYMENT, C.ACCOUNT_MERGE):
-                op_id = record.toid + op_index + 1
                 for account in {source, f["destination"]}:
                     self.payments_by_account.setdefault(account, []).append(
                         (op_id, record, op_index)

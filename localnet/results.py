@@ -81,7 +81,8 @@ def _operation_result(result: OpResult) -> X.OperationResult:
             code=code_enum(0), source_account_balance=X.Int64(result.merged_balance)
         )
     elif result.type == C.INVOKE_HOST_FUNCTION and result.code == 0:
-        inner = cls(code=code_enum(0), success=X.Hash(result.soroban.success_hash))
+        success = result.soroban.success_hash if result.soroban is not None else b""
+        inner = cls(code=code_enum(0), success=X.Hash(success.ljust(32, b"\0")))
     else:
         inner = cls(code=code_enum(result.code))
     tr = X.OperationResultTr(type=X.OperationType(result.type), **{arm: inner})

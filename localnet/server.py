@@ -272,8 +272,10 @@ class Handler(BaseHTTPRequestHandler):
             account_id, sub = match.groups()
             if sub == "/transactions":
                 return 200, self.transactions_page(account_id, query, path)
-            if sub in ("/payments", "/operations"):
+            if sub == "/payments":
                 return 200, self.payments_page(account_id, query, path)
+            if sub == "/operations":
+                return 200, self.payments_page(account_id, query, path, every=True)
             return 200, self.account(account_id)
         raise HttpError(404, H.not_found())
 
@@ -410,13 +412,22 @@ class Handler(BaseHTTPRequestHandler):
             records = [H.transaction_json(r, base) for r in chosen]
         return self._page(records, base, path, query, order, limit)
 
-    def payments_page(self, account_id: str, query: dict, path: str) -> dict:
+    def payments_page(
+        self, account_id: str, query: dict, path: str, every: bool = False
+    ) -> dict:
+        """GET /accounts/{id}/payments (the payment-like operations) or, with
+        ``every``, /accounts/{id}/operations (all of them); ``join=transactions``
+        embeds each operation's transaction, as Horizon does."""
         cursor, order, limit = self._page_params(query)
         include_failed = self._include_failed(query)
+        join = query.get("join")
+        if join not in (None, "", "transactions"):
+            raise HttpError(400, H.bad_request("join", "join must be transactions"))
         node = self.node
         base = self.base_url()
+        index = node.operations_by_account if every else node.payments_by_account
         with node.lock:
-            items = node.payments_by_account.get(account_id, [])
+            items = index.get(account_id, [])
             history_latest = node.history_latest_ledger
             chosen = paginate(
                 items,
@@ -430,7 +441,7 @@ class Handler(BaseHTTPRequestHandler):
                 ),
             )
             records = [
-                H.operation_json(record, op_index, base)
+                H.operation_json(record, op_index, base, join=bool(join))
                 for _id, record, op_index in chosen
             ]
         return self._page(records, base, path, query, order, limit)

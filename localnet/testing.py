@@ -369,3 +369,21 @@ def builder(net: Localnet, source: str, base_fee: int = 100, timeout: int = 60):
     return TransactionBuilder(account, net.passphrase, base_fee=base_fee).set_timeout(
         timeout
     )
+
+
+# ---- a fake of Circle's API that pays on the localnet ---------------------------
+
+
+@pytest.fixture
+def fake_circle(localnet):
+    """A fresh fake Circle (localnet.circle) paying on the session's localnet:
+    ``fake_circle.url`` is the CIRCLE_API_BASE_URL; add keys and wallets with
+    ``add_api_key()`` and ``add_wallet(key, USD="100")``; its account
+    (``fake_circle.issuer``) issues the USDC and EURC it pays."""
+    from localnet.circle import start_fake_circle
+
+    fake = start_fake_circle(localnet.url, localnet.passphrase)
+    try:
+        yield fake
+    finally:
+        fake.stop()

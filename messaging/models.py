@@ -37,6 +37,8 @@ class Message(StatusModel):
         USER_INVITATION = "USER_INVITATION"
         USER_FORGOT_PASSWORD = "USER_FORGOT_PASSWORD"  # noqa: S105 - a kind
         USER_MFA = "USER_MFA"
+        # the owners told of the daily reconciliation's differences (reports)
+        RECONCILIATION_DIFFERENCES = "RECONCILIATION_DIFFERENCES"
 
     class Sender(models.TextChoices):
         """The messenger used, SDP's message ``type``."""

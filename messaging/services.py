@@ -36,7 +36,6 @@ from core.fsm import InvalidTransition, transition, transition_many
 from core.ids import uuid7_texts
 from messaging import senders
 from messaging.models import Message
-from messaging.signals import message_delivered, message_failed
 
 logger = logging.getLogger(__name__)
 
@@ -379,7 +378,6 @@ def _succeed(message: Message, provider_id: str, note: str = "") -> None:
         message.sender,
         message.attempts,
     )
-    _announce(message_delivered, message)
 
 
 def _fail(message: Message, reason: str) -> None:
@@ -404,7 +402,6 @@ def _fail(message: Message, reason: str) -> None:
         message.attempts,
         reason,
     )
-    _announce(message_failed, message)
 
 
 def _retry_later(message: Message, reason: str, *, maybe_accepted: bool = False) -> str:
@@ -427,18 +424,6 @@ def _retry_later(message: Message, reason: str, *, maybe_accepted: bool = False)
     )
     _enqueue([message.pk], countdown=delay)
     return "retry"
-
-
-def _announce(signal, message: Message) -> None:
-    for receiver, response in signal.send_robust(sender=Message, message=message):
-        if isinstance(response, Exception):
-            logger.error(
-                "listener %r of %s failed for message %s: %s",
-                receiver,
-                signal,
-                message.pk,
-                type(response).__name__,
-            )
 
 
 # --- Sweeper, retry ------------------------------------------------------------

@@ -19,6 +19,7 @@ from core.apidoc import Message, answers, json_body, page_of
 from core.idempotency import idempotent
 from core.paging import CachedCountPagination
 from core.params import accepts
+from core.sqljson import table
 from receivers import schemas, selectors, services
 from receivers.models import Receiver, ReceiverWallet
 
@@ -101,7 +102,7 @@ class ReceiversView(ReceiverJSON, APIView):
             queryset,
             request,
             element,
-            f"JOIN receivers_receiver r ON r.id = page.id {joins}",
+            f"JOIN {table(Receiver)} r ON r.id = page.id {joins}",
         )
 
     @extend_schema(

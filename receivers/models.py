@@ -167,6 +167,9 @@ class ReceiverWallet(StatusModel):
     otp_attempts = models.PositiveSmallIntegerField(default=0)
     sep24_transaction_id = models.CharField(max_length=64, blank=True, db_index=True)
     invitation_sent_at = models.DateTimeField(null=True, blank=True)
+    # When its Stellar address was set or last changed, whatever wrote it: a
+    # trigger keeps it (migration 0009). The cooling period counts from it.
+    address_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

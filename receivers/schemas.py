@@ -1,9 +1,13 @@
 """The declared shape of receivers, their wallets and the SEP routes, as
 /openapi.json publishes them.
 
-Documentation only: the dashboard reads are written in SQL
-(receivers.api.receiver_sql, receiver_wallet_sql); tests/auth_org/test_openapi.py
-holds every answer of the real routes against these, so they cannot drift apart.
+Declared once: the dashboard reads are written in SQL for speed
+(disbursements.receivers_api.receiver_sql, receiver_wallet_sql); these render
+the same resources from model instances (the payment figures, which are not
+columns, are attributes of the instance), and
+tests/foundation/test_schema_parity.py holds each SQL answer against them field
+by field. tests/auth_org/test_openapi.py holds every answer of the real routes
+against the published schema.
 """
 
 from __future__ import annotations
@@ -12,10 +16,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
 
 from auth_org.schemas import WalletWithoutAssets
+from core.apidoc import BlankAsNull, CountText, Money, NullAsBlank, Timestamp
 from receivers.models import ReceiverWallet, VerificationField
-
-AMOUNT = {"help_text": "a decimal string with 7 places, e.g. '12.5000000'"}
-COUNT = {"help_text": "a count, as a string (as SDP writes it)"}
 
 
 def _strings(values: list[str]) -> dict:
@@ -40,7 +42,7 @@ class IdRef(serializers.Serializer):
 class ReceivedAmount(serializers.Serializer):
     asset_code = serializers.CharField()
     asset_issuer = serializers.CharField(allow_blank=True)
-    received_amount = serializers.CharField(**AMOUNT)
+    received_amount = Money()
 
 
 class ReceiverWalletSerializer(serializers.Serializer):
@@ -48,25 +50,27 @@ class ReceiverWalletSerializer(serializers.Serializer):
     receiver = IdRef()
     wallet = WalletWithoutAssets()
     status = serializers.ChoiceField(choices=ReceiverWallet.Status.choices)
-    stellar_address = serializers.CharField(allow_blank=True)
+    stellar_address = NullAsBlank()
     stellar_memo = serializers.CharField(allow_blank=True)
     stellar_memo_type = serializers.CharField(allow_blank=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    invited_at = serializers.DateTimeField(allow_null=True)
-    last_message_sent_at = serializers.DateTimeField(allow_null=True)
-    last_sms_sent = serializers.DateTimeField(
-        allow_null=True, help_text="SDP's earlier name of last_message_sent_at"
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    invited_at = Timestamp(allow_null=True)
+    last_message_sent_at = Timestamp(allow_null=True)
+    last_sms_sent = Timestamp(
+        source="last_message_sent_at",
+        allow_null=True,
+        help_text="SDP's earlier name of last_message_sent_at",
     )
-    invitation_sent_at = serializers.DateTimeField(allow_null=True)
-    otp_confirmed_at = serializers.DateTimeField(allow_null=True)
-    otp_confirmed_with = serializers.CharField(allow_null=True)
-    sep24_transaction_id = serializers.CharField(allow_null=True)
-    total_payments = serializers.CharField(**COUNT)
-    payments_received = serializers.CharField(**COUNT)
-    failed_payments = serializers.CharField(**COUNT)
-    canceled_payments = serializers.CharField(**COUNT)
-    remaining_payments = serializers.CharField(**COUNT)
+    invitation_sent_at = Timestamp(allow_null=True)
+    otp_confirmed_at = Timestamp(allow_null=True)
+    otp_confirmed_with = BlankAsNull()
+    sep24_transaction_id = BlankAsNull()
+    total_payments = CountText()
+    payments_received = CountText()
+    failed_payments = CountText()
+    canceled_payments = CountText()
+    remaining_payments = CountText()
     received_amounts = ReceivedAmount(many=True)
 
     class Meta:
@@ -76,24 +80,24 @@ class ReceiverWalletSerializer(serializers.Serializer):
 class Verification(serializers.Serializer):
     verification_field = serializers.ChoiceField(choices=VerificationField.choices)
     hashed_value = serializers.CharField()
-    confirmed_at = serializers.DateTimeField(allow_null=True)
-    verification_channel = serializers.CharField(allow_null=True)
-    updated_at = serializers.DateTimeField()
+    confirmed_at = Timestamp(allow_null=True)
+    verification_channel = BlankAsNull()
+    updated_at = Timestamp()
 
 
 class ReceiverSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    email = serializers.CharField(allow_blank=True)
-    phone_number = serializers.CharField(allow_blank=True)
+    email = NullAsBlank()
+    phone_number = NullAsBlank()
     external_id = serializers.CharField(allow_blank=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    total_payments = serializers.CharField(**COUNT)
-    successful_payments = serializers.CharField(**COUNT)
-    failed_payments = serializers.CharField(**COUNT)
-    canceled_payments = serializers.CharField(**COUNT)
-    remaining_payments = serializers.CharField(**COUNT)
-    registered_wallets = serializers.CharField(**COUNT)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    total_payments = CountText()
+    successful_payments = CountText()
+    failed_payments = CountText()
+    canceled_payments = CountText()
+    remaining_payments = CountText()
+    registered_wallets = CountText()
     received_amounts = ReceivedAmount(many=True)
     wallets = ReceiverWalletSerializer(many=True)
     verifications = Verification(many=True)
@@ -147,8 +151,8 @@ class InvitationRetried(serializers.Serializer):
     id = serializers.UUIDField()
     receiver_id = serializers.UUIDField()
     wallet_id = serializers.UUIDField()
-    created_at = serializers.DateTimeField()
-    invitation_sent_at = serializers.DateTimeField(allow_null=True)
+    created_at = Timestamp()
+    invitation_sent_at = Timestamp(allow_null=True)
     message = serializers.CharField()
 
 
@@ -203,8 +207,8 @@ class Sep24Transaction(serializers.Serializer):
     kind = serializers.ChoiceField(["deposit"])
     status = serializers.CharField()
     more_info_url = serializers.URLField()
-    started_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    started_at = Timestamp()
+    updated_at = Timestamp()
     to = serializers.CharField(help_text="the account that authenticated")
     message = serializers.CharField(allow_blank=True)
     deposit_memo = serializers.CharField(required=False)
@@ -222,7 +226,7 @@ class Sep24Transaction(serializers.Serializer):
     amount_fee_asset = serializers.CharField(required=False)
     fee_details = Sep24FeeDetails(required=False)
     stellar_transaction_id = serializers.CharField(required=False)
-    completed_at = serializers.DateTimeField(required=False)
+    completed_at = Timestamp(required=False)
     # "from" is a Python keyword: declared below.
 
 

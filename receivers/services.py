@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from auth_org.models import Organization, User, Wallet
@@ -380,7 +379,3 @@ def unflag_wallet(receiver_wallet: ReceiverWallet, *, actor: User | None) -> Non
     if previous not in (ReceiverWallet.Status.READY, ReceiverWallet.Status.REGISTERED):
         previous = ReceiverWallet.Status.READY
     transition(receiver_wallet, to=previous, note="unflagged", actor=actor)
-
-
-def lower_contact(queryset, field: str):
-    return queryset.annotate(contact=Lower(field))

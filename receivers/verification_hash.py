@@ -1,11 +1,12 @@
 """How verification values (date of birth, PIN, national id, year-month) are stored.
 
-SDP bcrypts each value. A 10,000-row upload must validate and store in under two
-seconds, and bcrypt at cost 10 is ~60 ms a row (10 minutes a file), so bcrypt per
-row is out; so is PBKDF2 at any iteration count that would make it meaningfully
+SDP bcrypts each value. A 10,000-row upload must validate and store in under
+two seconds, and bcrypt at cost 10 takes minutes for such a file
+(docs/performance.md), so bcrypt per row is out; so is PBKDF2 at any
+iteration count that would make it meaningfully
 slower to brute-force.
 
-These values have little entropy (a birth date is one of ~40,000), so no per-row
+These values have little entropy (a birth date is one of about 40,000), so no per-row
 hashing cost would stop an attacker holding the table: even bcrypt only multiplies
 a tiny search space. What protects them is a secret the database does not hold:
 HMAC-SHA256 keyed with a key derived from SECRET_KEY (kept in the environment,

@@ -22,8 +22,10 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from auth_org.models import Asset, Organization
+from core.sqljson import table
 from disbursements.models import Payment, PaymentStatusChange, PaymentTally
-from messaging.models import Message
+from messaging.models import Message, MessageStatusChange
+from reports import selectors as reconciliation_selectors
 from tss.models import ChannelAccount
 
 logger = logging.getLogger(__name__)
@@ -198,12 +200,12 @@ def sample_operations(now=None) -> int:
     return len(figures.tenants)
 
 
-COUNTS_SQL = """
+COUNTS_SQL = f"""
 SELECT p.organization_id, c.to_status,
        floor(extract(epoch FROM c.created_at - %(start)s) / %(bucket)s)::int AS b,
        count(*)
-FROM disbursements_paymentstatuschange c
-JOIN disbursements_payment p ON p.id = c.payment_id
+FROM {table(PaymentStatusChange)} c
+JOIN {table(Payment)} p ON p.id = c.payment_id
 WHERE c.created_at >= %(start)s AND c.created_at < %(end)s
   AND c.to_status IN ('SUCCESS', 'FAILED')
 GROUP BY 1, 2, 3
@@ -211,12 +213,12 @@ UNION ALL
 SELECT m.tenant_id, 'MESSAGE_FAILURE',
        floor(extract(epoch FROM c.created_at - %(start)s) / %(bucket)s)::int,
        count(*)
-FROM messaging_messagestatuschange c
-JOIN messaging_message m ON m.id = c.message_id
+FROM {table(MessageStatusChange)} c
+JOIN {table(Message)} m ON m.id = c.message_id
 WHERE c.created_at >= %(start)s AND c.created_at < %(end)s
   AND c.to_status = 'FAILURE'
 GROUP BY 1, 2, 3
-"""
+"""  # noqa: S608
 
 
 @dataclass
@@ -372,6 +374,7 @@ def operations_view(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "charts": tenant_charts(figures),
             "disbursements": disbursements_in_progress(),
+            "reconciliation": reconciliation_selectors.latest_differences(),
             "title": "Operations",
             "site_header": "SDP",
         },

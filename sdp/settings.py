@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -69,6 +70,15 @@ PUBNET_PASSPHRASE = "Public Global Stellar Network ; September 2015"  # noqa: S1
 LOCALNET_PASSPHRASE = "Standalone Network ; February 2017"  # noqa: S105
 NETWORK_PASSPHRASE = env.str("NETWORK_PASSPHRASE", default=LOCALNET_PASSPHRASE)
 HORIZON_URL = env.str("HORIZON_URL", default="http://127.0.0.1:8001")
+# The payment notice's link to a transaction in a block explorer ({hash} is
+# replaced); empty: no link (localnet has no explorer).
+TRANSACTION_EXPLORER_URL = env.str(
+    "TRANSACTION_EXPLORER_URL",
+    default="https://stellar.expert/explorer/testnet/tx/{hash}",
+)
+# The number format of the statements and notices (a language code Django
+# formats numbers for: en, de, fr, es, ...), when the organization sets none.
+REPORTS_LOCALE = env.str("REPORTS_LOCALE", default="en")
 IS_PUBNET = NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
 # Stellar RPC, for payments to contract accounts (C...): the localnet serves it
 # at /rpc beside its Horizon; testnet and pubnet need a provider's or your own.
@@ -103,6 +113,22 @@ DISTRIBUTION_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret(
 )
 CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE = _secret("CHANNEL_ACCOUNT_ENCRYPTION_PASSPHRASE")
 MAX_BASE_FEE = env.int("MAX_BASE_FEE", default=10_000)
+# Circle (tenants of type DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT): Circle's API, the
+# kind of request (TRANSFERS or PAYOUTS, as SDP), how long to wait for an
+# answer, how often to poll a transfer until Circle reports it final.
+CIRCLE_API_BASE_URL = env.str(
+    "CIRCLE_API_BASE_URL",
+    default="https://api.circle.com"
+    if NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
+    else "https://api-sandbox.circle.com",
+)
+CIRCLE_API_TYPE = env.str("CIRCLE_API_TYPE", default="TRANSFERS")
+if CIRCLE_API_TYPE not in ("TRANSFERS", "PAYOUTS"):
+    raise ImproperlyConfigured("CIRCLE_API_TYPE must be TRANSFERS or PAYOUTS")
+CIRCLE_REQUEST_TIMEOUT_SECONDS = env.float(
+    "CIRCLE_REQUEST_TIMEOUT_SECONDS", default=10.0
+)
+CIRCLE_POLL_SECONDS = env.float("CIRCLE_POLL_SECONDS", default=5.0)
 NUM_CHANNEL_ACCOUNTS = env.int("NUM_CHANNEL_ACCOUNTS", default=2)
 TENANT_XLM_BOOTSTRAP_AMOUNT = Decimal(
     env.str("TENANT_XLM_BOOTSTRAP_AMOUNT", default="5")
@@ -208,9 +234,11 @@ INSTALLED_APPS = [
     "core",
     "messaging",
     "tss",
+    "circle",
     "auth_org",
     "receivers",
     "disbursements",
+    "reports",
     "localnet",
     "sdp",
 ]
@@ -472,6 +500,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "tss.tasks.*": {"queue": "tss"},
+    "circle.tasks.*": {"queue": "tss"},
     "messaging.tasks.*": {"queue": "messages"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -485,6 +514,14 @@ CELERY_BEAT_SCHEDULE["complete-finished-disbursements"] = {
     "task": "disbursements.tasks.complete_finished_disbursements_task",
     "schedule": 300.0,
 }
+CELERY_BEAT_SCHEDULE["circle-sweep"] = {"task": "circle.tasks.sweep", "schedule": 30.0}
+# The reconciliation of yesterday's payments, every tenant (reports).
+CELERY_BEAT_SCHEDULE["reports-reconcile-yesterday"] = {
+    "task": "reports.tasks.reconcile_yesterday_task",
+    "schedule": crontab(hour=1, minute=15),
+}
+CELERY_BEAT_SCHEDULE["watch-failed-destinations"] = {"task": "disbursements.tasks.watch_failed_destinations_task", "schedule": env.float("SDP_WATCH_FAILED_SECONDS", default=60.0)}  # noqa: E501  # fmt: skip
+CELERY_BEAT_SCHEDULE["hand-off-cooled-payments"] = {"task": "disbursements.tasks.hand_off_cooled_payments_task", "schedule": 60.0}  # noqa: E501  # fmt: skip
 CELERY_BEAT_SCHEDULE["sample-operations"] = {
     "task": "sdp.tasks.sample_operations_task",
     "schedule": 60.0,
@@ -597,6 +634,8 @@ MIDDLEWARE[:0] = [
 LOGGING.setdefault("loggers", {}).update(
     {"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}}
 )
+# WeasyPrint logs each step of every PDF at INFO (reports).
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 # The worker and beat log through LOGGING too (JSON, redacted): Celery's own
 # root logger printed task failures with the contacts in their messages.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

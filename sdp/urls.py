@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 import auth_org.urls
+from reports import admin_views as report_views
 from sdp.health import health, ready
 from sdp.operations import operations_view
 
@@ -44,10 +45,21 @@ django_admin = [
         admin.site.admin_view(operations_view),
         name="operations",
     ),
+    path(
+        "admin/reports/payment/<uuid:pk>/notice/",
+        admin.site.admin_view(report_views.payment_notice),
+        name="reports-admin-notice",
+    ),
+    path(
+        "admin/reports/disbursement/<uuid:pk>/statement/",
+        admin.site.admin_view(report_views.disbursement_statement),
+        name="reports-admin-statement",
+    ),
     path("admin/", admin.site.urls),
 ]
 public = [
     path("", include("disbursements.urls")),
+    path("", include("reports.urls")),
     path("", include("receivers.urls")),
     path("", include("auth_org.catalog_urls")),
     path("", include("receivers.shortlink_urls")),

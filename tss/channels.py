@@ -10,6 +10,7 @@ A PostgreSQL advisory lock serializes operators running the command at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -39,7 +40,7 @@ DELETING = 2**62
 
 
 @contextmanager
-def maintenance_lock():
+def maintenance_lock() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
         try:
@@ -104,7 +105,9 @@ def delete(public_keys: list[str] | None = None) -> list[str]:
         return _delete(public_keys)
 
 
-def _claim_for_deletion(public_keys: list[str] | None, limit: int | None) -> list:
+def _claim_for_deletion(
+    public_keys: list[str] | None, limit: int | None
+) -> list[ChannelAccount]:
     with transaction.atomic():
         query = ChannelAccount.objects.select_for_update(skip_locked=True).filter(
             locked_until_ledger_number__isnull=True

@@ -2,8 +2,8 @@
 
 A stored secret reads ``v1$<salt>$<nonce+ciphertext>`` (URL-safe base64). The
 account's public key is the associated data, so a ciphertext copied onto another
-account's row does not decrypt. Deriving a key costs tens of milliseconds on
-purpose; one process derives a key once per (passphrase, salt) and encrypts new
+account's row does not decrypt. Deriving a key is slow on purpose; one
+process derives a key once per (passphrase, salt) and encrypts new
 secrets under one salt of its own, so a thousand channel accounts cost one
 derivation, not a thousand.
 """

@@ -1,10 +1,11 @@
 """Fee-bumped payment envelopes written straight to XDR bytes.
 
-stellar-sdk's TransactionBuilder costs ~8 ms of CPU per fee-bumped payment
+stellar-sdk's TransactionBuilder spends much CPU per fee-bumped payment
 (objects, validation, three XDR round trips); at a ledger's pace that is the
 engine's whole CPU budget. The envelope the engine sends always has the same
-shape, so it is packed here with ``struct`` and signed with the raw ed25519 keys:
-about 0.2 ms. The bytes are identical to the builder's (tests/tss/test_envelopes
+shape, so it is packed here with ``struct`` and signed with the raw ed25519 keys,
+for a small fraction of that (docs/performance.md). The bytes are identical
+to the builder's (tests/tss/test_envelopes
 compares them for every memo and asset kind); anything outside that shape (a
 muxed destination) goes through the builder.
 

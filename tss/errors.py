@@ -3,6 +3,8 @@ status history."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TSSError(Exception):
     """Base of every TSS domain error."""
@@ -16,8 +18,12 @@ class HorizonError(TSSError):
     """
 
     def __init__(
-        self, message: str, *, status: int = 0, result_codes: dict | None = None
-    ):
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        result_codes: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.result_codes = result_codes or {}
@@ -30,7 +36,9 @@ class HorizonError(TSSError):
 class TransactionFailed(TSSError):
     """A transaction was refused or failed on the ledger, definitively."""
 
-    def __init__(self, message: str, *, result_codes: dict | None = None):
+    def __init__(
+        self, message: str, *, result_codes: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.result_codes = result_codes or {}
 
@@ -41,7 +49,3 @@ class TrustlineNotEmpty(TSSError):
 
 class NoDistributionAccount(TSSError):
     """The tenant has no distribution account the TSS can sign for."""
-
-
-class NoChannelAccounts(TSSError):
-    """The TSS cannot submit without channel accounts."""

@@ -3,7 +3,7 @@ exceptions, every error counted in Prometheus.
 
 stellar-sdk's ``Server`` is not used on the hot path because it builds a new
 response object per call and has no ``/transactions_async`` wrapper with the
-answer codes the engine needs; this client is ~100 lines of ``requests``.
+answer codes the engine needs; this client is about 100 lines of ``requests``.
 """
 
 from __future__ import annotations

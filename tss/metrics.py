@@ -8,6 +8,9 @@ so that the web process's ``/metrics`` shows them without a worker in reach.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
@@ -59,10 +62,10 @@ contract_maintenance = Counter(
 class DatabaseCollector:
     """Gauges read from the database when /metrics is scraped."""
 
-    def describe(self):
+    def describe(self) -> list[Any]:
         return []  # no query at registration time
 
-    def collect(self):
+    def collect(self) -> Iterator[Any]:
         from django.db import DatabaseError
         from django.db.models import Count, Min, Q
         from django.utils import timezone

@@ -4,6 +4,7 @@ class of an error (transient, waiting on the receiver, final)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from stellar_sdk import xdr
 
@@ -93,7 +94,7 @@ def _op_code(result: xdr.OperationResult) -> str:
         if name == "SUCCESS":
             return "op_success"
         code = "op_" + name.lower()
-        return _OP_RENAMES.get(code, code)
+        return str(_OP_RENAMES.get(code, code))
     return "op_unknown"
 
 
@@ -133,7 +134,9 @@ def parse_result_xdr(result_xdr: str) -> ResultCodes:
         xdr.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS,
         xdr.TransactionResultCode.txFEE_BUMP_INNER_FAILED,
     ):
-        inner = result.inner_result_pair.result.result
+        # A fee bump's result always carries its inner pair.
+        pair = cast("xdr.InnerTransactionResultPair", result.inner_result_pair)
+        inner = pair.result.result
         return ResultCodes(
             _tx_code(inner.code), [_op_code(op) for op in inner.results or []]
         )

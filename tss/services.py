@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -53,7 +55,7 @@ def queue_payments(orders: list[PaymentOrder]) -> list[SubmitterTransaction]:
     )
 
 
-def amount_in_flight(tenant_id, asset_code: str, asset_issuer: str) -> Decimal:
+def amount_in_flight(tenant_id: Any, asset_code: str, asset_issuer: str) -> Decimal:
     """What the tenant has handed to the TSS and not yet seen final: the sum of
     its PENDING and PROCESSING submitter transactions in the asset."""
     from django.db.models import Sum
@@ -71,7 +73,7 @@ def amount_in_flight(tenant_id, asset_code: str, asset_issuer: str) -> Decimal:
 
 
 def amount_completed_since(
-    tenant_id, asset_code: str, asset_issuer: str, since
+    tenant_id: Any, asset_code: str, asset_issuer: str, since: datetime
 ) -> Decimal:
     """What the tenant's transactions in the asset paid since ``since``: a balance
     read before then may not show their debit yet."""
@@ -116,7 +118,7 @@ def release_stale_channel_leases() -> int:
     )
 
 
-def oldest_pending_created_at():
+def oldest_pending_created_at() -> datetime | None:
     """When the oldest transaction no engine round has taken yet was queued
     (None when there is none): the readiness check's "is anyone working"."""
     return (

@@ -48,6 +48,13 @@ register(
     ),
     Route("GET", "bridge-integration", ALL, "read:organization"),
     Route("GET", "balances", ALL, "read:all"),
+    Route(
+        "PATCH",
+        "organization/circle-config",
+        OWNER,
+        "write:organization",
+        body={"wallet_id": "1000000001", "api_key": "key"},
+    ),
     Route("GET", "users", OWNER, "read:users", lists=("member",)),
     Route(
         "POST",

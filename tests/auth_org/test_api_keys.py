@@ -70,7 +70,7 @@ def test_create_shows_the_key_once_and_stores_a_hash(client, user):
 def test_expiry_as_a_bare_date(client, user):
     day = (timezone.now() + timedelta(days=10)).date().isoformat()
     body = create(client, user, expiry_date=day).json()
-    assert body["expiry_date"] == f"{day}T00:00:00+00:00"
+    assert body["expiry_date"] == f"{day}T00:00:00.000000Z"
 
 
 def test_update_is_200_and_delete_is_204(client, user):

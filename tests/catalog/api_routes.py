@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auth_org.models import Role
-from auth_org.permissions import ALL
+from auth_org.permissions import ALL, OWNER_FC
 from tests.api_matrix import Route, register, register_object
 from tests.factories import AssetFactory, WalletFactory
 
@@ -41,4 +41,21 @@ register(
         body={"enabled": False},
     ),
     Route("DELETE", "wallets/{wallet}", WALLET_WRITE, "write:wallets"),
+    # docs/controls.md
+    Route("GET", "assets/{native_asset}/controls", ALL, "read:organization"),
+    Route(
+        "PATCH",
+        "assets/{native_asset}/controls",
+        OWNER_FC,
+        "write:organization",
+        body={"daily_max": "-1"},
+    ),
+    Route("GET", "organization/controls", ALL, "read:organization"),
+    Route(
+        "PATCH",
+        "organization/controls",
+        OWNER_FC,
+        "write:organization",
+        body={"duplicate_window_days": 0},
+    ),
 )

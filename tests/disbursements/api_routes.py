@@ -107,6 +107,22 @@ register(
         "write:payments",
         body={"status": "CANCELED"},
     ),
+    # docs/controls.md
+    Route("GET", "disbursements/{disbursement}/preflight", BIZ, "read:disbursements"),
+    Route(
+        "POST",
+        "disbursements/{disbursement}/retry",
+        PAY,
+        "write:payments",
+        body={"reason": "no_trustline"},
+    ),
+    Route(
+        "POST",
+        "payments/{payment}/release",
+        OWNER_FC,
+        "write:payments",
+        body={"reason": "checked"},
+    ),
     Route("GET", "statistics", ALL, "read:statistics"),
     Route("GET", "statistics/{disbursement}", ALL, "read:statistics"),
     Route("GET", "exports/disbursements", EXPORT, "read:exports"),

@@ -27,3 +27,42 @@ def test_the_docs_the_readme_points_to_exist():
         "api",
     ):
         assert (ROOT / "docs" / f"{name}.md").is_file(), name
+
+
+# Benchmark figures in product code's comments and docstrings: milliseconds,
+# rates, shares of a request, "n times faster". They go stale in code; they live
+# in docs/performance.md (and the README's Performance section).
+FIGURE = re.compile(
+    r"~\s?\d|\b\d+(\.\d+)?\s?(ms|µs|us|payments/s|req/s)\b|\b\d+(\.\d+)?% of"
+    r"|\btimes (faster|cheaper|slower|as much)\b|\ba tenth of\b"
+)
+# Being rewritten on other branches (the COPY helper, the TSS engine package):
+# their figures move with that work.
+ELSEWHERE = {"core/bulk.py", "tss/engine.py"}
+
+
+def test_no_benchmark_figures_in_code_comments():
+    packages = (
+        "auth_org",
+        "core",
+        "disbursements",
+        "messaging",
+        "receivers",
+        "reports",
+    )
+    packages += ("sdp",)
+    found = [line for package in (*packages, "tss") for line in _figures(package)]
+    assert found == []
+    assert (ROOT / "docs" / "performance.md").is_file()
+
+
+def _figures(package: str) -> list[str]:
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        if "migrations" in path.parts or name in ELSEWHERE:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if FIGURE.search(line):
+                found.append(f"{name}:{number}: {line.strip()}")
+    return found

@@ -109,8 +109,8 @@ def test_jsontext_writes_what_json_build_object_writes():
     )
     joined = jsontext.obj(
         text=jsontext.string("v.s"),
-        id=jsontext.quoted("v.u"),
-        count=jsontext.quoted("v.i"),
+        id=jsontext.quoted("v.u::uuid"),
+        count=jsontext.quoted("v.i::integer"),
         number=jsontext.literal("v.i"),
         at=jsontext.iso("v.t"),
         amount=jsontext.money("v.m"),

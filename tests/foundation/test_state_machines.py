@@ -43,6 +43,7 @@ EXPECTED = {
     },
     Payment: {
         ("DRAFT", "READY"),
+        ("READY", "READY"),  # held by a cooling period (the history says why)
         ("READY", "PENDING"),
         ("READY", "PAUSED"),
         ("PAUSED", "READY"),

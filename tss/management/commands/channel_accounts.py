@@ -1,7 +1,9 @@
 """manage.py channel_accounts create N | delete (--id G... | --all) | ensure N |
 verify [--delete-invalid] | list"""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tss import channels
 from tss.errors import TSSError
@@ -11,7 +13,7 @@ from tss.models import ChannelAccount
 class Command(BaseCommand):
     help = "Create, delete, verify and list the TSS's channel accounts."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create")
         create.add_argument("count", type=int)
@@ -25,7 +27,7 @@ class Command(BaseCommand):
         verify.add_argument("--delete-invalid", action="store_true")
         sub.add_parser("list")
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             if action == "create":
                 created = channels.create(options["count"])
@@ -34,8 +36,8 @@ class Command(BaseCommand):
                 deleted = channels.delete(None if options["all"] else options["ids"])
                 self.stdout.write(f"deleted {len(deleted)} channel accounts")
             elif action == "ensure":
-                created, deleted = channels.ensure(options["count"])
-                self.stdout.write(f"created {created}, deleted {deleted}")
+                added, removed = channels.ensure(options["count"])
+                self.stdout.write(f"created {added}, deleted {removed}")
             elif action == "verify":
                 invalid = channels.verify(delete_invalid=options["delete_invalid"])
                 for key in invalid:

@@ -1,0 +1,262 @@
+"""Pre-flight and duplicate warnings against the localnet: each receiver's account
+and trustline as the network shows them, the distribution balance, the fee
+statistics, and our own records."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from stellar_sdk import Asset as StellarAsset
+from stellar_sdk import ChangeTrust, CreateAccount, Keypair, Payment
+
+from auth_org.controls import update_controls
+from auth_org.models import Asset, Role, Wallet
+from disbursements.models import Disbursement, DisbursementStatusChange
+from disbursements.models import Payment as PaymentRow
+from tests.api2_fixtures import client_for
+from tests.factories import (
+    DisbursementFactory,
+    OrganizationFactory,
+    PaymentFactory,
+    ReceiverWalletFactory,
+    UserFactory,
+)
+from tests.tss.conftest import network, tss_network  # noqa: F401 - fixtures
+from tss import accounts, horizon, keys
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenant(network):  # noqa: F811 - the fixture imported above
+    """An organization with a funded distribution account holding 1000 USDC."""
+    cache.clear()
+    organization = OrganizationFactory()
+    accounts.create_distribution_account(organization.id)
+    issuer = Keypair.random()
+    network.friendbot(issuer.public_key)
+    usdc = Asset.objects.create(
+        organization=organization, code="USDC", issuer=issuer.public_key
+    )
+    accounts.ensure_trustline(organization.id, "USDC", issuer.public_key)
+    accounts.run_transaction(
+        issuer,
+        [
+            Payment(
+                destination=accounts.distribution_account_for(organization.id),
+                asset=StellarAsset("USDC", issuer.public_key),
+                amount="1000",
+            )
+        ],
+    )
+    wallet = Wallet.objects.create(
+        organization=organization,
+        name="Preflight wallet",
+        homepage="https://wallet.example.org",
+        deep_link_schema="wallet://sdp",
+    )
+    wallet.assets.add(usdc)
+    return organization, usdc, wallet, issuer
+
+
+def new_accounts(count: int) -> list[Keypair]:
+    pairs = [Keypair.random() for _ in range(count)]
+    accounts.run_transaction(
+        keys.host_keypair(),
+        [CreateAccount(destination=k.public_key, starting_balance="3") for k in pairs],
+    )
+    return pairs
+
+
+def trust(pair: Keypair, issuer: Keypair) -> None:
+    accounts.run_transaction(
+        pair, [ChangeTrust(asset=StellarAsset("USDC", issuer.public_key))]
+    )
+
+
+def test_preflight_sorts_each_payment_by_what_the_network_shows(tenant):
+    organization, usdc, wallet, issuer = tenant
+    trusting, untrusting = new_accounts(2)
+    trust(trusting, issuer)
+    missing = Keypair.random()  # never created
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+
+    def payment(external_id, amount, *, address=None, status="DRAFT"):
+        receiver_wallet = ReceiverWalletFactory(
+            receiver__organization=organization,
+            receiver__external_id=external_id,
+            wallet=wallet,
+            status=status,
+            stellar_address=address,
+        )
+        return PaymentFactory(
+            disbursement=disbursement,
+            receiver_wallet=receiver_wallet,
+            amount=Decimal(amount),
+        )
+
+    ready = payment("ready", "10", address=trusting.public_key, status="REGISTERED")
+    no_line = payment(
+        "no-line", "20", address=untrusting.public_key, status="REGISTERED"
+    )
+    no_account = payment(
+        "no-acct", "30", address=missing.public_key, status="REGISTERED"
+    )
+    payment("invite", "40")
+
+    owner = UserFactory(organization=organization, roles=[Role.OWNER])
+    response = client_for(owner).get(f"/disbursements/{disbursement.pk}/preflight")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["payments"] == {
+        "total": 4,
+        "ready": {"count": 1, "amount": "10.0000000"},
+        "waiting": {"count": 1, "amount": "40.0000000"},
+        "failing": {"count": 2, "amount": "50.0000000"},
+    }
+    failures = {f["payment_id"]: f["reason"] for f in body["failures"]}
+    assert failures == {
+        str(no_line.pk): "no_trustline",
+        str(no_account.pk): "no_account",
+    }
+    assert str(ready.pk) not in failures
+    assert body["reasons"]["waiting"][0]["reason"] == "invitation_needed"
+    assert body["balance"] == {
+        "asset": "USDC",
+        "needed": "100.0000000",
+        "balance": "1000.0000000",
+        "in_flight": "0.0000000",
+        "available": "1000.0000000",
+        "sufficient": True,
+        "missing": "0.0000000",
+    }
+    fees = horizon.get("/fee_stats")
+    forecast = body["forecast"]
+    assert forecast["network_fees"]["fee_per_operation_stroops"] == int(
+        fees["fee_charged"]["p50"]
+    )
+    assert forecast["network_fees"]["operations"] == 2  # ready + waiting
+    assert forecast["ledgers_to_pay"] == 1
+    assert forecast["messages"]["count"] == 1
+    assert forecast["messages"]["by_channel"]["SMS"]["count"] == 1
+    assert Decimal(forecast["messages"]["estimated_cost"]) > 0
+    assert body["cached"] is False
+
+    # Cached while nothing changes; a changed payment is a new answer.
+    assert (
+        client_for(owner)
+        .get(f"/disbursements/{disbursement.pk}/preflight")
+        .json()["cached"]
+    )
+    PaymentRow.objects.filter(pk=ready.pk).update(amount=Decimal("11"))
+    again = client_for(owner).get(f"/disbursements/{disbursement.pk}/preflight")
+    assert again.json()["cached"] is False
+    assert again.json()["payments"]["ready"]["amount"] == "11.0000000"
+
+
+def test_preflight_shows_limits_duplicates_and_trustline_limits(tenant):
+    organization, usdc, wallet, issuer = tenant
+    (pair,) = new_accounts(1)
+    accounts.run_transaction(
+        pair, [ChangeTrust(asset=StellarAsset("USDC", issuer.public_key), limit="5")]
+    )
+    update_controls(organization, usdc, {"per_disbursement_max": "6"}, actor=None)
+    receiver_wallet = ReceiverWalletFactory(
+        receiver__organization=organization,
+        receiver__external_id="capped",
+        wallet=wallet,
+        status="REGISTERED",
+        stellar_address=pair.public_key,
+    )
+    earlier = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="COMPLETED"
+    )
+    paid = PaymentFactory(
+        disbursement=earlier,
+        receiver_wallet=receiver_wallet,
+        amount=Decimal("7"),
+        status="SUCCESS",
+    )
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+    PaymentFactory(
+        disbursement=disbursement, receiver_wallet=receiver_wallet, amount=Decimal("7")
+    )
+    owner = UserFactory(organization=organization, roles=[Role.OWNER])
+    body = client_for(owner).get(f"/disbursements/{disbursement.pk}/preflight").json()
+    assert body["failures"][0]["reason"] == "over_trustline_limit"
+    assert body["limits"][0]["limit"] == "per_disbursement_max"
+    assert body["limits"][0]["over_by"] == "1.0000000"
+    (duplicate,) = body["duplicates"]
+    assert duplicate["kind"] == "recent_payment"
+    assert duplicate["earlier_payment"]["id"] == str(paid.pk)
+    assert duplicate["earlier_payment"]["disbursement_name"] == earlier.name
+
+
+def test_preflight_route_tenants_and_statuses(tenant):
+    organization, usdc, wallet, _ = tenant
+    owner = UserFactory(organization=organization, roles=[Role.OWNER])
+    other = DisbursementFactory(status="READY")
+    client = client_for(owner)
+    assert client.get(f"/disbursements/{other.pk}/preflight").status_code == 404
+    started = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="STARTED"
+    )
+    answer = client.get(f"/disbursements/{started.pk}/preflight")
+    assert answer.status_code == 400
+    assert "DRAFT or READY" in answer.json()["error"]
+    developer = UserFactory(organization=organization, roles=[Role.DEVELOPER])
+    draft = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="DRAFT"
+    )
+    assert (
+        client_for(developer).get(f"/disbursements/{draft.pk}/preflight").status_code
+        == 403
+    )
+    assert Disbursement.objects.get(pk=draft.pk).status == "DRAFT"
+    assert not DisbursementStatusChange.objects.filter(disbursement=draft).exists()
+
+
+def test_admin_preflight_action_and_the_reason_on_the_payment_page(
+    tenant, client, operator
+):
+    from django.urls import reverse
+
+    organization, usdc, wallet, _ = tenant
+    (untrusting,) = new_accounts(1)
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+    payment = PaymentFactory(
+        disbursement=disbursement,
+        amount=Decimal("4"),
+        receiver_wallet=ReceiverWalletFactory(
+            receiver__organization=organization,
+            wallet=wallet,
+            status="REGISTERED",
+            stellar_address=untrusting.public_key,
+        ),
+    )
+    client.force_login(operator)
+    response = client.post(
+        reverse("admin:disbursements_disbursement_changelist"),
+        {"action": "preflight", "_selected_action": [str(disbursement.pk)]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert (
+        "0 ready, 0 waiting, 1 failing (1 the receiver&#x27;s account does not "
+        "trust the asset)" in page
+    )
+    assert "balance sufficient" in page
+    PaymentRow.objects.filter(pk=payment.pk).update(failure_reason="no_trustline")
+    page = client.get(
+        reverse("admin:disbursements_payment_change", args=[payment.pk])
+    ).content.decode()
+    assert "Waiting on the receiver" in page
+    assert "does not trust the asset" in page
