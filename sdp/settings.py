@@ -80,6 +80,11 @@ TRANSACTION_EXPLORER_URL = env.str(
 # formats numbers for: en, de, fr, es, ...), when the organization sets none.
 REPORTS_LOCALE = env.str("REPORTS_LOCALE", default="en")
 IS_PUBNET = NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
+# Stellar RPC, for payments to contract accounts (C...): the localnet serves it
+# at /rpc beside its Horizon; testnet and pubnet need a provider's or your own.
+RPC_URL = env.str("RPC_URL", default=HORIZON_URL.rstrip("/") + "/rpc")
+RPC_REQUEST_AUTH_HEADER_KEY = env.str("RPC_REQUEST_AUTH_HEADER_KEY", default="")
+RPC_REQUEST_AUTH_HEADER_VALUE = _secret("RPC_REQUEST_AUTH_HEADER_VALUE")
 
 # One line in a .env file: the PEM's line breaks may be written as \n.
 EC256_PRIVATE_KEY = _secret("EC256_PRIVATE_KEY").replace("\\n", "\n")

@@ -31,7 +31,7 @@ from django.conf import settings
 from stellar_sdk import Account, Asset, Keypair, MuxedAccount, TransactionBuilder
 from stellar_sdk.operation import Payment
 
-from tss import envelopes, horizon
+from tss import contract, envelopes, horizon
 from tss.errors import HorizonError
 from tss.models import SubmitterTransaction
 
@@ -139,7 +139,11 @@ def group(
     open_groups: dict[tuple[Any, ...], list[SubmitterTransaction]] = {}
     groups: list[list[SubmitterTransaction]] = []
     for row in rows:
-        if max_per_tx <= 1 or not row.destination_ok:
+        if (
+            max_per_tx <= 1
+            or not row.destination_ok
+            or destination_kind(row.destination) not in BATCHABLE_KINDS
+        ):
             groups.append([row])
             continue
         key = _key(row)
@@ -271,8 +275,28 @@ def _sdk(
     return bump.hash_hex(), bump.to_xdr()
 
 
+def _contract(
+    rows: Sequence[SubmitterTransaction],
+    signers: Signers,
+    sequence: int,
+    max_ledger: int,
+) -> tuple[str, str]:
+    """A contract payment goes alone (not in BATCHABLE_KINDS): the Stellar Asset
+    Contract's transfer, simulated through RPC (tss.contract; its bound is the
+    row's lease, as ``max_ledger``)."""
+    (row,) = rows
+    tx_hash, envelope_xdr, _ = contract.build(
+        row, signers.channel, signers.distribution, sequence
+    )
+    return tx_hash, envelope_xdr
+
+
 # The dispatch point: a transaction's destination kind -> its builder.
-BUILDERS: dict[str, Builder] = {"account": _packed, "muxed": _sdk}
+BUILDERS: dict[str, Builder] = {
+    "account": _packed,
+    "muxed": _sdk,
+    "contract": _contract,
+}
 
 
 def build(

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from core.bulk import update_from_values
 from core.fsm import transition_many
-from tss import batching, crashpoints, horizon, keys, metrics, signals
+from tss import batching, contract, crashpoints, horizon, keys, metrics, signals
 from tss.errors import HorizonError
 from tss.models import ChannelAccount, SubmitterTransaction
 from tss.results import parse_result_xdr
@@ -157,6 +157,7 @@ _FIELDS = (
     "channel_account",
     "channel_sequence",
     "distribution_account",
+    "destination",
 )
 
 
@@ -649,6 +650,7 @@ def lease(state: horizon.LedgerState, limit: int) -> list[Pair]:
                 status__in=LIVE,
                 stellar_transaction_hash__isnull=True,
             )
+            .filter(contract.lane_open(until))
             .order_by("created_at")[:limit]
         )
         if not rows:
@@ -749,9 +751,11 @@ def _build_group(
     channel: ChannelAccount,
     state: horizon.LedgerState,
     invalid: list[tuple[SubmitterTransaction, str]],
+    retry: list[tuple[SubmitterTransaction, str]],
 ) -> list[SubmitterTransaction]:
     """Build one transaction of ``group`` (its invalid payments left out, in
-    ``invalid``); returns the rows it pays, their fields set."""
+    ``invalid``; a contract payment that must wait for a later round, in
+    ``retry``); returns the rows it pays, their fields set."""
     rows = []
     for row in group:
         try:
@@ -765,6 +769,9 @@ def _build_group(
     sequence = (channel.sequence or 0) + 1  # build_and_store checked it is known
     try:
         tx_hash, envelope_xdr, paying = build(rows, channel, sequence)
+    except contract.Retry as exc:
+        retry += [(row, str(exc)) for row in rows]
+        return []
     except _BUILD_ERRORS as exc:
         invalid += [(row, f"the payment cannot be built: {exc}") for row in rows]
         return []
@@ -789,16 +796,19 @@ def build_and_store(
     keys.clear_round_cache()
     built: list[SubmitterTransaction] = []
     invalid: list[tuple[SubmitterTransaction, str]] = []
+    retry: list[tuple[SubmitterTransaction, str]] = []
     unused: list[str] = []
     for group, channel in pairs:
         if channel.sequence is None:
             _release(group, note="channel account not found")
             continue
-        rows = _build_group(group, channel, state, invalid)
+        rows = _build_group(group, channel, state, invalid, retry)
         built += rows
         if not rows:
             unused.append(channel.public_key)
     crashpoints.reached("after_sign")
+    if retry:
+        _release([row for row, _ in retry], note=retry[0][1])
     if invalid:
         with transaction.atomic():
             _fail_unsent(invalid)
@@ -930,7 +940,7 @@ def _send(
     if not sendable:
         return
     crashpoints.reached("during_send")
-    answers = list(_pool.map(horizon.submit_async, [r.envelope_xdr for r in sendable]))
+    answers = list(_pool.map(contract.submit_async, sendable))
     crashpoints.reached("after_accept")
     accepted, unclear, later, refused, bad_seq = [], [], [], [], []
     for row, answer in zip(sendable, answers, strict=True):
