@@ -1,0 +1,159 @@
+"""distribution_account.low_balance on the localnet: the threshold set through
+the dashboard's route, the distribution account's USDC balance read from
+Horizon by the beat task, told once per fall below the threshold."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+
+import pytest
+from stellar_sdk import Asset as StellarAsset
+from stellar_sdk import Payment
+
+from auth_org.models import AssetControls
+from auth_org.tasks import watch_low_balances_task
+from tests.api2_fixtures import client_for
+from tests.disbursements.test_preflight import tenant  # noqa: F401 - fixtures
+from tests.disbursements.test_retry_wakeup import usdc_balance
+from tests.factories import UserFactory
+from tests.redis_server import free_port
+from tests.tss.conftest import network, tss_network  # noqa: F401 - fixtures
+from tss import accounts, keys
+from webhooks import services
+from webhooks.models import Delivery, Event
+
+LOW = "distribution_account.low_balance"
+
+
+def move(source, destination: str, issuer, amount: str) -> None:
+    accounts.run_transaction(
+        source,
+        [
+            Payment(
+                destination=destination,
+                asset=StellarAsset("USDC", issuer.public_key),
+                amount=amount,
+            )
+        ],
+    )
+
+
+def low_events() -> list[dict]:
+    return [
+        json.loads(data) if isinstance(data, str) else data
+        for data in Event.objects.filter(type=LOW)
+        .order_by("id")
+        .values_list("data", flat=True)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_told_once_per_fall_below_the_threshold(network, tenant):  # noqa: F811
+    organization, usdc, _, issuer = tenant
+    endpoint, _ = services.create_endpoint(
+        tenant_id=organization.pk,
+        url="http://127.0.0.1:9/hooks",
+        event_types=[LOW],
+    )
+    owner = UserFactory(organization=organization)
+    client = client_for(owner)
+    address = accounts.distribution_account_for(organization.id)
+    distribution = keys.distribution_keypair(organization.id)
+    assert usdc_balance(address, issuer) == Decimal("1000")
+
+    # 1000 held, threshold 500: nothing to tell.
+    answer = client.patch(
+        f"/assets/{usdc.pk}/controls",
+        {"low_balance_threshold": "500"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["low_balance_threshold"] == "500.0000000"
+    watch_low_balances_task()
+    assert low_events() == []
+
+    # Paid out to 400: exactly one event with the figures.
+    move(distribution, issuer.public_key, issuer, "600")
+    watch_low_balances_task()
+    (event,) = low_events()
+    assert event["balance"] == "400.0000000"
+    assert event["threshold"] == "500.0000000"
+    assert event["asset"]["id"] == str(usdc.pk)
+    assert event["asset"]["code"] == "USDC"
+    assert event["asset"]["issuer"] == issuer.public_key
+    (listed,) = [a for a in client.get("/assets").json() if a["id"] == str(usdc.pk)]
+    assert event["asset"] == listed  # as the dashboard renders it
+    assert event["distribution_account"]["address"] == address
+    assert event["tenant"] == {"id": str(organization.pk), "name": organization.name}
+    stored = Event.objects.get(type=LOW)
+    assert stored.object_id == str(usdc.pk)
+    assert stored.tenant_id == organization.pk
+    assert Delivery.objects.get(event=stored).endpoint_id == endpoint.pk
+    assert AssetControls.objects.get(asset=usdc).low_balance_since is not None
+
+    # Still low on the next runs: nothing more.
+    watch_low_balances_task()
+    watch_low_balances_task()
+    assert len(low_events()) == 1
+
+    # Funded back above: the state resets, no event.
+    move(issuer, address, issuer, "200")
+    watch_low_balances_task()
+    assert AssetControls.objects.get(asset=usdc).low_balance_since is None
+    assert len(low_events()) == 1
+
+    # Falls again: told again, with the new balance.
+    move(distribution, issuer.public_key, issuer, "300")
+    watch_low_balances_task()
+    events = low_events()
+    assert len(events) == 2
+    assert events[1]["balance"] == "300.0000000"
+
+    # A new threshold is watched afresh: raised above the balance while low,
+    # told against it; removed, nothing more is told.
+    client.patch(
+        f"/assets/{usdc.pk}/controls",
+        {"low_balance_threshold": "350.5"},
+        format="json",
+    )
+    watch_low_balances_task()
+    events = low_events()
+    assert len(events) == 3
+    assert events[2]["threshold"] == "350.5000000"
+    client.patch(
+        f"/assets/{usdc.pk}/controls", {"low_balance_threshold": None}, format="json"
+    )
+    move(distribution, issuer.public_key, issuer, "100")
+    watch_low_balances_task()
+    assert len(low_events()) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_horizon_down_logs_and_tells_nothing(network, tenant, settings, caplog):  # noqa: F811
+    organization, usdc, _, _ = tenant
+    services.create_endpoint(
+        tenant_id=organization.pk, url="http://127.0.0.1:9/hooks", event_types=[LOW]
+    )
+    client = client_for(UserFactory(organization=organization))
+    answer = client.patch(
+        f"/assets/{usdc.pk}/controls",
+        {"low_balance_threshold": "5000"},  # above the 1000 held
+        format="json",
+    )
+    assert answer.status_code == 200
+    settings.HORIZON_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    with caplog.at_level(logging.WARNING, logger="auth_org.low_balance"):
+        watch_low_balances_task()  # returns: nothing escapes the beat
+    assert "cannot read the balances" in caplog.text
+    assert low_events() == []
+    assert AssetControls.objects.get(asset=usdc).low_balance_since is None
+    assert client.get(f"/assets/{usdc.pk}/controls").status_code == 200
+
+    # The network back: told.
+    settings.HORIZON_URL = network.url
+    watch_low_balances_task()
+    (event,) = low_events()
+    assert event["balance"] == "1000.0000000"
+    assert event["threshold"] == "5000.0000000"
