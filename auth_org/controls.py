@@ -96,10 +96,14 @@ def _amount(value: Any, field: str, *, allow_zero: bool = False) -> Decimal | No
     if value is None or value == "":
         return None
     raw = str(value).strip()
-    if allow_zero and AMOUNT_RE.match(raw) and not raw.startswith("-"):
-        if Decimal(raw) == 0:
-            return Decimal("0")
-    amount, error = parse_amount(str(value).strip())
+    if (
+        allow_zero
+        and AMOUNT_RE.match(raw)
+        and not raw.startswith("-")
+        and Decimal(raw) == 0
+    ):
+        return Decimal("0")
+    amount, error = parse_amount(raw)
     if error:
         raise APIError(extras={field: error})
     return amount
@@ -258,9 +262,7 @@ def note_balance(
         if balance >= threshold:
             if controls.low_balance_since is None:
                 return None
-            AssetControls.objects.filter(pk=controls.pk).update(
-                low_balance_since=None
-            )
+            AssetControls.objects.filter(pk=controls.pk).update(low_balance_since=None)
             return False
         if controls.low_balance_since is not None:
             return None
