@@ -12,12 +12,20 @@ import pytest
 from stellar_sdk import Asset as StellarAsset
 from stellar_sdk import Payment
 
+from auth_org import low_balance
+from auth_org.controls import update_controls
 from auth_org.models import AssetControls
 from auth_org.tasks import watch_low_balances_task
+from circle import services as circle_services
 from tests.api2_fixtures import client_for
+from tests.circle.conftest import (  # noqa: F401 - fixtures
+    circle_keys,
+    circle_org,
+    offline_circle,
+)
 from tests.disbursements.test_preflight import tenant  # noqa: F401 - fixtures
 from tests.disbursements.test_retry_wakeup import usdc_balance
-from tests.factories import UserFactory
+from tests.factories import AssetFactory, UserFactory
 from tests.redis_server import free_port
 from tests.tss.conftest import network, tss_network  # noqa: F401 - fixtures
 from tss import accounts, keys
@@ -157,3 +165,71 @@ def test_horizon_down_logs_and_tells_nothing(network, tenant, settings, caplog):
     (event,) = low_events()
     assert event["balance"] == "1000.0000000"
     assert event["threshold"] == "5000.0000000"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_circle_tenant_is_watched_on_its_circle_wallet(
+    offline_circle,  # noqa: F811
+    circle_keys,  # noqa: F811
+    circle_org,  # noqa: F811
+    settings,
+    caplog,
+):
+    usdc = AssetFactory(organization=circle_org, code="USDC")
+    services.create_endpoint(
+        tenant_id=circle_org.pk, url="http://127.0.0.1:9/hooks", event_types=[LOW]
+    )
+    update_controls(circle_org, usdc, {"low_balance_threshold": "80"}, actor=None)
+
+    # Not yet configured (PENDING_USER_ACTIVATION): skipped, logged.
+    with caplog.at_level(logging.WARNING, logger="auth_org.low_balance"):
+        watch_low_balances_task()
+    assert "cannot read the balances" in caplog.text
+    assert low_events() == []
+
+    key, wallet_id = circle_keys
+    circle_services.configure(circle_org.id, wallet_id=wallet_id, api_key=key)
+    watch_low_balances_task()  # 100 USD held
+    assert low_events() == []
+
+    with offline_circle.lock:
+        offline_circle.state.wallets[wallet_id]["USD"] = Decimal("40")
+    watch_low_balances_task()
+    watch_low_balances_task()
+    (event,) = low_events()
+    assert event["balance"] == "40.0000000"
+    assert event["threshold"] == "80.0000000"
+    assert event["asset"]["id"] == str(usdc.pk)
+    assert event["distribution_account"]["circle_wallet_id"] == wallet_id
+    assert event["distribution_account"]["type"] == (
+        "DISTRIBUTION_ACCOUNT.CIRCLE.DB_VAULT"
+    )
+
+    # Circle away: logged, nothing told, the state kept.
+    with offline_circle.lock:
+        offline_circle.state.wallets[wallet_id]["USD"] = Decimal("100")
+    url = settings.CIRCLE_API_BASE_URL
+    settings.CIRCLE_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="auth_org.low_balance"):
+        watch_low_balances_task()
+    assert "cannot read the balances" in caplog.text
+    settings.CIRCLE_API_BASE_URL = url
+    assert AssetControls.objects.get(asset=usdc).low_balance_since is not None
+
+    # Back above: cleared; below again: told again.
+    watch_low_balances_task()
+    assert AssetControls.objects.get(asset=usdc).low_balance_since is None
+    with offline_circle.lock:
+        offline_circle.state.wallets[wallet_id]["USD"] = Decimal("79.99")
+    watch_low_balances_task()
+    assert [e["balance"] for e in low_events()] == ["40.0000000", "79.9900000"]
+
+
+@pytest.mark.django_db
+def test_the_watch_never_reads_the_network_inside_a_transaction(caplog):
+    # pytest-django's non-transactional tests run inside a transaction.
+    with pytest.raises(RuntimeError, match="no transaction"):
+        low_balance.watch()
+    watch_low_balances_task()  # the beat's task logs it, nothing escapes
+    assert "low-balance watch failed" in caplog.text
