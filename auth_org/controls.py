@@ -1,9 +1,11 @@
-"""A tenant's controls per asset: spending limits and approval tiers.
+"""A tenant's controls per asset: spending limits, approval tiers and the
+low-balance threshold.
 
 The one write path of ``AssetControls`` and ``ApprovalTier``; every change is an
 audit row with the values before and after. The rules themselves are enforced
 where the money moves (``disbursements.controls``); this module only keeps and
-reads the figures.
+reads the figures, and keeps the low-balance state (``note_balance``, called by
+``auth_org.low_balance`` with a balance read outside any transaction).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from itertools import pairwise
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from auth_org import audit
 from auth_org.models import (
@@ -25,7 +28,8 @@ from auth_org.models import (
     User,
 )
 from core.api import APIError
-from core.validators import parse_amount
+from core.validators import AMOUNT_RE, parse_amount
+from webhooks import events
 
 LIMIT_FIELDS = ("daily_max", "per_disbursement_max", "per_receiver_max")
 MAX_WINDOW_DAYS = 3660
@@ -39,6 +43,7 @@ class Limits:
     per_receiver_max: Decimal | None = None
     per_receiver_window_days: int = 30
     tiers: tuple[tuple[Decimal, int], ...] = ()
+    low_balance_threshold: Decimal | None = None
 
     def approvals_required(self, amount: Decimal) -> tuple[int, Decimal | None]:
         """How many approvers ``amount`` needs and the tier's threshold; (0, None)
@@ -63,6 +68,7 @@ def limits_for(asset: Asset) -> Limits:
         per_receiver_max=controls.per_receiver_max,
         per_receiver_window_days=controls.per_receiver_window_days,
         tiers=tuple(controls.tiers.values_list("above", "approvals")),
+        low_balance_threshold=controls.low_balance_threshold,
     )
 
 
@@ -82,15 +88,22 @@ def controls_json(asset: Asset) -> dict[str, Any]:
             {"above": text(above), "approvals": approvals}
             for above, approvals in limits.tiers
         ],
+        "low_balance_threshold": text(limits.low_balance_threshold),
     }
 
 
 def _amount(value: Any, field: str, *, allow_zero: bool = False) -> Decimal | None:
     if value is None or value == "":
         return None
-    if allow_zero and str(value).strip() in ("0", "0.0"):
+    raw = str(value).strip()
+    if (
+        allow_zero
+        and AMOUNT_RE.match(raw)
+        and not raw.startswith("-")
+        and Decimal(raw) == 0
+    ):
         return Decimal("0")
-    amount, error = parse_amount(str(value).strip())
+    amount, error = parse_amount(raw)
     if error:
         raise APIError(extras={field: error})
     return amount
@@ -100,13 +113,22 @@ def _parse(data: Any) -> dict[str, Any]:
     """The PATCH body, every field optional; an unknown field is an error."""
     if not isinstance(data, dict):
         raise APIError(extras={"body": "a JSON object is required"})
-    known = {*LIMIT_FIELDS, "per_receiver_window_days", "approval_tiers"}
+    known = {
+        *LIMIT_FIELDS,
+        "per_receiver_window_days",
+        "approval_tiers",
+        "low_balance_threshold",
+    }
     if unknown := sorted(set(data) - known):
         raise APIError(extras={unknown[0]: "unknown field"})
     values: dict[str, Any] = {}
     for field in LIMIT_FIELDS:
         if field in data:
             values[field] = _amount(data[field], field)
+    if "low_balance_threshold" in data:
+        values["low_balance_threshold"] = _amount(
+            data["low_balance_threshold"], "low_balance_threshold", allow_zero=True
+        )
     if "per_receiver_window_days" in data:
         days = data["per_receiver_window_days"]
         if (
@@ -181,6 +203,11 @@ def update_controls(
         )
         before = controls_json(asset)
         tiers = values.pop("approval_tiers", None)
+        if values.get("low_balance_threshold", controls.low_balance_threshold) != (
+            controls.low_balance_threshold
+        ):
+            # A new threshold is watched afresh: told once if already under it.
+            controls.low_balance_since = None
         for field, value in values.items():
             setattr(controls, field, value)
         controls.save()
@@ -206,6 +233,53 @@ def update_controls(
                 changes=changes,
             )
     return after
+
+
+# --- the low-balance warning ------------------------------------------------------
+
+
+LOW_BALANCE = "distribution_account.low_balance"
+
+
+def note_balance(
+    controls_id: int, balance: Decimal, event_data: dict[str, Any]
+) -> bool | None:
+    """Record a balance of the asset read from the network (outside this
+    transaction): under the threshold and not yet told, the row is marked and
+    the event written, in one short transaction; at or above it, the mark is
+    cleared so a later fall is told again. Returns True when it told, False
+    when it cleared the mark, None when nothing changed. ``event_data`` is the
+    event's body without the figures (the asset, account and tenant)."""
+    with transaction.atomic():
+        controls = (
+            AssetControls.objects.select_for_update()
+            .filter(pk=controls_id, low_balance_threshold__isnull=False)
+            .first()
+        )
+        threshold = None if controls is None else controls.low_balance_threshold
+        if controls is None or threshold is None:  # removed meanwhile
+            return None
+        if balance >= threshold:
+            if controls.low_balance_since is None:
+                return None
+            AssetControls.objects.filter(pk=controls.pk).update(low_balance_since=None)
+            return False
+        if controls.low_balance_since is not None:
+            return None
+        now = timezone.now()
+        AssetControls.objects.filter(pk=controls.pk).update(low_balance_since=now)
+        events.emit(
+            controls.organization_id,
+            LOW_BALANCE,
+            controls.asset_id,
+            {
+                **event_data,
+                "balance": f"{balance:.7f}",
+                "threshold": f"{threshold:.7f}",
+                "below_since": now,
+            },
+        )
+        return True
 
 
 # --- the tenant's controls (not per asset) -------------------------------------

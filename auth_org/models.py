@@ -434,11 +434,22 @@ class AssetControls(models.Model):
     per_disbursement_max = amount_field(null=True, blank=True)
     per_receiver_max = amount_field(null=True, blank=True)
     per_receiver_window_days = models.PositiveIntegerField(default=30)
+    # The low-balance warning (docs/controls.md): the event
+    # ``distribution_account.low_balance`` when the distribution account's balance
+    # of the asset falls below the threshold (null: off); ``low_balance_since`` is
+    # when it was told, cleared once the balance is back at or above it.
+    low_balance_threshold = amount_field(null=True, blank=True)
+    low_balance_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "asset controls"
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(low_balance_threshold__gte=0)
+                | models.Q(low_balance_threshold__isnull=True),
+                name="asset_controls_low_balance_threshold_gte_0",
+            ),
             models.CheckConstraint(
                 condition=models.Q(daily_max__gt=0) | models.Q(daily_max__isnull=True),
                 name="asset_controls_daily_max_gt_0",

@@ -348,7 +348,8 @@ class ApprovalTier(serializers.Serializer):
 
 
 class AssetControls(serializers.Serializer):
-    """An asset's spending limits (null: no limit) and approval tiers."""
+    """An asset's spending limits (null: no limit), approval tiers and
+    low-balance threshold."""
 
     asset_id = serializers.UUIDField(read_only=True)
     daily_max = serializers.CharField(allow_null=True, required=False)
@@ -356,6 +357,14 @@ class AssetControls(serializers.Serializer):
     per_receiver_max = serializers.CharField(allow_null=True, required=False)
     per_receiver_window_days = serializers.IntegerField(required=False)
     approval_tiers = ApprovalTier(many=True, required=False)
+    low_balance_threshold = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text=(
+            "an amount with 7 decimals, 0 or more (null: off); below it the "
+            "distribution_account.low_balance webhook event is sent once per fall"
+        ),
+    )
 
 
 class TenantControls(serializers.Serializer):

@@ -1,7 +1,12 @@
+import logging
+
 from celery import shared_task
 
+from auth_org import low_balance
 from auth_org.models import Organization
 from auth_org.provisioning import provision_distribution_account
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -20,3 +25,16 @@ def provision_distribution_account_task(organization_id: str) -> None:
     ).first()
     if organization is not None:
         provision_distribution_account(organization)
+
+
+@shared_task(ignore_result=True)
+def watch_low_balances_task() -> None:
+    """Beat: tell ``distribution_account.low_balance`` (auth_org.low_balance).
+    Nothing escapes: an unreadable tenant is logged there, anything else here."""
+    try:
+        result = low_balance.watch()
+    except Exception:
+        logger.exception("low-balance watch failed")
+        return
+    if result.told or result.unreadable:
+        logger.info("low-balance watch: %s", result)

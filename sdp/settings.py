@@ -523,6 +523,8 @@ CELERY_BEAT_SCHEDULE["reports-reconcile-yesterday"] = {
     "schedule": crontab(hour=1, minute=15),
 }
 CELERY_BEAT_SCHEDULE["watch-failed-destinations"] = {"task": "disbursements.tasks.watch_failed_destinations_task", "schedule": env.float("SDP_WATCH_FAILED_SECONDS", default=60.0)}  # noqa: E501  # fmt: skip
+# distribution_account.low_balance (auth_org.low_balance); reads Horizon per tenant.
+CELERY_BEAT_SCHEDULE["watch-low-balances"] = {"task": "auth_org.tasks.watch_low_balances_task", "schedule": env.float("SDP_LOW_BALANCE_SECONDS", default=60.0)}  # noqa: E501  # fmt: skip
 CELERY_BEAT_SCHEDULE["hand-off-cooled-payments"] = {"task": "disbursements.tasks.hand_off_cooled_payments_task", "schedule": 60.0}  # noqa: E501  # fmt: skip
 CELERY_BEAT_SCHEDULE["sample-operations"] = {
     "task": "sdp.tasks.sample_operations_task",

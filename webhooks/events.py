@@ -47,6 +47,10 @@ EVENT_TYPES = {
     "receiver_wallet.registered": "a receiver linked a wallet (REGISTERED)",
     "receiver_wallet.flagged": "a receiver wallet was flagged (FLAGGED)",
     "message.failed": "a message to a receiver or user failed for good",
+    "distribution_account.low_balance": (
+        "the distribution account's balance of an asset fell below the tenant's "
+        "threshold (told once per fall)"
+    ),
 }
 
 _WANTS = (

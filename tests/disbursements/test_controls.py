@@ -375,6 +375,57 @@ def test_controls_route_roles_and_tenants(api, organization, usdc):
     assert answer.status_code == 403
 
 
+def test_low_balance_threshold_through_the_route(api, organization, usdc):
+    url = f"/assets/{usdc.pk}/controls"
+    assert api.get(url).json()["low_balance_threshold"] is None
+    answer = api.patch(url, {"low_balance_threshold": "250.5"}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["low_balance_threshold"] == "250.5000000"
+    assert api.get(url).json()["low_balance_threshold"] == "250.5000000"
+    entry = AuditEntry.objects.get(action="controls.changed")
+    assert entry.changes == {
+        "low_balance_threshold": {"from": None, "to": "250.5000000"}
+    }
+    assert entry.object_id == str(usdc.pk)
+    for bad in ["-1", "abc", "1.12345678", True, [], "NaN", "-0.0"]:
+        refused = api.patch(url, {"low_balance_threshold": bad}, format="json")
+        assert refused.status_code == 400, bad
+        assert "low_balance_threshold" in refused.json()["extras"], bad
+    assert AuditEntry.objects.filter(action="controls.changed").count() == 1
+    # 0 is a threshold (never under it); null turns the warning off.
+    assert (
+        api.patch(url, {"low_balance_threshold": "0.00"}, format="json").json()[
+            "low_balance_threshold"
+        ]
+        == "0.0000000"
+    )
+    answer = api.patch(url, {"low_balance_threshold": None}, format="json")
+    assert answer.json()["low_balance_threshold"] is None
+    assert AuditEntry.objects.filter(action="controls.changed").count() == 3
+
+    for role in (Role.BUSINESS, Role.DEVELOPER, Role.INITIATOR, Role.APPROVER):
+        other = client_for(role_user(organization, role))
+        assert other.get(url).status_code == 200
+        assert (
+            other.patch(url, {"low_balance_threshold": "1"}, format="json").status_code
+            == 403
+        ), role
+    controller = client_for(role_user(organization, Role.FINANCIAL_CONTROLLER))
+    assert (
+        controller.patch(url, {"low_balance_threshold": "1"}, format="json").status_code
+        == 200
+    )
+    stranger = AssetFactory(organization=OrganizationFactory(), code="EURC")
+    assert (
+        api.patch(
+            f"/assets/{stranger.pk}/controls",
+            {"low_balance_threshold": "1"},
+            format="json",
+        ).status_code
+        == 404
+    )
+
+
 # --- duplicate warnings -------------------------------------------------------------
 
 
