@@ -2,8 +2,11 @@
 reconcile the database against the ledger.
 
     python -m bench.crash [--runs 200] [--payments 6] [--seed N]
+                          [--contract-share 0.5]
 
-Each run queues a few payments to fresh receiver accounts, starts the engine in
+Each run queues a few payments to fresh receivers (accounts, and with
+``--contract-share`` that share of contract addresses, paid through Stellar
+RPC with the asset contract's transfer), starts the engine in
 a child process with ``TSS_CRASH_AT=<point>`` (tss.crashpoints) and maybe
 localnet faults, lets it die, restarts it without the crash point, and checks
 that every payment is on the ledger exactly once and final in the database.
@@ -29,7 +32,9 @@ FAULTS = [
     {"timeout_drop": 0.5},
     {"rate_limit": 0.5},
     {"ingestion_lag": 3},
+    {"timeout_after_accept": 0.5, "ingestion_lag": 2},
 ]
+PAID = 1_000_000  # each payment: 0.1 XLM in stroops
 
 
 def child() -> None:
@@ -60,8 +65,37 @@ def _run_child(env: dict, timeout: float) -> int:
         return -999
 
 
-def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
-    """One crash run; returns {point, killed, double, lost, unfinished}."""
+def _contract_counts(net, contracts: list[str]) -> list[int]:
+    """How many payments each contract got, read through RPC (its balance in
+    the native asset's contract, in units of one payment)."""
+    from stellar_sdk import Asset
+
+    rpc = net.soroban_server()
+    counts = []
+    for address in contracts:
+        entry = rpc.get_sac_balance(address, Asset.native(), net.passphrase)
+        amount = entry.balance_entry.amount if entry.balance_entry else 0
+        counts.append(amount // PAID if amount % PAID == 0 else -1)
+    return counts
+
+
+def one_run(
+    net,
+    rng: random.Random,
+    payments: int,
+    env_base: dict,
+    contract_share: float = 0.0,
+) -> dict:
+    """One crash run; returns {point, killed, double, lost, unfinished}.
+
+    In about a third of the runs one more payment goes to an account that does
+    not exist, though its check said it did (the account merged away after the
+    check): its batch fails on the ledger as a whole; that payment must end in
+    ERROR with its own operation's code, and the others be paid once each.
+    ``contract_share`` of the payments go to contract addresses (C...)."""
+    import os as _os
+
+    from stellar_sdk import Keypair, StrKey
 
     from tests.tss.conftest import (
         create_receivers,
@@ -73,8 +107,19 @@ def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
 
     tenant = uuid.uuid4()
     accounts.create_distribution_account(tenant)
-    destinations = create_receivers(payments)
-    queue_xlm_payments(tenant, destinations, Decimal("0.1"))
+    contract_count = round(payments * contract_share)
+    destinations = create_receivers(payments - contract_count)
+    contracts = [StrKey.encode_contract(_os.urandom(32)) for _ in range(contract_count)]
+    failing_op = rng.random() < 0.35
+    gone = [Keypair.random().public_key] if failing_op else []
+    queue_xlm_payments(
+        tenant, destinations[:1] + gone + destinations[1:] + contracts, Decimal("0.1")
+    )
+    if failing_op:
+        # Said to accept (checked before the merge); contracts are never batched.
+        SubmitterTransaction.objects.filter(tenant_id=tenant).exclude(
+            destination__startswith="C"
+        ).update(destination_ok=True)
     point = rng.choice(crashpoints.POINTS)
     faults = rng.choice(FAULTS)
     background = rng.choice(("0", "1"))
@@ -92,16 +137,24 @@ def one_run(net, rng: random.Random, payments: int, env_base: dict) -> dict:
     final_code = _run_child(env, 120)
     source = accounts.distribution_account_for(tenant)
     counts = [len(payments_on_ledger(net, d, source)) for d in destinations]
+    counts += _contract_counts(net, contracts)
     rows = SubmitterTransaction.objects.filter(tenant_id=tenant)
     success = rows.filter(status="SUCCESS").count()
+    gone_failed = rows.filter(
+        destination__in=gone,
+        status="ERROR",
+        status_message__contains="op_no_destination",
+    ).count()
     return {
         "point": point,
         "faults": ",".join(faults) or "none",
+        "failing_op": failing_op,
         "sender_thread": background == "1",
+        "contracts": contract_count,
         "killed": code == -9,
-        "double": sum(1 for c in counts if c > 1),
+        "double": sum(1 for c in counts if c > 1 or c < 0),
         "lost": sum(1 for c in counts if c == 0),
-        "unfinished": payments - success + (final_code != 0),
+        "unfinished": payments - success + len(gone) - gone_failed + (final_code != 0),
     }
 
 
@@ -110,6 +163,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--payments", type=int, default=6)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--contract-share",
+        type=float,
+        default=0.0,
+        help="share of payments to contract addresses (C...), paid through RPC",
+    )
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdp.settings")
@@ -149,14 +208,18 @@ def summarize(net, args) -> dict:
     env_base["HORIZON_URL"] = net.url
     totals = {"runs": 0, "killed": 0, "double_payments": 0, "lost_payments": 0}
     totals["unfinished"] = 0
+    totals["failing_op_runs"] = 0
+    totals["contract_payments"] = 0
     for _ in range(args.runs):
-        outcome = one_run(net, rng, args.payments, env_base)
+        outcome = one_run(net, rng, args.payments, env_base, args.contract_share)
         print(outcome, file=sys.stderr, flush=True)
         totals["runs"] += 1
         totals["killed"] += outcome["killed"]
         totals["double_payments"] += outcome["double"]
         totals["lost_payments"] += outcome["lost"]
         totals["unfinished"] += outcome["unfinished"]
+        totals["failing_op_runs"] += outcome["failing_op"]
+        totals["contract_payments"] += outcome["contracts"]
     return totals
 
 

@@ -139,7 +139,7 @@ def run(args, net, prefix: str) -> None:
     from receivers.models import ReceiverWallet
 
     n = args.payments
-    org, asset, wallet, destinations, _ = setup_network(args, net)
+    org, asset, wallet, destinations, _, _ = setup_network(args, net)
     figures: dict = {"payments": n}
     disbursement = create_disbursement(
         org,

@@ -99,20 +99,15 @@ def validate_verification(kind: str, value: str, today: date) -> str | None:
     return None
 
 
-CONTRACT_ADDRESS_REFUSED = (
-    "contract addresses (C...) cannot be paid yet: use a Stellar account address (G...)"
-)
+CONTRACT_MEMO_REFUSED = "a contract address (C...) takes no memo"
 
 
 def validate_wallet_address(address: str) -> str | None:
-    """None for an address the platform can pay (a Stellar account, G...).
-    SDP also takes contract addresses (C...); the TSS does not pay them yet, so
-    they are refused here, where they enter, rather than failed after the
-    disbursement started."""
-    if StrKey.is_valid_ed25519_public_key(address):
+    """None for an address the platform can pay: a Stellar account (G...) or a
+    contract account (C..., paid with the asset contract's transfer; it takes
+    no memo, see CONTRACT_MEMO_REFUSED)."""
+    if StrKey.is_valid_ed25519_public_key(address) or StrKey.is_valid_contract(address):
         return None
-    if StrKey.is_valid_contract(address):
-        return CONTRACT_ADDRESS_REFUSED
     return (
         "invalid wallet address. Must be a valid Stellar public key or contract address"
     )

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from core.api import APIError
 from core.validators import (
+    CONTRACT_MEMO_REFUSED,
     detect_memo,
     parse_amount,
     validate_email,
@@ -261,9 +262,7 @@ def _validate_row(
         elif error := validate_wallet_address(address):
             found["walletAddress"] = error
         elif memo and address.startswith("C"):
-            found["walletAddressMemo"] = (
-                "wallet address memo is not supported for contract addresses"
-            )
+            found["walletAddressMemo"] = CONTRACT_MEMO_REFUSED
         elif memo:
             memo_type, error = detect_memo(memo)
             if error:

@@ -248,7 +248,7 @@ def create_direct_payment(
             ReceiverWallet.Status.REGISTERED,
         ):
             raise APIError(f"receiver wallet is not ready (status {current.status})")
-        # A wallet registered before contract addresses were refused at entry.
+        # An address that was valid when stored and is no more (rules change).
         if current.stellar_address and (
             error := validate_wallet_address(current.stellar_address)
         ):

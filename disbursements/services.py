@@ -404,7 +404,6 @@ def start_disbursement(
         receiver_wallet_ids = list(
             set(payments.values_list("receiver_wallet_id", flat=True))
         )
-        _refuse_unpayable_addresses(receiver_wallet_ids)
         check_balance(
             organization,
             locked.asset,
@@ -448,27 +447,6 @@ def start_disbursement(
             )
         hand_off_payments(Payment.objects.filter(disbursement=locked))
     disbursement.refresh_from_db()
-
-
-def _refuse_unpayable_addresses(receiver_wallet_ids: list) -> None:
-    """Refuse to start while a receiver wallet holds an address the platform
-    cannot pay (a contract, C...: refused at entry since, but a wallet may
-    hold one from before), naming its receivers, rather than fail their
-    payments after the start."""
-    unpayable = list(
-        ReceiverWallet.objects.filter(
-            pk__any=receiver_wallet_ids, stellar_address__startswith="C"
-        )
-        .order_by("receiver__external_id")
-        .values_list("receiver__external_id", flat=True)[:10]
-    )
-    if unpayable:
-        raise APIError(
-            extras={
-                "receivers": "contract addresses (C...) cannot be paid yet; "
-                f"receivers: {', '.join(unpayable)}"
-            }
-        )
 
 
 def pause_disbursement(disbursement: Disbursement, *, actor: User | None) -> None:

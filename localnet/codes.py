@@ -23,6 +23,7 @@ TX_FEE_BUMP_INNER_FAILED = -13
 TX_BAD_SPONSORSHIP = -14
 TX_BAD_MIN_SEQ_AGE_OR_GAP = -15
 TX_MALFORMED = -16
+TX_SOROBAN_INVALID = -17
 
 TX_CODE_NAMES = {
     TX_FEE_BUMP_INNER_SUCCESS: "tx_fee_bump_inner_success",
@@ -43,6 +44,7 @@ TX_CODE_NAMES = {
     TX_BAD_SPONSORSHIP: "tx_bad_sponsorship",
     TX_BAD_MIN_SEQ_AGE_OR_GAP: "tx_bad_minseq_age_or_gap",
     TX_MALFORMED: "tx_malformed",
+    TX_SOROBAN_INVALID: "tx_soroban_invalid",
 }
 
 # Outer operation result codes (OperationResultCode).
@@ -78,6 +80,12 @@ BEGIN_SPONSORING_FUTURE_RESERVES = 16
 END_SPONSORING_FUTURE_RESERVES = 17
 REVOKE_SPONSORSHIP = 18
 SET_TRUST_LINE_FLAGS = 21
+INVOKE_HOST_FUNCTION = 24
+EXTEND_FOOTPRINT_TTL = 25
+RESTORE_FOOTPRINT = 26
+SOROBAN_OPERATIONS = frozenset(
+    {INVOKE_HOST_FUNCTION, EXTEND_FOOTPRINT_TTL, RESTORE_FOOTPRINT}
+)
 
 SUPPORTED_OPERATIONS = frozenset(
     {
@@ -92,6 +100,9 @@ SUPPORTED_OPERATIONS = frozenset(
         END_SPONSORING_FUTURE_RESERVES,
         REVOKE_SPONSORSHIP,
         SET_TRUST_LINE_FLAGS,
+        INVOKE_HOST_FUNCTION,
+        EXTEND_FOOTPRINT_TTL,
+        RESTORE_FOOTPRINT,
     }
 )
 
@@ -273,6 +284,26 @@ INNER_CODE_NAMES = {
         -3: "op_cant_revoke",
         -4: "op_invalid_state",
         -5: "op_low_reserve",
+    },
+    INVOKE_HOST_FUNCTION: {
+        0: "op_success",
+        -1: "op_malformed",
+        -2: "op_trapped",
+        -3: "op_resource_limit_exceeded",
+        -4: "op_entry_archived",
+        -5: "op_insufficient_refundable_fee",
+    },
+    EXTEND_FOOTPRINT_TTL: {
+        0: "op_success",
+        -1: "op_malformed",
+        -2: "op_resource_limit_exceeded",
+        -3: "op_insufficient_refundable_fee",
+    },
+    RESTORE_FOOTPRINT: {
+        0: "op_success",
+        -1: "op_malformed",
+        -2: "op_resource_limit_exceeded",
+        -3: "op_insufficient_refundable_fee",
     },
 }
 

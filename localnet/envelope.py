@@ -207,6 +207,13 @@ def _operation(op: X.Operation) -> Operation:
             "clear_flags": b.clear_flags.uint32,
             "set_flags": b.set_flags.uint32,
         }
+    elif op_type == codes.INVOKE_HOST_FUNCTION:
+        b = body.invoke_host_function_op
+        fields = {"host_function": b.host_function, "auth": list(b.auth)}
+    elif op_type == codes.EXTEND_FOOTPRINT_TTL:
+        fields = {"extend_to": body.extend_footprint_ttl_op.extend_to.uint32}
+    elif op_type == codes.RESTORE_FOOTPRINT:
+        fields = {}
     else:
         fields = {"unsupported": True}
     operation = Operation(op_type, source, fields)
@@ -290,9 +297,15 @@ class InnerTransaction:
         "precondition_type",
         "seq_num",
         "signatures",
+        "size",
+        "soroban",
         "source",
         "source_muxed",
     )
+
+    @property
+    def resource_fee(self) -> int:
+        return 0 if self.soroban is None else self.soroban.resource_fee.int64
 
 
 class Envelope:
@@ -319,6 +332,22 @@ class Envelope:
     @property
     def fee_payer(self) -> str:
         return self.fee_source if self.is_fee_bump else self.inner.source
+
+    @property
+    def resource_fee(self) -> int:
+        """The declared Soroban resource fee (0 for a classic transaction)."""
+        return self.inner.resource_fee
+
+    @property
+    def inclusion_bid(self) -> int:
+        """The bid for inclusion: the fee less the Soroban resource fee."""
+        return self.fee_bid - self.inner.resource_fee
+
+    @property
+    def is_soroban(self) -> bool:
+        return self.inner.soroban is not None or any(
+            op.type in codes.SOROBAN_OPERATIONS for op in self.inner.operations
+        )
 
 
 def _signatures_length(signatures) -> int:
@@ -379,6 +408,8 @@ def _inner(tx: X.Transaction, signatures, tx_hash: bytes) -> InnerTransaction:
     else:
         inner.memo_type, inner.memo_value = "return", memo.ret_hash.hash
     inner.operations = [_operation(op) for op in tx.operations]
+    inner.soroban = tx.ext.soroban_data if tx.ext.v == 1 else None
+    inner.size = 0
     inner.signatures = Signatures(tx_hash, _sig_items(signatures))
     inner.hash = tx_hash
     return inner
@@ -471,5 +502,6 @@ def _build(decoded, raw: bytes, envelope_b64: str, network_id: bytes) -> Envelop
     else:
         raise MalformedEnvelopeError("unknown envelope type")
     env.hash_hex = env.hash.hex()
+    env.inner.size = len(raw)
     env.arrival = 0
     return env

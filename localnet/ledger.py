@@ -15,6 +15,7 @@ import nacl.signing
 from stellar_sdk import Keypair, StrKey
 
 from localnet import codes as C
+from localnet import sac
 from localnet.envelope import INVALID_ASSET, MAX_OPS_PER_TX, Envelope, InnerTransaction
 
 STROOPS_PER_XLM = 10_000_000
@@ -123,13 +124,14 @@ class TrustLine:
 class OpResult:
     """One operation's result: outer code, operation type, inner code."""
 
-    __slots__ = ("code", "merged_balance", "outer", "type")
+    __slots__ = ("code", "merged_balance", "outer", "soroban", "type")
 
     def __init__(self, op_type: int, code: int = 0, outer: int = C.OP_INNER):
         self.outer = outer
         self.type = op_type
         self.code = code
         self.merged_balance = 0
+        self.soroban: SorobanOutcome | None = None
 
     @property
     def ok(self) -> bool:
@@ -282,12 +284,33 @@ def _valid_string(value: bytes) -> bool:
     return all(0x20 <= c <= 0x7E for c in value)
 
 
-class TxContext:
-    __slots__ = ("close_time", "ledger_seq", "sponsoring")
+class SorobanOutcome:
+    """What an invocation left: its events, return value and error message."""
 
-    def __init__(self, ledger_seq: int, close_time: int):
+    __slots__ = ("error", "events", "return_value", "success_hash")
+
+    def __init__(self, events, return_value, error: str | None = None):
+        self.events = events
+        self.return_value = return_value
+        self.error = error
+        self.success_hash = b""
+        if error is None and return_value is not None:
+            from stellar_sdk import xdr as X
+
+            self.success_hash = hashlib.sha256(
+                X.InvokeHostFunctionSuccessPreImage(
+                    return_value=return_value, events=events
+                ).to_xdr_bytes()
+            ).digest()
+
+
+class TxContext:
+    __slots__ = ("close_time", "ledger_seq", "sponsoring", "tx")
+
+    def __init__(self, ledger_seq: int, close_time: int, tx=None):
         self.ledger_seq = ledger_seq
         self.close_time = close_time
+        self.tx = tx
         # sponsored account -> sponsoring account, for this transaction only
         self.sponsoring: dict[str, str] = {}
 
@@ -312,6 +335,9 @@ class Ledger:
         self.total_coins = TOTAL_COINS
         self._scopes: list[dict] = []
         self.ledger_seq = 1
+        # Soroban contract data (LedgerKey XDR -> entry with its TTL)
+        self.contract_data: dict[bytes, sac.ContractEntry] = {}
+        self.persistent_ttl = sac.MIN_PERSISTENT_TTL
         root = Account(self.root_keypair.public_key, TOTAL_COINS, 0, 1)
         self.accounts[root.account_id] = root
 
@@ -341,6 +367,11 @@ class Ledger:
                     self.accounts.pop(key, None)
                 else:
                     self.accounts[key] = original
+            elif kind == "c":
+                if original is None:
+                    self.contract_data.pop(key, None)
+                else:
+                    self.contract_data[key] = original
             else:
                 account_id, asset = key
                 if original is None:
@@ -377,6 +408,10 @@ class Ledger:
         self._save(("a", account_id), acc.copy())
         del self.accounts[account_id]
 
+    def put_contract_entry(self, key: bytes, entry: sac.ContractEntry) -> None:
+        self._save(("c", key), self.contract_data.get(key))
+        self.contract_data[key] = entry
+
     def trustline(self, account_id: str, asset) -> TrustLine | None:
         lines = self.lines.get(account_id)
         return lines.get(asset) if lines else None
@@ -412,7 +447,11 @@ class Ledger:
         return acc.balance - self.min_balance(acc)
 
     def total_native(self) -> int:
-        return sum(acc.balance for acc in self.accounts.values())
+        """Lumens outside the fee pool: in accounts and in contracts' balances
+        of the native asset's contract."""
+        return sum(
+            acc.balance for acc in self.accounts.values()
+        ) + sac.native_in_contracts(self)
 
     # ---- sponsorship (CAP-33) ----------------------------------------------
 
@@ -484,7 +523,11 @@ class Ledger:
         # the ledger bound's upper end is exclusive (CAP-21)
         if tx.max_ledger and tx.max_ledger <= ledger_seq:
             return C.TX_TOO_LATE, INVALID
-        if charge_fee and not applying and fee_bid < self.base_fee * op_count:
+        if (
+            charge_fee
+            and not applying
+            and fee_bid - tx.resource_fee < self.base_fee * op_count
+        ):
             return C.TX_INSUFFICIENT_FEE, INVALID
         src = self.accounts.get(tx.source)
         if src is None:
@@ -571,6 +614,9 @@ class Ledger:
         )
         if code is not None:
             return TxResult(code, fee_bid)
+        soroban_code = self._soroban_check_valid(tx)
+        if soroban_code is not None:
+            return TxResult(soroban_code, fee_bid)
         results = [OpResult(op.type) for op in tx.operations]
         for op, result in zip(tx.operations, results, strict=False):
             if op.type not in C.SUPPORTED_OPERATIONS or op.fields.get("unsupported"):
@@ -588,15 +634,36 @@ class Ledger:
             return TxResult(C.TX_BAD_AUTH_EXTRA, fee_bid)
         return TxResult(C.TX_SUCCESS, fee_bid, results)
 
+    def _soroban_check_valid(self, tx: InnerTransaction) -> int | None:
+        """Core's Soroban checks: one operation, resources declared, within
+        the per-transaction limits, and a resource fee that covers them."""
+        has_soroban_op = any(op.type in C.SOROBAN_OPERATIONS for op in tx.operations)
+        if not has_soroban_op:
+            return C.TX_MALFORMED if tx.soroban is not None else None
+        if len(tx.operations) != 1 or tx.soroban is None:
+            return C.TX_MALFORMED
+        declared = sac.declared_resources(tx.soroban)
+        if not sac.check_tx_limits(declared):
+            return C.TX_SOROBAN_INVALID
+        if tx.resource_fee < sac.minimum_fee(tx.soroban, tx.size):
+            return C.TX_SOROBAN_INVALID
+        if tx.resource_fee > tx.fee:
+            return C.TX_MALFORMED
+        return None
+
     def _check_valid_fee_bump(
         self, env: Envelope, ledger_seq: int, close_time: int, queued_fees: int
     ) -> TxResult:
         inner = env.inner
         inner_ops = len(inner.operations)
-        if env.fee_bid < self.base_fee * (inner_ops + 1):
+        resource_fee = inner.resource_fee
+        if env.fee_bid - resource_fee < self.base_fee * (inner_ops + 1):
             return TxResult(C.TX_INSUFFICIENT_FEE, env.fee_bid)
-        # the outer bid per operation must be at least the inner one
-        if env.fee_bid * inner_ops < inner.fee * (inner_ops + 1):
+        # the outer bid per operation must be at least the inner one (inclusion
+        # fees only: the Soroban resource fee is paid once)
+        if (env.fee_bid - resource_fee) * inner_ops < (inner.fee - resource_fee) * (
+            inner_ops + 1
+        ):
             return TxResult(C.TX_INSUFFICIENT_FEE, env.fee_bid)
         fee_source = self.accounts.get(env.fee_source)
         if fee_source is None:
@@ -634,7 +701,7 @@ class Ledger:
     def fee_to_charge(self, env: Envelope, base_fee_rate: int) -> int:
         """What a transaction pays in a ledger whose per-operation price is
         `base_fee_rate`: never more than its bid."""
-        return min(env.fee_bid, base_fee_rate * env.op_count)
+        return env.resource_fee + min(env.inclusion_bid, base_fee_rate * env.op_count)
 
     def charge_fee(self, env: Envelope, fee: int) -> int:
         """Take the fee from the fee payer (before any transaction applies)."""
@@ -696,7 +763,7 @@ class Ledger:
         if not checker.all_used():
             return TxResult(C.TX_BAD_AUTH_EXTRA)
 
-        ctx = TxContext(ledger_seq, close_time)
+        ctx = TxContext(ledger_seq, close_time, tx)
         self.begin()
         success = True
         for index, op in enumerate(tx.operations):
@@ -1202,6 +1269,92 @@ def _set_trust_line_flags(
     return result
 
 
+# ---- Soroban operations ---------------------------------------------------------------
+
+INVOKE_MALFORMED, INVOKE_TRAPPED, INVOKE_RESOURCE_LIMIT, INVOKE_ARCHIVED = (
+    -1,
+    -2,
+    -3,
+    -4,
+)
+INVOKE_INSUFFICIENT_REFUNDABLE_FEE = -5
+RESTORE_MALFORMED, RESTORE_RESOURCE_LIMIT, RESTORE_INSUFFICIENT_FEE = -1, -2, -3
+
+
+def _footprint(tx) -> tuple[set[bytes], set[bytes]]:
+    declared = sac.declared_resources(tx.soroban)
+    return set(declared.read_only), set(declared.read_write)
+
+
+def _invoke_host_function(
+    ledger: Ledger, op, source_id: str, ctx: TxContext
+) -> OpResult:
+    tx = ctx.tx
+    result = OpResult(C.INVOKE_HOST_FUNCTION)
+    ro, rw = _footprint(tx)
+    # an archived persistent entry anywhere in the footprint stops the call
+    for raw in ro | rw:
+        entry = ledger.contract_data.get(raw)
+        if entry is not None and entry.live_until < ctx.ledger_seq:
+            result.code = INVOKE_ARCHIVED
+            result.soroban = SorobanOutcome([], None, "entry archived")
+            return result
+    host = sac.Host(ledger, ctx.ledger_seq, source_id, (ro, rw), op.fields["auth"])
+    try:
+        value = host.run(op.fields["host_function"])
+    except sac.HostError as exc:
+        result.code = INVOKE_ARCHIVED if exc.kind == "archived" else INVOKE_TRAPPED
+        result.soroban = SorobanOutcome([], None, exc.message)
+        return result
+    declared = sac.declared_resources(tx.soroban)
+    used = host.resources()
+    if (
+        used.instructions > declared.instructions
+        or used.read_bytes > declared.read_bytes
+        or used.write_bytes > declared.write_bytes
+    ):
+        result.code = INVOKE_RESOURCE_LIMIT
+        result.soroban = SorobanOutcome([], None, "resource limit exceeded")
+        return result
+    needed = sac.resource_fee(
+        declared, tx.size, host.events_size(), host.rent_bytes, ledger.persistent_ttl
+    )
+    if needed > tx.resource_fee:
+        result.code = INVOKE_INSUFFICIENT_REFUNDABLE_FEE
+        result.soroban = SorobanOutcome([], None, "insufficient refundable fee")
+        return result
+    host.commit()
+    result.soroban = SorobanOutcome(host.events, value)
+    return result
+
+
+def _restore_footprint(ledger: Ledger, op, source_id: str, ctx: TxContext) -> OpResult:
+    tx = ctx.tx
+    result = OpResult(C.RESTORE_FOOTPRINT)
+    ro, rw = _footprint(tx)
+    if ro:
+        result.code = RESTORE_MALFORMED
+        return result
+    restored = sac.restore(ledger, sorted(rw), ctx.ledger_seq)
+    declared = sac.declared_resources(tx.soroban)
+    needed = sac.resource_fee(declared, tx.size, 0, restored, ledger.persistent_ttl)
+    if needed > tx.resource_fee:
+        result.code = RESTORE_INSUFFICIENT_FEE
+    return result
+
+
+def _extend_footprint_ttl(
+    ledger: Ledger, op, source_id: str, ctx: TxContext
+) -> OpResult:
+    ro, rw = _footprint(ctx.tx)
+    result = OpResult(C.EXTEND_FOOTPRINT_TTL)
+    if rw:
+        result.code = RESTORE_MALFORMED
+        return result
+    sac.extend_ttl(ledger, sorted(ro), ctx.ledger_seq, op.fields["extend_to"])
+    return result
+
+
 _APPLY = {
     C.CREATE_ACCOUNT: _create_account,
     C.PAYMENT: _payment,
@@ -1214,4 +1367,7 @@ _APPLY = {
     C.END_SPONSORING_FUTURE_RESERVES: _end_sponsoring,
     C.REVOKE_SPONSORSHIP: _revoke_sponsorship,
     C.SET_TRUST_LINE_FLAGS: _set_trust_line_flags,
+    C.INVOKE_HOST_FUNCTION: _invoke_host_function,
+    C.EXTEND_FOOTPRINT_TTL: _extend_footprint_ttl,
+    C.RESTORE_FOOTPRINT: _restore_footprint,
 }

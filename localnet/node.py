@@ -14,6 +14,7 @@ from stellar_sdk import Account as SdkAccount
 from stellar_sdk import Keypair, TransactionBuilder
 
 from localnet import codes as C
+from localnet import sac
 from localnet.envelope import Envelope, parse_envelope
 from localnet.ledger import (
     BASE_RESERVE,
@@ -84,6 +85,7 @@ class LedgerRecord:
         "prev_hash",
         "protocol_version",
         "seq",
+        "soroban_usage",
         "successful",
         "total_coins",
         "tx_set_operations",
@@ -96,7 +98,9 @@ class LedgerRecord:
     def from_json(cls, data: dict) -> LedgerRecord:
         record = cls()
         for name in cls.__slots__:
-            setattr(record, name, data[name])
+            setattr(
+                record, name, data.get(name, {} if name == "soroban_usage" else None)
+            )
         return record
 
 
@@ -153,6 +157,7 @@ class Node:
         self.passphrase = passphrase
         self.ledger_close = ledger_close
         self.max_ops_per_ledger = max_ops_per_ledger
+        self.soroban_limits = dict(sac.LEDGER_LIMITS)
         self.faults = dict(FAULT_DEFAULTS)
         self.random = random.Random(seed)
         self.on_close = None  # called (under the lock) after each ledger close
@@ -210,6 +215,7 @@ class Node:
         genesis.protocol_version = PROTOCOL_VERSION
         genesis.fee_rates = []
         genesis.max_fee_rates = []
+        genesis.soroban_usage = {}
         self.ledgers.append(genesis)
 
     @property
@@ -283,7 +289,40 @@ class Node:
         return {
             "ledger_close": self.ledger_close,
             "max_ops_per_ledger": self.max_ops_per_ledger,
+            "persistent_ttl": self.ledger.persistent_ttl,
+            "soroban_limits": dict(self.soroban_limits),
         }
+
+    def configure_soroban(
+        self, persistent_ttl: int | None = None, limits: dict | None = None
+    ) -> dict:
+        with self.lock:
+            if persistent_ttl is not None:
+                if persistent_ttl < 1:
+                    raise ValueError("persistent_ttl must be >= 1")
+                self.ledger.persistent_ttl = int(persistent_ttl)
+            for name, value in (limits or {}).items():
+                if name not in self.soroban_limits or int(value) < 1:
+                    raise ValueError(f"bad Soroban limit {name}={value}")
+                self.soroban_limits[name] = int(value)
+            return self.config()
+
+    def archive(self, contract: str | None = None) -> int:
+        """Let contract data entries pass their TTL now (of one contract, or
+        all): what months without a TTL extension do on the real network."""
+        with self.lock:
+            count = 0
+            for entry in self.ledger.contract_data.values():
+                if contract is not None:
+                    owner = entry.key().contract_data.contract
+                    from stellar_sdk import Address
+
+                    if Address.from_xdr_sc_address(owner).address != contract:
+                        continue
+                if entry.live_until >= self.latest.seq:
+                    entry.live_until = self.latest.seq - 1
+                    count += 1
+            return count
 
     # ---- submission ----------------------------------------------------------------
 
@@ -388,25 +427,38 @@ class Node:
                     candidates.append(pending)
             candidates.sort(
                 key=lambda p: (
-                    -(p.env.fee_bid * 1_000_000 // p.env.op_count),
+                    -(p.env.inclusion_bid * 1_000_000 // p.env.op_count),
                     p.env.arrival,
                 )
             )
             selected = []
             ops = 0
             surge = False
+            # Soroban transactions have their own lane, bounded by the
+            # ledger's resource limits rather than by operations
+            usage = dict.fromkeys(sac.LEDGER_LIMITS, 0)
             for pending in candidates:
+                if pending.env.is_soroban:
+                    wanted = self._soroban_usage(pending.env)
+                    if all(
+                        usage[k] + wanted[k] <= self.soroban_limits[k] for k in usage
+                    ):
+                        selected.append(pending)
+                        for k in usage:
+                            usage[k] += wanted[k]
+                    continue
                 if ops + pending.env.op_count <= self.max_ops_per_ledger:
                     selected.append(pending)
                     ops += pending.env.op_count
                 else:
                     surge = True
             base_rate = ledger.base_fee
-            if surge and selected:
+            classic = [p for p in selected if not p.env.is_soroban]
+            if surge and classic:
                 # surge pricing: everyone pays the lowest included bid per op
                 base_rate = max(
                     ledger.base_fee,
-                    min(p.env.fee_bid // p.env.op_count for p in selected),
+                    min(p.env.inclusion_bid // p.env.op_count for p in classic),
                 )
             fees = [
                 ledger.charge_fee(p.env, ledger.fee_to_charge(p.env, base_rate))
@@ -430,6 +482,7 @@ class Node:
                 }
 
             record = self._record_ledger(seq, close_time, applied, ops, base_rate)
+            record.soroban_usage = usage
             self.stats["ledgers_closed"] += 1
             self.stats["applied"] += len(applied)
             self.stats["apply_seconds"] += time.perf_counter() - started
@@ -437,6 +490,20 @@ class Node:
                 self.on_close(self)
             self.closed_event.notify_all()
             return record
+
+    @staticmethod
+    def _soroban_usage(env: Envelope) -> dict:
+        if env.inner.soroban is None:
+            return {"tx_count": 1} | dict.fromkeys(list(sac.LEDGER_LIMITS)[1:], 0)
+        declared = sac.declared_resources(env.inner.soroban)
+        return {
+            "tx_count": 1,
+            "instructions": declared.instructions,
+            "read_entries": declared.read_entries,
+            "write_entries": declared.write_entries,
+            "read_bytes": declared.read_bytes,
+            "write_bytes": declared.write_bytes,
+        }
 
     def _still_valid(self, env: Envelope, seq: int, close_time: int) -> str:
         """A cheap re-check of queued transactions before a ledger (core's

@@ -52,6 +52,21 @@ _ARMS = {
         X.SetTrustLineFlagsResult,
         X.SetTrustLineFlagsResultCode,
     ),
+    C.INVOKE_HOST_FUNCTION: (
+        "invoke_host_function_result",
+        X.InvokeHostFunctionResult,
+        X.InvokeHostFunctionResultCode,
+    ),
+    C.EXTEND_FOOTPRINT_TTL: (
+        "extend_footprint_ttl_result",
+        X.ExtendFootprintTTLResult,
+        X.ExtendFootprintTTLResultCode,
+    ),
+    C.RESTORE_FOOTPRINT: (
+        "restore_footprint_result",
+        X.RestoreFootprintResult,
+        X.RestoreFootprintResultCode,
+    ),
 }
 
 _TX_CODES_WITH_RESULTS = (C.TX_SUCCESS, C.TX_FAILED)
@@ -65,6 +80,9 @@ def _operation_result(result: OpResult) -> X.OperationResult:
         inner = cls(
             code=code_enum(0), source_account_balance=X.Int64(result.merged_balance)
         )
+    elif result.type == C.INVOKE_HOST_FUNCTION and result.code == 0:
+        success = result.soroban.success_hash if result.soroban is not None else b""
+        inner = cls(code=code_enum(0), success=X.Hash(success.ljust(32, b"\0")))
     else:
         inner = cls(code=code_enum(result.code))
     tr = X.OperationResultTr(type=X.OperationType(result.type), **{arm: inner})

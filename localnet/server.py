@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from localnet import horizon as H
+from localnet import rpc
 from localnet import state as state_file
 from localnet.envelope import MalformedEnvelopeError
 from localnet.node import (
@@ -171,6 +172,9 @@ class Handler(BaseHTTPRequestHandler):
                             "temporary overloading or maintenance of the server.",
                         ),
                     )
+                if path.rstrip("/") == "/rpc":
+                    self.send_rpc(method)
+                    return
                 status, body = self.horizon(method, path, query)
         except HttpError as exc:
             status, body = exc.status, exc.body
@@ -186,6 +190,30 @@ class Handler(BaseHTTPRequestHandler):
                 ),
             )
         self.send_json(status, body)
+
+    def send_rpc(self, method: str) -> None:
+        """Stellar RPC: JSON-RPC answers, or a gateway's plain failure."""
+        if method != "POST":
+            raise HttpError(
+                405,
+                H.problem(
+                    405,
+                    "method_not_allowed",
+                    "Method Not Allowed",
+                    "POST JSON-RPC requests",
+                ),
+            )
+        try:
+            status, body = rpc.handle(self.node, self.read_body())
+        except rpc.RpcFailure as exc:
+            data = exc.message.encode()
+            self.send_response(exc.status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_json(status, body, "application/json")
 
     def do_GET(self):
         self.dispatch("GET")
@@ -628,6 +656,30 @@ class Handler(BaseHTTPRequestHandler):
                         _number(form.get("max_ops_per_ledger"), int),
                     )
                 return 200, node.config()
+            if path == "/_localnet/soroban":
+                if method == "POST":
+                    form = self.form()
+                    return 200, node.configure_soroban(
+                        _number(form.get("persistent_ttl"), int),
+                        form.get("limits")
+                        if isinstance(form.get("limits"), dict)
+                        else None,
+                    )
+                return 200, node.config()
+            if path == "/_localnet/soroban_usage":
+                # what each ledger used of the Soroban limits (benchmarks)
+                with node.lock:
+                    return 200, {
+                        "limits": dict(node.soroban_limits),
+                        "ledgers": [
+                            {"sequence": r.seq, "usage": r.soroban_usage or {}}
+                            for r in node.ledgers
+                            if r.soroban_usage and r.soroban_usage.get("tx_count")
+                        ],
+                    }
+            if path == "/_localnet/archive" and method == "POST":
+                form = self.form()
+                return 200, {"archived": node.archive(form.get("contract") or None)}
             if path == "/_localnet/close" and method == "POST":
                 record = node.close_ledger()
                 return 200, {"sequence": record.seq}

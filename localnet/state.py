@@ -14,7 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from localnet.ledger import Account, OpResult, TrustLine, TxResult
+from localnet import sac
+from localnet.ledger import Account, OpResult, SorobanOutcome, TrustLine, TxResult
 from localnet.node import LedgerRecord, Node, TxRecord
 
 FORMAT = "sdp-localnet-state"
@@ -37,7 +38,8 @@ def _result_to_json(result: TxResult) -> dict:
     data = {"code": result.code, "fee_charged": result.fee_charged}
     if result.op_results is not None:
         data["ops"] = [
-            [r.outer, r.type, r.code, r.merged_balance] for r in result.op_results
+            [r.outer, r.type, r.code, r.merged_balance, _soroban_to_json(r.soroban)]
+            for r in result.op_results
         ]
     if result.inner is not None:
         data["inner"] = _result_to_json(result.inner)
@@ -45,13 +47,39 @@ def _result_to_json(result: TxResult) -> dict:
     return data
 
 
+def _soroban_to_json(outcome: SorobanOutcome | None) -> dict | None:
+    if outcome is None:
+        return None
+    return {
+        "events": [event.to_xdr() for event in outcome.events],
+        "return_value": (
+            outcome.return_value.to_xdr() if outcome.return_value is not None else None
+        ),
+        "error": outcome.error,
+    }
+
+
+def _soroban_from_json(data: dict | None) -> SorobanOutcome | None:
+    if data is None:
+        return None
+    from stellar_sdk import xdr as X
+
+    value = data["return_value"]
+    return SorobanOutcome(
+        [X.ContractEvent.from_xdr(event) for event in data["events"]],
+        X.SCVal.from_xdr(value) if value is not None else None,
+        data["error"],
+    )
+
+
 def _result_from_json(data: dict) -> TxResult:
     ops = None
     if "ops" in data:
         ops = []
-        for outer, op_type, code, merged in data["ops"]:
+        for outer, op_type, code, merged, *rest in data["ops"]:
             op_result = OpResult(op_type, code, outer)
             op_result.merged_balance = merged
+            op_result.soroban = _soroban_from_json(rest[0] if rest else None)
             ops.append(op_result)
     inner = _result_from_json(data["inner"]) if "inner" in data else None
     inner_hash = bytes.fromhex(data["inner_hash"]) if "inner_hash" in data else None
@@ -118,6 +146,16 @@ def snapshot(node: Node) -> dict:
         "trustlines": trustlines,
         "ledgers": [record.to_json() for record in node.ledgers],
         "transactions": transactions,
+        "contract_data": [
+            {
+                "key": _b64(entry.key_xdr),
+                "value": entry.value.to_xdr(),
+                "live_until": entry.live_until,
+                "last_modified": entry.last_modified,
+            }
+            for entry in ledger.contract_data.values()
+        ],
+        "persistent_ttl": ledger.persistent_ttl,
     }
 
 
@@ -207,9 +245,15 @@ def _restore(node: Node, data: dict) -> None:
             line.balance = int(item["balance"])
             line.sponsor = item["sponsor"]
             ledger.lines.setdefault(line.account_id, {})[asset] = line
-        if sum(acc.balance for acc in ledger.accounts.values()) + ledger.fee_pool != (
-            ledger.total_coins
-        ):
+        for item in data.get("contract_data", []):
+            ledger.contract_data[_unb64(item["key"])] = sac.entry_from_state(
+                _unb64(item["key"]),
+                item["value"],
+                item["live_until"],
+                item["last_modified"],
+            )
+        ledger.persistent_ttl = int(data.get("persistent_ttl", ledger.persistent_ttl))
+        if ledger.total_native() + ledger.fee_pool != ledger.total_coins:
             raise ValueError("balances and fee pool don't add up to the total coins")
         node.ledgers.clear()
         for item in data["ledgers"]:

@@ -92,6 +92,32 @@ class Localnet:
             self._server = Server(self.url)
         return self._server
 
+    @property
+    def rpc_url(self) -> str:
+        """Stellar RPC (JSON-RPC 2.0) of this network."""
+        return self.url + "/rpc"
+
+    def soroban_server(self):
+        """A stellar_sdk.SorobanServer pointed at this network's RPC."""
+        from stellar_sdk import SorobanServer
+
+        return SorobanServer(self.rpc_url)
+
+    def archive(self, contract: str | None = None) -> int:
+        """Let contract data (of one contract, or all) pass its TTL now."""
+        body = {"contract": contract} if contract else {}
+        return self._ok("POST", "/_localnet/archive", body)["archived"]
+
+    def configure_soroban(
+        self, persistent_ttl: int | None = None, limits: dict | None = None
+    ) -> dict:
+        body: dict = {}
+        if persistent_ttl is not None:
+            body["persistent_ttl"] = persistent_ttl
+        if limits:
+            body["limits"] = limits
+        return self._ok("POST", "/_localnet/soroban", body)
+
     def friendbot(self, address: str) -> dict:
         """Create `address` with 10,000 XLM (waits for the ledger)."""
         return self._ok("GET", f"/friendbot?addr={address}", timeout=60)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import html
+import os
 import re
 import time
 import tomllib
@@ -40,7 +41,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import phonenumbers
 import requests
-from stellar_sdk import Asset, ChangeTrust, Keypair, TransactionBuilder
+from stellar_sdk import Asset, ChangeTrust, Keypair, StrKey, TransactionBuilder
 from stellar_sdk import TransactionEnvelope as Envelope
 
 from receivers import links
@@ -882,3 +883,44 @@ def _asset(invitation: Invitation, toml: dict) -> tuple[str, str]:
     if len(credit) == 1:
         return credit[0]["code"], credit[0].get("issuer", "")
     return "native", ""
+
+
+@dataclass
+class ContractWallet:
+    """A contract account (C...) playing a smart or passkey wallet: for being
+    paid, an address is enough; what it holds is its balance in each asset's
+    contract (SAC), read through Stellar RPC as the real wallets read it."""
+
+    rpc_url: str
+    passphrase: str
+    address: str = field(default_factory=lambda: StrKey.encode_contract(os.urandom(32)))
+
+    def balance(self, code: str = "XLM", issuer: str = "") -> Decimal:
+        """The balance in the asset's contract (0 before the first payment)."""
+        from stellar_sdk import SorobanServer
+
+        asset = Asset.native() if not issuer else Asset(code, issuer)
+        with SorobanServer(self.rpc_url) as rpc:
+            found = rpc.get_sac_balance(self.address, asset, self.passphrase)
+        if found.balance_entry is None:
+            return Decimal(0)
+        return Decimal(found.balance_entry.amount) / 10_000_000
+
+    def wait_for_balance(
+        self, timeout: float, code: str = "XLM", issuer: str = "", at_least=None
+    ) -> Decimal:
+        """Wait until the balance reaches ``at_least`` (default: above 0)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            balance = self.balance(code, issuer)
+            if (at_least is None and balance > 0) or (
+                at_least is not None and balance >= at_least
+            ):
+                return balance
+            if time.monotonic() > deadline:
+                raise DemoWalletError(
+                    f"payment: no payment reached contract {self.address} in "
+                    f"{timeout:.0f}s (is the disbursement started, and RPC at "
+                    f"{self.rpc_url}?)"
+                )
+            time.sleep(PAYMENT_POLL_INTERVAL)

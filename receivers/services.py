@@ -62,7 +62,7 @@ def parse_address(address: str, memo: str) -> tuple[str, str, str]:
     memo_type = ""
     if memo:
         if address.startswith("C"):
-            raise APIError(extras={"stellar_memo": "no memo for contract addresses"})
+            raise APIError(extras={"stellar_memo": rules.CONTRACT_MEMO_REFUSED})
         memo_type, error = rules.detect_memo(memo)
         if error:
             raise APIError(extras={"stellar_memo": error})

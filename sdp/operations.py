@@ -164,7 +164,7 @@ WINDOWS = (
 
 
 def ledger_capacity_per_minute() -> int:
-    """Fee-bumped payments the network admits per minute (the TSS's own
+    """Payments the network admits per minute (the TSS's own
     reading of Horizon's max_tx_set_size), cached like the balances."""
     key = "ops:ledger_capacity"
     cached = cache.get(key)

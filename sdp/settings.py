@@ -80,6 +80,11 @@ TRANSACTION_EXPLORER_URL = env.str(
 # formats numbers for: en, de, fr, es, ...), when the organization sets none.
 REPORTS_LOCALE = env.str("REPORTS_LOCALE", default="en")
 IS_PUBNET = NETWORK_PASSPHRASE == PUBNET_PASSPHRASE
+# Stellar RPC, for payments to contract accounts (C...): the localnet serves it
+# at /rpc beside its Horizon; testnet and pubnet need a provider's or your own.
+RPC_URL = env.str("RPC_URL", default=HORIZON_URL.rstrip("/") + "/rpc")
+RPC_REQUEST_AUTH_HEADER_KEY = env.str("RPC_REQUEST_AUTH_HEADER_KEY", default="")
+RPC_REQUEST_AUTH_HEADER_VALUE = _secret("RPC_REQUEST_AUTH_HEADER_VALUE")
 
 # One line in a .env file: the PEM's line breaks may be written as \n.
 EC256_PRIVATE_KEY = _secret("EC256_PRIVATE_KEY").replace("\\n", "\n")
@@ -622,6 +627,8 @@ SILENCED_SYSTEM_CHECKS.append("security.W003")
 # --- TSS -------------------------------------------------------------------
 TSS_LEASE_LEDGERS = env.int("TSS_LEASE_LEDGERS", default=10)
 TSS_BATCH_SIZE = env.int("TSS_BATCH_SIZE", default=500)
+# Payments of one tenant and asset put in one transaction (1: batching off).
+TSS_MAX_PAYMENTS_PER_TX = env.int("TSS_MAX_PAYMENTS_PER_TX", default=100)
 CELERY_BEAT_SCHEDULE["tss-sweeper"] = {"task": "tss.tasks.sweep", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["tss-stale-leases"] = {
     "task": "tss.tasks.reconcile_leases",

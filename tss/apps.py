@@ -9,7 +9,12 @@ class TssConfig(AppConfig):
     def ready(self) -> None:
         from prometheus_client import REGISTRY
 
+        from tss import contract, signals
         from tss.metrics import DatabaseCollector
+
+        signals.transactions_finished.connect(
+            contract.count_finished, dispatch_uid="tss.contract.count_finished"
+        )
 
         # ready() can run twice in some test set-ups; register once.
         if not getattr(REGISTRY, "_tss_db_collector", False):

@@ -14,6 +14,7 @@ import threading
 
 POINTS = (
     "after_lease",
+    "after_simulate",
     "after_sign",
     "after_store",
     "during_send",

@@ -26,23 +26,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
-from stellar_sdk import Account, Asset, TransactionBuilder
-from stellar_sdk.operation import Payment
 
 from core.bulk import update_from_values
 from core.fsm import transition_many
-from tss import crashpoints, envelopes, horizon, keys, metrics, signals
+from tss import batching, contract, crashpoints, horizon, keys, metrics, signals
 from tss.errors import HorizonError
 from tss.models import ChannelAccount, SubmitterTransaction
 from tss.results import parse_result_xdr
@@ -79,6 +76,7 @@ class RoundResult:
     sent: int = 0
     throttled: bool = False
     built: int = 0  # new envelopes stored
+    checked: int = 0  # destinations checked
     live: bool = False  # live work remains
     notes: list[str] = field(default_factory=list)
 
@@ -86,7 +84,12 @@ class RoundResult:
     def progressed(self) -> bool:
         """The round moved something (a round right after it may find more)."""
         return bool(
-            self.confirmed or self.failed or self.expired or self.resent or self.built
+            self.confirmed
+            or self.failed
+            or self.expired
+            or self.resent
+            or self.built
+            or self.checked
         )
 
 
@@ -108,16 +111,31 @@ throttle = _Throttle()
 _capacity: dict[str, float] = {}
 
 
-def ledger_capacity() -> int:
-    """Fee-bumped single payments one ledger admits (a fee bump is 2 ops)."""
+def ledger_operations() -> int:
+    """The operations one ledger admits (Horizon's ``max_tx_set_size``), read
+    once a ledger: a budget on a stale, larger figure overfills the ledgers
+    (what does not fit waits in the queue, or is dropped, and surge pricing
+    makes every transaction pay the highest bid)."""
     now = timezone.now().timestamp()
-    if now - _capacity.get("at", 0) > 60:
+    if now - _capacity.get("at", 0) > horizon.ledger_close_seconds():
         try:
             _capacity["ops"] = horizon.max_ops_per_ledger()
             _capacity["at"] = now
         except HorizonError:
             _capacity.setdefault("ops", 100)  # unknown yet: start small
-    return max(1, int(_capacity["ops"]) // 2)
+    return max(2, int(_capacity["ops"]))
+
+
+def payments_for(operations: int) -> int:
+    """Payments that fit in ``operations`` ledger operations, in fee-bumped
+    transactions of up to ``TSS_MAX_PAYMENTS_PER_TX`` (each spends one more)."""
+    per_tx = batching.max_payments_per_tx()
+    return max(0, operations) * per_tx // (per_tx + 1)
+
+
+def ledger_capacity() -> int:
+    """Payments one ledger admits."""
+    return max(1, payments_for(ledger_operations()))
 
 
 # --- 1. confirm -------------------------------------------------------------
@@ -130,6 +148,7 @@ _FIELDS = (
     "status",
     "status_message",
     "stellar_transaction_hash",
+    "operation_index",
     "envelope_xdr",
     "envelope_max_ledger",
     "envelope_built_ledger",
@@ -138,6 +157,7 @@ _FIELDS = (
     "channel_account",
     "channel_sequence",
     "distribution_account",
+    "destination",
 )
 
 
@@ -190,17 +210,7 @@ def scan_ledgers(state: horizon.LedgerState, result: RoundResult) -> None:
             records = horizon.ledger_transactions(seq)
             if records is None:
                 break
-            found = {record["hash"]: record for record in records}
-            rows = list(
-                SubmitterTransaction.objects.filter(
-                    status=Status.PROCESSING, stellar_transaction_hash__in=list(found)
-                ).only(*_FIELDS)
-            )
-            if rows:
-                _finish_found(
-                    [(row, found[row.stellar_transaction_hash]) for row in rows],
-                    result,
-                )
+            _finish_found({record["hash"]: record for record in records}, result)
             scan.through = seq
     except HorizonError:
         pass  # read again next round, from the same ledger
@@ -208,7 +218,8 @@ def scan_ledgers(state: horizon.LedgerState, result: RoundResult) -> None:
         scan.lock.release()
 
 
-def _in_flight(state: horizon.LedgerState, now) -> list[SubmitterTransaction]:
+def _in_flight(state: horizon.LedgerState, now: datetime) -> list[SubmitterTransaction]:
+    """The envelopes due a look (their rows of operation 0, which hold them)."""
     start = ledger_scan.start
     covered = (
         Q(envelope_built_ledger__gte=start - 1) if start is not None else Q(pk=None)
@@ -221,7 +232,10 @@ def _in_flight(state: horizon.LedgerState, now) -> list[SubmitterTransaction]:
     )
     return list(
         SubmitterTransaction.objects.filter(
-            due, status=Status.PROCESSING, stellar_transaction_hash__isnull=False
+            due,
+            status=Status.PROCESSING,
+            stellar_transaction_hash__isnull=False,
+            envelope_xdr__isnull=False,
         )
         .only(*_FIELDS)
         .order_by("last_sent_ledger")[: batch_size() * 2]
@@ -249,13 +263,14 @@ def confirm(state: horizon.LedgerState, result: RoundResult) -> None:
             strict=True,
         )
     )
-    finished, expired, resend = [], [], []
+    finished: dict[str, dict] = {}
+    expired, resend = [], []
     for row in rows:
         found = looked_up.get(row.pk)
         if isinstance(found, Exception):
             continue
         if found is not None:
-            finished.append((row, found))
+            finished[row.stellar_transaction_hash] = found
         elif row.pk in looked_up and state.ingested > row.envelope_max_ledger:
             expired.append(row)
         elif state.core <= row.envelope_max_ledger and (
@@ -266,7 +281,7 @@ def confirm(state: horizon.LedgerState, result: RoundResult) -> None:
     if finished:
         _finish_found(finished, result)
     if expired:
-        _drop_envelopes(expired, reason="expired")
+        _drop_envelopes(_batch_rows(expired), reason="expired")
         result.expired += len(expired)
     if resend:
         metrics.retries.labels(reason="resend").inc(len(resend))
@@ -285,33 +300,76 @@ def _lookup(tx_hash: str):
     return _safe(horizon.transaction, tx_hash)
 
 
-def _finish_found(found: list, result: RoundResult) -> None:
-    successes, failures = [], []
-    for row, record in found:
+def _batch_rows(leads: list[SubmitterTransaction]) -> list[SubmitterTransaction]:
+    """Every live row of the envelopes ``leads`` hold (the leads included)."""
+    return list(
+        SubmitterTransaction.objects.filter(
+            status=Status.PROCESSING,
+            stellar_transaction_hash__in=[
+                row.stellar_transaction_hash for row in leads
+            ],
+        ).only(*_FIELDS)
+    )
+
+
+def _finish_found(records: dict[str, dict], result: RoundResult) -> None:
+    """Finish the rows of the envelopes found on the ledger (hash -> Horizon's
+    record). A payment succeeded when its operation succeeded in a successful
+    transaction; in a failed one, a payment whose own operation failed fails
+    with that operation's code, and the others (nothing of the transaction
+    applied, and it can never apply again) are rebuilt at once."""
+    if not records:
+        return
+    rows = list(
+        SubmitterTransaction.objects.filter(
+            status=Status.PROCESSING, stellar_transaction_hash__in=list(records)
+        ).only(*_FIELDS)
+    )
+    if not rows:
+        return
+    successes, failures, rebuild = [], [], []
+    for row in rows:
+        record = records[row.stellar_transaction_hash]
         row.result_xdr = record.get("result_xdr", "")
         row.ledger = record.get("ledger")
         if record.get("successful"):
             successes.append(row)
+            continue
+        outcome = _operation_outcome(row, row.result_xdr)
+        if outcome is None:
+            rebuild.append(row)
         else:
-            failures.append((row, _failure_reason(row.result_xdr)))
+            failures.append((row, outcome))
     with transaction.atomic():
         # Submitter transactions, then (through the hook) payments, then
         # channel accounts, each in key order, as every writer here: concurrent
         # rounds and the sender thread cannot deadlock.
         done = _finalize(successes, failures)
         _hook(done, synced=True)
+        if rebuild:
+            _clear_envelopes(rebuild)
         # An included envelope consumed its sequence number, success or not.
-        _advance_channels([row for row, _ in found])
+        _advance_channels(rows)
+    if rebuild:
+        metrics.retries.labels(reason="batch_failed").inc(len(rebuild))
+        result.expired += len(rebuild)
     result.confirmed += len(successes)
     result.failed += len(failures)
 
 
-def _failure_reason(result_xdr: str) -> tuple[str, str]:
+def _operation_outcome(
+    row: SubmitterTransaction, result_xdr: str
+) -> tuple[str, str] | None:
+    """(kind, reason) of ``row``'s failure in a failed transaction, or None
+    when its own operation succeeded (only another one failed: rebuild it)."""
     try:
         codes = parse_result_xdr(result_xdr)
     except Exception:
         return "final", "the transaction failed on the ledger (unreadable result)"
-    return codes.kind(), codes.reason()
+    own = codes.for_operation(row.operation_index or 0)
+    if own is None:
+        return None
+    return own.kind(), own.reason()
 
 
 def _finalize(successes: list, failures: list) -> list[SubmitterTransaction]:
@@ -432,68 +490,167 @@ def _advance_channels(rows: list[SubmitterTransaction]) -> None:
         )
 
 
+def _clear_envelopes(rows: list[SubmitterTransaction]) -> list[str]:
+    """Forget the envelopes of ``rows`` (those still holding the one read) so
+    that they get new ones. Returns the channel accounts of the rows changed."""
+    hashes = {row.pk: row.stellar_transaction_hash for row in rows}
+    with transaction.atomic():
+        holding = [
+            (pk, channel)
+            for pk, tx_hash, channel in SubmitterTransaction.objects.filter(
+                pk__in=list(hashes), status=Status.PROCESSING
+            )
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "stellar_transaction_hash", "channel_account")
+            if tx_hash is not None and tx_hash == hashes[pk]
+        ]
+        SubmitterTransaction.objects.filter(pk__in=[pk for pk, _ in holding]).update(
+            stellar_transaction_hash=None,
+            operation_index=None,
+            envelope_xdr=None,
+            channel_sequence=None,
+            envelope_max_ledger=None,
+            envelope_built_ledger=None,
+            maybe_accepted=False,
+            last_sent_ledger=None,
+            locked_until_ledger_number=None,
+            channel_account="",
+            updated_at=timezone.now(),
+        )
+    return sorted({channel for _, channel in holding if channel})
+
+
 def _drop_envelopes(rows: list[SubmitterTransaction], *, reason: str) -> None:
-    """Forget envelopes that provably never landed; the rows get new ones.
+    """Forget envelopes that provably never landed (every row of each: see
+    ``_batch_rows``); the rows get new ones.
 
     The channel account is released with its sequence number unchanged."""
     metrics.retries.labels(reason=reason).inc(len(rows))
-    released = []
     with transaction.atomic():
-        for row in sorted(rows, key=lambda row: row.pk):
-            changed = SubmitterTransaction.objects.filter(
-                pk=row.pk,
-                status=Status.PROCESSING,
-                stellar_transaction_hash=row.stellar_transaction_hash,
-            ).update(
-                stellar_transaction_hash=None,
-                envelope_xdr=None,
-                channel_sequence=None,
-                envelope_max_ledger=None,
-                envelope_built_ledger=None,
-                maybe_accepted=False,
-                last_sent_ledger=None,
-                locked_until_ledger_number=None,
-                channel_account="",
-                updated_at=timezone.now(),
-            )
-            if changed:
-                released.append(row.channel_account)
-        _release_channels(released)
+        _release_channels(_clear_envelopes(rows))
 
 
 # --- 2. lease ---------------------------------------------------------------
 
 
 def _budget(state: horizon.LedgerState) -> int:
-    """How many new envelopes this ledger still admits."""
-    capacity = int(ledger_capacity() * throttle.share)
+    """How many new payments this ledger still admits: its operations (the
+    throttle's share of them) less those of the envelopes waiting to land (a
+    payment each, and one per envelope for its fee bump).
+
+    Waiting: every envelope not seen on the ledger yet. Those sent before the
+    last ledger that was read and not in it are still in the network's queue
+    (they take a place in the next ledger as much as a new one), and those on
+    a ledger not read yet are counted until it is (a round or so)."""
+    capacity = int(ledger_operations() * throttle.share)
+    stored = Q(
+        stellar_transaction_hash__isnull=False, envelope_max_ledger__gte=state.core
+    )
+    # Leased by a round still building them: one envelope per channel.
+    building = Q(
+        stellar_transaction_hash__isnull=True,
+        locked_until_ledger_number__gte=state.core,
+    ) & ~Q(channel_account="")
     waiting = SubmitterTransaction.objects.filter(
-        Q(last_sent_ledger__gte=state.core) | Q(last_sent_ledger__isnull=True),
-        status=Status.PROCESSING,
-        stellar_transaction_hash__isnull=False,
-    ).count()
-    return max(0, min(batch_size(), capacity - waiting))
+        stored | building, status=Status.PROCESSING
+    ).aggregate(
+        payments=Count("pk"),
+        envelopes=Count("pk", filter=Q(envelope_xdr__isnull=False)),
+        building=Count("channel_account", filter=building, distinct=True),
+    )
+    operations = waiting["payments"] + waiting["envelopes"] + waiting["building"]
+    return payments_for(capacity - operations)
 
 
-def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
-    """Lease up to ``limit`` rows without an envelope, each with a free channel
-    account, until ledger ``state.core + LEASE``. Returns (row, channel) pairs."""
+CHECK_AHEAD = 2  # destinations checked ahead of the sends, in ledgers
+_checking = threading.Lock()
+
+
+def _check_ahead() -> int:
+    """Keep about ``CHECK_AHEAD`` ledgers of payments with checked destinations
+    ahead of the leases. One thread of the process checks; the others skip."""
+    if batching.max_payments_per_tx() <= 1 or not _checking.acquire(blocking=False):
+        return 0
+    try:
+        ahead = SubmitterTransaction.objects.filter(
+            status=Status.PENDING, destination_ok__isnull=False
+        ).count()
+        return check_destinations(
+            min(
+                max(batch_size(), ledger_capacity()),
+                CHECK_AHEAD * ledger_capacity() - ahead,
+            )
+        )
+    finally:
+        _checking.release()
+
+
+def check_destinations(limit: int) -> int:
+    """Check the destinations of up to ``limit`` payments not yet checked, the
+    oldest first (batching only). Returns how many were checked."""
+    if limit <= 0 or batching.max_payments_per_tx() <= 1:
+        return 0
+    rows = list(
+        SubmitterTransaction.objects.filter(
+            status__in=LIVE,
+            destination_ok__isnull=True,
+            stellar_transaction_hash__isnull=True,
+        )
+        .only("id", "destination", "asset_code", "asset_issuer", "amount")
+        .order_by("created_at")[:limit]
+    )
+    if not rows:
+        return 0
+    checked = batching.check_destinations(rows, _pool)
+    for value in (True, False):
+        pks = [pk for pk, ok in checked.items() if ok is value]
+        if pks:
+            SubmitterTransaction.objects.filter(
+                pk__in=pks, destination_ok__isnull=True
+            ).update(destination_ok=value)
+    return len(checked)
+
+
+Pair = tuple[list[SubmitterTransaction], ChannelAccount]
+LEASE_LOCK = 0x7551_1EA5E  # pg_advisory_xact_lock key of the lease step
+
+
+def lease(state: horizon.LedgerState, limit: int) -> list[Pair]:
+    """Lease up to ``limit`` rows without an envelope (and no more than the
+    ledger admits: ``_budget``), grouped in transactions (``batching.group``),
+    each transaction with a free channel account, until ledger
+    ``state.core + LEASE``. Returns (rows, channel) pairs.
+
+    With batching on, a row waits for its destination check
+    (``check_destinations``) before it is leased. Leases are taken one at a
+    time (an advisory lock): rounds in parallel would each see the ledger's
+    room and fill it twice over."""
     if limit <= 0:
         return []
     now = timezone.now()
     until = state.core + lease_ledgers()
+    per_tx = batching.max_payments_per_tx()
     expired_or_free = Q(locked_until_ledger_number__isnull=True) | Q(
         locked_until_ledger_number__lt=state.core
     )
+    checked = Q(destination_ok__isnull=False) if per_tx > 1 else Q()
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEASE_LOCK])
+        limit = min(limit, _budget(state))
+        if limit <= 0:
+            return []
         rows = list(
             SubmitterTransaction.objects.select_for_update(skip_locked=True)
             .filter(
                 expired_or_free,
+                checked,
                 Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
                 status__in=LIVE,
                 stellar_transaction_hash__isnull=True,
             )
+            .filter(contract.lane_open(until))
             .order_by("created_at")[:limit]
         )
         if not rows:
@@ -505,13 +662,15 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
             status=Status.PROCESSING,
             stellar_transaction_hash__isnull=False,
         )
+        groups = batching.group(rows, per_tx)
         channels = list(
             ChannelAccount.objects.select_for_update(skip_locked=True)
             .filter(expired_or_free)
             .filter(~Exists(holding))
-            .order_by("locked_at", "public_key")[: len(rows)]
+            .order_by("locked_at", "public_key")[: len(groups)]
         )
-        rows = rows[: len(channels)]
+        pairs = list(zip(groups, channels, strict=False))
+        rows = [row for group, _ in pairs for row in group]
         if not rows:
             return []
         # One UPDATE per kind of row: the PENDING ones move (with their history
@@ -519,7 +678,8 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
         lock = {"locked_at": now, "locked_until_ledger_number": until}
         assigned = {
             row.pk: {"channel_account": channel.public_key}
-            for row, channel in zip(rows, channels, strict=False)
+            for group, channel in pairs
+            for row in group
         }
         pending = {
             row.pk: assigned[row.pk] for row in rows if row.status == Status.PENDING
@@ -536,104 +696,41 @@ def lease(state: horizon.LedgerState, limit: int) -> list[tuple]:
         again = {pk: value for pk, value in assigned.items() if pk not in pending}
         if again:
             update_from_values(SubmitterTransaction, again, also=lock)
-        for row, channel in zip(rows, channels, strict=False):
-            row.status = Status.PROCESSING
-            row.channel_account = channel.public_key
-            row.locked_at = now
-            row.locked_until_ledger_number = until
+        for group, channel in pairs:
+            for row in group:
+                row.status = Status.PROCESSING
+                row.channel_account = channel.public_key
+                row.locked_at = now
+                row.locked_until_ledger_number = until
             channel.locked_at = now
             channel.locked_until_ledger_number = until
         ChannelAccount.objects.filter(
-            pk__in=[channel.pk for channel in channels[: len(rows)]]
+            pk__in=[channel.pk for _, channel in pairs]
         ).update(locked_at=now, locked_until_ledger_number=until)
     crashpoints.reached("after_lease")
-    return list(zip(rows, channels, strict=False))
+    return pairs
 
 
 # --- 3. build, store ----------------------------------------------------------
 
 
-def _asset(row: SubmitterTransaction) -> Asset:
-    if row.asset_code == "XLM" and not row.asset_issuer:
-        return Asset.native()
-    return Asset(row.asset_code, row.asset_issuer)
-
-
 def build(
-    row: SubmitterTransaction, channel: ChannelAccount, sequence: int
+    rows: list[SubmitterTransaction], channel: ChannelAccount, sequence: int
 ) -> tuple[str, str, str]:
-    """The fee-bumped, signed envelope paying ``row`` from channel ``channel``
-    with sequence number ``sequence`` (the channel's next): (hash hex, base64
-    XDR, paying account)."""
-    channel_key = keys.channel_keypair(channel.public_key, channel.encrypted_secret)
-    distribution = keys.distribution_keypair(row.tenant_id)
-    if not envelopes.can_pack(row.destination):
-        bump = _build_with_sdk(row, channel_key, distribution, sequence)
-        return bump.hash_hex(), bump.to_xdr(), distribution.public_key
-    # The ledger bound is what makes an envelope expire; a time bound would
-    # also depend on the network's clock agreeing with ours.
-    tx_hash, envelope_xdr = envelopes.payment_envelope(
-        channel=channel_key,
-        distribution=distribution,
-        sequence=sequence,
-        max_ledger=row.locked_until_ledger_number,
-        destination=row.destination,
-        asset=envelopes.asset_xdr(row.asset_code, row.asset_issuer or ""),
-        amount_stroops=envelopes.stroops(row.amount),
-        memo=envelopes.memo_xdr(row.memo or "", row.memo_type or ""),
-        base_fee=settings.MAX_BASE_FEE,
-        passphrase=settings.NETWORK_PASSPHRASE,
+    """The fee-bumped, signed envelope paying ``rows`` (one operation each, in
+    that order) from channel ``channel`` with sequence number ``sequence`` (the
+    channel's next), valid until the rows' lease ends: (hash hex, base64 XDR,
+    paying account)."""
+    signers = batching.Signers(
+        channel=keys.channel_keypair(channel.public_key, channel.encrypted_secret),
+        distribution=keys.distribution_keypair(rows[0].tenant_id),
     )
-    return tx_hash, envelope_xdr, distribution.public_key
+    max_ledger = rows[0].locked_until_ledger_number
+    tx_hash, envelope_xdr = batching.build(rows, signers, sequence, max_ledger)
+    return tx_hash, envelope_xdr, signers.distribution.public_key
 
 
-def _build_with_sdk(row, channel_key, distribution, sequence: int):
-    """The same envelope through stellar-sdk's builder (muxed destinations; and
-    the reference tests/tss/test_envelopes compares the fast path with)."""
-    builder = TransactionBuilder(
-        Account(channel_key.public_key, sequence - 1),
-        network_passphrase=settings.NETWORK_PASSPHRASE,
-        base_fee=envelopes.INNER_BASE_FEE,
-    )
-    builder.add_time_bounds(0, 0)
-    builder.set_ledger_bounds(0, row.locked_until_ledger_number)
-    builder.append_operation(
-        Payment(
-            destination=row.destination,
-            asset=_asset(row),
-            amount=f"{Decimal(row.amount):.7f}",
-            source=distribution.public_key,
-        )
-    )
-    _memo(builder, row)
-    inner = builder.build()
-    inner.sign(channel_key)
-    inner.sign(distribution)
-    bump = TransactionBuilder.build_fee_bump_transaction(
-        fee_source=distribution.public_key,
-        base_fee=settings.MAX_BASE_FEE,
-        inner_transaction_envelope=inner,
-        network_passphrase=settings.NETWORK_PASSPHRASE,
-    )
-    bump.sign(distribution)
-    return bump
-
-
-def _memo(builder: TransactionBuilder, row: SubmitterTransaction) -> None:
-    if not row.memo:
-        return
-    kind = row.memo_type or "text"
-    if kind == "id":
-        builder.add_id_memo(int(row.memo))
-    elif kind == "hash":
-        builder.add_hash_memo(row.memo)
-    elif kind == "return":
-        builder.add_return_hash_memo(row.memo)
-    else:
-        builder.add_text_memo(row.memo)
-
-
-def _load_missing_sequences(pairs: list[tuple]) -> None:
+def _load_missing_sequences(pairs: list[Pair]) -> None:
     missing = [channel for _, channel in pairs if channel.sequence is None]
     if not missing:
         return
@@ -646,41 +743,83 @@ def _load_missing_sequences(pairs: list[tuple]) -> None:
             )
 
 
-def build_and_store(
-    pairs: list[tuple], result: RoundResult, state: horizon.LedgerState
+_BUILD_ERRORS = (ValueError, TypeError, ArithmeticError)
+
+
+def _build_group(
+    group: list[SubmitterTransaction],
+    channel: ChannelAccount,
+    state: horizon.LedgerState,
+    invalid: list[tuple[SubmitterTransaction, str]],
+    retry: list[tuple[SubmitterTransaction, str]],
 ) -> list[SubmitterTransaction]:
-    """Build each envelope, then store hash and envelope in one statement that
-    only touches rows still leased by this round. Returns the rows stored."""
-    _load_missing_sequences(pairs)
-    keys.clear_round_cache()
-    built, invalid = [], []
-    for row, channel in pairs:
-        if channel.sequence is None:
-            _release([row], note="channel account not found")
-            continue
+    """Build one transaction of ``group`` (its invalid payments left out, in
+    ``invalid``; a contract payment that must wait for a later round, in
+    ``retry``); returns the rows it pays, their fields set."""
+    rows = []
+    for row in group:
         try:
-            tx_hash, envelope_xdr, paying = build(row, channel, channel.sequence + 1)
-        except (ValueError, TypeError, ArithmeticError) as exc:
+            batching.validate(row)
+        except _BUILD_ERRORS as exc:
             invalid.append((row, f"the payment cannot be built: {exc}"))
-            continue
+        else:
+            rows.append(row)
+    if not rows:
+        return []
+    sequence = (channel.sequence or 0) + 1  # build_and_store checked it is known
+    try:
+        tx_hash, envelope_xdr, paying = build(rows, channel, sequence)
+    except contract.Retry as exc:
+        retry += [(row, str(exc)) for row in rows]
+        return []
+    except _BUILD_ERRORS as exc:
+        invalid += [(row, f"the payment cannot be built: {exc}") for row in rows]
+        return []
+    for index, row in enumerate(rows):
         row.stellar_transaction_hash = tx_hash
-        row.envelope_xdr = envelope_xdr
-        row.channel_sequence = channel.sequence + 1
+        row.operation_index = index
+        # The envelope is stored once, with operation 0.
+        row.envelope_xdr = envelope_xdr if index == 0 else None
+        row.channel_sequence = sequence
         row.envelope_max_ledger = row.locked_until_ledger_number
         row.envelope_built_ledger = state.core
         row.distribution_account = paying
-        built.append(row)
+    return rows
+
+
+def build_and_store(
+    pairs: list[Pair], result: RoundResult, state: horizon.LedgerState
+) -> list[SubmitterTransaction]:
+    """Build each transaction, then store hashes and envelopes in one statement
+    that only touches rows still leased by this round. Returns the rows stored."""
+    _load_missing_sequences(pairs)
+    keys.clear_round_cache()
+    built: list[SubmitterTransaction] = []
+    invalid: list[tuple[SubmitterTransaction, str]] = []
+    retry: list[tuple[SubmitterTransaction, str]] = []
+    unused: list[str] = []
+    for group, channel in pairs:
+        if channel.sequence is None:
+            _release(group, note="channel account not found")
+            continue
+        rows = _build_group(group, channel, state, invalid, retry)
+        built += rows
+        if not rows:
+            unused.append(channel.public_key)
     crashpoints.reached("after_sign")
+    if retry:
+        _release([row for row, _ in retry], note=retry[0][1])
     if invalid:
         with transaction.atomic():
             _fail_unsent(invalid)
-            _release_channels([row.channel_account for row, _ in invalid])
+            _release_channels(unused)
     if not built:
         return []
     table = SubmitterTransaction._meta.db_table
     columns = [
         [row.pk for row in built],
         [row.stellar_transaction_hash for row in built],
+        [row.operation_index for row in built],
         [row.envelope_xdr for row in built],
         [row.channel_sequence for row in built],
         [row.envelope_max_ledger for row in built],
@@ -691,20 +830,40 @@ def build_and_store(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS t SET stellar_transaction_hash = v.h, "  # noqa: S608
+            "operation_index = v.o, "
             "envelope_xdr = v.x, channel_sequence = v.s, envelope_max_ledger = v.m, "
             "envelope_built_ledger = v.b, "
             "distribution_account = v.d, attempts_count = t.attempts_count + 1, "
             "maybe_accepted = false, last_sent_ledger = NULL, sent_at = NULL, "
             "updated_at = now() "
-            "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[], "
-            "%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[]) "
-            "AS v(id, h, x, s, m, b, d, l) "
+            "FROM unnest(%s::uuid[], %s::text[], %s::smallint[], %s::text[], "
+            "%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], "
+            "%s::timestamptz[]) "
+            "AS v(id, h, o, x, s, m, b, d, l) "
             "WHERE t.id = v.id AND t.locked_at = v.l "
             "AND t.stellar_transaction_hash IS NULL AND t.status = 'PROCESSING' "
-            "RETURNING t.id",
+            "RETURNING t.id, t.stellar_transaction_hash",
             columns,
         )
-        stored = {row[0] for row in cursor.fetchall()}
+        returned = cursor.fetchall()
+        stored = {pk for pk, _ in returned}
+        # A transaction is stored whole or not at all (a row whose lease was
+        # lost meanwhile): nothing was sent yet, so the rest are forgotten.
+        expected = Counter(row.stellar_transaction_hash for row in built)
+        got = Counter(tx_hash for _, tx_hash in returned)
+        partial = [tx_hash for tx_hash, n in got.items() if n != expected[tx_hash]]
+        if partial:
+            SubmitterTransaction.objects.filter(
+                stellar_transaction_hash__in=partial
+            ).update(
+                stellar_transaction_hash=None,
+                operation_index=None,
+                envelope_xdr=None,
+                channel_sequence=None,
+                envelope_max_ledger=None,
+                envelope_built_ledger=None,
+            )
+            stored = {pk for pk, tx_hash in returned if tx_hash not in partial}
     crashpoints.reached("after_store")
     return [row for row in built if row.pk in stored]
 
@@ -751,6 +910,7 @@ def _fail_unsent(failures: list[tuple]) -> None:
                     "completed_at": timezone.now(),
                     "locked_until_ledger_number": None,
                     "stellar_transaction_hash": None,
+                    "operation_index": None,
                     "envelope_xdr": None,
                 },
             )
@@ -771,11 +931,16 @@ def _fail_unsent(failures: list[tuple]) -> None:
 def _send(
     rows: list[SubmitterTransaction], state: horizon.LedgerState, result: RoundResult
 ) -> None:
-    sendable = [row for row in rows if state.core <= row.envelope_max_ledger]
+    # The rows holding envelopes (operation 0 of each transaction).
+    sendable = [
+        row
+        for row in rows
+        if row.envelope_xdr and state.core <= row.envelope_max_ledger
+    ]
     if not sendable:
         return
     crashpoints.reached("during_send")
-    answers = list(_pool.map(horizon.submit_async, [r.envelope_xdr for r in sendable]))
+    answers = list(_pool.map(contract.submit_async, sendable))
     crashpoints.reached("after_accept")
     accepted, unclear, later, refused, bad_seq = [], [], [], [], []
     for row, answer in zip(sendable, answers, strict=True):
@@ -809,9 +974,10 @@ def _send(
     now = timezone.now()
 
     def mark(rows_: list, **updates) -> None:
+        # Every row of each envelope sent.
         if rows_:
             SubmitterTransaction.objects.filter(
-                pk__in=[row.pk for row in rows_],
+                status=Status.PROCESSING,
                 stellar_transaction_hash__in=[
                     r.stellar_transaction_hash for r in rows_
                 ],
@@ -821,7 +987,12 @@ def _send(
         # Lock in key order first (see _finish_found), then write.
         list(
             SubmitterTransaction.objects.select_for_update()
-            .filter(pk__in=[row.pk for row in sendable])
+            .filter(
+                status=Status.PROCESSING,
+                stellar_transaction_hash__in=[
+                    row.stellar_transaction_hash for row in sendable
+                ],
+            )
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -859,12 +1030,18 @@ def _reload_sequences(public_keys: list[str]) -> None:
 
 def _handle_refused(refused: list[tuple], result: RoundResult) -> None:
     """The network refused envelopes it had never accepted, for a reason a
-    landed envelope would not get: none can land."""
+    landed envelope would not get: none can land. A payment whose own
+    operation was refused fails; the others of its transaction are rebuilt."""
+    answers = {row.stellar_transaction_hash: answer for row, answer in refused}
     rebuild, final = [], []
-    for row, answer in refused:
+    for row in _batch_rows([row for row, _ in refused]):
+        answer = answers[row.stellar_transaction_hash]
         try:
             codes = parse_result_xdr(answer.error_result_xdr)
-            kind, reason = codes.kind(), codes.reason()
+            own = codes.for_operation(row.operation_index or 0)
+            kind, reason = (
+                ("transient", "") if own is None else (own.kind(), own.reason())
+            )
         except Exception:
             kind, reason = "transient", "unreadable refusal"
         if kind == "transient":
@@ -951,8 +1128,9 @@ def pump_round(*, send_in_background: bool = False) -> RoundResult:
         result.live = SubmitterTransaction.objects.filter(status__in=LIVE).exists()
         return result
     confirm(state, result)
-    budget = _budget(state)
-    pairs = lease(state, budget)
+    result.checked = _check_ahead()
+    # A round may fill a whole ledger: with batches its cost is per envelope.
+    pairs = lease(state, max(batch_size(), ledger_capacity()))
     if pairs:
         stored = build_and_store(pairs, result, state)
         result.built = len(stored)

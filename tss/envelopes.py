@@ -10,10 +10,11 @@ compares them for every memo and asset kind); anything outside that shape (a
 muxed destination) goes through the builder.
 
 Shape: inner transaction (source: channel account, fee ``100``, sequence
-``seq``, time bounds 0/0, ledger bounds 0/``max_ledger``, memo, one payment whose
-source is the distribution account), signed by the channel and the distribution
-account; fee bump paid by the distribution account at ``base_fee`` per operation,
-signed by the distribution account.
+``seq``, time bounds 0/0, ledger bounds 0/``max_ledger``, memo, one to 100
+payments whose source is the distribution account, inner fee 100 per
+operation), signed by the channel and the distribution account; fee bump paid by
+the distribution account at ``base_fee`` per operation (the inner ones and its
+own), signed by the distribution account.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ import base64
 import functools
 import hashlib
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from stellar_sdk import Keypair, StrKey
 
 INNER_BASE_FEE = 100
+MAX_OPERATIONS = 100  # per transaction (classic)
 ENVELOPE_TYPE_TX = 2
 ENVELOPE_TYPE_TX_FEE_BUMP = 5
 _PRECOND_V2 = 2
@@ -88,25 +93,37 @@ def memo_xdr(memo: str, memo_type: str) -> bytes:
     return _u32(_MEMO["text"]) + _opaque(raw)
 
 
-def stroops(amount) -> int:
-    value = Decimal(amount).scaleb(7)
-    if value != value.to_integral_value():
+def stroops(amount: Decimal | str | int) -> int:
+    scaled = Decimal(amount).scaleb(7)
+    if scaled != scaled.to_integral_value():
         raise ValueError(f"amount {amount} has more than 7 decimal places")
-    value = int(value)
+    value = int(scaled)
     if not 0 < value <= _INT64_MAX:
         raise ValueError(f"amount {amount} is out of range")
     return value
 
 
 @functools.lru_cache(maxsize=8192)
-def _signer(keypair: Keypair):
+def _signer(keypair: Keypair) -> tuple[bytes, Callable[[bytes], Any]]:
     """(hint, sign) for a keypair: the raw nacl signing call, no wrappers."""
+    if keypair.signing_key is None:
+        raise ValueError("the keypair cannot sign (no secret)")
     return keypair.signature_hint(), keypair.signing_key.sign
 
 
 def _signature(keypair: Keypair, payload_hash: bytes) -> bytes:
     hint, sign = _signer(keypair)
-    return hint + _u32(64) + sign(payload_hash).signature
+    signature: bytes = sign(payload_hash).signature
+    return hint + _u32(64) + signature
+
+
+@dataclass(frozen=True)
+class PaymentOp:
+    """One payment operation, its parts already in XDR (``asset_xdr``)."""
+
+    destination: str
+    asset: bytes
+    amount_stroops: int
 
 
 def payment_envelope(
@@ -123,15 +140,56 @@ def payment_envelope(
     passphrase: str,
 ) -> tuple[str, str]:
     """(hash hex, base64 envelope) of the fee-bumped, signed payment."""
+    return batch_envelope(
+        channel=channel,
+        distribution=distribution,
+        sequence=sequence,
+        max_ledger=max_ledger,
+        payments=[PaymentOp(destination, asset, amount_stroops)],
+        memo=memo,
+        base_fee=base_fee,
+        passphrase=passphrase,
+    )
+
+
+def batch_envelope(
+    *,
+    channel: Keypair,
+    distribution: Keypair,
+    sequence: int,
+    max_ledger: int,
+    payments: list[PaymentOp],
+    memo: bytes,
+    base_fee: int,
+    passphrase: str,
+) -> tuple[str, str]:
+    """(hash hex, base64 envelope) of the fee-bumped, signed transaction of
+    ``payments``, one operation each, in that order. The fee bump bids
+    ``base_fee`` per operation (the inner ones and its own)."""
     if not 0 < sequence <= _INT64_MAX:
         raise ValueError(f"sequence number {sequence} is out of range")
     if base_fee < INNER_BASE_FEE:
         raise ValueError(f"the fee bump's base fee must be at least {INNER_BASE_FEE}")
+    if not 0 < len(payments) <= MAX_OPERATIONS:
+        raise ValueError(f"a transaction has 1 to {MAX_OPERATIONS} operations")
     dist = _account_id(distribution.public_key)
+    operations = b"".join(
+        b"".join(
+            (
+                _u32(1) + dist,  # its source: the distribution account
+                _u32(_PAYMENT),
+                _account_id(op.destination),
+                op.asset,
+                _i64(op.amount_stroops),
+            )
+        )
+        for op in payments
+    )
+    count = len(payments)
     tx = b"".join(
         (
             _account_id(channel.public_key),
-            _u32(INNER_BASE_FEE),
+            _u32(INNER_BASE_FEE * count),
             _i64(sequence),
             _u32(_PRECOND_V2),
             _u32(1) + _u64(0) + _u64(0),  # time bounds 0/0: none
@@ -141,12 +199,8 @@ def payment_envelope(
             _u32(0),  # min sequence ledger gap
             _u32(0),  # no extra signers
             memo,
-            _u32(1),  # one operation
-            _u32(1) + dist,  # its source: the distribution account
-            _u32(_PAYMENT),
-            _account_id(destination),
-            asset,
-            _i64(amount_stroops),
+            _u32(count),
+            operations,
             _u32(0),  # ext
         )
     )
@@ -159,7 +213,7 @@ def payment_envelope(
         + _signature(channel, inner_hash)
         + _signature(distribution, inner_hash)
     )
-    bump = dist + _i64(base_fee * 2) + inner + _u32(0)
+    bump = dist + _i64(base_fee * (count + 1)) + inner + _u32(0)
     bump_hash = hashlib.sha256(
         network + _u32(ENVELOPE_TYPE_TX_FEE_BUMP) + bump
     ).digest()

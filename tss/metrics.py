@@ -39,6 +39,24 @@ horizon_calls = Counter(
     "tss_horizon_client_request_count", "Horizon requests by endpoint", ["endpoint"]
 )
 bad_seq = Counter("tss_bad_seq_count", "tx_bad_seq answers (sequence reloaded)")
+rpc_calls = Counter(
+    "tss_rpc_client_request_count", "Stellar RPC requests by method", ["method"]
+)
+rpc_errors = Counter(
+    "tss_rpc_client_error_count",
+    "Stellar RPC failures by method and HTTP status (0: no answer)",
+    ["method", "status_code"],
+)
+contract_payments = Counter(
+    "tss_contract_payments_processed_count",
+    "Payments to contract accounts (C...) finished, by result",
+    ["result"],
+)
+contract_maintenance = Counter(
+    "tss_contract_maintenance_count",
+    "Restores of archived entries and asset contract deployments sent, by answer",
+    ["kind", "status"],
+)
 
 
 class DatabaseCollector:

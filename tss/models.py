@@ -54,10 +54,15 @@ class SubmitterTransaction(StatusModel):
     # Lease: who holds the row and until which ledger the envelope can land.
     locked_at = models.DateTimeField(null=True, blank=True)
     locked_until_ledger_number = models.BigIntegerField(null=True, blank=True)
-    # The signed envelope, stored before it is sent; re-sent only as it is.
-    stellar_transaction_hash = models.CharField(
-        max_length=64, null=True, blank=True, unique=True
-    )
+    # Whether the destination is known to accept the payment (an account with
+    # the trustline, or an account for lumens), checked on the network before
+    # the payment may share a transaction; None: not known (sent alone).
+    destination_ok = models.BooleanField(null=True, blank=True)
+    # The signed envelope, stored before it is sent; re-sent only as it is. A
+    # batch's payments share its hash, each with its operation's index; the
+    # envelope itself is stored once, on the row of operation 0.
+    stellar_transaction_hash = models.CharField(max_length=64, null=True, blank=True)
+    operation_index = models.PositiveSmallIntegerField(null=True, blank=True)
     envelope_xdr = models.TextField(null=True, blank=True)
     result_xdr = models.TextField(blank=True)
     ledger = models.BigIntegerField(null=True, blank=True)
@@ -89,6 +94,11 @@ class SubmitterTransaction(StatusModel):
                 fields=["external_id"],
                 condition=~models.Q(status="ERROR"),
                 name="submitter_tx_one_live_per_external_id",
+            ),
+            # One payment per operation of an envelope.
+            models.UniqueConstraint(
+                fields=["stellar_transaction_hash", "operation_index"],
+                name="submitter_tx_one_per_operation",
             ),
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="submitter_tx_amount_gt_0"

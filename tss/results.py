@@ -32,6 +32,15 @@ FINAL_CODES = {
     "op_low_reserve": "the account would go below its minimum balance",
     "tx_no_source_account": "the channel account does not exist",
     "tx_no_account": "the channel account does not exist",
+    # Soroban (payments to contract accounts)
+    "tx_soroban_invalid": "the contract call's declared resources or resource fee "
+    "are not valid",
+    "op_trapped": "the asset's contract refused the transfer",
+    "op_entry_archived": "a ledger entry the transfer needs was archived "
+    "(pay again: it is restored first)",
+    "op_resource_limit_exceeded": "the contract call needed more resources than "
+    "declared",
+    "op_insufficient_refundable_fee": "the contract call's resource fee was too low",
 }
 # Transient: the envelope did not land; build a new one (after its bound) later.
 TRANSIENT_CODES = {
@@ -59,6 +68,9 @@ _OP_PREFIXES = (
     "END_SPONSORING_FUTURE_RESERVES_",
     "REVOKE_SPONSORSHIP_",
     "SET_TRUST_LINE_FLAGS_",
+    "INVOKE_HOST_FUNCTION_",
+    "EXTEND_FOOTPRINT_TTL_",
+    "RESTORE_FOOTPRINT_",
 )
 _OP_RENAMES = {
     "op_already_exist": "op_already_exists",
@@ -97,6 +109,20 @@ class ResultCodes:
 
     def failing_codes(self) -> list[str]:
         return [c for c in self.operations if c != "op_success"] or [self.transaction]
+
+    def for_operation(self, index: int) -> ResultCodes | None:
+        """The codes as they concern operation ``index`` of the transaction:
+        None when that operation succeeded and another failed (nothing applied;
+        the payment itself is fine), the transaction's own code when it failed
+        before its operations ran."""
+        if not self.operations:
+            return ResultCodes(self.transaction)
+        own = self.operations[index] if index < len(self.operations) else ""
+        if own == "op_success":
+            if any(code != "op_success" for code in self.operations):
+                return None
+            return ResultCodes(self.transaction)
+        return ResultCodes(self.transaction, [own or "op_unknown"])
 
     def kind(self) -> str:
         """transient, receiver or final."""

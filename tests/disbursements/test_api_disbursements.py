@@ -527,12 +527,9 @@ def test_other_tenants_disbursement_is_404(api, organization):
     assert Disbursement.objects.get(pk=other.pk).status == "DRAFT"
 
 
-def test_start_refused_while_a_wallet_holds_a_contract_address(
-    api, organization, wallet, usdc
-):
-    """A wallet registered with a contract (C...) address before those were
-    refused at entry: the start is refused naming the receiver, nothing
-    moves, rather than the payment failing after the start."""
+def test_start_hands_a_contract_address_to_the_tss(api, organization, wallet, usdc):
+    """A wallet registered with a contract (C...) address: the start hands its
+    payment to the TSS like any other, with no memo."""
     from stellar_sdk import StrKey
 
     receiver = ReceiverFactory(
@@ -546,14 +543,13 @@ def test_start_refused_while_a_wallet_holds_a_contract_address(
         receiver=receiver, verification_field="DATE_OF_BIRTH", hashed_value="x"
     )
     body = create_with_csv(api, wallet, usdc).json()
+    contract = StrKey.encode_contract(bytes(range(32)))
     ReceiverWallet.objects.filter(pk=receiver_wallet.pk).update(
-        stellar_address=StrKey.encode_contract(bytes(range(32)))
+        stellar_address=contract, stellar_memo="123", stellar_memo_type="id"
     )
     response = api.patch(
         f"/disbursements/{body['id']}/status", {"status": "STARTED"}, format="json"
     )
-    assert response.status_code == 400, response.json()
-    assert "r-1" in response.json()["extras"]["receivers"]
-    assert Disbursement.objects.get(pk=body["id"]).status == "READY"
-    assert not SubmitterTransaction.objects.exists()
-    assert set(Payment.objects.values_list("status", flat=True)) == {"DRAFT"}
+    assert response.status_code == 200, response.json()
+    row = SubmitterTransaction.objects.get()
+    assert (row.destination, row.memo) == (contract, "")

@@ -456,16 +456,15 @@ def test_search_by_part_of_an_id(api, disbursement, organization):
         assert str(p.pk) not in [item["id"] for item in response.json()["data"]]
 
 
-def test_direct_payment_to_a_contract_address_is_refused(api, registered, usdc):
-    """A wallet holding a contract (C...) address from before they were
-    refused at entry is not paid: 400 naming the field, no payment."""
+def test_direct_payment_to_a_contract_address(api, registered, usdc):
+    """A wallet holding a contract (C...) address is paid like any other: the
+    TSS gets the C... destination, with no memo."""
     from stellar_sdk import StrKey
 
     from receivers.models import ReceiverWallet
 
-    ReceiverWallet.objects.filter(pk=registered.pk).update(
-        stellar_address=StrKey.encode_contract(bytes(range(32)))
-    )
+    contract = StrKey.encode_contract(bytes(range(32)))
+    ReceiverWallet.objects.filter(pk=registered.pk).update(stellar_address=contract)
     response = api.post(
         "/payments",
         {
@@ -476,9 +475,6 @@ def test_direct_payment_to_a_contract_address_is_refused(api, registered, usdc):
         },
         format="json",
     )
-    assert response.status_code == 400, response.json()
-    assert (
-        "contract addresses"
-        in (response.json()["extras"]["receiver_wallet.stellar_address"])
-    )
-    assert not Payment.objects.exists()
+    assert response.status_code == 201, response.json()
+    row = SubmitterTransaction.objects.get(external_id=response.json()["id"])
+    assert (row.destination, row.memo) == (contract, "")

@@ -192,20 +192,29 @@ def test_new_rows_get_time_ordered_keys_in_the_files_order(api, make):
         assert rows == sorted(rows)
 
 
-def test_a_contract_address_is_refused_at_upload_naming_row_and_field(api, make):
-    """The platform cannot pay a contract (C...) address yet: refused when the
-    CSV is uploaded, naming the row and the field, and nothing is written
-    (before, every such payment ended FAILED after the start)."""
+def test_a_contract_address_is_accepted_and_a_memo_on_one_refused(api, make):
+    """Contract (C...) addresses are paid (the asset contract's transfer): a
+    row with one is taken; a memo on one is refused naming the row and the
+    field, and nothing is written."""
     disbursement = make("PHONE_NUMBER_AND_WALLET_ADDRESS", "")
-    content = (
+    with_memo = (
         "phone,id,amount,walletAddress,walletAddressMemo\n"
         f"+14155550101,r-1,5,{G1},\n"
-        f"+14155550102,r-2,5,{C1.lower()},\n"
+        f"+14155550102,r-2,5,{C1.lower()},123\n"
     )
-    response = upload(api, disbursement, content)
+    response = upload(api, disbursement, with_memo)
     assert response.status_code == 400
     extras = response.json()["extras"]
-    assert list(extras) == ["line 3 - walletAddress"]
-    assert "contract addresses" in extras["line 3 - walletAddress"]
+    assert list(extras) == ["line 3 - walletAddressMemo"]
+    assert "takes no memo" in extras["line 3 - walletAddressMemo"]
     assert not Payment.objects.exists()
     assert not ReceiverWallet.objects.exists()
+
+    content = with_memo.replace(",123\n", ",\n")
+    response = upload(api, disbursement, content)
+    assert response.status_code in (200, 201), response.json()
+    assert set(ReceiverWallet.objects.values_list("stellar_address", flat=True)) == {
+        G1,
+        C1,
+    }
+    assert Payment.objects.count() == 2

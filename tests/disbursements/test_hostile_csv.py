@@ -32,9 +32,7 @@ YM_FORMAT = "invalid year/month format. Correct format: 1990-12"
 ADDRESS_ERR = (
     "invalid wallet address. Must be a valid Stellar public key or contract address"
 )
-CONTRACT_REFUSED = (
-    "contract addresses (C...) cannot be paid yet: use a Stellar account address (G...)"
-)
+CONTRACT_MEMO = "a contract address (C...) takes no memo"
 MEMO_ERR = (
     "invalid wallet address memo. For more information, visit "
     "https://docs.stellar.org/learn/encyclopedia/transactions-specialized/memos"
@@ -816,19 +814,12 @@ CASES = [
         row_error(2, "walletAddressMemo", MEMO_ERR),
     ),
     (
-        # Contract addresses are refused until the platform can pay them.
+        # A contract address is paid, but takes no memo.
         "memo-on-contract",
         "PHONE_NUMBER_AND_WALLET_ADDRESS",
         "",
         address(C1, "123"),
-        row_error(2, "walletAddress", CONTRACT_REFUSED),
-    ),
-    (
-        "contract-address",
-        "PHONE_NUMBER_AND_WALLET_ADDRESS",
-        "",
-        address(C1, ""),
-        row_error(2, "walletAddress", CONTRACT_REFUSED),
+        row_error(2, "walletAddressMemo", CONTRACT_MEMO),
     ),
     (
         "memo-bad-hex-65",

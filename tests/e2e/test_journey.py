@@ -216,3 +216,91 @@ def test_email_and_wallet_address_journey_needs_no_registration(
     assert row["Receiver.Email"] == EMAIL
     assert row["StellarTransactionID"] == on_ledger["transaction_hash"]
     assert time.monotonic() < deadline
+
+
+def test_one_classic_and_one_contract_receiver_in_one_disbursement(
+    journey_tenant, live_server, tss_worker, network, closing
+):
+    """Known addresses, one a Stellar account (G...) and one a contract account
+    (C..., a smart wallet): both paid by the same disbursement, the account
+    checked through Horizon, the contract through Stellar RPC (its balance in
+    USDC's asset contract, and the transfer event)."""
+    from stellar_sdk import Asset as StellarAsset
+    from stellar_sdk import scval
+    from stellar_sdk import xdr as X
+
+    deadline = time.monotonic() + TIME_LIMIT * 2
+    dashboard = _logged_in(live_server, journey_tenant, closing)
+    user_managed = next(w for w in dashboard.get("/wallets") if w["user_managed"])
+    usdc_id = next(a["id"] for a in dashboard.get("/assets") if a["code"] == "USDC")
+    dashboard.call(
+        "PATCH",
+        f"/wallets/{user_managed['id']}",
+        json={"enabled": True, "assets": [{"id": usdc_id}]},
+    )
+    recipient = demo_wallet.DemoWallet(
+        base_url=live_server.url, tenant=journey_tenant.name, keypair=Keypair.random()
+    )
+    closing(recipient.http)
+    recipient.read_stellar_toml()
+    usdc = (journey_tenant.usdc.code, journey_tenant.usdc.issuer)
+    recipient.ensure_account(*usdc)
+    smart = demo_wallet.ContractWallet(
+        rpc_url=network.rpc_url, passphrase=network.passphrase
+    )
+
+    wallet, asset = _wallet_and_asset(dashboard, user_managed["name"])
+    disbursement = dashboard.create_disbursement_with_csv(
+        {
+            "name": "Journey account and contract",
+            "wallet_id": wallet["id"],
+            "asset_id": asset["id"],
+            "registration_contact_type": "EMAIL_AND_WALLET_ADDRESS",
+            "verification_field": "",
+            "receiver_registration_message_template": "",
+        },
+        "email,walletAddress,id,amount\n"
+        f"{EMAIL},{recipient.address},r-9,2.5\n"
+        f"smart@journey.example.org,{smart.address},r-10,1.5\n",
+    )
+    assert disbursement["status"] == "READY"
+    dashboard.start(disbursement["id"])
+
+    recipient.wait_for_payment(deadline - time.monotonic(), *usdc)
+    on_ledger, _transaction = _on_ledger(
+        network, recipient.address, journey_tenant.distribution_address
+    )
+    assert on_ledger["amount"] == "2.5000000"
+    balance = smart.wait_for_balance(deadline - time.monotonic(), *usdc)
+    assert balance == Decimal("1.5")
+
+    rpc = network.soroban_server()
+    sac = StellarAsset(*usdc).contract_id(network.passphrase)
+    events = rpc.get_events(
+        start_ledger=1,
+        filters=[
+            {
+                "type": "contract",
+                "contractIds": [sac],
+                "topics": [["*", "*", scval.to_address(smart.address).to_xdr(), "*"]],
+            }
+        ],
+    ).events
+    assert len(events) == 1
+    topic = [X.SCVal.from_xdr(t) for t in events[0].topic]
+    assert scval.from_address(topic[1]).address == (journey_tenant.distribution_address)
+    assert rpc.get_transaction(events[0].transaction_hash).status.value == "SUCCESS"
+
+    while True:
+        payments = dashboard.get("/payments/?page=1&page_limit=20")["data"]
+        done = {p["status"] for p in payments} == {"SUCCESS"} and len(payments) == 2
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    by_address = {p["receiver_wallet"]["stellar_address"]: p for p in payments}
+    assert by_address[smart.address]["status"] == "SUCCESS"
+    assert (
+        by_address[smart.address]["stellar_transaction_id"]
+        == events[0].transaction_hash
+    )
+    assert by_address[recipient.address]["status"] == "SUCCESS"

@@ -849,42 +849,47 @@ def test_a_worker_remembers_a_bounded_number_of_totals(monkeypatch):
     paging.forget_totals()
 
 
-# A contract (C...) address: the platform cannot pay one yet.
+# A contract (C...) address: paid with the asset contract's transfer.
 C1 = StrKey.encode_contract(bytes(range(32)))
+C2 = StrKey.encode_contract(bytes(range(1, 33)))
 
 
-def test_contract_address_refused_on_create_and_on_the_wallet_address(
+def test_contract_address_taken_on_create_and_on_the_wallet_address_without_memo(
     api, organization, user_managed_wallet
 ):
-    """The dashboard's create modal and the user-managed wallet's address:
-    a C... address is refused naming the field, and nothing is written."""
-    response = api.post(
-        "/receivers",
-        {
-            "email": "carl@example.org",
-            "phone_number": "",
-            "external_id": "carl",
-            "verifications": [],
-            "wallets": [{"address": C1, "memo": ""}],
-        },
-        format="json",
-    )
+    """The dashboard's create modal and the user-managed wallet's address take
+    a C... address; a memo with one is refused naming the field, and nothing
+    is written."""
+    body = {
+        "email": "carl@example.org",
+        "phone_number": "",
+        "external_id": "carl",
+        "verifications": [],
+        "wallets": [{"address": C1, "memo": "123"}],
+    }
+    response = api.post("/receivers", body, format="json")
     assert response.status_code == 400, response.json()
-    assert "contract addresses" in response.json()["extras"]["wallets[0]"]
+    assert "takes no memo" in str(response.json()["extras"])
     assert not Receiver.objects.exists()
+    body["wallets"] = [{"address": C1, "memo": ""}]
+    response = api.post("/receivers", body, format="json")
+    assert response.status_code in (200, 201), response.json()
     receiver = ReceiverFactory(organization=organization)
     rw = ReceiverWalletFactory(
         receiver=receiver, wallet=user_managed_wallet, status="READY"
     )
+    url = f"/receivers/{receiver.pk}/wallets/{rw.pk}"
     response = api.patch(
-        f"/receivers/{receiver.pk}/wallets/{rw.pk}",
-        {"stellar_address": C1},
-        format="json",
+        url, {"stellar_address": C2, "stellar_memo": "1"}, format="json"
     )
     assert response.status_code == 400, response.json()
-    assert "contract addresses" in response.json()["extras"]["stellar_address"]
+    assert "takes no memo" in response.json()["extras"]["stellar_memo"]
     rw.refresh_from_db()
     assert (rw.status, rw.stellar_address) == ("READY", None)
+    response = api.patch(url, {"stellar_address": C2}, format="json")
+    assert response.status_code == 200, response.json()
+    rw.refresh_from_db()
+    assert rw.stellar_address == C2
 
 
 def test_sep10_refuses_a_contract_account(client, organization):

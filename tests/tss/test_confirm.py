@@ -94,6 +94,7 @@ def test_a_landed_envelope_answered_bad_seq_is_never_replaced(
     (destination,) = create_receivers(1)
     _queue(tenant_id, [destination])
     state = horizon.ledger_state(max_age=0)
+    engine.check_destinations(1)
     pairs = engine.lease(state, 1)
     (row,) = engine.build_and_store(pairs, engine.RoundResult(), state)
     assert horizon.submit_async(row.envelope_xdr).status == "PENDING"

@@ -36,7 +36,8 @@ def test_engine_killed_at_a_named_point_pays_each_payment_once(
         def choice(self, seq):
             return point if seq is crashpoints.POINTS else super().choice(seq)
 
-    outcome = one_run(network, OnePoint(), 4, env)
+    outcome = one_run(network, OnePoint(), 4, env, contract_share=0.5)
+    assert outcome["contracts"] == 2
     assert outcome["double"] == 0, outcome
     assert outcome["lost"] == 0, outcome
     assert outcome["unfinished"] == 0, outcome

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from stellar_sdk import FeeBumpTransactionEnvelope, Keypair
 
-from tss import engine, envelopes
+from tss import batching, envelopes
 from tss.models import SubmitterTransaction
 
 PASSPHRASE = "Standalone Network ; February 2017"
@@ -33,7 +33,12 @@ def _both(row, settings, sequence=2**40 + 7, base_fee=10_000):
     settings.NETWORK_PASSPHRASE = PASSPHRASE
     settings.MAX_BASE_FEE = base_fee
     channel, distribution = Keypair.random(), Keypair.random()
-    reference = engine._build_with_sdk(row, channel, distribution, sequence)
+    reference = batching.build_with_sdk(
+        [row],
+        batching.Signers(channel, distribution),
+        sequence,
+        row.locked_until_ledger_number,
+    )
     packed = envelopes.payment_envelope(
         channel=channel,
         distribution=distribution,

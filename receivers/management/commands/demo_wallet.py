@@ -32,8 +32,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--contract",
+            action="store_true",
+            help="play a contract wallet (C...): print a new contract address to "
+            "pay (a CSV's walletAddress, or the user-managed wallet), and with "
+            "--wait watch its balance in --asset's contract through Stellar RPC",
+        )
+        parser.add_argument(
+            "--contract-address",
+            default="",
+            help="with --contract: watch this address instead of a new one",
+        )
+        parser.add_argument(
+            "--asset",
+            default="XLM",
+            help="with --contract: CODE:ISSUER, or XLM (default)",
+        )
+        parser.add_argument(
+            "--rpc-url",
+            default=settings.RPC_URL,
+            help="with --contract: Stellar RPC (default: RPC_URL)",
+        )
+        parser.add_argument(
             "--invite",
-            required=True,
+            default="",
             help="the invitation link (short or deep link) or the phone number "
             "(or email) the invitation went to",
         )
@@ -84,6 +106,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["contract"]:
+            self._contract(options)
+            return
+        if not options["invite"]:
+            raise CommandError("--invite is required (or --contract)")
         try:
             outcome = demo_wallet.play(
                 base_url=options["base_url"],
@@ -116,6 +143,29 @@ class Command(BaseCommand):
         )
         memo = f"{payment.memo} ({payment.memo_type})" if payment.memo else "none"
         self.stdout.write(f"memo: {memo}")
+
+    def _contract(self, options) -> None:
+        """A contract wallet: an address, and its balance as RPC shows it."""
+        code, _, issuer = options["asset"].partition(":")
+        wallet = demo_wallet.ContractWallet(
+            rpc_url=options["rpc_url"], passphrase=settings.NETWORK_PASSPHRASE
+        )
+        if options["contract_address"]:
+            wallet.address = options["contract_address"]
+        self.stdout.write(f"contract wallet: {wallet.address}")
+        if not options["wait"]:
+            self.stdout.write(
+                "pay it (a disbursement's walletAddress, no memo), then run again "
+                "with --wait --contract-address to watch its balance"
+            )
+            return
+        try:
+            balance = wallet.wait_for_balance(options["wait_timeout"], code, issuer)
+        except demo_wallet.DemoWalletError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(f"balance: {balance} {code} (in the asset's contract)")
+        )
 
     def _attribution(self, options) -> demo_wallet.Attribution | None:
         """Used only if the platform asks for client attribution."""
