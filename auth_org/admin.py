@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from auth_org import catalog, services, tenants
+from auth_org import catalog, locales, services, tenants
 from auth_org.models import (
     APIKey,
     Asset,
@@ -59,7 +59,14 @@ class TenantProvisioningForm(forms.ModelForm):
 
 
 class OrganizationChangeForm(forms.ModelForm):
-    """Message templates take their placeholders only, as through the API."""
+    """Message templates take their placeholders only, and the locale is one the
+    reports can format, as through the API."""
+
+    locale = forms.ChoiceField(
+        required=False,
+        choices=locales.choices,
+        help_text="The number and date format of statements and payment notices.",
+    )
 
     class Meta:
         model = Organization

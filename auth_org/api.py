@@ -337,6 +337,7 @@ def organization_json(organization: Organization, request: Request) -> dict[str,
         "receiver_invitations_disabled": effective(
             organization.receiver_invitations_disabled, False
         ),
+        "locale": organization.locale,
     }
     # As SDP: a template is shown only while it is not the default, so the
     # dashboard's Settings tell "Standard message" from "Custom message" (a

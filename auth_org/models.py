@@ -102,6 +102,9 @@ class Organization(models.Model):
     receiver_invitations_disabled = models.BooleanField(null=True, blank=True)
     # Cost control beyond SDP: SMS/WhatsApp messages a day; null means no cap.
     sms_daily_cap = models.PositiveIntegerField(null=True, blank=True)
+    # Not SDP's: the language tag whose numbers and dates the reports use (one of
+    # auth_org.locales.known()); empty means the deployment's REPORTS_LOCALE.
+    locale = models.CharField(max_length=16, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -180,6 +180,11 @@ class OrganizationSerializer(serializers.Serializer):
     mfa_disabled = serializers.BooleanField()
     captcha_disabled = serializers.BooleanField()
     receiver_invitations_disabled = serializers.BooleanField()
+    locale = serializers.CharField(
+        allow_blank=True,
+        help_text="the reports' number and date format (a language tag such as de "
+        "or pt-BR); '' for the deployment's REPORTS_LOCALE",
+    )
     receiver_registration_message_template = serializers.CharField(
         required=False, help_text="only when not the default"
     )
@@ -218,6 +223,13 @@ class OrganizationSettings(serializers.Serializer):
         required=False, allow_blank=True, help_text="'' for the default"
     )
     sms_daily_cap = serializers.IntegerField(required=False, allow_null=True)
+    locale = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="the reports' numbers and dates: a language tag Django formats "
+        "(en, de, fr, es, pt-BR, ...); '' or null for the deployment's REPORTS_LOCALE",
+    )
 
 
 class OrganizationUpdate(serializers.Serializer):

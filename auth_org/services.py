@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 
-from auth_org import audit, sessions
+from auth_org import audit, locales, sessions
 from auth_org.audit import Action
 from auth_org.models import (
     DEFAULT_INVITATION_TEMPLATE,
@@ -293,6 +293,16 @@ def _organization_changes_and_errors(
                 "sms_daily_cap must be a whole number greater than or equal to 0, "
                 "or null for no cap"
             )
+    if "locale" in data:
+        # Not SDP's: the reports' numbers and dates; null (or "") for the
+        # deployment's REPORTS_LOCALE.
+        value = data["locale"]
+        if value in (None, ""):
+            updates["locale"] = ""
+        elif (tag := locales.tag(value)) is None:
+            errors["locale"] = locales.ERROR
+        else:
+            updates["locale"] = tag
     for key, default in _TEMPLATES.items():
         if key in data:
             value = data[key]

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from disbursements.models import Disbursement, Payment
 from reports import render, selectors, statements
-from reports.api import MAX_DAYS, _locale, _pdf
+from reports.api import MAX_DAYS, _pdf, report_locale
 from tss.errors import HorizonError
 
 
@@ -20,7 +20,10 @@ def payment_notice(request: HttpRequest, pk) -> HttpResponse:
         raise Http404("payment not found")
     notice = selectors.notice(payment.organization, pk)
     return _pdf(
-        render.notice_pdf(notice, payment.organization, _locale()), f"payment-{pk}.pdf"
+        render.notice_pdf(
+            notice, payment.organization, report_locale(payment.organization)
+        ),
+        f"payment-{pk}.pdf",
     )
 
 
@@ -46,6 +49,6 @@ def disbursement_statement(request: HttpRequest, pk) -> HttpResponse:
             content_type="text/plain",
         )
     return _pdf(
-        render.statement_pdf(statement, _locale()),
+        render.statement_pdf(statement, report_locale(disbursement.organization)),
         f"statement-{disbursement.asset.code}-{start}-{end}.pdf",
     )

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auth_org.models import Asset
+from auth_org.models import Asset, Organization
 from auth_org.permissions import OWNER_FC
 from core.api import APIError
 from core.apidoc import answers, csv_file
@@ -34,8 +34,9 @@ DAY_PARAMS = QueryParams(
 )
 
 
-def _locale() -> str:
-    return settings.REPORTS_LOCALE
+def report_locale(organization: Organization) -> str:
+    """The organization's locale (auth_org.locales), else the deployment's."""
+    return organization.locale or settings.REPORTS_LOCALE
 
 
 def _pdf(data: bytes, name: str) -> HttpResponse:
@@ -92,7 +93,10 @@ class StatementView(APIView):
             )
             response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response
-        return _pdf(render.statement_pdf(statement, _locale()), f"{name}.pdf")
+        return _pdf(
+            render.statement_pdf(statement, report_locale(request.tenant)),
+            f"{name}.pdf",
+        )
 
 
 class PaymentNoticeView(APIView):
@@ -102,7 +106,7 @@ class PaymentNoticeView(APIView):
     @extend_schema(responses=answers(OpenApiTypes.BINARY, media="application/pdf"))
     def get(self, request: Request, pk):
         notice = selectors.notice(request.tenant, pk)
-        data = render.notice_pdf(notice, request.tenant, _locale())
+        data = render.notice_pdf(notice, request.tenant, report_locale(request.tenant))
         return _pdf(data, f"payment-{pk}.pdf")
 
 

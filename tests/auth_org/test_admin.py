@@ -99,20 +99,7 @@ def test_changing_the_daily_cap_in_the_admin_releases_held_messages(
     organization.save()
     message = MessageFactory(tenant_id=organization.id, daily_cap=0)
     assert deliver_message(message.pk) == "skipped"
-    url = reverse("admin:auth_org_organization_change", args=[organization.pk])
-    form = console.get(url).context["adminform"].form
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if value is None or value is False:
-            continue
-        data[name] = (
-            "on"
-            if value is True
-            else ",".join(value)
-            if isinstance(value, list)
-            else value
-        )
+    url, data = _organization_form(console, organization)
     data["sms_daily_cap"] = 7
     response = console.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -127,3 +114,39 @@ def test_changing_the_daily_cap_in_the_admin_releases_held_messages(
     entry = AuditEntry.objects.get(action="organization.updated")
     assert entry.actor == operator
     assert entry.changes["sms_daily_cap"] == {"before": 0, "after": 7}
+
+
+def _organization_form(console, organization) -> tuple[str, dict]:
+    url = reverse("admin:auth_org_organization_change", args=[organization.pk])
+    form = console.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        data[name] = (
+            "on"
+            if value is True
+            else ",".join(value)
+            if isinstance(value, list)
+            else value
+        )
+    return url, data
+
+
+def test_the_reports_locale_is_chosen_in_the_admin_and_audited(
+    console, organization, operator
+):
+    url, data = _organization_form(console, organization)
+    refused = console.post(url, {**data, "locale": "xx"})
+    assert refused.status_code == 200
+    assert "locale" in refused.context["adminform"].form.errors
+    organization.refresh_from_db()
+    assert organization.locale == ""
+    response = console.post(url, {**data, "locale": "de"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    organization.refresh_from_db()
+    assert organization.locale == "de"
+    entry = AuditEntry.objects.get(action="organization.updated")
+    assert entry.actor == operator
+    assert entry.changes == {"locale": {"before": "", "after": "de"}}

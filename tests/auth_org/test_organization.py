@@ -322,3 +322,58 @@ def test_a_bad_daily_cap_is_refused_and_nothing_changes(
     assert "sms_daily_cap" in response.json()["extras"]
     organization.refresh_from_db()
     assert organization.sms_daily_cap == 3
+
+
+# --- the reports' locale (not SDP's) -------------------------------------------------
+
+
+def test_locale_is_set_shown_audited_and_reset(client, user, organization):
+    assert client.get("/organization", headers=bearer(user)).json()["locale"] == ""
+    # The dashboard's multipart form, a tag in any case
+    response = patch_org(client, user, {"locale": "pt-br"})
+    assert response.status_code == 200, response.content
+    body = client.get("/organization", headers=bearer(user)).json()
+    assert body["locale"] == "pt-BR"
+    entry = AuditEntry.objects.get(action="organization.updated")
+    assert entry.actor == user
+    assert entry.changes == {"locale": {"before": "", "after": "pt-BR"}}
+    # A script's JSON body, and null back to the deployment's
+    response = client.patch(
+        "/organization",
+        {"locale": "de"},
+        content_type="application/json",
+        headers=bearer(user),
+    )
+    assert response.status_code == 200, response.content
+    organization.refresh_from_db()
+    assert organization.locale == "de"
+    assert patch_org(client, user, {"locale": None}).status_code == 200
+    organization.refresh_from_db()
+    assert organization.locale == ""
+
+
+@pytest.mark.parametrize(
+    "value", ["xx", "af", "zh-cn", "de-DE-x", "en_US", "d" * 17, 7, ["de"], "../de"]
+)
+def test_a_locale_the_reports_cannot_format_is_a_400_naming_it(
+    client, user, organization, value
+):
+    # af: a language Django names but has no number formats for; zh-cn: an alias
+    organization.locale = "fr"
+    organization.save()
+    response = patch_org(client, user, {"locale": value, "is_approval_required": True})
+    assert response.status_code == 400
+    assert set(response.json()["extras"]) == {"locale"}
+    organization.refresh_from_db()
+    assert (organization.locale, organization.is_approval_required) == ("fr", False)
+
+
+def test_locale_roles_are_the_routes(client, organization):
+    controller = UserFactory(organization=organization, roles=["financial_controller"])
+    business = UserFactory(organization=organization, roles=["business"])
+    assert patch_org(client, business, {"locale": "de"}).status_code == 403
+    assert patch_org(client, controller, {"locale": "de"}).status_code == 200
+    organization.refresh_from_db()
+    assert organization.locale == "de"
+    answered = client.get("/organization", headers=bearer(business)).json()
+    assert answered["locale"] == "de"

@@ -27,6 +27,7 @@ from disbursements.models import Disbursement, Payment
 from messaging.models import Message
 from receivers.models import ReceiverWallet
 from reports import ledger, render, statements
+from reports.api import report_locale
 from reports.models import Difference
 from tests.factories import (
     AssetFactory,
@@ -81,10 +82,11 @@ def _pay_disbursement(organization):
 def test_statement_notice_and_reconciliation_with_planted_differences(
     network, tss_worker, channel_accounts, settings
 ):
-    settings.REPORTS_LOCALE = "de"
+    # The organization's locale, not the deployment's, formats its reports.
+    settings.REPORTS_LOCALE = "en"
     settings.TRANSACTION_EXPLORER_URL = "https://explorer.example/tx/{hash}"
     channel_accounts(2)
-    organization = OrganizationFactory(display_name="Acme Relief")
+    organization = OrganizationFactory(display_name="Acme Relief", locale="de")
     owner = UserFactory(organization=organization, roles=[Role.OWNER])
     account = accounts.create_distribution_account(organization.pk)
     _disbursement, payments = _pay_disbursement(organization)
@@ -195,7 +197,7 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
         sum(AMOUNTS) - edited_amount.amount + Decimal("9.99") - edited_status.amount
     )
     assert statement.disagrees
-    data = render.statement_pdf(statement, "de")
+    data = render.statement_pdf(statement, report_locale(organization))
     text = pdf_text(data)
     with translation.override("de"):
         figures = [
@@ -251,6 +253,7 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert outside["hash"] in pdf_text(response.content).replace("\n", "")
+    assert_shows(pdf_text(response.content), *figures)
 
     # --- the operators' copy, from the disbursement's admin page
     staff = Client()
@@ -262,7 +265,9 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
         f"/admin/reports/disbursement/{untouched.disbursement_id}/statement/"
     )
     assert response.status_code == 200
-    assert_shows(pdf_text(response.content), outside["hash"], "December payroll")
+    assert_shows(
+        pdf_text(response.content), outside["hash"], "December payroll", *figures
+    )
 
     # --- the payment notice of a real payment
     response = api.get(f"/reports/payment/{untouched.pk}")
