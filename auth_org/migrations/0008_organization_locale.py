@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('auth_org', '0006_controls'),
+        ('auth_org', '0007_low_balance_threshold'),
     ]
 
     operations = [
