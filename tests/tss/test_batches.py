@@ -294,7 +294,10 @@ def test_under_a_fee_surge_a_batch_pays_at_most_its_bid_per_operation(
         assert horizon.submit_async(tx.to_xdr()).status == "PENDING"
         run_engine()
     finally:
-        network.configure(**previous)
+        network.configure(
+            ledger_close=previous["ledger_close"],
+            max_ops_per_ledger=previous["max_ops_per_ledger"],
+        )
         engine._capacity.clear()
 
     rows = _rows(orders).values()
