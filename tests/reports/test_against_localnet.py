@@ -26,8 +26,9 @@ from disbursements.handoff import hand_off_payments
 from disbursements.models import Disbursement, Payment
 from messaging.models import Message
 from receivers.models import ReceiverWallet
-from reports import ledger, render, statements
+from reports import ledger, matching, render, statements
 from reports.models import Difference
+from reports.reconciliation import MARGIN
 from tests.factories import (
     AssetFactory,
     DisbursementFactory,
@@ -109,6 +110,20 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     }
     assert not statement.disagrees
     assert statement.network_payments_out == sum(AMOUNTS)
+    # the TSS batched them: transactions of several payments, and the index of
+    # each payment's operation, as the TSS recorded it, is the one in Horizon's
+    # operation id (what the reconciliation pairs by first)
+    assert len({p.stellar_transaction_id for p in payments}) < len(payments)
+    records = ledger.operations_since(account, dt.datetime.now(dt.UTC) - MARGIN)
+    by_destination = {
+        op.destination: op
+        for op in ledger.outgoing_payments(records, account, ("XLM", ""))
+    }
+    for payment in payments:
+        row = SubmitterTransaction.objects.get(external_id=str(payment.pk))
+        op = by_destination[payment.receiver_wallet.stellar_address]
+        assert op.transaction_hash == row.stellar_transaction_hash
+        assert matching.operation_index(op.operation_id) == row.operation_index
 
     # --- plant one difference of each kind
     outsider = create_receivers(1)[0]
