@@ -234,9 +234,13 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
         "disagree",
         *figures,
         *[line.transaction_hash for line in statement.lines],
-        # matched by transaction and destination: not the two whose hash or
-        # destination was edited (their lines show the network's counterparty)
-        *[p.receiver.external_id for p in (edited_amount, edited_status, untouched)],
+        # each operation of the batch paired with its own payment (by its
+        # index), the one whose destination was edited too; not the one whose
+        # hash was edited (its line shows the network's counterparty alone)
+        *[
+            p.receiver.external_id
+            for p in (edited_amount, edited_status, edited_destination, untouched)
+        ],
         "December payroll",
         "Network fee",
     )
