@@ -26,7 +26,7 @@ from auth_org.models import Asset, Organization, Role, User
 from disbursements.models import Payment, PaymentStatusChange
 from messaging.models import Message
 from messaging.services import queue_message
-from reports import ledger
+from reports import ledger, matching
 from reports.models import Difference, Reconciliation
 from tss.models import SubmitterTransaction
 
@@ -90,12 +90,39 @@ def succeeded_in(organization, asset, start, end) -> list[Payment]:
     )
 
 
-def _expected_memos(payments: list[Payment]) -> dict[str, tuple[str, str]]:
+def _expected_memos(payments) -> dict[str, tuple[str, str]]:
     """The memo each payment was sent with, as the TSS built it."""
     rows = SubmitterTransaction.objects.filter(
         external_id__in=[str(p.pk) for p in payments]
     ).values_list("external_id", "memo", "memo_type")
     return {external_id: (memo, memo_type) for external_id, memo, memo_type in rows}
+
+
+def operation_indexes(hashes: dict[str, str]) -> dict[str, int]:
+    """Payment id -> the index of its operation in its transaction, for the
+    payments (id -> transaction hash) whose TSS record is of that transaction."""
+    rows = SubmitterTransaction.objects.filter(
+        external_id__in=list(hashes), operation_index__isnull=False
+    ).values_list("external_id", "stellar_transaction_hash", "operation_index")
+    return {
+        external_id: index
+        for external_id, tx_hash, index in rows
+        if tx_hash and tx_hash == hashes.get(external_id)
+    }
+
+
+def _as_ours(payments, indexes: dict[int, int]) -> list[matching.Ours]:
+    return [
+        matching.Ours(
+            key=p.pk,
+            transaction_hash=p.stellar_transaction_id,
+            destination=p.receiver_wallet.stellar_address or "",
+            amount=p.amount,
+            operation_index=indexes.get(str(p.pk)),
+        )
+        for p in payments
+        if p.stellar_transaction_id
+    ]
 
 
 def _compare(
@@ -108,34 +135,59 @@ def _compare(
     found = Found()
     ours = succeeded_in(organization, asset, start, end)
     found.payments_checked = len(ours)
-    by_hash: dict[str, list[ledger.NetworkPayment]] = {}
-    for op in network:
-        by_hash.setdefault(op.transaction_hash, []).append(op)
+    ours_ids = {p.pk for p in ours}
+    # Every payment in the transactions at hand, of any tenant and status: a
+    # tenant paying from the shared host account (SDP's ENV distribution
+    # account) shares it with the other such tenants, and a payment not
+    # SUCCESS here may have been paid on the network.
+    hashes = {op.transaction_hash for op in network} | {
+        p.stellar_transaction_id for p in ours if p.stellar_transaction_id
+    }
+    others = list(
+        Payment.objects.filter(
+            stellar_transaction_id__in=hashes,
+            asset__code=asset.code,
+            asset__issuer=asset.issuer,
+        )
+        .exclude(pk__in=ours_ids)
+        .select_related("receiver_wallet")
+    )
+    everyone = {p.pk: p for p in [*ours, *others]}
+    ops = {op.operation_id: op for op in network}
+    paired = matching.pair(
+        [
+            matching.Op(op.operation_id, op.transaction_hash, op.destination, op.amount)
+            for op in network
+        ],
+        _as_ours(
+            everyone.values(),
+            operation_indexes(
+                {str(p.pk): p.stellar_transaction_id for p in everyone.values()}
+            ),
+        ),
+    )
+    op_of = {payment_id: ops[op_id] for op_id, payment_id in paired.items()}
     memos = _expected_memos(ours)
-    matched: set[str] = set()
     for payment in ours:
         destination = payment.receiver_wallet.stellar_address or ""
         tx_hash = payment.stellar_transaction_id
-        candidates = by_hash.get(tx_hash, [])
         base = {
             "payment_id": payment.pk,
             "transaction_hash": tx_hash,
             "our_amount": payment.amount,
             "our_destination": destination,
         }
-        if not candidates:
+        op = op_of.get(payment.pk)
+        if op is None:
             found.differences.append(
                 Difference(
                     kind=Difference.Kind.MISSING_ON_NETWORK,
                     detail="no payment of the distribution account in this "
-                    "transaction on the network",
+                    "transaction on the network is this payment",
                     **base,
                 )
             )
             continue
-        op = next((c for c in candidates if c.destination == destination), None)
-        op = op or candidates[0]
-        matched.add(op.operation_id)
         net = {
             "operation_id": op.operation_id,
             "network_amount": op.amount,
@@ -161,19 +213,16 @@ def _compare(
             )
     in_day = [op for op in network if start <= op.at < end]
     found.operations_checked = len(in_day)
-    unmatched = [op for op in in_day if op.operation_id not in matched]
-    # Any tenant's: a tenant paying from the shared host account (SDP's ENV
-    # distribution account) sees the other such tenants' payments there.
-    known = {
-        p.stellar_transaction_id: p
-        for p in Payment.objects.filter(
-            stellar_transaction_id__in={op.transaction_hash for op in unmatched},
-        )
-    }
-    for op in unmatched:
-        payment = known.get(op.transaction_hash)
-        if payment is not None and payment.organization_id != organization.pk:
-            continue
+    tenants_of = {}
+    for p in everyone.values():
+        tenants_of.setdefault(p.stellar_transaction_id, set()).add(p.organization_id)
+    for op in in_day:
+        payment_id = paired.get(op.operation_id)
+        payment = everyone[payment_id] if payment_id is not None else None
+        if payment is not None and (
+            payment.pk in ours_ids or payment.organization_id != organization.pk
+        ):
+            continue  # checked above, or another tenant's
         net = {
             "transaction_hash": op.transaction_hash,
             "operation_id": op.operation_id,
@@ -181,6 +230,9 @@ def _compare(
             "network_destination": op.destination,
         }
         if payment is None:
+            tenants = tenants_of.get(op.transaction_hash, set())
+            if tenants and organization.pk not in tenants:
+                continue  # in another tenant's transaction: theirs to report
             found.differences.append(
                 Difference(
                     kind=Difference.Kind.UNKNOWN_PAYMENT,

@@ -16,8 +16,13 @@ from decimal import Decimal
 
 from auth_org.models import Asset, Organization
 from disbursements.models import Payment
-from reports import ledger
-from reports.reconciliation import distribution_account, succeeded_in, utc_offset
+from reports import ledger, matching
+from reports.reconciliation import (
+    distribution_account,
+    operation_indexes,
+    succeeded_in,
+    utc_offset,
+)
 
 KIND_LABELS = {
     "payment_out": "Payment",
@@ -104,8 +109,9 @@ def assemble(organization, asset, account, start, end, now_balance, moves) -> St
     closing = None if now_balance is None else now_balance - after
     net = sum((m.amount for m in in_period), Decimal(0))
     opening = None if closing is None else closing - net
-    hashes = {m.transaction_hash for m in in_period if m.kind == "payment_out"}
-    ours = _payments_by_hash(organization, hashes)
+    ours = _payments_of(
+        organization, asset, [m for m in in_period if m.kind == "payment_out"]
+    )
     tz = utc_offset(organization)
     statement = Statement(
         organization=organization,
@@ -118,7 +124,7 @@ def assemble(organization, asset, account, start, end, now_balance, moves) -> St
         generated_at=dt.datetime.now(tz),
     )
     for m in in_period:
-        payment = ours.get((m.transaction_hash, m.counterparty))
+        payment = ours.get(m.operation_id)
         statement.lines.append(
             Line(
                 at=m.at.astimezone(tz),
@@ -149,17 +155,41 @@ def assemble(organization, asset, account, start, end, now_balance, moves) -> St
     return statement
 
 
-def _payments_by_hash(organization, hashes) -> dict[tuple[str, str], dict]:
-    rows = Payment.objects.filter(
-        organization=organization, stellar_transaction_id__in=hashes
-    ).values(
-        "id",
-        "stellar_transaction_id",
-        "receiver_wallet__stellar_address",
-        "receiver__external_id",
-        "disbursement__name",
-    )
-    return {
-        (r["stellar_transaction_id"], r["receiver_wallet__stellar_address"]): r
-        for r in rows
+def _payments_of(organization, asset, paid: list[ledger.Movement]) -> dict[str, dict]:
+    """Operation id -> our payment it is (a transaction of the TSS carries
+    several payments: they are paired operation by operation)."""
+    rows = {
+        r["id"]: r
+        for r in Payment.objects.filter(
+            organization=organization,
+            asset=asset,
+            stellar_transaction_id__in={m.transaction_hash for m in paid},
+        ).values(
+            "id",
+            "amount",
+            "stellar_transaction_id",
+            "receiver_wallet__stellar_address",
+            "receiver__external_id",
+            "disbursement__name",
+        )
     }
+    indexes = operation_indexes(
+        {str(pk): r["stellar_transaction_id"] for pk, r in rows.items()}
+    )
+    paired = matching.pair(
+        [
+            matching.Op(m.operation_id, m.transaction_hash, m.counterparty, -m.amount)
+            for m in paid
+        ],
+        [
+            matching.Ours(
+                key=pk,
+                transaction_hash=r["stellar_transaction_id"],
+                destination=r["receiver_wallet__stellar_address"] or "",
+                amount=r["amount"],
+                operation_index=indexes.get(str(pk)),
+            )
+            for pk, r in rows.items()
+        ],
+    )
+    return {op_id: rows[pk] for op_id, pk in paired.items()}

@@ -26,9 +26,10 @@ from disbursements.handoff import hand_off_payments
 from disbursements.models import Disbursement, Payment
 from messaging.models import Message
 from receivers.models import ReceiverWallet
-from reports import ledger, render, statements
+from reports import ledger, matching, render, statements
 from reports.api import report_locale
 from reports.models import Difference
+from reports.reconciliation import MARGIN
 from tests.factories import (
     AssetFactory,
     DisbursementFactory,
@@ -111,6 +112,20 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
     }
     assert not statement.disagrees
     assert statement.network_payments_out == sum(AMOUNTS)
+    # the TSS batched them: transactions of several payments, and the index of
+    # each payment's operation, as the TSS recorded it, is the one in Horizon's
+    # operation id (what the reconciliation pairs by first)
+    assert len({p.stellar_transaction_id for p in payments}) < len(payments)
+    records = ledger.operations_since(account, dt.datetime.now(dt.UTC) - MARGIN)
+    by_destination = {
+        op.destination: op
+        for op in ledger.outgoing_payments(records, account, ("XLM", ""))
+    }
+    for payment in payments:
+        row = SubmitterTransaction.objects.get(external_id=str(payment.pk))
+        op = by_destination[payment.receiver_wallet.stellar_address]
+        assert op.transaction_hash == row.stellar_transaction_hash
+        assert matching.operation_index(op.operation_id) == row.operation_index
 
     # --- plant one difference of each kind
     outsider = create_receivers(1)[0]
@@ -221,9 +236,13 @@ def test_statement_notice_and_reconciliation_with_planted_differences(
         "disagree",
         *figures,
         *[line.transaction_hash for line in statement.lines],
-        # matched by transaction and destination: not the two whose hash or
-        # destination was edited (their lines show the network's counterparty)
-        *[p.receiver.external_id for p in (edited_amount, edited_status, untouched)],
+        # each operation of the batch paired with its own payment (by its
+        # index), the one whose destination was edited too; not the one whose
+        # hash was edited (its line shows the network's counterparty alone)
+        *[
+            p.receiver.external_id
+            for p in (edited_amount, edited_status, edited_destination, untouched)
+        ],
         "December payroll",
         "Network fee",
     )
