@@ -419,7 +419,9 @@ def test_get_ledger_entries_answers_account_and_trustline_keys(localnet, world):
     def account_key(address: str) -> X.LedgerKey:
         return X.LedgerKey(
             X.LedgerEntryType.ACCOUNT,
-            account=X.LedgerKeyAccount(Keypair.from_public_key(address).xdr_account_id()),
+            account=X.LedgerKeyAccount(
+                Keypair.from_public_key(address).xdr_account_id()
+            ),
         )
 
     def trustline_key(address: str) -> X.LedgerKey:
