@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import time
+from decimal import Decimal
 
 import pytest
 from stellar_sdk import (
     Asset,
     AuthorizationFlag,
     Keypair,
+    Server,
     SorobanServer,
     StrKey,
     TransactionBuilder,
@@ -451,7 +453,14 @@ def test_get_ledger_entries_answers_account_and_trustline_keys(localnet, world):
     trustline = X.LedgerEntryData.from_xdr(by_key[present_line.to_xdr()].xdr)
     assert trustline.type == X.LedgerEntryType.TRUSTLINE
     assert trustline.trust_line.asset == line
-    assert trustline.trust_line.balance.int64 == 500 * 10**7
+    horizon = Server(localnet.url).accounts().account_id(dist.public_key).call()
+    (usdc_balance,) = [b for b in horizon["balances"] if b.get("asset_code") == "USDC"]
+    assert trustline.trust_line.balance.int64 == round(
+        Decimal(usdc_balance["balance"]) * 10**7
+    )
+    assert account.account.balance.int64 == round(
+        Decimal(horizon["balances"][-1]["balance"]) * 10**7
+    )
     assert trustline.trust_line.limit.int64 == 2**63 - 1
     assert trustline.trust_line.flags.uint32 & TrustLineFlags.AUTHORIZED_FLAG.value
     for entry in answer.entries:
