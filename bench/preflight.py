@@ -7,12 +7,15 @@ Set-up (not timed): a tenant whose distribution account holds XLM, N receivers,
 of whom 5% are not registered (they wait for an invitation), 5% registered with
 an account that does not exist (they fail) and the rest registered with an
 account on the ledger (they are paid), and a duplicate of an earlier payment
-every 100 receivers. Then three timings of ``preflight``:
+every 100 receivers. Then four timings of ``preflight``:
 
-- ``cold_s``: nothing cached (every destination asked of the network);
+- ``cold_s``: nothing cached (every destination asked of the localnet's RPC,
+  ``getLedgerEntries``, 200 keys a request);
 - ``accounts_cached_s``: the answer recomputed (a payment changed) while the
   destinations seen in the last minute are still cached;
-- ``cached_s``: nothing changed, the stored answer.
+- ``cached_s``: nothing changed, the stored answer;
+- ``cold_horizon_s``: nothing cached and RPC not configured (the fallback: one
+  Horizon ``/accounts`` request per destination), the same answer.
 
 The last line is key=value pairs. Every row it creates is deleted afterwards.
 """
@@ -205,6 +208,7 @@ def _delete(org) -> None:
 
 def run(args, net) -> None:
     from django.core.cache import cache
+    from django.test import override_settings
 
     from disbursements.models import Payment
     from disbursements.preflight import preflight
@@ -231,11 +235,21 @@ def run(args, net) -> None:
         again = preflight(disbursement)
         cached_s = time.perf_counter() - t
         assert again["cached"]
+
+        # The fallback: the same cold pre-flight with RPC not configured.
+        cache.clear()
+        with override_settings(RPC_URL=""):
+            t = time.perf_counter()
+            by_horizon = preflight(disbursement)
+            horizon_s = time.perf_counter() - t
+        assert by_horizon["payments"] == warm["payments"]
+        assert by_horizon["reasons"] == warm["reasons"]
         load = os.getloadavg()[0]
         print(
             f"payments={args.payments} ready={existing} failing={missing} "
             f"waiting={unregistered} duplicates={len(cold['duplicates'])} "
-            f"cold_s={cold_s:.2f} accounts_cached_s={warm_s:.2f} "
+            f"cold_s={cold_s:.2f} cold_horizon_s={horizon_s:.2f} "
+            f"accounts_cached_s={warm_s:.2f} "
             f"cached_s={cached_s:.3f} "
             f"seconds_to_pay={cold['forecast'].get('seconds_to_pay')} "
             f"fees_xlm={cold['forecast']['network_fees']['total_xlm']} "

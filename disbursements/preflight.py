@@ -6,8 +6,11 @@ capacity; the duplicate warnings. Read-only: nothing here writes a row.
 
 The network is asked outside any transaction: once for the distribution
 account, once for /fee_stats and the latest ledger (both cached a few seconds),
-and once per destination account not seen lately (ten minutes for one found,
-a minute for one missing), concurrently.
+and for the destinations not seen lately (ten minutes for one found ready, a
+minute for one missing its account or trustline): through Stellar RPC's
+getLedgerEntries, 200 account or trustline keys a request, a few at once
+(``ledger_reads``); through Horizon, one /accounts request per destination, 16
+at once, when RPC is not configured or fails.
 The whole answer is cached until the disbursement, its receivers' wallets or
 the distribution balance change, and at most ``ANSWER_TTL`` seconds.
 """
@@ -15,6 +18,7 @@ the distribution balance change, and at most ``ANSWER_TTL`` seconds.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +33,7 @@ from django.utils import timezone
 from auth_org.controls import limits_for
 from auth_org.models import Asset, TenantControls
 from core.api import APIError
-from disbursements import controls
+from disbursements import controls, ledger_reads
 from disbursements.duplicates import find_duplicates
 from disbursements.models import Disbursement, Payment
 from disbursements.services import amount_in_flight, read_balances
@@ -39,6 +43,8 @@ from messaging.texts import render_receiver_invitation
 from receivers.models import ReceiverWallet
 from tss import horizon
 from tss.errors import HorizonError
+
+logger = logging.getLogger(__name__)
 
 ANSWER_TTL = 60
 # A destination found ready is asked again after ten minutes (accounts and
@@ -105,33 +111,69 @@ def _destination(stored: dict) -> Destination:
     )
 
 
-def destinations(addresses: list[str]) -> dict[str, Destination] | None:
-    """Each account as the network shows it (a minute's cache in Redis); None
-    when the network cannot be asked."""
-    keys = {f"preflight:account:{address}": address for address in addresses}
+def destinations(
+    addresses: list[str], asset: Asset | None = None
+) -> dict[str, Destination] | None:
+    """Each account as the network shows it for ``asset`` (cached in Redis);
+    None when the network cannot be asked. Read through RPC's
+    getLedgerEntries, 200 keys a request; through Horizon's /accounts, one
+    request per account, when RPC is not configured or fails."""
+    wanted = None if asset is None or asset.is_native else (asset.code, asset.issuer)
+    tag = "native" if wanted is None else ":".join(wanted)
+    keys = {f"preflight:account:{tag}:{address}": address for address in addresses}
     found = {keys[k]: v for k, v in cache.get_many(list(keys)).items()}
     missing = [address for address in addresses if address not in found]
     if missing:
-        try:
-            with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
-                bodies = list(pool.map(horizon.account, missing))
-        except (HorizonError, OSError):
+        fresh = _read_from_rpc(missing, wanted)
+        if fresh is None:
+            fresh = _read_from_horizon(missing)
+        if fresh is None:
             return None
-        fresh = {
-            address: _destination_json(body)
-            for address, body in zip(missing, bodies, strict=True)
-        }
         for ttl, present in ((ACCOUNT_TTL, True), (MISSING_TTL, False)):
             cache.set_many(
                 {
-                    f"preflight:account:{a}": v
+                    f"preflight:account:{tag}:{a}": v
                     for a, v in fresh.items()
-                    if v["exists"] is present
+                    if _is_ready(v, wanted) is present
                 },
                 timeout=ttl,
             )
         found.update(fresh)
     return {address: _destination(stored) for address, stored in found.items()}
+
+
+def _is_ready(stored: dict, wanted: tuple[str, str] | None) -> bool:
+    """Found with what a payment needs (kept ten minutes), or missing
+    something a receiver may fix (kept a minute)."""
+    if not stored["exists"]:
+        return False
+    return wanted is None or any(
+        (code, issuer) == wanted for code, issuer, *_ in stored["lines"]
+    )
+
+
+def _read_from_rpc(
+    addresses: list[str], wanted: tuple[str, str] | None
+) -> dict[str, dict] | None:
+    if not ledger_reads.configured():
+        return None
+    try:
+        return ledger_reads.read_destinations(addresses, wanted)
+    except ledger_reads.LedgerReadFailed as exc:
+        logger.warning("pre-flight: RPC getLedgerEntries failed (%s); Horizon", exc)
+        return None
+
+
+def _read_from_horizon(addresses: list[str]) -> dict[str, dict] | None:
+    try:
+        with ThreadPoolExecutor(LOOKUP_THREADS) as pool:
+            bodies = list(pool.map(horizon.account, addresses))
+    except (HorizonError, OSError):
+        return None
+    return {
+        address: _destination_json(body)
+        for address, body in zip(addresses, bodies, strict=True)
+    }
 
 
 def network_figures() -> dict | None:
@@ -409,7 +451,7 @@ def _compute(disbursement: Disbursement, reading) -> dict[str, Any]:
             and not row[7].startswith("C")
         }
     )
-    network = destinations(addresses) if addresses else {}
+    network = destinations(addresses, asset) if addresses else {}
     totals, failures, failing, waiting, to_invite = _classify(
         disbursement, rows, network, over_limit
     )

@@ -274,7 +274,10 @@ def get_ledger_entries(node: Node, params: dict) -> dict:
     if not isinstance(keys, list) or not keys:
         raise RpcError(INVALID_PARAMS, "keys must be a non-empty array")
     if len(keys) > 200:
-        raise RpcError(INVALID_PARAMS, "key count (%d) exceeds maximum supported (200)")
+        raise RpcError(
+            INVALID_PARAMS,
+            f"key count ({len(keys)}) exceeds maximum supported (200)",
+        )
     entries = []
     with node.lock:
         ledger = node.ledger

@@ -13,6 +13,7 @@ from stellar_sdk import ChangeTrust, CreateAccount, Keypair, Payment
 
 from auth_org.controls import update_controls
 from auth_org.models import Asset, Role, Wallet
+from disbursements import ledger_reads, preflight
 from disbursements.models import Disbursement, DisbursementStatusChange
 from disbursements.models import Payment as PaymentRow
 from tests.api2_fixtures import client_for
@@ -27,6 +28,12 @@ from tests.tss.conftest import network, tss_network  # noqa: F401 - fixtures
 from tss import accounts, horizon, keys
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def rpc_on_the_localnet(network, settings):  # noqa: F811 - the fixture imported above
+    """Destinations are read through the localnet's RPC (getLedgerEntries)."""
+    settings.RPC_URL = network.rpc_url
 
 
 @pytest.fixture
@@ -260,3 +267,94 @@ def test_admin_preflight_action_and_the_reason_on_the_payment_page(
     ).content.decode()
     assert "Waiting on the receiver" in page
     assert "does not trust the asset" in page
+
+
+def _mixed_disbursement(organization, wallet, asset, pairs, missing):
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=asset, status="READY"
+    )
+    for i, (address, amount, status) in enumerate(
+        [(p.public_key, "3", "REGISTERED") for p in pairs]
+        + [(missing.public_key, "2", "REGISTERED"), (None, "1", "DRAFT")]
+    ):
+        PaymentFactory(
+            disbursement=disbursement,
+            amount=Decimal(amount),
+            receiver_wallet=ReceiverWalletFactory(
+                receiver__organization=organization,
+                receiver__external_id=f"{asset.code}-{i}",
+                wallet=wallet,
+                status=status,
+                stellar_address=address,
+            ),
+        )
+    return disbursement
+
+
+def _answer(disbursement) -> dict:
+    cache.clear()
+    answer = preflight.preflight(disbursement)
+    assert answer["cached"] is False
+    return {k: v for k, v in answer.items() if k != "checked_at"}
+
+
+@pytest.fixture
+def rpc_reads(monkeypatch):
+    """Counts the pre-flight's reads through RPC (the real read runs)."""
+    calls = []
+    real = ledger_reads.read_destinations
+
+    def counted(addresses, asset):
+        calls.append(len(addresses))
+        return real(addresses, asset)
+
+    monkeypatch.setattr(ledger_reads, "read_destinations", counted)
+    return calls
+
+
+def test_preflight_answers_the_same_through_rpc_and_horizon(
+    tenant, settings, rpc_reads
+):
+    """One USDC and one XLM disbursement (ready, no trustline, a trustline at its
+    limit, no account, waiting), each through RPC getLedgerEntries and through
+    Horizon /accounts: the same answer."""
+    organization, usdc, wallet, issuer = tenant
+    ready, untrusting, capped = new_accounts(3)
+    trust(ready, issuer)
+    accounts.run_transaction(
+        capped, [ChangeTrust(asset=StellarAsset("USDC", issuer.public_key), limit="2")]
+    )
+    missing = Keypair.random()
+    xlm = Asset.objects.create(organization=organization, code="XLM", issuer="")
+    wallet.assets.add(xlm)
+    pairs = [ready, untrusting, capped]
+    by_usdc = _mixed_disbursement(organization, wallet, usdc, pairs, missing)
+    by_xlm = _mixed_disbursement(organization, wallet, xlm, pairs, missing)
+
+    rpc = {"USDC": _answer(by_usdc), "XLM": _answer(by_xlm)}
+    # USDC: the trustline keys, then the accounts of the two without one.
+    assert rpc_reads == [4, 4]
+    settings.RPC_URL = ""
+    horizon_path = {"USDC": _answer(by_usdc), "XLM": _answer(by_xlm)}
+    assert rpc_reads == [4, 4]
+    assert rpc == horizon_path
+    failing = {r["reason"]: r["count"] for r in rpc["USDC"]["reasons"]["failing"]}
+    assert failing == {"no_trustline": 1, "over_trustline_limit": 1, "no_account": 1}
+    assert rpc["USDC"]["payments"]["ready"]["count"] == 1
+    assert rpc["XLM"]["payments"]["ready"]["count"] == 3
+    assert [r["reason"] for r in rpc["XLM"]["reasons"]["failing"]] == ["no_account"]
+
+
+def test_preflight_falls_back_to_horizon_when_rpc_fails(tenant, settings, rpc_reads):
+    organization, usdc, wallet, issuer = tenant
+    ready, untrusting = new_accounts(2)
+    trust(ready, issuer)
+    disbursement = _mixed_disbursement(
+        organization, wallet, usdc, [ready, untrusting], Keypair.random()
+    )
+    expected = _answer(disbursement)
+    settings.RPC_URL = "http://127.0.0.1:9/rpc"  # nothing listens there
+    assert _answer(disbursement) == expected
+    assert len(rpc_reads) == 2  # asked, failed, Horizon answered
+    failing = {r["reason"] for r in expected["reasons"]["failing"]}
+    assert failing == {"no_trustline", "no_account"}

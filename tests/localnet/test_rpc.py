@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import time
+from decimal import Decimal
 
 import pytest
 from stellar_sdk import (
     Asset,
     AuthorizationFlag,
     Keypair,
+    Server,
     SorobanServer,
     StrKey,
     TransactionBuilder,
@@ -20,7 +22,7 @@ from stellar_sdk import (
     scval,
 )
 from stellar_sdk import xdr as X
-from stellar_sdk.exceptions import PrepareTransactionException
+from stellar_sdk.exceptions import PrepareTransactionException, SorobanRpcErrorResponse
 from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
 
 from localnet.testing import builder, submit
@@ -406,3 +408,63 @@ def test_contract_balances_survive_a_restart_and_lumens_add_up(
     assert balance.balance_entry.live_until_ledger > 1
     stats = again.stats()
     assert stats["total_native"] + stats["fee_pool"] == stats["total_coins"]
+
+
+def test_get_ledger_entries_answers_account_and_trustline_keys(localnet, world):
+    """As real Stellar RPC: each present entry as base64 XDR LedgerEntryData with
+    its own key, absent keys omitted, the latest ledger; at most 200 keys."""
+    rpc: SorobanServer = world["rpc"]
+    dist, usdc = world["dist"], world["usdc"]
+    root = localnet.root_keypair()
+    line = usdc.to_trust_line_asset_xdr_object()
+
+    def account_key(address: str) -> X.LedgerKey:
+        return X.LedgerKey(
+            X.LedgerEntryType.ACCOUNT,
+            account=X.LedgerKeyAccount(
+                Keypair.from_public_key(address).xdr_account_id()
+            ),
+        )
+
+    def trustline_key(address: str) -> X.LedgerKey:
+        return X.LedgerKey(
+            X.LedgerEntryType.TRUSTLINE,
+            trust_line=X.LedgerKeyTrustLine(
+                Keypair.from_public_key(address).xdr_account_id(), line
+            ),
+        )
+
+    present_account = account_key(dist.public_key)
+    present_line = trustline_key(dist.public_key)
+    keys = [
+        present_account,
+        account_key(Keypair.random().public_key),  # never created
+        present_line,
+        trustline_key(root.public_key),  # the root does not trust USDC
+    ]
+    answer = rpc.get_ledger_entries(keys)
+    assert answer.latest_ledger >= 1
+    by_key = {entry.key: entry for entry in answer.entries}
+    assert set(by_key) == {present_account.to_xdr(), present_line.to_xdr()}
+    account = X.LedgerEntryData.from_xdr(by_key[present_account.to_xdr()].xdr)
+    assert account.type == X.LedgerEntryType.ACCOUNT
+    assert account.account.account_id == dist.xdr_account_id()
+    assert account.account.balance.int64 > 0
+    trustline = X.LedgerEntryData.from_xdr(by_key[present_line.to_xdr()].xdr)
+    assert trustline.type == X.LedgerEntryType.TRUSTLINE
+    assert trustline.trust_line.asset == line
+    horizon = Server(localnet.url).accounts().account_id(dist.public_key).call()
+    (usdc_balance,) = [b for b in horizon["balances"] if b.get("asset_code") == "USDC"]
+    assert trustline.trust_line.balance.int64 == round(
+        Decimal(usdc_balance["balance"]) * 10**7
+    )
+    assert account.account.balance.int64 == round(
+        Decimal(horizon["balances"][-1]["balance"]) * 10**7
+    )
+    assert trustline.trust_line.limit.int64 == 2**63 - 1
+    assert trustline.trust_line.flags.uint32 & TrustLineFlags.AUTHORIZED_FLAG.value
+    for entry in answer.entries:
+        assert 1 <= entry.last_modified_ledger <= answer.latest_ledger
+    with pytest.raises(SorobanRpcErrorResponse) as refused:
+        rpc.get_ledger_entries([present_account] * 201)
+    assert "201" in str(refused.value)
