@@ -218,20 +218,7 @@ def update_controls(
                 for above, approvals in tiers
             )
         after = controls_json(asset)
-        changes = {
-            key: {"from": before[key], "to": after[key]}
-            for key in after
-            if before[key] != after[key]
-        }
-        if changes:
-            audit.record(
-                audit.Action.CONTROLS_CHANGED,
-                organization=organization,
-                actor=actor,
-                ip_address=ip_address,
-                target=asset,
-                changes=changes,
-            )
+        _audit_change(before, after, organization, asset, actor, ip_address)
     return after
 
 
@@ -365,18 +352,26 @@ def update_tenant_settings(
             setattr(row, field, value)
         row.save()
         after = tenant_settings_json(organization)
-        changes = {
-            key: {"from": before[key], "to": after[key]}
-            for key in after
-            if before[key] != after[key]
-        }
-        if changes:
-            audit.record(
-                audit.Action.CONTROLS_CHANGED,
-                organization=organization,
-                actor=actor,
-                ip_address=ip_address,
-                target=organization,
-                changes=changes,
-            )
+        _audit_change(before, after, organization, organization, actor, ip_address)
     return after
+
+
+def _audit_change(
+    before: dict, after: dict, organization, target, actor, ip_address
+) -> None:
+    """One audit row with each changed figure's before and after (none if
+    nothing changed), in the caller's transaction."""
+    changes = {
+        key: {"from": before[key], "to": after[key]}
+        for key in after
+        if before[key] != after[key]
+    }
+    if changes:
+        audit.record(
+            audit.Action.CONTROLS_CHANGED,
+            organization=organization,
+            actor=actor,
+            ip_address=ip_address,
+            target=target,
+            changes=changes,
+        )
