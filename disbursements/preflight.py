@@ -29,6 +29,7 @@ from django.utils import timezone
 from auth_org.controls import limits_for
 from auth_org.models import Asset, TenantControls
 from core.api import APIError
+from core.validators import base_account
 from disbursements import controls
 from disbursements.duplicates import find_duplicates
 from disbursements.models import Disbursement, Payment
@@ -313,7 +314,7 @@ def _network_reason(
 ) -> str | None:
     if network is None:
         return "network_unavailable"
-    destination = network.get(address)
+    destination = network.get(base_account(address))  # an M... pays its G
     if destination is None or not destination.exists:
         return "no_account"
     if asset.is_native:
@@ -402,7 +403,7 @@ def _compute(disbursement: Disbursement, reading) -> dict[str, Any]:
     over_limit = {row[0] for row in controls.receivers_over_limit(disbursement, limits)}
     addresses = sorted(
         {
-            row[7]
+            base_account(row[7])
             for row in rows
             if row[6] == ReceiverWallet.Status.REGISTERED
             and row[7]
