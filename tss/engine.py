@@ -66,8 +66,8 @@ RESEND_AFTER_LEDGERS = 2  # an accepted envelope not seen after this is re-sent
 STALE_SEND = timedelta(seconds=5)  # stored but never sent (the sender died): send it
 # A contract payment that failed on the ledger because an entry it needs was
 # archived after its simulation (op_entry_archived) is built again, restoring
-# the entry first, while it has had at most this many envelopes (SDP: 3 retries).
-ARCHIVED_MAX_ENVELOPES = 3
+# the entry first, up to this many times (SDP: 3 retries).
+ARCHIVED_RETRIES = 3
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="tss-http")
 
 
@@ -347,7 +347,7 @@ def _finish_found(records: dict[str, dict], result: RoundResult) -> None:
         elif outcome[0] == "archived":
             # Failed on the ledger, so final there: a new envelope (after the
             # restore its simulation asks for) cannot pay twice.
-            if row.attempts_count <= ARCHIVED_MAX_ENVELOPES:
+            if row.attempts_count <= ARCHIVED_RETRIES:
                 archived.append(row)
             else:
                 failures.append((row, ("final", outcome[1])))

@@ -15,7 +15,7 @@ from stellar_sdk import xdr as X
 from stellar_sdk.soroban_rpc import GetTransactionStatus
 
 from tests.tss.conftest import create_receivers, payments_on_ledger, run_engine
-from tss import accounts, contract, horizon, services
+from tss import accounts, contract, engine, horizon, services
 from tss.models import SubmitterTransaction
 from tss.results import parse_result_xdr
 
@@ -219,6 +219,50 @@ def test_an_entry_archived_after_simulation_is_restored_and_paid_once(
     )
     assert balance.balance_entry.amount == 7_500_000
     assert len(_transfer_events(rpc_network, dest)) == 2
+
+
+def test_an_entry_archived_after_every_simulation_fails_after_three_retries(
+    rpc_network, channel_accounts, tenant_id, monkeypatch
+):
+    """Archived again after each simulation: the payment is built four times
+    (three retries, as SDP), every envelope fails on the ledger, and the
+    payment ends ERROR with a plain reason; nothing is paid."""
+    channel_accounts(2)
+    (dest,) = _contracts(1)
+    _queue(tenant_id, [dest])
+    run_engine(timeout=60)
+    sac = Asset.native().contract_id(rpc_network.passphrase)
+    simulate = contract._simulate
+
+    def simulate_then_archive(tx):
+        sim = simulate(tx)
+        if not sim.error and sim.restore_preamble is None:
+            rpc_network.archive(sac)
+        return sim
+
+    build = contract.build
+    built: list[str] = []
+
+    def build_and_note(*args):
+        envelope = build(*args)
+        built.append(envelope[0])
+        return envelope
+
+    monkeypatch.setattr(contract, "_simulate", simulate_then_archive)
+    monkeypatch.setattr(contract, "build", build_and_note)
+    _queue(tenant_id, [dest], amount="0.25")
+    run_engine(timeout=180)
+    row = SubmitterTransaction.objects.get(destination=dest, amount=Decimal("0.25"))
+    assert row.status == "ERROR"
+    assert row.status_message.startswith(
+        "a ledger entry the transfer needs was archived"
+    )
+    assert row.attempts_count == 1 + engine.ARCHIVED_RETRIES
+    assert len(built) == 1 + engine.ARCHIVED_RETRIES
+    rpc = rpc_network.soroban_server()
+    for tx_hash in built:
+        assert rpc.get_transaction(tx_hash).status == GetTransactionStatus.FAILED
+    assert len(_transfer_events(rpc_network, dest)) == 1  # the first payment only
 
 
 def test_sac_reasons_are_plain():
