@@ -70,7 +70,7 @@ class TransferRequest(StatusModel):
     status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
     status_message = models.TextField(blank=True)
     wallet_id = models.CharField(max_length=64)
-    destination = models.CharField(max_length=56)
+    destination = models.CharField(max_length=69)  # an M... is refused, kept
     memo = models.CharField(max_length=64, blank=True)
     asset_code = models.CharField(max_length=12)
     asset_issuer = models.CharField(max_length=56, blank=True)

@@ -178,6 +178,8 @@ def refusal(order: PaymentOrder) -> str:
         return "Circle takes amounts with at most 6 decimals"
     if order.destination.startswith("C"):
         return "Circle cannot pay a contract address"
+    if order.destination.startswith("M"):
+        return "Circle cannot pay a muxed address (M...); give the account and a memo"
     return ""
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
-from stellar_sdk import StrKey
+from stellar_sdk import MuxedAccount, StrKey
 
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{9,14}$")
 EMAIL_RE = re.compile(
@@ -100,17 +100,41 @@ def validate_verification(kind: str, value: str, today: date) -> str | None:
 
 
 CONTRACT_MEMO_REFUSED = "a contract address (C...) takes no memo"
+MUXED_MEMO_REFUSED = "a muxed address (M...) carries its own id and takes no memo"
+# The longest address stored for a destination: a muxed account (M...).
+ADDRESS_MAX_LENGTH = 69
 
 
 def validate_wallet_address(address: str) -> str | None:
-    """None for an address the platform can pay: a Stellar account (G...) or a
-    contract account (C..., paid with the asset contract's transfer; it takes
-    no memo, see CONTRACT_MEMO_REFUSED)."""
-    if StrKey.is_valid_ed25519_public_key(address) or StrKey.is_valid_contract(address):
+    """None for an address the platform can pay: a Stellar account (G...), a
+    muxed account (M..., a G account and a 64-bit id) or a contract account
+    (C..., paid with the asset contract's transfer). Neither M... nor C... takes
+    a memo, see memo_refused."""
+    if (
+        StrKey.is_valid_ed25519_public_key(address)
+        or StrKey.is_valid_med25519_public_key(address)
+        or StrKey.is_valid_contract(address)
+    ):
         return None
     return (
         "invalid wallet address. Must be a valid Stellar public key or contract address"
     )
+
+
+def memo_refused(address: str) -> str | None:
+    """Why a memo cannot go with this (valid) address, or None when it can."""
+    if address.startswith("C"):
+        return CONTRACT_MEMO_REFUSED
+    if address.startswith("M"):
+        return MUXED_MEMO_REFUSED
+    return None
+
+
+def base_account(address: str) -> str:
+    """The G account behind an address: itself, or a muxed address's base."""
+    if address.startswith("M") and StrKey.is_valid_med25519_public_key(address):
+        return MuxedAccount.from_account(address).account_id
+    return address
 
 
 def detect_memo(memo: str) -> tuple[str, str | None]:

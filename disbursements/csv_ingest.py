@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from core.api import APIError
 from core.validators import (
-    CONTRACT_MEMO_REFUSED,
     detect_memo,
+    memo_refused,
     parse_amount,
     validate_email,
     validate_phone,
@@ -261,8 +261,8 @@ def _validate_row(
             found["walletAddress"] = "wallet address cannot be empty"
         elif error := validate_wallet_address(address):
             found["walletAddress"] = error
-        elif memo and address.startswith("C"):
-            found["walletAddressMemo"] = CONTRACT_MEMO_REFUSED
+        elif memo and (refused := memo_refused(address)):
+            found["walletAddressMemo"] = refused
         elif memo:
             memo_type, error = detect_memo(memo)
             if error:

@@ -33,6 +33,7 @@ from django.utils import timezone
 from auth_org.controls import limits_for
 from auth_org.models import Asset, TenantControls
 from core.api import APIError
+from core.validators import base_account
 from disbursements import controls, ledger_reads
 from disbursements.duplicates import find_duplicates
 from disbursements.models import Disbursement, Payment
@@ -68,7 +69,6 @@ REASONS = {
     "receiver's trustline",
     "over_trustline_limit": "the amount would take the receiver's balance over "
     "their trustline's limit",
-    "contract_address": "contract addresses (C...) cannot be paid yet",
     "receiver_wallet_flagged": "the receiver's wallet is flagged",
     "wallet_disabled": "the wallet provider is disabled",
     "asset_not_supported": "the wallet provider does not take this asset",
@@ -324,7 +324,9 @@ def _classify(
                 if not invited_at:
                     to_invite.append((phone, email))
             elif address.startswith("C"):
-                reason = "contract_address"
+                # A contract account takes the asset through its Stellar Asset
+                # Contract (tss.contract): no account or trustline to read.
+                outcome = "ready"
             else:
                 reason = _network_reason(network, address, asset, amount)
                 if reason is None:
@@ -355,7 +357,7 @@ def _network_reason(
 ) -> str | None:
     if network is None:
         return "network_unavailable"
-    destination = network.get(address)
+    destination = network.get(base_account(address))  # an M... pays its G
     if destination is None or not destination.exists:
         return "no_account"
     if asset.is_native:
@@ -444,7 +446,7 @@ def _compute(disbursement: Disbursement, reading) -> dict[str, Any]:
     over_limit = {row[0] for row in controls.receivers_over_limit(disbursement, limits)}
     addresses = sorted(
         {
-            row[7]
+            base_account(row[7])
             for row in rows
             if row[6] == ReceiverWallet.Status.REGISTERED
             and row[7]

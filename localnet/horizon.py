@@ -6,6 +6,8 @@ import base64
 import datetime as dt
 from urllib.parse import urlencode
 
+from stellar_sdk import MuxedAccount
+
 from localnet import codes as C
 from localnet.envelope import asset_type_name
 from localnet.ledger import (
@@ -289,6 +291,10 @@ def operation_json(record, op_index: int, base: str, join: bool = False) -> dict
         body.update(
             {"from": source, "to": f["destination"], "amount": amount(f["amount"])}
         )
+        if f.get("destination_muxed_id") is not None:  # Horizon's muxed fields
+            muxed_id = f["destination_muxed_id"]
+            body["to_muxed"] = MuxedAccount(f["destination"], muxed_id).account_muxed
+            body["to_muxed_id"] = str(muxed_id)
     elif op.type == C.ACCOUNT_MERGE:
         body.update(account=source, into=f["destination"])
     elif op.type == C.CHANGE_TRUST and "asset" in f:

@@ -166,7 +166,7 @@ class ReceiverView(ReceiverJSON, APIView):
 
 
 class WalletAddressInput(serializers.Serializer):
-    stellar_address = serializers.CharField(max_length=56)
+    stellar_address = serializers.CharField(max_length=69)
     stellar_memo = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default=""
     )

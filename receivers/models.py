@@ -161,7 +161,7 @@ class ReceiverWallet(StatusModel):
         "auth_org.Wallet", on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
-    stellar_address = models.CharField(max_length=56, null=True, blank=True)
+    stellar_address = models.CharField(max_length=69, null=True, blank=True)
     stellar_memo = models.CharField(max_length=128, blank=True)
     stellar_memo_type = models.CharField(max_length=8, choices=MemoType, blank=True)
     otp_hash = models.CharField(max_length=128, blank=True)
@@ -204,7 +204,7 @@ class ReceiverStellarAddress(models.Model):
     where SDP uses a trigger."""
 
     organization = models.ForeignKey("auth_org.Organization", on_delete=models.CASCADE)
-    stellar_address = models.CharField(max_length=56)
+    stellar_address = models.CharField(max_length=69)
     receiver = models.ForeignKey(Receiver, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
@@ -227,7 +227,7 @@ class ReceiverRegistrationAttempt(models.Model):
     email = models.CharField(max_length=254, blank=True)
     client_domain = models.CharField(max_length=255, blank=True)
     transaction_id = models.CharField(max_length=64, blank=True)
-    wallet_address = models.CharField(max_length=56, blank=True)
+    wallet_address = models.CharField(max_length=69, blank=True)
     wallet_memo = models.CharField(max_length=128, blank=True)
     attempt_ts = models.DateTimeField(auto_now_add=True)
 

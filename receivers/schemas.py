@@ -139,7 +139,7 @@ class ReceiverPatch(serializers.Serializer):
 
 
 class WalletAddressInput(serializers.Serializer):
-    stellar_address = serializers.CharField(max_length=56)
+    stellar_address = serializers.CharField(max_length=69)
     stellar_memo = serializers.CharField(required=False, allow_blank=True)
 
 

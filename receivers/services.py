@@ -61,8 +61,8 @@ def parse_address(address: str, memo: str) -> tuple[str, str, str]:
         raise APIError(extras={"stellar_address": error})
     memo_type = ""
     if memo:
-        if address.startswith("C"):
-            raise APIError(extras={"stellar_memo": rules.CONTRACT_MEMO_REFUSED})
+        if refused := rules.memo_refused(address):
+            raise APIError(extras={"stellar_memo": refused})
         memo_type, error = rules.detect_memo(memo)
         if error:
             raise APIError(extras={"stellar_memo": error})

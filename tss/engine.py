@@ -64,6 +64,10 @@ def batch_size() -> int:
 
 RESEND_AFTER_LEDGERS = 2  # an accepted envelope not seen after this is re-sent
 STALE_SEND = timedelta(seconds=5)  # stored but never sent (the sender died): send it
+# A contract payment that failed on the ledger because an entry it needs was
+# archived after its simulation (op_entry_archived) is built again, restoring
+# the entry first, up to this many times (SDP: 3 retries).
+ARCHIVED_RETRIES = 3
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="tss-http")
 
 
@@ -158,6 +162,7 @@ _FIELDS = (
     "channel_sequence",
     "distribution_account",
     "destination",
+    "attempts_count",
 )
 
 
@@ -328,6 +333,7 @@ def _finish_found(records: dict[str, dict], result: RoundResult) -> None:
     if not rows:
         return
     successes, failures, rebuild = [], [], []
+    archived: list[SubmitterTransaction] = []
     for row in rows:
         record = records[row.stellar_transaction_hash]
         row.result_xdr = record.get("result_xdr", "")
@@ -338,6 +344,13 @@ def _finish_found(records: dict[str, dict], result: RoundResult) -> None:
         outcome = _operation_outcome(row, row.result_xdr)
         if outcome is None:
             rebuild.append(row)
+        elif outcome[0] == "archived":
+            # Failed on the ledger, so final there: a new envelope (after the
+            # restore its simulation asks for) cannot pay twice.
+            if row.attempts_count <= ARCHIVED_RETRIES:
+                archived.append(row)
+            else:
+                failures.append((row, ("final", outcome[1])))
         else:
             failures.append((row, outcome))
     with transaction.atomic():
@@ -346,13 +359,15 @@ def _finish_found(records: dict[str, dict], result: RoundResult) -> None:
         # rounds and the sender thread cannot deadlock.
         done = _finalize(successes, failures)
         _hook(done, synced=True)
-        if rebuild:
-            _clear_envelopes(rebuild)
+        if rebuild or archived:
+            _clear_envelopes(rebuild + archived)
         # An included envelope consumed its sequence number, success or not.
         _advance_channels(rows)
     if rebuild:
         metrics.retries.labels(reason="batch_failed").inc(len(rebuild))
-        result.expired += len(rebuild)
+    if archived:
+        metrics.retries.labels(reason="entry_archived").inc(len(archived))
+    result.expired += len(rebuild) + len(archived)
     result.confirmed += len(successes)
     result.failed += len(failures)
 
@@ -369,6 +384,8 @@ def _operation_outcome(
     own = codes.for_operation(row.operation_index or 0)
     if own is None:
         return None
+    if own.archived:
+        return "archived", own.reason()
     return own.kind(), own.reason()
 
 

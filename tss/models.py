@@ -45,7 +45,7 @@ class SubmitterTransaction(StatusModel):
     asset_code = models.CharField(max_length=12)
     asset_issuer = models.CharField(max_length=56, blank=True)
     amount = amount_field()
-    destination = models.CharField(max_length=56)
+    destination = models.CharField(max_length=69)
     memo = models.CharField(max_length=128, blank=True)
     memo_type = models.CharField(max_length=8, choices=MemoType, blank=True)
     # The fee payer and payment source actually used.

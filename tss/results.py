@@ -37,7 +37,7 @@ FINAL_CODES = {
     "are not valid",
     "op_trapped": "the asset's contract refused the transfer",
     "op_entry_archived": "a ledger entry the transfer needs was archived "
-    "(pay again: it is restored first)",
+    "(it was restored and the transfer retried, and it failed again)",
     "op_resource_limit_exceeded": "the contract call needed more resources than "
     "declared",
     "op_insufficient_refundable_fee": "the contract call's resource fee was too low",
@@ -123,6 +123,12 @@ class ResultCodes:
                 return None
             return ResultCodes(self.transaction)
         return ResultCodes(self.transaction, [own or "op_unknown"])
+
+    @property
+    def archived(self) -> bool:
+        """Failed because an entry the contract call needs was archived after
+        its simulation: built again, the entry restored first."""
+        return "op_entry_archived" in self.failing_codes()
 
     def kind(self) -> str:
         """transient, receiver or final."""

@@ -139,6 +139,16 @@ def test_what_circle_cannot_pay_fails_at_once_with_the_reason(
     assert offline_circle.posts("/v1/transfers") == 0
 
 
+def test_a_muxed_address_fails_at_once_with_the_reason(configured, offline_circle):
+    from stellar_sdk import Keypair, MuxedAccount
+
+    muxed = MuxedAccount(Keypair.random().public_key, 9).account_muxed
+    payment = ready_payment(configured, address=muxed)
+    _hand_off(payment, expect=Payment.Status.FAILED)
+    assert _history(payment)[-1].startswith("Circle cannot pay a muxed address")
+    assert offline_circle.posts("/v1/transfers") == 0
+
+
 def test_a_tenant_without_circle_configuration_fails_plainly(circle_org):
     payment = ready_payment(circle_org)
     _hand_off(payment, expect=Payment.Status.FAILED)

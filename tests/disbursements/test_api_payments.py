@@ -478,3 +478,27 @@ def test_direct_payment_to_a_contract_address(api, registered, usdc):
     assert response.status_code == 201, response.json()
     row = SubmitterTransaction.objects.get(external_id=response.json()["id"])
     assert (row.destination, row.memo) == (contract, "")
+
+
+def test_direct_payment_to_a_muxed_address(api, registered, usdc):
+    """A wallet holding a muxed (M...) address is paid to it whole: the TSS
+    gets the 69-character M... destination."""
+    from stellar_sdk import Keypair, MuxedAccount
+
+    from receivers.models import ReceiverWallet
+
+    muxed = MuxedAccount(Keypair.random().public_key, 77).account_muxed
+    ReceiverWallet.objects.filter(pk=registered.pk).update(stellar_address=muxed)
+    response = api.post(
+        "/payments",
+        {
+            "amount": "5.5",
+            "asset": {"id": str(usdc.pk)},
+            "receiver": {"id": str(registered.receiver_id)},
+            "wallet": {"id": str(registered.wallet_id)},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    row = SubmitterTransaction.objects.get(external_id=response.json()["id"])
+    assert row.destination == muxed

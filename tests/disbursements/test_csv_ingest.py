@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from stellar_sdk import Keypair, StrKey
+from stellar_sdk import Keypair, MuxedAccount, StrKey
 
 from disbursements.models import Payment
 from receivers.models import (
@@ -218,3 +218,29 @@ def test_a_contract_address_is_accepted_and_a_memo_on_one_refused(api, make):
         C1,
     }
     assert Payment.objects.count() == 2
+
+
+def test_a_muxed_address_is_kept_whole_and_a_memo_on_one_refused(api, make):
+    """A muxed (M...) address carries its own id: a row with one is taken and
+    stored whole (69 characters); a memo on one is refused naming the row and
+    the field, and nothing is written."""
+    muxed = MuxedAccount(G1, 2**64 - 1).account_muxed
+    disbursement = make("PHONE_NUMBER_AND_WALLET_ADDRESS", "")
+    with_memo = (
+        "phone,id,amount,walletAddress,walletAddressMemo\n"
+        f"+14155550101,r-1,5,{muxed.lower()},7\n"
+    )
+    response = upload(api, disbursement, with_memo)
+    assert response.status_code == 400
+    assert response.json()["extras"] == {
+        "line 2 - walletAddressMemo": (
+            "a muxed address (M...) carries its own id and takes no memo"
+        )
+    }
+    assert not ReceiverWallet.objects.exists()
+
+    response = upload(api, disbursement, with_memo.replace(",7\n", ",\n"))
+    assert response.status_code in (200, 201), response.json()
+    [wallet] = ReceiverWallet.objects.all()
+    assert (wallet.stellar_address, wallet.stellar_memo) == (muxed, "")
+    assert len(muxed) == 69

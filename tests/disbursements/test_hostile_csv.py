@@ -33,6 +33,7 @@ ADDRESS_ERR = (
     "invalid wallet address. Must be a valid Stellar public key or contract address"
 )
 CONTRACT_MEMO = "a contract address (C...) takes no memo"
+MUXED_MEMO = "a muxed address (M...) carries its own id and takes no memo"
 MEMO_ERR = (
     "invalid wallet address memo. For more information, visit "
     "https://docs.stellar.org/learn/encyclopedia/transactions-specialized/memos"
@@ -772,10 +773,24 @@ CASES = [
         row_error(2, "walletAddress", ADDRESS_ERR),
     ),
     (
-        "address-muxed",
+        "address-muxed-with-memo",
         "PHONE_NUMBER_AND_WALLET_ADDRESS",
         "",
-        address(MUXED),
+        address(MUXED, "42"),
+        row_error(2, "walletAddressMemo", MUXED_MEMO),
+    ),
+    (
+        "address-muxed-bad-checksum",
+        "PHONE_NUMBER_AND_WALLET_ADDRESS",
+        "",
+        address(MUXED[:-1] + ("A" if MUXED[-1] != "A" else "B")),
+        row_error(2, "walletAddress", ADDRESS_ERR),
+    ),
+    (
+        "address-muxed-too-long",
+        "PHONE_NUMBER_AND_WALLET_ADDRESS",
+        "",
+        address(MUXED + "A"),
         row_error(2, "walletAddress", ADDRESS_ERR),
     ),
     (

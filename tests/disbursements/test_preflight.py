@@ -165,6 +165,76 @@ def test_preflight_sorts_each_payment_by_what_the_network_shows(tenant):
     assert again.json()["payments"]["ready"]["amount"] == "11.0000000"
 
 
+def test_preflight_reads_a_muxed_address_on_its_base_account(tenant):
+    """An M... address is paid to its G account: the preflight reads that
+    account's trustline on the network."""
+    from stellar_sdk import MuxedAccount
+
+    organization, usdc, wallet, issuer = tenant
+    trusting, untrusting = new_accounts(2)
+    trust(trusting, issuer)
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+    paid = {}
+    for name, pair in (("trusting", trusting), ("untrusting", untrusting)):
+        receiver_wallet = ReceiverWalletFactory(
+            receiver__organization=organization,
+            wallet=wallet,
+            status="REGISTERED",
+            stellar_address=MuxedAccount(pair.public_key, 12).account_muxed,
+        )
+        paid[name] = PaymentFactory(
+            disbursement=disbursement,
+            receiver_wallet=receiver_wallet,
+            amount=Decimal("5"),
+        )
+    owner = UserFactory(organization=organization, roles=[Role.OWNER])
+    response = client_for(owner).get(f"/disbursements/{disbursement.pk}/preflight")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["payments"]["ready"]["count"] == 1
+    failures = {f["payment_id"]: f["reason"] for f in body["failures"]}
+    assert failures == {str(paid["untrusting"].pk): "no_trustline"}
+
+
+def test_preflight_counts_a_contract_address_as_ready(tenant):
+    """A C... address is paid through the asset's contract (no account or
+    trustline to read): ready, beside a G... account without the trustline."""
+    import os
+
+    from stellar_sdk import StrKey
+
+    organization, usdc, wallet, _ = tenant
+    (untrusting,) = new_accounts(1)
+    disbursement = DisbursementFactory(
+        organization=organization, wallet=wallet, asset=usdc, status="READY"
+    )
+    paid = {}
+    for name, address in (
+        ("contract", StrKey.encode_contract(os.urandom(32))),
+        ("untrusting", untrusting.public_key),
+    ):
+        receiver_wallet = ReceiverWalletFactory(
+            receiver__organization=organization,
+            wallet=wallet,
+            status="REGISTERED",
+            stellar_address=address,
+        )
+        paid[name] = PaymentFactory(
+            disbursement=disbursement,
+            receiver_wallet=receiver_wallet,
+            amount=Decimal("5"),
+        )
+    owner = UserFactory(organization=organization, roles=[Role.OWNER])
+    response = client_for(owner).get(f"/disbursements/{disbursement.pk}/preflight")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["payments"]["ready"]["count"] == 1
+    failures = {f["payment_id"]: f["reason"] for f in body["failures"]}
+    assert failures == {str(paid["untrusting"].pk): "no_trustline"}
+
+
 def test_preflight_shows_limits_duplicates_and_trustline_limits(tenant):
     organization, usdc, wallet, issuer = tenant
     (pair,) = new_accounts(1)

@@ -218,15 +218,17 @@ def test_email_and_wallet_address_journey_needs_no_registration(
     assert time.monotonic() < deadline
 
 
-def test_one_classic_and_one_contract_receiver_in_one_disbursement(
+def test_account_muxed_and_contract_receivers_in_one_disbursement(
     journey_tenant, live_server, tss_worker, network, closing
 ):
-    """Known addresses, one a Stellar account (G...) and one a contract account
-    (C..., a smart wallet): both paid by the same disbursement, the account
-    checked through Horizon, the contract through Stellar RPC (its balance in
-    USDC's asset contract, and the transfer event)."""
+    """Known addresses, a Stellar account (G...), a muxed account (M..., a
+    second account and an id) and a contract account (C..., a smart wallet):
+    all paid exactly once by the same disbursement, the accounts checked
+    through Horizon (the M... payment on its base account, with to_muxed and
+    to_muxed_id), the contract through Stellar RPC (its balance in USDC's
+    asset contract, and the transfer event)."""
     from stellar_sdk import Asset as StellarAsset
-    from stellar_sdk import scval
+    from stellar_sdk import MuxedAccount, scval
     from stellar_sdk import xdr as X
 
     deadline = time.monotonic() + TIME_LIMIT * 2
@@ -245,6 +247,13 @@ def test_one_classic_and_one_contract_receiver_in_one_disbursement(
     recipient.read_stellar_toml()
     usdc = (journey_tenant.usdc.code, journey_tenant.usdc.issuer)
     recipient.ensure_account(*usdc)
+    base = demo_wallet.DemoWallet(
+        base_url=live_server.url, tenant=journey_tenant.name, keypair=Keypair.random()
+    )
+    closing(base.http)
+    base.read_stellar_toml()
+    base.ensure_account(*usdc)
+    muxed = MuxedAccount(base.address, 2**63 + 5).account_muxed
     smart = demo_wallet.ContractWallet(
         rpc_url=network.rpc_url, passphrase=network.passphrase
     )
@@ -252,7 +261,7 @@ def test_one_classic_and_one_contract_receiver_in_one_disbursement(
     wallet, asset = _wallet_and_asset(dashboard, user_managed["name"])
     disbursement = dashboard.create_disbursement_with_csv(
         {
-            "name": "Journey account and contract",
+            "name": "Journey account, muxed and contract",
             "wallet_id": wallet["id"],
             "asset_id": asset["id"],
             "registration_contact_type": "EMAIL_AND_WALLET_ADDRESS",
@@ -261,7 +270,8 @@ def test_one_classic_and_one_contract_receiver_in_one_disbursement(
         },
         "email,walletAddress,id,amount\n"
         f"{EMAIL},{recipient.address},r-9,2.5\n"
-        f"smart@journey.example.org,{smart.address},r-10,1.5\n",
+        f"smart@journey.example.org,{smart.address},r-10,1.5\n"
+        f"muxed@journey.example.org,{muxed},r-11,0.75\n",
     )
     assert disbursement["status"] == "READY"
     dashboard.start(disbursement["id"])
@@ -271,6 +281,14 @@ def test_one_classic_and_one_contract_receiver_in_one_disbursement(
         network, recipient.address, journey_tenant.distribution_address
     )
     assert on_ledger["amount"] == "2.5000000"
+    base.wait_for_payment(deadline - time.monotonic(), *usdc)
+    muxed_payment, _transaction = _on_ledger(
+        network, base.address, journey_tenant.distribution_address
+    )
+    assert muxed_payment["to"] == base.address
+    assert muxed_payment["to_muxed"] == muxed
+    assert muxed_payment["to_muxed_id"] == str(2**63 + 5)
+    assert muxed_payment["amount"] == "0.7500000"
     balance = smart.wait_for_balance(deadline - time.monotonic(), *usdc)
     assert balance == Decimal("1.5")
 
@@ -293,7 +311,7 @@ def test_one_classic_and_one_contract_receiver_in_one_disbursement(
 
     while True:
         payments = dashboard.get("/payments/?page=1&page_limit=20")["data"]
-        done = {p["status"] for p in payments} == {"SUCCESS"} and len(payments) == 2
+        done = {p["status"] for p in payments} == {"SUCCESS"} and len(payments) == 3
         if done or time.monotonic() > deadline:
             break
         time.sleep(0.3)
@@ -304,3 +322,12 @@ def test_one_classic_and_one_contract_receiver_in_one_disbursement(
         == events[0].transaction_hash
     )
     assert by_address[recipient.address]["status"] == "SUCCESS"
+    assert by_address[muxed]["status"] == "SUCCESS"
+    assert (
+        by_address[muxed]["stellar_transaction_id"] == muxed_payment["transaction_hash"]
+    )
+    # Exactly once, after the worker has recorded every outcome.
+    source = journey_tenant.distribution_address
+    for account in (recipient.address, base.address):
+        assert len(payments_on_ledger(network, account, source)) == 1
+    assert smart.balance(*usdc) == Decimal("1.5")

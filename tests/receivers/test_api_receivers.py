@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
-from stellar_sdk import Keypair, StrKey
+from stellar_sdk import Keypair, MuxedAccount, StrKey
 
 from auth_org.models import Role
 from messaging.models import Message
@@ -890,6 +890,47 @@ def test_contract_address_taken_on_create_and_on_the_wallet_address_without_memo
     assert response.status_code == 200, response.json()
     rw.refresh_from_db()
     assert rw.stellar_address == C2
+
+
+def test_muxed_address_taken_on_create_and_on_the_wallet_address_without_memo(
+    api, organization, user_managed_wallet
+):
+    """POST /receivers and the user-managed wallet's address take an M...
+    address whole (69 characters); a memo with one is refused naming the
+    field (the address carries its own id), and nothing is written."""
+    m1 = MuxedAccount(G1, 1).account_muxed
+    m2 = MuxedAccount(G1, 2**64 - 1).account_muxed
+    body = {
+        "email": "mia@example.org",
+        "phone_number": "",
+        "external_id": "mia",
+        "verifications": [],
+        "wallets": [{"address": m1, "memo": "123"}],
+    }
+    response = api.post("/receivers", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert "carries its own id" in str(response.json()["extras"])
+    assert not Receiver.objects.exists()
+    body["wallets"] = [{"address": m1, "memo": ""}]
+    response = api.post("/receivers", body, format="json")
+    assert response.status_code in (200, 201), response.json()
+    assert ReceiverStellarAddress.objects.filter(stellar_address=m1).exists()
+    receiver = ReceiverFactory(organization=organization)
+    rw = ReceiverWalletFactory(
+        receiver=receiver, wallet=user_managed_wallet, status="READY"
+    )
+    url = f"/receivers/{receiver.pk}/wallets/{rw.pk}"
+    response = api.patch(
+        url, {"stellar_address": m2, "stellar_memo": "1"}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert "carries its own id" in response.json()["extras"]["stellar_memo"]
+    rw.refresh_from_db()
+    assert (rw.status, rw.stellar_address) == ("READY", None)
+    response = api.patch(url, {"stellar_address": m2}, format="json")
+    assert response.status_code == 200, response.json()
+    rw.refresh_from_db()
+    assert rw.stellar_address == m2
 
 
 def test_sep10_refuses_a_contract_account(client, organization):

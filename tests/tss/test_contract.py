@@ -15,8 +15,9 @@ from stellar_sdk import xdr as X
 from stellar_sdk.soroban_rpc import GetTransactionStatus
 
 from tests.tss.conftest import create_receivers, payments_on_ledger, run_engine
-from tss import accounts, contract, horizon, services
+from tss import accounts, contract, engine, horizon, services
 from tss.models import SubmitterTransaction
+from tss.results import parse_result_xdr
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +163,106 @@ def test_archived_balance_is_restored_before_paying_again(
     )
     assert balance.balance_entry.amount == 7_500_000
     assert len(_transfer_events(rpc_network, dest)) == 2
+
+
+def test_an_entry_archived_after_simulation_is_restored_and_paid_once(
+    rpc_network, channel_accounts, tenant_id, monkeypatch
+):
+    """The receiver's balance entry is archived between the transfer's
+    simulation and its send: the envelope fails on the ledger
+    (op_entry_archived), which makes it final there; the payment is built
+    again, the entry restored first, and paid exactly once."""
+    channel_accounts(2)
+    (dest,) = _contracts(1)
+    _queue(tenant_id, [dest])
+    run_engine(timeout=60)
+    sac = Asset.native().contract_id(rpc_network.passphrase)
+    simulate = contract._simulate
+    archived: list[int] = []
+
+    def simulate_then_archive(tx):
+        sim = simulate(tx)
+        if not archived and not sim.error and sim.restore_preamble is None:
+            archived.append(rpc_network.archive(sac))  # after simulation, before send
+        return sim
+
+    build = contract.build
+    built: list[str] = []
+
+    def build_and_note(*args):
+        envelope = build(*args)
+        built.append(envelope[0])
+        return envelope
+
+    monkeypatch.setattr(contract, "_simulate", simulate_then_archive)
+    monkeypatch.setattr(contract, "build", build_and_note)
+    _queue(tenant_id, [dest], amount="0.25")
+    run_engine(timeout=120)
+    assert archived
+    assert archived[0] >= 1
+    row = SubmitterTransaction.objects.get(destination=dest, amount=Decimal("0.25"))
+    assert row.status == "SUCCESS", row.status_message
+    assert row.attempts_count == 2  # the archived envelope, then the paying one
+    # Two envelopes on the ledger: the first failed (op_entry_archived), the
+    # second, built after the restore, paid.
+    assert len(built) == 2
+    assert built[1] == row.stellar_transaction_hash
+    rpc = rpc_network.soroban_server()
+    first, second = (rpc.get_transaction(tx_hash) for tx_hash in built)
+    assert first.status == GetTransactionStatus.FAILED
+    assert "op_entry_archived" in str(
+        parse_result_xdr(first.result_xdr).failing_codes()
+    )
+    assert second.status == GetTransactionStatus.SUCCESS
+    balance = rpc_network.soroban_server().get_sac_balance(
+        dest, Asset.native(), rpc_network.passphrase
+    )
+    assert balance.balance_entry.amount == 7_500_000
+    assert len(_transfer_events(rpc_network, dest)) == 2
+
+
+def test_an_entry_archived_after_every_simulation_fails_after_three_retries(
+    rpc_network, channel_accounts, tenant_id, monkeypatch
+):
+    """Archived again after each simulation: the payment is built four times
+    (three retries, as SDP), every envelope fails on the ledger, and the
+    payment ends ERROR with a plain reason; nothing is paid."""
+    channel_accounts(2)
+    (dest,) = _contracts(1)
+    _queue(tenant_id, [dest])
+    run_engine(timeout=60)
+    sac = Asset.native().contract_id(rpc_network.passphrase)
+    simulate = contract._simulate
+
+    def simulate_then_archive(tx):
+        sim = simulate(tx)
+        if not sim.error and sim.restore_preamble is None:
+            rpc_network.archive(sac)
+        return sim
+
+    build = contract.build
+    built: list[str] = []
+
+    def build_and_note(*args):
+        envelope = build(*args)
+        built.append(envelope[0])
+        return envelope
+
+    monkeypatch.setattr(contract, "_simulate", simulate_then_archive)
+    monkeypatch.setattr(contract, "build", build_and_note)
+    _queue(tenant_id, [dest], amount="0.25")
+    run_engine(timeout=180)
+    row = SubmitterTransaction.objects.get(destination=dest, amount=Decimal("0.25"))
+    assert row.status == "ERROR"
+    assert row.status_message.startswith(
+        "a ledger entry the transfer needs was archived"
+    )
+    assert row.attempts_count == 1 + engine.ARCHIVED_RETRIES
+    assert len(built) == 1 + engine.ARCHIVED_RETRIES
+    rpc = rpc_network.soroban_server()
+    for tx_hash in built:
+        assert rpc.get_transaction(tx_hash).status == GetTransactionStatus.FAILED
+    assert len(_transfer_events(rpc_network, dest)) == 1  # the first payment only
 
 
 def test_sac_reasons_are_plain():
