@@ -719,6 +719,22 @@ class PaymentReleaseView(APIView):
         return Response({"message": "Payment released"})
 
 
+class PaymentApproveView(APIView):
+    """An approver's approval of a direct payment held by an approval tier
+    (docs/controls.md): 403 with the approvals so far until enough are in,
+    then the payment goes READY to the TSS and is answered."""
+
+    roles = {"POST": DISBURSEMENT_START}
+    api_key_permissions = {"POST": "write:disbursements"}
+
+    @extend_schema(request=None, responses=answers(schemas.PaymentSerializer))
+    @idempotent
+    def post(self, request: Request, pk) -> Response:
+        payment = get_payment(request, pk)
+        payment_services.approve_direct_payment(payment, actor=request.user)
+        return payment_response(request, payment.pk)
+
+
 class PaymentStatusView(APIView):
     roles = {"PATCH": OWNER_FC}
     api_key_permissions = {"PATCH": "write:payments"}

@@ -30,6 +30,8 @@ from disbursements.models import (
     DisbursementApproval,
     DisbursementStatusChange,
     Payment,
+    PaymentApproval,
+    PaymentStatusChange,
 )
 from receivers.models import Receiver
 
@@ -113,15 +115,28 @@ def check_approvals(locked: Disbursement, limits: Limits) -> None:
     ]
     if len(approvals) >= required:
         return
+    raise _missing_approvals(
+        "disbursement", locked.asset, required, threshold, approvals
+    )
+
+
+def _missing_approvals(
+    what: str,
+    asset: Asset,
+    required: int,
+    threshold: Decimal | None,
+    approvals: list,
+) -> Forbidden:
+    """The 403 naming the approvals so far and how many are missing."""
     missing = required - len(approvals)
-    raise Forbidden(
-        f"this disbursement is above {threshold} {locked.asset.code} and needs "
+    return Forbidden(
+        f"this {what} is above {threshold} {asset.code} and needs "
         f"{required} approvals from users who did not prepare it; "
         f"{len(approvals)} so far, {missing} missing",
         extras={
             "approvals_required": required,
             "approvals_missing": missing,
-            "tier_above": _text(threshold),
+            "tier_above": None if threshold is None else _text(threshold),
             "approvals": [
                 {
                     "user_id": str(a.user_id),
@@ -134,13 +149,64 @@ def check_approvals(locked: Disbursement, limits: Limits) -> None:
     )
 
 
-def refuse_direct_payment_over_tier(asset: Asset, amount: Decimal) -> None:
+def direct_payment_approvals(asset: Asset, amount: Decimal) -> tuple[int, Decimal]:
+    """(approvals, tier) a direct payment of ``amount`` waits for: 0 when it is
+    paid at once (no tier, or a tier of one approval: its creator's own)."""
     required, threshold = limits_for(asset).approvals_required(amount)
-    if required > 1:
-        raise Forbidden(
-            f"a payment above {threshold} {asset.code} needs {required} approvals; "
-            "send it as a disbursement",
-            extras={"approvals_required": required, "tier_above": _text(threshold)},
+    if required > 1 and threshold is not None:
+        return required, threshold
+    return 0, Decimal("0")
+
+
+def payment_initiators(payment: Payment) -> set:
+    """Whoever created the direct payment (the actor of its DRAFT line)."""
+    return set(
+        PaymentStatusChange.objects.filter(
+            payment=payment,
+            to_status=Payment.Status.DRAFT,
+            actor__isnull=False,
+        ).values_list("actor_id", flat=True)
+    )
+
+
+def record_payment_approval(payment: Payment, actor: User | None) -> None:
+    """The actor's approval of a held direct payment, committed on its own
+    (before the check that counts it), as ``record_approval``. 400 unless the
+    payment waits for approvals; 403 for its creator."""
+    if actor is None or not actor.pk:
+        raise Forbidden("an approval needs a user")
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.type != Payment.Type.DIRECT or locked.status != Payment.Status.DRAFT:
+            raise APIError(
+                "only a direct payment waiting for approvals can be approved "
+                f"(status {locked.status})"
+            )
+        if actor.pk in payment_initiators(locked):
+            raise Forbidden(
+                "the creator of a payment cannot approve it",
+                extras={"approver": "is its initiator"},
+            )
+        PaymentApproval.objects.get_or_create(payment=locked, user=actor)
+
+
+def check_payment_approvals(locked: Payment) -> None:
+    """403 naming what is missing unless enough distinct approvers who did not
+    create it approved the direct payment (under the payment's lock)."""
+    required, threshold = direct_payment_approvals(locked.asset, locked.amount)
+    if not required:
+        return
+    excluded = payment_initiators(locked)
+    approvals = [
+        approval
+        for approval in PaymentApproval.objects.filter(payment=locked)
+        .select_related("user")
+        .order_by("created_at", "id")
+        if approval.user_id not in excluded
+    ]
+    if len(approvals) < required:
+        raise _missing_approvals(
+            "payment", locked.asset, required, threshold, approvals
         )
 
 

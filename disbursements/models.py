@@ -286,3 +286,27 @@ class DisbursementApproval(models.Model):
 
     def __str__(self) -> str:
         return f"approved by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PaymentApproval(models.Model):
+    """One approver's approval of a direct payment held (DRAFT) by an approval
+    tier: who and when. The payment is handed off when enough are recorded."""
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="approvals"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "user"], name="payment_approval_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approved by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -256,7 +256,9 @@ def create_direct_payment(
 
     if receiver_wallet is not None:
         refuse(receiver_wallet)  # before the network read; again under the lock
-    controls.refuse_direct_payment_over_tier(asset, amount)
+    # Above a tier of 2 or more approvals it is created DRAFT and waits for
+    # them (approve_direct_payment); the checks below run again then.
+    required, threshold = controls.direct_payment_approvals(asset, amount)
     reading = read_balances(organization)  # network I/O, before the transaction
     with transaction.atomic():
         if receiver_wallet is None:
@@ -269,6 +271,7 @@ def create_direct_payment(
         controls.check_direct_payment_limits(
             organization, asset, receiver_id=receiver.pk, amount=amount
         )
+        status = Payment.Status.DRAFT if required else Payment.Status.READY
         payment = Payment.objects.create(
             organization=organization,
             receiver=receiver,
@@ -276,18 +279,70 @@ def create_direct_payment(
             asset=asset,
             amount=amount,
             type=Payment.Type.DIRECT,
-            status=Payment.Status.READY,
+            status=status,
             external_payment_id=request.external_payment_id or "",
         )
+        note = "direct payment created"
+        if required:
+            note += (
+                f"; above {threshold:.7f} {asset.code} it waits for {required} "
+                "approvals from users who did not create it"
+            )
         PaymentStatusChange.objects.create(
-            payment=payment,
-            to_status=Payment.Status.READY,
-            note="direct payment created",
-            actor=actor,
+            payment=payment, to_status=status, note=note, actor=actor
         )
-        hand_off_payments(Payment.objects.filter(pk=payment.pk))
+        if not required:
+            hand_off_payments(Payment.objects.filter(pk=payment.pk))
     payment.refresh_from_db()
     return payment
+
+
+def approve_direct_payment(payment: Payment, *, actor: User | None) -> None:
+    """Record the actor's approval of a direct payment held by an approval tier;
+    when it has enough, READY and handed to the TSS in this request, after the
+    balance and spending limits are checked again as at its creation. 403 with
+    the approvals so far while some are missing."""
+    controls.record_payment_approval(payment, actor)  # committed on its own
+    organization = payment.organization
+    reading = read_balances(organization)  # network I/O, before the transaction
+    with transaction.atomic():
+        locked = (
+            Payment.objects.select_for_update()
+            .select_related("asset", "receiver_wallet")
+            .get(pk=payment.pk)
+        )
+        if locked.status != Payment.Status.DRAFT:
+            # Another approver's request handed it off first.
+            raise APIError(
+                "the payment is no longer waiting for approvals "
+                f"(status {locked.status})"
+            )
+        controls.check_payment_approvals(locked)
+        receiver_wallet = ReceiverWallet.objects.select_for_update().get(
+            pk=locked.receiver_wallet_id
+        )
+        if receiver_wallet.status not in (
+            ReceiverWallet.Status.READY,
+            ReceiverWallet.Status.REGISTERED,
+        ):
+            raise APIError(
+                f"receiver wallet is not ready (status {receiver_wallet.status})"
+            )
+        check_balance(organization, locked.asset, needed=locked.amount, reading=reading)
+        controls.check_direct_payment_limits(
+            organization,
+            locked.asset,
+            receiver_id=locked.receiver_id,
+            amount=locked.amount,
+        )
+        count = locked.approvals.count()
+        transition(
+            locked,
+            to=Payment.Status.READY,
+            note=f"approved ({count} approvals)",
+            actor=actor,
+        )
+        hand_off_payments(Payment.objects.filter(pk=locked.pk))
 
 
 def _new_receiver_wallet(

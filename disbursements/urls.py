@@ -48,6 +48,11 @@ urlpatterns = [
         name="payment-release",
     ),
     route(
+        "payments/<uuid:pk>/approve",
+        api.PaymentApproveView.as_view(),
+        name="payment-approve",
+    ),
+    route(
         "payments/<uuid:pk>/status",
         api.PaymentStatusView.as_view(),
         name="payment-status",

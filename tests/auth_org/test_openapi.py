@@ -201,6 +201,7 @@ NO_BODY = {
     ("post", "/logout"),
     ("patch", "/receivers/wallets/{id}"),
     ("post", "/webhooks/{id}/secret"),  # a roll takes nothing
+    ("post", "/payments/{id}/approve"),  # the approver is the caller
 }
 
 

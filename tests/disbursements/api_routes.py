@@ -123,6 +123,7 @@ register(
         "write:payments",
         body={"reason": "checked"},
     ),
+    Route("POST", "payments/{payment}/approve", START, "write:disbursements"),
     Route("GET", "statistics", ALL, "read:statistics"),
     Route("GET", "statistics/{disbursement}", ALL, "read:statistics"),
     Route("GET", "exports/disbursements", EXPORT, "read:exports"),

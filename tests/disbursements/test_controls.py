@@ -13,6 +13,7 @@ from django.db import connection
 from auth_org.controls import update_controls
 from auth_org.models import AuditEntry, Role
 from core.api import APIError
+from disbursements import payments as payment_services
 from disbursements import services
 from disbursements.models import Disbursement, DisbursementApproval, Payment
 from tests.api2_fixtures import client_for, role_user
@@ -113,9 +114,7 @@ def test_uploading_again_forgets_the_approvals(
     assert start(client_for(approvers[1]), body["id"]).status_code == 403
 
 
-def test_direct_payment_above_a_multi_approval_tier_is_refused(
-    organization, owner, api, usdc
-):
+def direct_payment_over_tier(organization, api, usdc, amount="60"):
     set_controls(organization, usdc, approval_tiers=[{"above": "50", "approvals": 2}])
     wallet_row = ReceiverWalletFactory(
         receiver__organization=organization,
@@ -126,16 +125,123 @@ def test_direct_payment_above_a_multi_approval_tier_is_refused(
     response = api.post(
         "/payments",
         {
-            "amount": "60",
+            "amount": amount,
             "asset": {"id": str(usdc.pk)},
             "receiver": {"id": str(wallet_row.receiver_id)},
             "wallet": {"id": str(wallet_row.wallet_id)},
         },
         format="json",
     )
-    assert response.status_code == 403
-    assert response.json()["extras"]["approvals_required"] == 2
-    assert not Payment.objects.exists()
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def approve(client, payment_id):
+    return client.post(f"/payments/{payment_id}/approve", format="json")
+
+
+def test_direct_payment_above_a_multi_approval_tier_waits_for_two_approvers(
+    organization, owner, api, usdc, approvers
+):
+    body = direct_payment_over_tier(organization, api, usdc)
+    payment = Payment.objects.get(pk=body["id"])
+    assert payment.status == "DRAFT"
+    assert body["status"] == "DRAFT"
+    note = payment.status_changes.get().note
+    assert "waits for 2 approvals" in note
+    assert "50.0000000 USDC" in note
+
+    refused = approve(api, body["id"])  # its creator
+    assert refused.status_code == 403
+    assert refused.json()["extras"] == {"approver": "is its initiator"}
+
+    first = approve(client_for(approvers[0]), body["id"])
+    assert first.status_code == 403
+    extras = first.json()["extras"]
+    assert extras["approvals_required"] == 2
+    assert extras["approvals_missing"] == 1
+    assert extras["tier_above"] == "50.0000000"
+    assert [a["email"] for a in extras["approvals"]] == [approvers[0].email]
+    # The same approver again is still one approval.
+    again = approve(client_for(approvers[0]), body["id"])
+    assert again.status_code == 403
+    assert again.json()["extras"]["approvals_missing"] == 1
+    payment.refresh_from_db()
+    assert payment.status == "DRAFT"
+
+    second = approve(client_for(approvers[1]), body["id"])
+    assert second.status_code == 200, second.json()
+    payment.refresh_from_db()
+    assert payment.status != "DRAFT"
+    assert second.json()["status"] == payment.status
+    assert list(payment.approvals.values_list("user_id", flat=True)) == [
+        approvers[0].pk,
+        approvers[1].pk,
+    ]
+    assert payment.status_changes.filter(to_status="READY").count() == 1
+    # Handed off: a third approval has nothing to approve.
+    assert approve(client_for(approvers[2]), body["id"]).status_code == 400
+
+
+def test_approving_a_payment_of_another_tenant_is_404_and_others_are_400(
+    organization, api, usdc, approvers
+):
+    body = direct_payment_over_tier(organization, api, usdc)
+    stranger = role_user(OrganizationFactory(), Role.APPROVER)
+    assert approve(client_for(stranger), body["id"]).status_code == 404
+    under = PaymentFactory(organization=organization, status="READY")
+    assert approve(client_for(approvers[0]), under.pk).status_code == 400
+    assert not Payment.objects.get(pk=body["id"]).approvals.exists()
+
+
+def test_a_limit_exceeded_by_the_last_approval_answers_as_the_limit(
+    organization, api, usdc, approvers
+):
+    body = direct_payment_over_tier(organization, api, usdc)
+    set_controls(organization, usdc, daily_max="55")
+    assert approve(client_for(approvers[0]), body["id"]).status_code == 403
+    refused = approve(client_for(approvers[1]), body["id"])
+    assert refused.status_code == 400
+    assert refused.json()["extras"]["limit"] == "daily_max"
+    assert refused.json()["extras"]["requested"] == "60.0000000"
+    payment = Payment.objects.get(pk=body["id"])
+    assert payment.status == "DRAFT"
+    # The approvals stay: raising the limit and approving again pays it.
+    set_controls(organization, usdc, daily_max="100")
+    assert approve(client_for(approvers[1]), body["id"]).status_code == 200
+    payment.refresh_from_db()
+    assert payment.status != "DRAFT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_approvers_of_a_direct_payment_at_once_hand_it_off_once(
+    organization, api, usdc, approvers
+):
+    body = direct_payment_over_tier(organization, api, usdc)
+    payment = Payment.objects.get(pk=body["id"])
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(user):
+        try:
+            barrier.wait(5)
+            payment_services.approve_direct_payment(payment, actor=user)
+            outcomes.append("approved")
+        except APIError as exc:
+            outcomes.append(exc.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in approvers[:2]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    payment.refresh_from_db()
+    assert payment.status != "DRAFT", outcomes
+    assert outcomes.count("approved") == 1, outcomes
+    assert payment.approvals.count() == 2
+    assert payment.status_changes.filter(to_status="READY").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
