@@ -100,7 +100,9 @@ class Payment(StatusModel):
         CANCELED = "CANCELED"
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.DRAFT: frozenset({Status.READY}),
+        # DRAFT -> CANCELED: a direct payment held for approvals, withdrawn
+        # (disbursements.payments.cancel_payment allows it for those only).
+        Status.DRAFT: frozenset({Status.READY, Status.CANCELED}),
         # READY -> READY: held by its receiver's address cooling period (the
         # history says why and until when).
         Status.READY: frozenset(

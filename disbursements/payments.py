@@ -26,9 +26,13 @@ from receivers.models import Receiver, ReceiverWallet
 
 
 def cancel_payment(payment: Payment, *, actor: User | None) -> None:
-    """READY -> CANCELED (the only cancel the dashboard offers); the last open
-    payment of a STARTED disbursement completes it."""
-    if payment.status != Payment.Status.READY:
+    """READY -> CANCELED (the only cancel the dashboard offers), and a direct
+    payment held in DRAFT for approvals; the last open payment of a STARTED
+    disbursement completes it."""
+    held = (
+        payment.status == Payment.Status.DRAFT and payment.type == Payment.Type.DIRECT
+    )
+    if payment.status != Payment.Status.READY and not held:
         raise APIError(f"only READY payments can be canceled (status {payment.status})")
     with transaction.atomic():
         transition(payment, to=Payment.Status.CANCELED, note="canceled", actor=actor)

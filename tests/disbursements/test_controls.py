@@ -183,6 +183,20 @@ def test_direct_payment_above_a_multi_approval_tier_waits_for_two_approvers(
     assert approve(client_for(approvers[2]), body["id"]).status_code == 400
 
 
+def test_a_held_direct_payment_can_be_canceled_and_is_then_not_approved(
+    organization, api, usdc, approvers
+):
+    body = direct_payment_over_tier(organization, api, usdc)
+    canceled = api.patch(
+        f"/payments/{body['id']}/status", {"status": "CANCELED"}, format="json"
+    )
+    assert canceled.status_code == 200, canceled.json()
+    payment = Payment.objects.get(pk=body["id"])
+    assert payment.status == "CANCELED"
+    assert approve(client_for(approvers[0]), body["id"]).status_code == 400
+    assert not payment.approvals.exists()
+
+
 def test_approving_a_payment_of_another_tenant_is_404_and_others_are_400(
     organization, api, usdc, approvers
 ):

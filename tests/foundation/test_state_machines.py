@@ -43,6 +43,7 @@ EXPECTED = {
     },
     Payment: {
         ("DRAFT", "READY"),
+        ("DRAFT", "CANCELED"),  # a direct payment held for approvals, withdrawn
         ("READY", "READY"),  # held by a cooling period (the history says why)
         ("READY", "PENDING"),
         ("READY", "PAUSED"),
