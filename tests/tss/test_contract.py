@@ -224,7 +224,7 @@ def test_an_entry_archived_after_simulation_is_restored_and_paid_once(
 def test_an_entry_archived_after_every_simulation_fails_after_three_retries(
     rpc_network, channel_accounts, tenant_id, monkeypatch
 ):
-    """Archived again after each simulation: the payment is built four times
+    """Archived again before each send: the payment is built four times
     (three retries, as SDP), every envelope fails on the ledger, and the
     payment ends ERROR with a plain reason; nothing is paid."""
     channel_accounts(2)
@@ -232,13 +232,14 @@ def test_an_entry_archived_after_every_simulation_fails_after_three_retries(
     _queue(tenant_id, [dest])
     run_engine(timeout=60)
     sac = Asset.native().contract_id(rpc_network.passphrase)
-    simulate = contract._simulate
+    send = contract._send_rpc
 
-    def simulate_then_archive(tx):
-        sim = simulate(tx)
-        if not sim.error and sim.restore_preamble is None:
-            rpc_network.archive(sac)
-        return sim
+    def archive_then_send(envelope_xdr):
+        # One ledger first, so a restore sent in an earlier round has landed
+        # (a restore applied after the archive would let the transfer through).
+        rpc_network.wait_for_ledger(rpc_network.latest_ledger() + 1)
+        rpc_network.archive(sac)
+        return send(envelope_xdr)
 
     build = contract.build
     built: list[str] = []
@@ -248,7 +249,7 @@ def test_an_entry_archived_after_every_simulation_fails_after_three_retries(
         built.append(envelope[0])
         return envelope
 
-    monkeypatch.setattr(contract, "_simulate", simulate_then_archive)
+    monkeypatch.setattr(contract, "_send_rpc", archive_then_send)
     monkeypatch.setattr(contract, "build", build_and_note)
     _queue(tenant_id, [dest], amount="0.25")
     run_engine(timeout=180)

@@ -120,7 +120,9 @@ def test_told_once_per_fall_below_the_threshold(network, tenant, tss_worker):  #
     # Falls again: told again, with the new balance, by the task as beat sends
     # it, on a real worker.
     move(distribution, issuer.public_key, issuer, "300")
-    watch_low_balances_task.delay()
+    # On the tss queue, which only this test's worker (on this localnet) takes:
+    # the session's default-queue worker, if a test started it, knows no network.
+    watch_low_balances_task.apply_async(queue="tss")
     deadline = time.monotonic() + 30
     while len(events := low_events()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
