@@ -138,10 +138,18 @@ def setup_network(args, net):
 
 
 def setup_disbursement(args, net):
+    org, asset, wallet, destinations, contracts, distribution = setup_network(args, net)
+    disbursement, _ = started_disbursement(org, asset, wallet, destinations + contracts)
+    return org, disbursement, destinations, contracts, distribution
+
+
+def started_disbursement(org, asset, wallet, addresses: list[str]):
+    """A STARTED disbursement paying 0.5 of ``asset`` to one registered receiver
+    per address (the same address may repeat): (disbursement, its READY
+    payments)."""
     from disbursements.models import Disbursement, Payment, RegistrationContactType
     from receivers.models import Receiver, ReceiverWallet
 
-    org, asset, wallet, destinations, contracts, distribution = setup_network(args, net)
     disbursement = Disbursement.objects.create(
         organization=org,
         name="bench",
@@ -157,7 +165,7 @@ def setup_disbursement(args, net):
             Receiver(
                 organization=org, external_id=f"r{i}", phone_number=f"+1555{i:07d}"
             )
-            for i in range(args.payments)
+            for i in range(len(addresses))
         ],
         batch_size=2000,
     )
@@ -168,15 +176,13 @@ def setup_disbursement(args, net):
                 receiver=receiver,
                 wallet=wallet,
                 status=ReceiverWallet.Status.REGISTERED,
-                stellar_address=destination,
+                stellar_address=address,
             )
-            for receiver, destination in zip(
-                receivers, destinations + contracts, strict=True
-            )
+            for receiver, address in zip(receivers, addresses, strict=True)
         ],
         batch_size=2000,
     )
-    Payment.objects.bulk_create(
+    payments = Payment.objects.bulk_create(
         [
             Payment(
                 organization=org,
@@ -191,7 +197,7 @@ def setup_disbursement(args, net):
         ],
         batch_size=2000,
     )
-    return org, disbursement, destinations, contracts, distribution
+    return disbursement, payments
 
 
 def _deploy_native_sac(net, host) -> None:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +47,7 @@ def setup(args):
     from stellar_sdk import Keypair
 
     from auth_org.models import Asset, Organization, Wallet
-    from disbursements.models import Disbursement, Payment, RegistrationContactType
-    from receivers.models import Receiver, ReceiverWallet
+    from bench.tss import started_disbursement
 
     call_command("migrate", verbosity=0)
     name = "bench-" + "".join(c for c in uuid.uuid4().hex if c.isalpha())[:8]
@@ -62,54 +60,8 @@ def setup(args):
         deep_link_schema="bench://sdp",
         sep_10_client_domain="bench.example.org",
     )
-    disbursement = Disbursement.objects.create(
-        organization=org,
-        name="bench",
-        asset=asset,
-        wallet=wallet,
-        status=Disbursement.Status.STARTED,
-        registration_contact_type=(
-            RegistrationContactType.PHONE_NUMBER_AND_WALLET_ADDRESS
-        ),
-    )
-    address = Keypair.random().public_key
-    receivers = Receiver.objects.bulk_create(
-        [
-            Receiver(
-                organization=org, external_id=f"r{i}", phone_number=f"+1555{i:07d}"
-            )
-            for i in range(args.payments)
-        ],
-        batch_size=2000,
-    )
-    wallets = ReceiverWallet.objects.bulk_create(
-        [
-            ReceiverWallet(
-                organization=org,
-                receiver=receiver,
-                wallet=wallet,
-                status=ReceiverWallet.Status.REGISTERED,
-                stellar_address=address,
-            )
-            for receiver in receivers
-        ],
-        batch_size=2000,
-    )
-    payments = Payment.objects.bulk_create(
-        [
-            Payment(
-                organization=org,
-                disbursement=disbursement,
-                receiver=receiver_wallet.receiver,
-                receiver_wallet=receiver_wallet,
-                asset=asset,
-                amount=Decimal("0.5"),
-                status=Payment.Status.READY,
-            )
-            for receiver_wallet in wallets
-        ],
-        batch_size=2000,
-    )
+    addresses = [Keypair.random().public_key] * args.payments
+    disbursement, payments = started_disbursement(org, asset, wallet, addresses)
     return org, disbursement, [p.pk for p in payments]
 
 
